@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything otpbridge and its test suite need on a fresh Debian machine, then builds.
+# Safe to run again: apt and npm skip what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  pcscd libpcsclite-dev vsmartcard-vpcd   # the real PC/SC stack and the virtual reader driver
+  libusb-1.0-0                            # node-hid's runtime dependency
+  iproute2                                # the loopback quickack route (see docs/TESTING.md)
+)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm ci runs the "prepare" script, which builds the WASM core and the TypeScript.
+npm ci --no-audit --no-fund

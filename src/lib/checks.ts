@@ -1,0 +1,85 @@
+/**
+ * Input checks for public entry points (crypto facade, codecs, drivers, RPC params).
+ * Check once at the boundary; code below it trusts the types. Wrong kind of value: TypeError;
+ * wrong length or range: RangeError. Both carry `reason: "INVALID_INPUT"`. Messages name the
+ * argument and describe what was received without quoting its content (it may be a seed).
+ */
+
+function inputError<E extends TypeError | RangeError>(error: E): E {
+  Object.defineProperty(error, "reason", { value: "INVALID_INPUT", enumerable: true });
+  return error;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  return typeof value;
+}
+
+export interface BytesLimits {
+  /** Exact length required. */
+  length?: number;
+  min?: number;
+  max?: number;
+}
+
+/** Asserts a Uint8Array (Buffer included) within the given length limits. */
+export function abytes(value: unknown, name: string, limits: BytesLimits = {}): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw inputError(new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`));
+  }
+  const { length, min, max } = limits;
+  if (length !== undefined && value.length !== length) {
+    throw inputError(new RangeError(`${name} must be ${length} bytes, got ${value.length}`));
+  }
+  if (min !== undefined && value.length < min) {
+    throw inputError(new RangeError(`${name} must be at least ${min} bytes, got ${value.length}`));
+  }
+  if (max !== undefined && value.length > max) {
+    throw inputError(new RangeError(`${name} must be at most ${max} bytes, got ${value.length}`));
+  }
+}
+
+/** Asserts a safe integer in [min, max]. */
+export function aint(value: unknown, name: string, min: number, max: number): asserts value is number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw inputError(new TypeError(`${name} must be an integer, got ${describe(value)}`));
+  }
+  if (value < min || value > max) {
+    throw inputError(new RangeError(`${name} must be between ${min} and ${max}, got ${value}`));
+  }
+}
+
+/** Asserts one of a fixed set of values (algorithm names, periods...). */
+export function aoneOf<T extends string | number>(value: unknown, name: string, allowed: readonly T[]): asserts value is T {
+  if (!allowed.includes(value as T)) {
+    const got = typeof value === "string" || typeof value === "number" ? JSON.stringify(value) : describe(value);
+    throw inputError(new RangeError(`${name} must be one of ${allowed.join(", ")}, got ${got}`));
+  }
+}
+
+/** Asserts an array of Uint8Array, each within the limits. */
+export function abytesArray(value: unknown, name: string, limits: BytesLimits = {}): asserts value is Uint8Array[] {
+  if (!Array.isArray(value)) throw inputError(new TypeError(`${name} must be an array, got ${describe(value)}`));
+  value.forEach((item, i) => abytes(item, `${name}[${i}]`, limits));
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Accepts a bigint or a safe non-negative integer within [0, 2^64-1]; returns it as a bigint. */
+export function au64(value: unknown, name: string): bigint {
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) {
+      throw inputError(new RangeError(`${name} must be a safe integer or a bigint, got ${value}`));
+    }
+    value = BigInt(value);
+  }
+  if (typeof value !== "bigint") {
+    throw inputError(new TypeError(`${name} must be a bigint or an integer, got ${describe(value)}`));
+  }
+  if (value < 0n || value > U64_MAX) {
+    throw inputError(new RangeError(`${name} must be between 0 and 2^64-1, got ${value}`));
+  }
+  return value;
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { abytes, aint, aoneOf, au64 } from "../../src/lib/checks.js";
+import { reasonOf } from "../../src/lib/errors.js";
+
+describe("input checks", () => {
+  it("rejects the wrong kind with TypeError and the wrong size with RangeError, reason INVALID_INPUT", () => {
+    const cases: [() => void, ErrorConstructor | RangeErrorConstructor, RegExp][] = [
+      [() => abytes("abc", "seed"), TypeError, /seed must be a Uint8Array, got string/],
+      [() => abytes([1, 2], "seed"), TypeError, /got an array/],
+      [() => abytes(new Uint8Array(3), "key", { length: 16 }), RangeError, /key must be 16 bytes, got 3/],
+      [() => abytes(new Uint8Array(64), "seed", { max: 63 }), RangeError, /at most 63 bytes, got 64/],
+      [() => abytes(new Uint8Array(0), "seed", { min: 1 }), RangeError, /at least 1 bytes, got 0/],
+      [() => aint(3.5, "digits", 4, 10), TypeError, /digits must be an integer/],
+      [() => aint(11, "digits", 4, 10), RangeError, /between 4 and 10, got 11/],
+      [() => aoneOf("MD5", "algorithm", ["SHA1", "SHA256"]), RangeError, /one of SHA1, SHA256, got "MD5"/],
+      [() => au64(-1n, "counter"), RangeError, /between 0 and 2\^64-1/],
+      [() => au64(1n << 64n, "counter"), RangeError, /between 0 and 2\^64-1/],
+      [() => au64(2 ** 53, "counter"), RangeError, /safe integer/],
+      [() => au64("5", "counter"), TypeError, /bigint or an integer/],
+    ];
+    for (const [fn, kind, message] of cases) {
+      let thrown: unknown;
+      try {
+        fn();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(kind);
+      expect((thrown as Error).message).toMatch(message);
+      expect(reasonOf(thrown)).toBe("INVALID_INPUT");
+    }
+  });
+
+  it("never quotes byte content in a message", () => {
+    const secret = new Uint8Array([0x53, 0x45, 0x43, 0x52, 0x45, 0x54]);
+    expect(() => abytes(secret, "seed", { length: 20 })).toThrow(/seed must be 20 bytes, got 6$/);
+  });
+
+  it("accepts the valid edges", () => {
+    expect(au64(0, "c")).toBe(0n);
+    expect(au64((1n << 64n) - 1n, "c")).toBe((1n << 64n) - 1n);
+    expect(() => aint(4, "digits", 4, 10)).not.toThrow();
+    expect(() => abytes(Buffer.alloc(16), "key", { length: 16 })).not.toThrow();
+  });
+});
