@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_pcscd
 ensure_quickack_route
+npm run build --silent
 npx vitest run "$@"

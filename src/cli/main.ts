@@ -1,0 +1,51 @@
+import { OtpbridgeError, REASONS, reasonOf } from "../lib/errors.js";
+import { runCode } from "./commands/code.js";
+import { processIo, type CommandIo } from "./io.js";
+
+type Command = (argv: string[], io: CommandIo) => number | Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  code: { run: runCode, summary: "print the TOTP code a seed gives at a time" },
+};
+
+const USAGE = `Usage: otpbridge <command> [options]   (otpbridge <command> --help for details)
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join("\n")}`;
+
+/** Runs one CLI invocation and returns the exit code: 0 ok, 2 bad input, others per docs/ERRORS.md. */
+export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
+  const debug = argv.includes("--debug");
+  const args = argv.filter((a) => a !== "--debug");
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`otpbridge: unknown command ${JSON.stringify(name)}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    return report(error, io, debug);
+  }
+}
+
+function report(error: unknown, io: CommandIo, debug: boolean): number {
+  // node:util parseArgs errors (unknown flag, missing value) are usage errors.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+    io.err(`otpbridge: ${(error as Error).message}`);
+    return REASONS.INVALID_INPUT.exitCode;
+  }
+  const reason = reasonOf(error);
+  const message = error instanceof Error ? error.message : String(error);
+  io.err(`otpbridge: ${message}${reason === "INTERNAL" && !debug ? " (run with --debug for details)" : ""}`);
+  if (debug && error instanceof Error && !(error instanceof OtpbridgeError)) io.err(error.stack ?? "");
+  return REASONS[reason].exitCode;
+}

@@ -1,0 +1,124 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import base32 from "hi-base32";
+import * as OTPAuth from "otpauth";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import type { CommandIo } from "../../src/cli/io.js";
+
+const SHA1_SEED = base32.encode("12345678901234567890").replace(/=/g, "");
+const SHA256_SEED = base32.encode("12345678901234567890123456789012").replace(/=/g, "");
+
+async function run(argv: string[], stdin = ""): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => stdin };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+describe("otpbridge code", () => {
+  it("prints the RFC 6238 Appendix B codes", async () => {
+    expect((await run(["code", "--secret", SHA1_SEED, "--digits", "8", "--time", "59"])).out).toEqual(["94287082"]);
+    expect(
+      (await run(["code", "--secret", SHA256_SEED, "--algorithm", "sha256", "--digits", "8", "--time", "1111111109"])).out,
+    ).toEqual(["68084774"]);
+  });
+
+  it("takes algorithm, digits and period from an otpauth URI", async () => {
+    const uri = `otpauth://totp/ACME:alice?secret=${SHA256_SEED}&issuer=ACME&algorithm=SHA256&digits=8&period=30`;
+    expect((await run(["code", "--uri", uri, "--time", "2000000000"])).out).toEqual(["90698825"]);
+  });
+
+  it("reads the seed from stdin, a file and the environment", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "otpb-cli-"));
+    const file = join(dir, "seed.txt");
+    writeFileSync(file, `${SHA1_SEED}\n`);
+    chmodSync(file, 0o600);
+    process.env.OTPB_TEST_SEED = SHA1_SEED.toLowerCase();
+    const args = ["--digits", "8", "--time", "59"];
+    expect((await run(["code", "--secret-stdin", ...args], ` ${SHA1_SEED}\n`)).out).toEqual(["94287082"]);
+    expect((await run(["code", "--secret-file", file, ...args])).out).toEqual(["94287082"]);
+    expect((await run(["code", "--secret-env", "OTPB_TEST_SEED", ...args])).out).toEqual(["94287082"]);
+    delete process.env.OTPB_TEST_SEED;
+  });
+
+  it("accepts base32 as people paste it: lower case, spaces, padding", async () => {
+    const messy = SHA1_SEED.toLowerCase().replace(/(.{4})/g, "$1 ") + "====";
+    expect((await run(["code", "--secret", messy, "--digits", "8", "--time", "59"])).out).toEqual(["94287082"]);
+  });
+
+  it("agrees with the otpauth package on random seeds and times", async () => {
+    let state = 0x12345678;
+    const rand = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    for (let i = 0; i < 200; i++) {
+      const seed = Uint8Array.from({ length: 1 + Math.floor(rand() * 40) }, () => Math.floor(rand() * 256));
+      const algorithm = (["SHA1", "SHA256", "SHA512"] as const)[i % 3]!;
+      const digits = 6 + (i % 3);
+      const period = [30, 60, 15][i % 3]!;
+      const time = Math.floor(rand() * 4e9);
+      const secret = new OTPAuth.Secret({ buffer: seed.slice().buffer });
+      const expected = new OTPAuth.TOTP({ secret, algorithm, digits, period }).generate({ timestamp: time * 1000 });
+      const args = ["code", "--secret", secret.base32, "--algorithm", algorithm];
+      const result = await run([...args, "--digits", `${digits}`, "--period", `${period}`, "--time", `${time}`]);
+      expect(result.out).toEqual([expected]);
+    }
+  });
+
+  const BAD: Array<[string, string[], RegExp]> = [
+    ["bad base32", ["--secret", "JBSWY3DPEHPK3PX1"], /outside A-Z and 2-7 at position 16 .*hex seed/],
+    ["impossible base32 length", ["--secret", "JBSWY3DPE"], /cannot encode whole bytes/],
+    ["empty seed", ["--secret", "  "], /base32 secret is empty/],
+    ["no seed", [], /no seed given/],
+    ["two seeds", ["--secret", "JBSWY3DP", "--secret-env", "X"], /give the seed once/],
+    ["digits out of range", ["--secret", "JBSWY3DP", "--digits", "11"], /--digits must be between 4 and 10, got 11/],
+    ["digits not a number", ["--secret", "JBSWY3DP", "--digits", "6x"], /--digits must be a whole number/],
+    ["period zero", ["--secret", "JBSWY3DP", "--period", "0"], /--period must be between 1 and 86400/],
+    ["unknown algorithm", ["--secret", "JBSWY3DP", "--algorithm", "MD5"], /--algorithm must be SHA1, SHA256 or SHA512/],
+    ["URI plus a parameter", ["--uri", "otpauth://totp/a?secret=JBSWY3DP", "--digits", "8"], /cannot be combined/],
+    ["hotp URI", ["--uri", "otpauth://hotp/a?secret=JBSWY3DP&counter=1"], /otpauth:\/\/hotp .*only hold TOTP/],
+    ["malformed URI", ["--uri", "otpauth://totp/a?secret=JBSWY3D1"], /bad otpauth URI: .*secret/],
+    ["URI digits out of range", ["--uri", "otpauth://totp/a?secret=JBSWY3DP&digits=99"], /99 digits; 4 to 10/],
+    ["not a URI", ["--uri", "https://example.com/?secret=JBSWY3DP"], /not an otpauth:\/\/ URI/],
+    ["unknown flag", ["--secret", "JBSWY3DP", "--bogus"], /Unknown option '--bogus'/],
+    ["missing env variable", ["--secret-env", "OTPB_DOES_NOT_EXIST"], /OTPB_DOES_NOT_EXIST is not set/],
+  ];
+  for (const [what, args, message] of BAD) {
+    it(`exits 2 with one line for ${what}`, async () => {
+      const result = await run(["code", ...args]);
+      expect(result.code).toBe(2);
+      expect(result.out).toEqual([]);
+      expect(result.err).toHaveLength(1);
+      expect(result.err[0]).toMatch(/^otpbridge: /);
+      expect(result.err[0]).toMatch(message);
+      expect(result.err[0]).not.toContain("JBSWY3DP");
+    });
+  }
+});
+
+describe("the otpbridge binary", () => {
+  const bin = join(import.meta.dirname, "../../bin/otpbridge.js");
+
+  it("reads the seed on stdin and prints only the code on stdout", () => {
+    const stdout = execFileSync("node", [bin, "code", "--secret-stdin", "--digits", "8", "--time", "59"], {
+      input: SHA1_SEED,
+      encoding: "utf8",
+    });
+    expect(stdout).toBe("94287082\n");
+  });
+
+  it("exits 2 with one line on stderr for a bad seed", () => {
+    const result = spawnSync("node", [bin, "code", "--secret", "not base32!"], { encoding: "utf8" });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^otpbridge: the base32 secret has a character outside/);
+  });
+
+  it("lists its commands and explains why stdin, files and env are safer than arguments", () => {
+    expect(execFileSync("node", [bin, "--help"], { encoding: "utf8" })).toMatch(/code\s+print the TOTP code/);
+    expect(execFileSync("node", [bin, "code", "--help"], { encoding: "utf8" })).toMatch(/shell history/);
+  });
+});
