@@ -6,8 +6,7 @@
  */
 import { abytes, aint } from "../lib/checks.js";
 import { otpbError, type OtpbridgeError } from "../lib/errors.js";
-import { HID_REPORT_SIZE, type HidReportDevice, type HidTransport } from "./hid-types.js";
-import { MAX_READ_TIMEOUT_MS } from "./hid.js";
+import { HID_REPORT_SIZE, MAX_READ_TIMEOUT_MS, type HidReportDevice, type HidTransport } from "./hid-types.js";
 
 interface Waiter {
   deliver(): void;

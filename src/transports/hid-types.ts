@@ -10,6 +10,9 @@
 /** Payload size of one Token2 FIDO-key HID report, in both directions (TOKEN2.md §4.9). */
 export const HID_REPORT_SIZE = 64;
 
+/** Longest single read a transport accepts; longer waits (a 20 s touch) are several reads. */
+export const MAX_READ_TIMEOUT_MS = 600_000;
+
 /** One open USB HID link that moves whole 64-byte reports. */
 export interface HidTransport {
   /**

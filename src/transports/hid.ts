@@ -6,7 +6,7 @@
 import { devicesAsync, HIDAsync } from "node-hid";
 import { abytes, aint } from "../lib/checks.js";
 import { otpbError, type OtpbridgeError } from "../lib/errors.js";
-import { HID_REPORT_SIZE, type HidTransport } from "./hid-types.js";
+import { HID_REPORT_SIZE, MAX_READ_TIMEOUT_MS, type HidTransport } from "./hid-types.js";
 
 /** USB vendor id shared by all Token2 products (TOKEN2.md §4.1, §3.1). */
 export const TOKEN2_VENDOR_ID = 0x349e;
@@ -15,8 +15,6 @@ export const FIDO_USAGE_PAGE = 0xf1d0;
 /** The PID of the reference udev rule; used only when the backend reports no usage page (TOKEN2.md §4.1). */
 export const TOKEN2_FIDO_PRODUCT_ID = 0x0022;
 
-/** Longest single read the transport accepts; longer waits (a 20 s touch) are several reads. */
-export const MAX_READ_TIMEOUT_MS = 600_000;
 /**
  * node-hid runs one native job at a time per device, so a long blocking read would hold back close().
  * Reads therefore wait in slices: data still comes back as soon as it arrives, and close() waits at
