@@ -56,7 +56,7 @@ export class MemoryHidTransport implements HidTransport {
    * @throws OtpbridgeError DEVICE_TIMEOUT, DEVICE_GONE, TRANSPORT_CLOSED (see {@link HidTransport.read}).
    * @throws RangeError (INVALID_INPUT) unless 1 <= timeoutMs <= MAX_READ_TIMEOUT_MS.
    */
-  read(timeoutMs: number): Promise<Uint8Array> {
+  async read(timeoutMs: number): Promise<Uint8Array> {
     aint(timeoutMs, "timeoutMs", 1, MAX_READ_TIMEOUT_MS);
     const result = this.#reads.then(() => this.#readNow(timeoutMs));
     this.#reads = result.catch(() => undefined);

@@ -162,7 +162,7 @@ class NodeHidTransport implements HidTransport {
     }
   }
 
-  read(timeoutMs: number): Promise<Uint8Array> {
+  async read(timeoutMs: number): Promise<Uint8Array> {
     aint(timeoutMs, "timeoutMs", 1, MAX_READ_TIMEOUT_MS);
     const result = this.#reads.then(() => this.#readNow(timeoutMs));
     this.#reads = result.catch(() => undefined);

@@ -10,21 +10,10 @@ import { devicesAsync } from "node-hid";
 import { reasonOf } from "../../src/lib/errors.js";
 import { listToken2HidDevices, openHidTransport } from "../../src/transports/hid.js";
 import type { HidTransport } from "../../src/transports/hid-types.js";
-import type { DeviceRequest, FromDevice, ToDevice } from "./device-process.js";
+import type { FromDevice, ToDevice } from "./device-process.js";
 import { DOUBLE, fixtureAnswer, SILENT } from "./fixture-device.js";
+import { DEVICES, ROUND_TRIPS, TIMEOUT_MS } from "./scenario.js";
 import { nowMs } from "./uhid-device.js";
-
-export const ROUND_TRIPS = 300;
-export const TIMEOUT_MS = 300;
-
-/** The key under test, and two interfaces that must not be taken for it. */
-export const DEVICES: DeviceRequest[] = [
-  // Another interface of a Token2 key, on a vendor usage page: same VID and PID, wrong page.
-  { key: "token2-vendor-page", name: "TOKEN2 vendor interface", vendorId: 0x349e, productId: 0x0022, usagePage: 0xff00, serial: "decoy-1" },
-  // Another maker's FIDO key: right page, wrong vendor.
-  { key: "other-fido", name: "Other FIDO2 Security Key", vendorId: 0x1050, productId: 0x0407, usagePage: 0xf1d0, serial: "decoy-2" },
-  { key: "token2-fido", name: "TOKEN2 FIDO2 Security Key", vendorId: 0x349e, productId: 0x0022, usagePage: 0xf1d0, serial: "otpb-fixture" },
-];
 
 const child = fork(fileURLToPath(new URL("./device-process.js", import.meta.url)), [], {
   stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -134,7 +123,7 @@ async function main(): Promise<Record<string, unknown>> {
   await transport.write(report(SILENT));
   const timeoutStart = nowMs();
   result.timeout = await failure(transport.read(TIMEOUT_MS), timeoutStart);
-  result.afterTimeout = (await roundTrips1(transport)) ? "usable" : "broken";
+  result.afterTimeout = (await oneRoundTrip(transport)) ? "usable" : "broken";
 
   // Unplug while a read waits: the device process destroys the key mid-exchange.
   await transport.write(report(SILENT));
@@ -156,7 +145,7 @@ async function main(): Promise<Record<string, unknown>> {
 }
 
 /** One more exchange, to show a timeout leaves the transport usable. */
-async function roundTrips1(transport: HidTransport): Promise<boolean> {
+async function oneRoundTrip(transport: HidTransport): Promise<boolean> {
   const request = report(0x21);
   await transport.write(request);
   return equal(await transport.read(2_000), fixtureAnswer(request)[0]!);
