@@ -26,7 +26,9 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$pkg")
+download() { (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$pkg"); }
+# Stale package lists name a version the mirror no longer has: refresh them once and retry.
+download || { apt-get update -qq && download; }
 dpkg-deb -x "$tmp"/*.deb "$tmp/root"
 version=$(ls "$tmp/root/lib/modules")
 moddir="$tmp/root/lib/modules/$version"

@@ -13,7 +13,10 @@ interface Waiter {
   fail(error: OtpbridgeError): void;
 }
 
-/** A HID transport wired straight to a device object in the same process. */
+/**
+ * A HID transport wired straight to a device object in the same process.
+ * @example const transport = new MemoryHidTransport(emulator); await transport.write(report);
+ */
 export class MemoryHidTransport implements HidTransport {
   readonly #device: HidReportDevice;
   readonly #name: string;

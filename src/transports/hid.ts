@@ -46,6 +46,11 @@ export interface Token2HidDevice {
   matchedBy: "usagePage" | "productString" | "productId";
 }
 
+/** A wrong kind of argument: TypeError carrying INVALID_INPUT, as src/lib/checks.ts makes them. */
+function inputTypeError(message: string): TypeError {
+  return Object.assign(new TypeError(message), { reason: "INVALID_INPUT" as const });
+}
+
 function matchRule(device: HidDeviceInfo): Token2HidDevice["matchedBy"] | undefined {
   if (device.usagePage === FIDO_USAGE_PAGE) return "usagePage";
   // A reported page other than FIDO is another interface of the same key (its HOTP keyboard, a vendor
@@ -62,10 +67,11 @@ function matchRule(device: HidDeviceInfo): Token2HidDevice["matchedBy"] | undefi
  * page 0xF1D0, or the TOKEN2.md §4.1 fallbacks when the page is unknown. Each path appears once, in
  * list order (hidapi lists a path once per top-level collection).
  * @throws TypeError (INVALID_INPUT) if `devices` is not an array.
+ * @example const [key] = selectToken2Devices(await HID.devicesAsync());
  */
 export function selectToken2Devices(devices: readonly HidDeviceInfo[]): Token2HidDevice[] {
   if (!Array.isArray(devices)) {
-    throw otpbError("INVALID_INPUT", "devices must be an array of node-hid device descriptions");
+    throw inputTypeError("devices must be an array of node-hid device descriptions");
   }
   const picked: Token2HidDevice[] = [];
   const seen = new Set<string>();
@@ -95,6 +101,7 @@ function hidUnavailable(cause: unknown): OtpbridgeError {
 /**
  * Lists the Token2 FIDO-key HID interfaces attached now.
  * @throws OtpbridgeError HID_UNAVAILABLE if node-hid's native part cannot load or enumerate.
+ * @example for (const key of await listToken2HidDevices()) console.log(key.path, key.serialNumber);
  */
 export async function listToken2HidDevices(): Promise<Token2HidDevice[]> {
   let all: HidDeviceInfo[];
@@ -111,10 +118,11 @@ export async function listToken2HidDevices(): Promise<Token2HidDevice[]> {
  * @throws OtpbridgeError DEVICE_GONE if the path is no longer listed (unplugged since it was found),
  *   HID_UNAVAILABLE if node-hid cannot load or the OS refuses the open (permissions, udev rules).
  * @throws TypeError (INVALID_INPUT) if `path` is not a non-empty string.
+ * @example const transport = await openHidTransport(key.path); await transport.write(report);
  */
 export async function openHidTransport(path: string): Promise<HidTransport> {
   if (typeof path !== "string" || path.length === 0) {
-    throw otpbError("INVALID_INPUT", "path must be a non-empty string");
+    throw inputTypeError("path must be a non-empty string");
   }
   try {
     return new NodeHidTransport(await HIDAsync.open(path), path);

@@ -112,6 +112,7 @@ async function main(): Promise<Record<string, unknown>> {
   if (path === undefined) return result;
 
   const transport = await openHidTransport(path);
+  result.shortWrite = await failure(transport.write(new Uint8Array(63)), nowMs());
   result.roundTrips = await roundTrips(transport);
 
   const double = report(DOUBLE);

@@ -32,8 +32,6 @@ export class UhidDevice {
   readonly createdAt: number;
   /** Resolves when the kernel's HID driver has bound to the device (UHID_START). */
   readonly started: Promise<void>;
-  /** Output reports received so far. */
-  outputs = 0;
   readonly #fd: number;
   readonly #device: HidReportDevice;
   readonly #ended: Promise<void>;
@@ -90,7 +88,6 @@ export class UhidDevice {
   #answer(event: Buffer): void {
     const { reportType, report } = decodeOutput(event);
     if (reportType !== UHID_OUTPUT_REPORT) return;
-    this.outputs++;
     for (const reply of this.#device.handleReport(report)) writeSync(this.#fd, encodeInput2(reply));
   }
 }

@@ -55,6 +55,7 @@ describe("selectToken2Devices (TOKEN2.md §4.1)", () => {
   });
 
   it("rejects something that is not a list", () => {
+    expect(() => selectToken2Devices({} as unknown as HidDeviceInfo[])).toThrow(TypeError);
     expect(() => selectToken2Devices({} as unknown as HidDeviceInfo[])).toThrow(/must be an array/);
   });
 });
@@ -71,7 +72,11 @@ describe("node-hid on this machine (no HID devices: the kernel has no USB and no
     expect((error as Error).message).toMatch(/not present/);
   });
 
-  it("refuses an empty path with INVALID_INPUT", async () => {
-    expect(reasonOf(await openHidTransport("").catch((e: unknown) => e))).toBe("INVALID_INPUT");
+  it("refuses a path that is not a non-empty string with TypeError, INVALID_INPUT", async () => {
+    for (const bad of ["", undefined, 3]) {
+      const error = await openHidTransport(bad as string).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(reasonOf(error)).toBe("INVALID_INPUT");
+    }
   });
 });
