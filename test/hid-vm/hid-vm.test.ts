@@ -96,8 +96,9 @@ describe.skipIf(skipReason !== "")(`USB HID through node-hid, hidraw and uhid in
     console.log(
       `HID VM: ${ROUND_TRIPS} round trips, median ${median.toFixed(2)} ms, p95 ${percentile(latenciesMs, 95).toFixed(2)} ms (TCG guest)`,
     );
-    // Far above the 2-5 ms seen under TCG; it catches a read that waits out its 100 ms slices.
-    expect(median).toBeLessThan(25);
+    // Far above the 2-7 ms seen under TCG on a busy 2-core host; it catches a read that waits out
+    // its 100 ms slices instead of returning as soon as the report arrives.
+    expect(median).toBeLessThan(40);
   });
 
   it("reports DEVICE_TIMEOUT after the read timeout, and stays usable", () => {
