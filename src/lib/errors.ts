@@ -14,6 +14,14 @@ export const REASONS = {
   DEVICE_ERROR: { exitCode: 3, rpcCode: -32011 },
   /** The serial matches no known programmable model: nothing is sent that could lock it. */
   UNKNOWN_MODEL: { exitCode: 3, rpcCode: -32012 },
+  /** A HID device went away (unplugged, reset, destroyed) while open or between listing and opening. */
+  DEVICE_GONE: { exitCode: 3, rpcCode: -32040 },
+  /** A HID device sent no report within the time allowed for one. */
+  DEVICE_TIMEOUT: { exitCode: 3, rpcCode: -32041 },
+  /** USB HID cannot be used: node-hid's native part did not load (libusb-1.0 missing) or open was refused. */
+  HID_UNAVAILABLE: { exitCode: 69, rpcCode: -32042 },
+  /** The transport was closed by its owner; nothing more can be sent or received through it. */
+  TRANSPORT_CLOSED: { exitCode: 70, rpcCode: -32043 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;

@@ -1,0 +1,14 @@
+/** What the HID VM scenario does, shared by the guest script and the test that checks its result. */
+import type { DeviceRequest } from "./device-process.js";
+
+export const ROUND_TRIPS = 300;
+export const TIMEOUT_MS = 300;
+
+/** The key under test, and two interfaces that must not be taken for it. */
+export const DEVICES: DeviceRequest[] = [
+  // Another interface of a Token2 key, on a vendor usage page: same VID and PID, wrong page.
+  { key: "token2-vendor-page", name: "TOKEN2 vendor interface", vendorId: 0x349e, productId: 0x0022, usagePage: 0xff00, serial: "decoy-1" },
+  // Another maker's FIDO key: right page, wrong vendor.
+  { key: "other-fido", name: "Other FIDO2 Security Key", vendorId: 0x1050, productId: 0x0407, usagePage: 0xf1d0, serial: "decoy-2" },
+  { key: "token2-fido", name: "TOKEN2 FIDO2 Security Key", vendorId: 0x349e, productId: 0x0022, usagePage: 0xf1d0, serial: "otpb-fixture" },
+];
