@@ -8,6 +8,7 @@ APT_PACKAGES=(
   pcscd libpcsclite-dev vsmartcard-vpcd   # the real PC/SC stack and the virtual reader driver
   libusb-1.0-0                            # node-hid's runtime dependency
   iproute2                                # the loopback quickack route (see docs/TESTING.md)
+  libxml2-utils xmltooling-schemas        # xmllint and the W3C xmldsig/xenc schemas: PSKC exports checked against the RFC 6030 XSD
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
