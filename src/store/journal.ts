@@ -15,6 +15,7 @@ import { otpbError } from "../lib/errors.js";
 import { openJournalFile, type JournalOptions } from "./journal-open.js";
 import { batchRecord, eventRecord, itemRecord, type BatchRow, type EventRow, type ItemRow } from "./rows.js";
 import type { SeedVault } from "./seed-vault.js";
+import { atext, inputError } from "./input.js";
 import { journalError } from "./sqlite-errors.js";
 import { ItemStore, appendEvent } from "./journal-items.js";
 import {
@@ -87,8 +88,8 @@ export class Journal {
    *   OtpbridgeError JOURNAL_FULL / JOURNAL_IO when the write fails (nothing is stored).
    */
   createBatch(input: BatchInput): BatchRecord {
-    checkText(input.name, "name", 1, 200);
-    if (input.issuer !== undefined) checkText(input.issuer, "issuer", 1, 200);
+    atext(input.name, "name", 1, 200);
+    if (input.issuer !== undefined) atext(input.issuer, "issuer", 1, 200);
     const defaults = { ...DEFAULT_PARAMS, ...input.defaults };
     checkParams(defaults, "defaults");
     if ((input.items === undefined) === (input.count === undefined)) {
@@ -103,7 +104,7 @@ export class Journal {
       const params = { ...defaults, ...pickParams(item) };
       checkParams(params, `items[${i}]`);
       if (item.seed !== undefined) abytes(item.seed, `items[${i}].seed`, { min: 10, max: 64 });
-      if (item.label !== undefined) checkText(item.label, `items[${i}].label`, 1, 256);
+      if (item.label !== undefined) atext(item.label, `items[${i}].label`, 1, 256);
       return { params, label: item.label ?? null, seed: item.seed };
     });
     const imported = prepared.filter((p) => p.seed !== undefined).length;
@@ -153,9 +154,9 @@ export class Journal {
    *   JOURNAL_FULL / JOURNAL_IO (nothing was claimed: do not burn).
    */
   claimNext(batchId: number, token: TokenRef, options: ClaimOptions = {}): ClaimResult {
-    checkText(token.serial, "token.serial", 1, 64);
-    if (token.manufacturer !== undefined) checkText(token.manufacturer, "token.manufacturer", 1, 64);
-    if (token.model !== undefined) checkText(token.model, "token.model", 1, 64);
+    atext(token.serial, "token.serial", 1, 64);
+    if (token.manufacturer !== undefined) atext(token.manufacturer, "token.manufacturer", 1, 64);
+    if (token.model !== undefined) atext(token.model, "token.model", 1, 64);
     return this.#items.claimNext(this.#requireRunning.bind(this), batchId, token, options.reburn === true);
   }
 
@@ -188,7 +189,7 @@ export class Journal {
    * @throws OtpbridgeError ITEM_NOT_FOUND, ITEM_STATE, JOURNAL_FULL / JOURNAL_IO.
    */
   fail(itemId: number, reason: string): ItemRecord {
-    checkText(reason, "reason", 1, 500);
+    atext(reason, "reason", 1, 500);
     return this.#items.transition(itemId, ["claimed", "burned", "verified"], "failed", "item.failed", { reason });
   }
 
@@ -294,15 +295,4 @@ function checkParams(params: TotpParams, name: string): void {
   aoneOf(params.algorithm, `${name}.algorithm`, TOTP_ALGORITHMS);
   aint(params.digits, `${name}.digits`, 4, 10);
   aint(params.period, `${name}.period`, 1, 65535);
-}
-
-function checkText(value: unknown, name: string, min: number, max: number): asserts value is string {
-  if (typeof value !== "string") throw inputError(new TypeError(`${name} must be a string, got ${typeof value}`));
-  if (value.length < min || value.length > max) {
-    throw inputError(new RangeError(`${name} must be ${min} to ${max} characters, got ${value.length}`));
-  }
-}
-
-function inputError<E extends Error>(error: E): E {
-  return Object.assign(error, { reason: "INVALID_INPUT" as const });
 }

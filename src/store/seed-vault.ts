@@ -13,6 +13,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, 
 import { readFileSync } from "node:fs";
 import { abytes, aint } from "../lib/checks.js";
 import { otpbError } from "../lib/errors.js";
+import { atext, inputError } from "./input.js";
 import { assertPrivateFile, createPrivateFile } from "./private-files.js";
 
 export const SEED_KEY_BYTES = 32;
@@ -96,13 +97,11 @@ export class SeedVault {
    *   out-of-range cost parameters.
    */
   static fromPassphrase(passphrase: string, salt: Uint8Array, params: ScryptParams): SeedVault {
-    if (typeof passphrase !== "string" || passphrase.length === 0) {
-      throw Object.assign(new TypeError("passphrase must be a non-empty string"), { reason: "INVALID_INPUT" });
-    }
+    atext(passphrase, "passphrase", 1, 1024);
     abytes(salt, "salt", { min: 16, max: 64 });
     aint(params.N, "scrypt N", 2 ** 14, 2 ** 22);
     if ((params.N & (params.N - 1)) !== 0) {
-      throw Object.assign(new RangeError("scrypt N must be a power of two"), { reason: "INVALID_INPUT" });
+      throw inputError(new RangeError("scrypt N must be a power of two"));
     }
     aint(params.r, "scrypt r", 1, 32);
     aint(params.p, "scrypt p", 1, 16);

@@ -14,6 +14,7 @@ import { createCipheriv, createHmac, pbkdf2Sync, randomBytes } from "node:crypto
 import { XMLBuilder } from "fast-xml-parser";
 import { abytes, aint } from "../../lib/checks.js";
 import { otpbError } from "../../lib/errors.js";
+import { atext } from "../input.js";
 import type { CommittedSeed } from "../types.js";
 
 const NS = {
@@ -41,7 +42,7 @@ export type PskcProtection =
 /**
  * Formats committed items as a PSKC document.
  * @throws TypeError/RangeError (INVALID_INPUT) for a pre-shared key that is not 16 bytes, an empty
- *   password or fewer than 10,000 PBKDF2 iterations; OtpbridgeError EXPORT_UNSUPPORTED for a
+ *   password or key name, or fewer than 10,000 PBKDF2 iterations; OtpbridgeError EXPORT_UNSUPPORTED for a
  *   non-SHA-1 item or an empty list.
  */
 export function formatPskc(items: readonly CommittedSeed[], protection: PskcProtection): string {
@@ -88,13 +89,12 @@ export function formatPskc(items: readonly CommittedSeed[], protection: PskcProt
 }
 
 function encryptionKeyFor(protection: PskcProtection): { key: Buffer; encryptionKey: object } {
+  atext(protection.keyName, "keyName", 1, 200);
   if (protection.kind === "preSharedKey") {
     abytes(protection.key, "preSharedKey", { length: KEY_BYTES });
     return { key: Buffer.from(protection.key), encryptionKey: { "ds:KeyName": protection.keyName } };
   }
-  if (typeof protection.password !== "string" || protection.password.length === 0) {
-    throw Object.assign(new TypeError("password must be a non-empty string"), { reason: "INVALID_INPUT" });
-  }
+  atext(protection.password, "password", 1, 1024);
   const iterations = protection.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
   aint(iterations, "iterations", 10_000, 10_000_000);
   const salt = randomBytes(16);
