@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libusb-1.0-0                            # node-hid's runtime dependency
   iproute2                                # the loopback quickack route (see docs/TESTING.md)
   qemu-system-x86 busybox-static          # the throw-away VM of the HID end-to-end tests (scripts/hidvm/)
+  libxml2-utils xmltooling-schemas        # xmllint and the W3C xmldsig/xenc schemas: PSKC exports checked against the RFC 6030 XSD
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

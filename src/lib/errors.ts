@@ -15,13 +15,45 @@ export const REASONS = {
   /** The serial matches no known programmable model: nothing is sent that could lock it. */
   UNKNOWN_MODEL: { exitCode: 3, rpcCode: -32012 },
   /** A HID device went away (unplugged, reset, destroyed) while open or between listing and opening. */
-  DEVICE_GONE: { exitCode: 3, rpcCode: -32040 },
+  DEVICE_GONE: { exitCode: 3, rpcCode: -32020 },
   /** A HID device sent no report within the time allowed for one. */
-  DEVICE_TIMEOUT: { exitCode: 3, rpcCode: -32041 },
+  DEVICE_TIMEOUT: { exitCode: 3, rpcCode: -32021 },
   /** USB HID cannot be used: node-hid's native part did not load (libusb-1.0 missing) or open was refused. */
-  HID_UNAVAILABLE: { exitCode: 69, rpcCode: -32042 },
+  HID_UNAVAILABLE: { exitCode: 69, rpcCode: -32022 },
   /** The transport was closed by its owner; nothing more can be sent or received through it. */
-  TRANSPORT_CLOSED: { exitCode: 70, rpcCode: -32043 },
+  TRANSPORT_CLOSED: { exitCode: 70, rpcCode: -32023 },
+  /** The journal file is not a readable SQLite database, or fails its integrity check; it is left untouched. */
+  JOURNAL_CORRUPT: { exitCode: 65, rpcCode: -32040 },
+  /** The journal file is a SQLite database of another application; it is left untouched. */
+  JOURNAL_FOREIGN: { exitCode: 65, rpcCode: -32041 },
+  /** The journal was written by a newer otpbridge (schema version above ours); it is left untouched. */
+  JOURNAL_VERSION: { exitCode: 65, rpcCode: -32042 },
+  /** A journal write failed for lack of space (SQLITE_FULL): the change was rolled back. */
+  JOURNAL_FULL: { exitCode: 74, rpcCode: -32043 },
+  /** A journal read or write failed at the I/O level: the change was rolled back. */
+  JOURNAL_IO: { exitCode: 74, rpcCode: -32044 },
+  /** Another process holds the journal open. */
+  JOURNAL_BUSY: { exitCode: 75, rpcCode: -32045 },
+  /** The seed key file is readable by group or others (or is not a regular file). */
+  KEY_FILE_PERMISSIONS: { exitCode: 77, rpcCode: -32046 },
+  /** The data directory or the journal file is open to group or others (or is not what it should be). */
+  DATA_DIR_PERMISSIONS: { exitCode: 77, rpcCode: -32055 },
+  /** The seed key file is missing or is not the key this journal was created with. */
+  KEY_MISMATCH: { exitCode: 77, rpcCode: -32047 },
+  /** The passphrase does not derive the key this journal was created with. */
+  WRONG_PASSPHRASE: { exitCode: 77, rpcCode: -32048 },
+  /** An encrypted seed failed authentication: the row was altered or moved. */
+  SEED_TAMPERED: { exitCode: 65, rpcCode: -32049 },
+  /** No batch with that id in the journal. */
+  BATCH_NOT_FOUND: { exitCode: 2, rpcCode: -32050 },
+  /** No item with that id in the journal. */
+  ITEM_NOT_FOUND: { exitCode: 2, rpcCode: -32051 },
+  /** The batch's state forbids the operation (claiming while paused or cancelled, resuming a cancelled batch). */
+  BATCH_STATE: { exitCode: 2, rpcCode: -32052 },
+  /** The item's state forbids the transition (commit before verify, burn of a committed item). */
+  ITEM_STATE: { exitCode: 2, rpcCode: -32053 },
+  /** The export format cannot represent an item (for example SHA-256 in an Entra ID CSV). */
+  EXPORT_UNSUPPORTED: { exitCode: 2, rpcCode: -32054 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;

@@ -1,0 +1,254 @@
+/**
+ * The item side of the journal: sealing seeds into rows, the claim rules, the per-item state
+ * machine and the committed-seed read for exports. {@link Journal} validates inputs and owns the
+ * connection; everything here runs inside its transactions.
+ */
+import { randomBytes } from "node:crypto";
+import type Database from "better-sqlite3";
+import { otpbError } from "../lib/errors.js";
+import { itemRecord, type ItemRow } from "./rows.js";
+import type { SeedVault } from "./seed-vault.js";
+import type {
+  BatchRecord,
+  ClaimResult,
+  CommittedSeed,
+  ItemRecord,
+  ItemState,
+  SerialConflict,
+  TokenRef,
+  TotpParams,
+} from "./types.js";
+
+/** Runs a function in one journal write transaction (see Journal#write). */
+export type WriteFn = <T>(action: string, fn: () => T) => T;
+
+export interface PreparedItem {
+  params: TotpParams;
+  label: string | null;
+  /** Imported seed (caller-owned) or undefined to generate one. */
+  seed: Uint8Array | undefined;
+}
+
+const DEFAULT_MANUFACTURER = "Token2";
+const IN_FLIGHT: readonly ItemState[] = ["claimed", "burned", "verified"];
+const LIVE_ELSEWHERE = "('claimed', 'burned', 'verified', 'committed')";
+const STAMP_COLUMN: Partial<Record<ItemState, string>> = {
+  burned: "burned_at",
+  verified: "verified_at",
+  committed: "committed_at",
+};
+
+/** Appends one event; `detail` must hold no secret (ids, serials, states, reasons). */
+export function appendEvent(
+  db: Database.Database,
+  at: number,
+  batchId: number | null,
+  itemId: number | null,
+  kind: string,
+  detail: object,
+): void {
+  db.prepare("INSERT INTO events (at, batch_id, item_id, kind, detail) VALUES (?, ?, ?, ?, ?)").run(
+    at,
+    batchId,
+    itemId,
+    kind,
+    JSON.stringify(detail),
+  );
+}
+
+export class ItemStore {
+  readonly #db: Database.Database;
+  readonly #vault: SeedVault;
+  readonly #journalId: Uint8Array;
+  readonly #write: WriteFn;
+
+  constructor(db: Database.Database, vault: SeedVault, journalId: Uint8Array, write: WriteFn) {
+    this.#db = db;
+    this.#vault = vault;
+    this.#journalId = journalId;
+    this.#write = write;
+  }
+
+  /**
+   * Inserts the items of a new batch, each seed sealed to its (journal, batch, item). Item ids are
+   * chosen here, inside the caller's transaction, because the seal's AAD needs them before the row
+   * exists. Generated seeds are zeroed as soon as they are sealed.
+   */
+  insertItems(batchId: number, items: PreparedItem[], seedBytes: number, now: number): void {
+    const first = (this.#db.prepare("SELECT coalesce(max(id), 0) + 1 FROM items").pluck().get() as number) ?? 1;
+    const insert = this.#db.prepare(
+      `INSERT INTO items (id, batch_id, position, label, algorithm, digits, period, seed_nonce, seed_sealed,
+                          state, attempts, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+    );
+    items.forEach((item, position) => {
+      const itemId = first + position;
+      const seed = item.seed ?? new Uint8Array(randomBytes(seedBytes));
+      try {
+        const { nonce, sealed } = this.#vault.seal(seed, { journalId: this.#journalId, batchId, itemId });
+        const { algorithm, digits, period } = item.params;
+        insert.run(itemId, batchId, position, item.label, algorithm, digits, period, nonce, sealed, now, now);
+      } finally {
+        if (item.seed === undefined) seed.fill(0);
+      }
+    });
+  }
+
+  /** The claim rules; see Journal#claimNext. */
+  claimNext(
+    requireRunning: (batchId: number) => BatchRecord,
+    batchId: number,
+    token: TokenRef,
+    reburn: boolean,
+  ): ClaimResult {
+    let seed: Uint8Array | undefined;
+    try {
+      return this.#write(`claim an item of batch ${batchId} for token ${token.serial}`, (): ClaimResult => {
+        requireRunning(batchId);
+        const now = Date.now();
+        const own = this.#db
+          .prepare("SELECT * FROM items WHERE batch_id = ? AND serial = ? AND state <> 'superseded'")
+          .get(batchId, token.serial) as ItemRow | undefined;
+        if (own !== undefined) {
+          if (IN_FLIGHT.includes(own.state) || reburn) {
+            const outcome = IN_FLIGHT.includes(own.state) ? "resumed" : "reburn";
+            seed = this.#openSeed(own);
+            const item = this.#bind(own.id, token, now);
+            appendEvent(this.#db, now, batchId, own.id, `item.${outcome}`, {
+              serial: token.serial,
+              from: own.state,
+              attempts: item.attempts,
+            });
+            return { outcome, item, seed, superseded: [] };
+          }
+          const outcome = own.state === "committed" ? "already-committed" : "previously-failed";
+          appendEvent(this.#db, now, batchId, own.id, `tap.${outcome}`, { serial: token.serial });
+          return { outcome, item: itemRecord(own) };
+        }
+
+        const conflicts = (
+          this.#db
+            .prepare(
+              `SELECT id, batch_id, state FROM items
+               WHERE serial = ? AND batch_id <> ? AND state IN ${LIVE_ELSEWHERE} ORDER BY id`,
+            )
+            .all(token.serial, batchId) as { id: number; batch_id: number; state: ItemState }[]
+        ).map((r): SerialConflict => ({ batchId: r.batch_id, itemId: r.id, state: r.state }));
+        if (conflicts.length > 0 && !reburn) {
+          appendEvent(this.#db, now, batchId, null, "tap.serial-in-other-batch", {
+            serial: token.serial,
+            conflicts,
+          });
+          return { outcome: "serial-in-other-batch", conflicts };
+        }
+
+        const next = this.#db
+          .prepare("SELECT * FROM items WHERE batch_id = ? AND state = 'pending' ORDER BY position LIMIT 1")
+          .get(batchId) as ItemRow | undefined;
+        if (next === undefined) return { outcome: "exhausted" };
+
+        for (const c of conflicts) {
+          this.#db
+            .prepare("UPDATE items SET state = 'superseded', fail_reason = ?, updated_at = ? WHERE id = ?")
+            .run(`token ${token.serial} re-burned by batch ${batchId}`, now, c.itemId);
+          appendEvent(this.#db, now, c.batchId, c.itemId, "item.superseded", {
+            serial: token.serial,
+            from: c.state,
+            byBatch: batchId,
+          });
+        }
+        seed = this.#openSeed(next);
+        const item = this.#bind(next.id, token, now);
+        appendEvent(this.#db, now, batchId, next.id, "item.claimed", {
+          serial: token.serial,
+          position: next.position,
+          superseded: conflicts,
+        });
+        return { outcome: "claimed", item, seed, superseded: conflicts };
+      });
+    } catch (error) {
+      // The transaction rolled back: nothing is claimed, so the seed must not leave this function.
+      seed?.fill(0);
+      throw error;
+    }
+  }
+
+  /** Moves one item between states in a transaction, checking where it starts. */
+  transition(itemId: number, from: readonly ItemState[], to: ItemState, kind: string, detail: object): ItemRecord {
+    return this.#write(`mark item ${itemId} ${to}`, () => {
+      const row = this.row(itemId);
+      if (!from.includes(row.state)) {
+        throw otpbError("ITEM_STATE", `item ${itemId} is ${row.state}; it cannot become ${to}`, {
+          detail: { itemId, state: row.state, to },
+        });
+      }
+      const now = Date.now();
+      const stamp = STAMP_COLUMN[to];
+      const failReason = to === "failed" ? (detail as { reason: string }).reason : null;
+      this.#db
+        .prepare(
+          `UPDATE items SET state = ?, fail_reason = ?, updated_at = ?${stamp ? `, ${stamp} = ?` : ""} WHERE id = ?`,
+        )
+        .run(...([to, failReason, now, ...(stamp ? [now] : []), itemId] as unknown[]));
+      appendEvent(this.#db, now, row.batch_id, itemId, kind, { serial: row.serial, ...detail });
+      return itemRecord(this.row(itemId));
+    });
+  }
+
+  /** @throws OtpbridgeError ITEM_NOT_FOUND. */
+  row(itemId: number): ItemRow {
+    const row = this.#db.prepare("SELECT * FROM items WHERE id = ?").get(itemId) as ItemRow | undefined;
+    if (row === undefined) throw otpbError("ITEM_NOT_FOUND", `no item ${itemId}`, { detail: { itemId } });
+    return row;
+  }
+
+  /** Decrypts the committed items of `batch`; on any failure the seeds decrypted so far are zeroed. */
+  committedSeeds(batch: BatchRecord): CommittedSeed[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM items WHERE batch_id = ? AND state = 'committed' ORDER BY position")
+      .all(batch.id) as ItemRow[];
+    const out: CommittedSeed[] = [];
+    try {
+      for (const row of rows) {
+        out.push({
+          itemId: row.id,
+          position: row.position,
+          label: row.label,
+          issuer: batch.issuer,
+          serial: row.serial as string,
+          manufacturer: row.manufacturer ?? DEFAULT_MANUFACTURER,
+          model: row.model,
+          algorithm: row.algorithm,
+          digits: row.digits,
+          period: row.period,
+          seed: this.#openSeed(row),
+        });
+      }
+    } catch (error) {
+      for (const item of out) item.seed.fill(0);
+      throw error;
+    }
+    return out;
+  }
+
+  #openSeed(row: ItemRow): Uint8Array {
+    return this.#vault.open(
+      { nonce: row.seed_nonce, sealed: row.seed_sealed },
+      { journalId: this.#journalId, batchId: row.batch_id, itemId: row.id },
+    );
+  }
+
+  /** (Re)binds an item to a token as `claimed`, counting the attempt. */
+  #bind(itemId: number, token: TokenRef, now: number): ItemRecord {
+    this.#db
+      .prepare(
+        `UPDATE items SET serial = ?, manufacturer = coalesce(?, manufacturer, ?), model = coalesce(?, model),
+                state = 'claimed', fail_reason = NULL,
+                attempts = attempts + 1, claimed_at = ?, burned_at = NULL, verified_at = NULL,
+                committed_at = NULL, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(token.serial, token.manufacturer ?? null, DEFAULT_MANUFACTURER, token.model ?? null, now, now, itemId);
+    return itemRecord(this.row(itemId));
+  }
+}

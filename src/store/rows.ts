@@ -1,0 +1,92 @@
+/** Row shapes of the journal tables and their conversion to the public records. */
+import type { BatchRecord, BatchState, EventRecord, ItemRecord, ItemState, TotpAlgorithm } from "./types.js";
+
+export interface ItemRow {
+  id: number;
+  batch_id: number;
+  position: number;
+  label: string | null;
+  algorithm: TotpAlgorithm;
+  digits: number;
+  period: number;
+  seed_nonce: Buffer;
+  seed_sealed: Buffer;
+  serial: string | null;
+  manufacturer: string | null;
+  model: string | null;
+  state: ItemState;
+  fail_reason: string | null;
+  attempts: number;
+  created_at: number;
+  claimed_at: number | null;
+  burned_at: number | null;
+  verified_at: number | null;
+  committed_at: number | null;
+  updated_at: number;
+}
+
+export interface BatchRow {
+  id: number;
+  name: string;
+  issuer: string | null;
+  params: string;
+  state: BatchState;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventRow {
+  id: number;
+  at: number;
+  batch_id: number | null;
+  item_id: number | null;
+  kind: string;
+  detail: string;
+}
+
+export function itemRecord(row: ItemRow): ItemRecord {
+  return {
+    id: row.id,
+    batchId: row.batch_id,
+    position: row.position,
+    label: row.label,
+    algorithm: row.algorithm,
+    digits: row.digits,
+    period: row.period,
+    serial: row.serial,
+    manufacturer: row.manufacturer,
+    model: row.model,
+    state: row.state,
+    failReason: row.fail_reason,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    claimedAt: row.claimed_at,
+    burnedAt: row.burned_at,
+    verifiedAt: row.verified_at,
+    committedAt: row.committed_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function batchRecord(row: BatchRow): BatchRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    issuer: row.issuer,
+    state: row.state,
+    params: JSON.parse(row.params) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function eventRecord(row: EventRow): EventRecord {
+  return {
+    id: row.id,
+    at: row.at,
+    batchId: row.batch_id,
+    itemId: row.item_id,
+    kind: row.kind,
+    detail: JSON.parse(row.detail) as Record<string, unknown>,
+  };
+}

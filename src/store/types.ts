@@ -1,0 +1,155 @@
+/**
+ * Records the journal hands out. None of them carries a seed except {@link ClaimedItem} and
+ * {@link CommittedSeed}, whose `seed` arrays belong to the caller, who must zero them after use.
+ */
+
+/** HMAC of the TOTP (RFC 6238 §1.2); the tokens burn SHA-1 or SHA-256 (TOKEN2.md §2, §3). */
+export type TotpAlgorithm = "SHA1" | "SHA256";
+export const TOTP_ALGORITHMS: readonly TotpAlgorithm[] = ["SHA1", "SHA256"];
+
+/**
+ * pending → claimed → burned → verified → committed; claimed/burned/verified → failed.
+ * `superseded`: the item's token was re-burned from another batch, so its seed is on no token.
+ */
+export type ItemState = "pending" | "claimed" | "burned" | "verified" | "committed" | "failed" | "superseded";
+export const ITEM_STATES: readonly ItemState[] = [
+  "pending",
+  "claimed",
+  "burned",
+  "verified",
+  "committed",
+  "failed",
+  "superseded",
+];
+
+/** created → running ⇄ paused; any of them → cancelled. Only a running batch hands out claims. */
+export type BatchState = "created" | "running" | "paused" | "cancelled";
+
+/** TOTP parameters shared by the items of a batch unless an item sets its own. */
+export interface TotpParams {
+  algorithm: TotpAlgorithm;
+  /** 6 or 8 on most tokens; Molto2 profiles take 4–10 (TOKEN2.md §3). */
+  digits: number;
+  /** Time step in seconds: 30 or 60 on single-profile tokens (TOKEN2.md §2). */
+  period: number;
+}
+
+/** One item to put in a batch. Without `seed`, the journal generates 20 random bytes (RFC 4226 §4 R6). */
+export interface ItemInput extends Partial<TotpParams> {
+  /** Imported seed, 10–64 bytes. The journal copies it; the caller keeps ownership and zeroes it. */
+  seed?: Uint8Array;
+  /** Who the token is for: the Entra ID UPN, or the otpauth account name. */
+  label?: string;
+}
+
+export interface BatchInput {
+  name: string;
+  /** Parameters for items that do not set their own; defaults SHA1, 6 digits, 30 s. */
+  defaults?: Partial<TotpParams>;
+  /** Issuer for otpauth URIs and PSKC `Issuer`. */
+  issuer?: string;
+  /** Exactly one of `items` and `count`: listed items, or `count` items with generated seeds. */
+  items?: ItemInput[];
+  count?: number;
+}
+
+export interface BatchRecord {
+  id: number;
+  name: string;
+  issuer: string | null;
+  state: BatchState;
+  /** JSON-safe description of how the batch was made (defaults, counts); never seeds. */
+  params: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ItemRecord extends TotpParams {
+  id: number;
+  batchId: number;
+  /** 0-based order within the batch; claims take the lowest pending position. */
+  position: number;
+  label: string | null;
+  serial: string | null;
+  manufacturer: string | null;
+  model: string | null;
+  state: ItemState;
+  failReason: string | null;
+  /** Claims so far (first claim, resumptions and re-burns). */
+  attempts: number;
+  createdAt: number;
+  claimedAt: number | null;
+  burnedAt: number | null;
+  verifiedAt: number | null;
+  committedAt: number | null;
+  updatedAt: number;
+}
+
+/** The token a claim binds an item to. */
+export interface TokenRef {
+  /** The token's serial as the device reports it. A multi-profile device passes "serial/profile". */
+  serial: string;
+  /** Defaults to "Token2". */
+  manufacturer?: string;
+  model?: string;
+}
+
+export interface ClaimOptions {
+  /**
+   * Burn again a token this batch already holds as committed or failed (same item, same seed), or
+   * take over a token that another batch holds: that batch's item becomes `superseded`.
+   */
+  reburn?: boolean;
+}
+
+/** Another batch's item bound to the same serial. */
+export interface SerialConflict {
+  batchId: number;
+  itemId: number;
+  state: ItemState;
+}
+
+/** A claim that hands out a seed: burn `seed` onto the token, then zero it (`seed.fill(0)`). */
+export interface ClaimedItem {
+  outcome: "claimed" | "resumed" | "reburn";
+  item: ItemRecord;
+  seed: Uint8Array;
+  /** Items of other batches that this claim superseded (only with `reburn`). */
+  superseded: SerialConflict[];
+}
+
+/** What a tap can lead to; only {@link ClaimedItem} hands out a seed. */
+export type ClaimResult =
+  | ClaimedItem
+  | { outcome: "already-committed" | "previously-failed"; item: ItemRecord }
+  | { outcome: "serial-in-other-batch"; conflicts: SerialConflict[] }
+  | { outcome: "exhausted" };
+
+export interface BatchStatus {
+  batch: BatchRecord;
+  counts: Record<ItemState, number>;
+  total: number;
+  /** No pending item and none in flight (claimed, burned or verified). */
+  done: boolean;
+}
+
+export interface EventRecord {
+  id: number;
+  at: number;
+  batchId: number | null;
+  itemId: number | null;
+  kind: string;
+  detail: Record<string, unknown>;
+}
+
+/** A committed item with its seed, for exports. The journal zeroes `seed` when the callback returns. */
+export interface CommittedSeed extends TotpParams {
+  itemId: number;
+  position: number;
+  label: string | null;
+  issuer: string | null;
+  serial: string;
+  manufacturer: string;
+  model: string | null;
+  seed: Uint8Array;
+}
