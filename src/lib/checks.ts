@@ -22,6 +22,8 @@ export interface BytesLimits {
   length?: number;
   min?: number;
   max?: number;
+  /** Length must be a multiple of this (block ciphers without padding). */
+  multipleOf?: number;
 }
 
 /** Asserts a Uint8Array (Buffer included) within the given length limits. */
@@ -29,7 +31,7 @@ export function abytes(value: unknown, name: string, limits: BytesLimits = {}): 
   if (!(value instanceof Uint8Array)) {
     throw inputError(new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`));
   }
-  const { length, min, max } = limits;
+  const { length, min, max, multipleOf } = limits;
   if (length !== undefined && value.length !== length) {
     throw inputError(new RangeError(`${name} must be ${length} bytes, got ${value.length}`));
   }
@@ -38,6 +40,9 @@ export function abytes(value: unknown, name: string, limits: BytesLimits = {}): 
   }
   if (max !== undefined && value.length > max) {
     throw inputError(new RangeError(`${name} must be at most ${max} bytes, got ${value.length}`));
+  }
+  if (multipleOf !== undefined && value.length % multipleOf !== 0) {
+    throw inputError(new RangeError(`${name} must be a multiple of ${multipleOf} bytes, got ${value.length}`));
   }
 }
 

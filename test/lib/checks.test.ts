@@ -10,6 +10,7 @@ describe("input checks", () => {
       [() => abytes(new Uint8Array(3), "key", { length: 16 }), RangeError, /key must be 16 bytes, got 3/],
       [() => abytes(new Uint8Array(64), "seed", { max: 63 }), RangeError, /at most 63 bytes, got 64/],
       [() => abytes(new Uint8Array(0), "seed", { min: 1 }), RangeError, /at least 1 bytes, got 0/],
+      [() => abytes(new Uint8Array(17), "data", { multipleOf: 16 }), RangeError, /multiple of 16 bytes, got 17/],
       [() => aint(3.5, "digits", 4, 10), TypeError, /digits must be an integer/],
       [() => aint(11, "digits", 4, 10), RangeError, /between 4 and 10, got 11/],
       [() => aoneOf("MD5", "algorithm", ["SHA1", "SHA256"]), RangeError, /one of SHA1, SHA256, got "MD5"/],
