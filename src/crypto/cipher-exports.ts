@@ -13,6 +13,8 @@ export interface CipherExports extends WasmBaseExports {
   sm4Ecb(key: number, data: number, len: number, decrypt: number, scratch: number): void;
   /** SM4-CBC, IV = 0, over `len` bytes (non-zero multiple of 16); writes the last block (16 bytes) to `out`. */
   sm4CbcMac(key: number, msg: number, len: number, out: number, scratch: number): void;
+  /** Builds `count` Token2 secure frames in place; record layout in assembly/cipher/token2.ts. */
+  token2SecureFrames(records: number, count: number, stride: number, scratch: number): void;
 }
 
 /** The shared core, typed with the cipher exports. */
