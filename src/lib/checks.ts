@@ -99,3 +99,13 @@ export function au64(value: unknown, name: string): bigint {
   }
   return value;
 }
+
+/** Asserts a string of ASCII decimal digits (an OTP code) whose length is in [minLength, maxLength]. */
+export function adigits(value: unknown, name: string, minLength: number, maxLength: number): asserts value is string {
+  if (typeof value !== "string") throw inputError(new TypeError(`${name} must be a string, got ${describe(value)}`));
+  if (value.length < minLength || value.length > maxLength) {
+    throw inputError(new RangeError(`${name} must be ${minLength} to ${maxLength} digits long, got ${value.length}`));
+  }
+  // The content is not quoted: a code is a credential too.
+  if (!/^[0-9]+$/.test(value)) throw inputError(new RangeError(`${name} must contain only the digits 0-9`));
+}
