@@ -9,3 +9,4 @@ export {
   unpadIso9797M2,
   type SeedFrameRequest,
 } from "./token2-frame.js";
+export { aes256CbcDecrypt, aes256CbcEncrypt } from "./aes.js";
