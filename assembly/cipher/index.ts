@@ -2,3 +2,4 @@
 // Only the entry points the facade calls are exported; src/crypto/cipher-exports.ts types them.
 export { sm4ScratchSize, sm4Ecb, sm4CbcMac } from "./sm4";
 export { token2SecureFrames } from "./token2";
+export { aesScratchSize, aes256CbcEncrypt, aes256CbcDecrypt } from "./aes";

@@ -15,6 +15,11 @@ export interface CipherExports extends WasmBaseExports {
   sm4CbcMac(key: number, msg: number, len: number, out: number, scratch: number): void;
   /** Builds `count` Token2 secure frames in place; record layout in assembly/cipher/token2.ts. */
   token2SecureFrames(records: number, count: number, stride: number, scratch: number): void;
+  aesScratchSize(): number;
+  /** Pads (PKCS#7) and encrypts in place; `data` must hold the padded length, which is returned. */
+  aes256CbcEncrypt(key: number, iv: number, data: number, len: number, scratch: number): number;
+  /** Decrypts in place (`len` a non-zero multiple of 16); returns the unpadded length, or -1 on bad padding. */
+  aes256CbcDecrypt(key: number, iv: number, data: number, len: number, scratch: number): number;
 }
 
 /** The shared core, typed with the cipher exports. */
