@@ -109,15 +109,16 @@ export function optionApdu(cmd: OptionCommand, value: 0 | 1): Uint8Array {
 }
 
 /**
- * WRITE_SEED (`80 C5 05 02`) or WRITE_HOTP_SEED (`80 C5 00 00`) with a sealed blob (§4.4).
- * @throws RangeError (INVALID_INPUT) if the blob is not 64 + 16n bytes or exceeds a short Lc.
+ * WRITE_SEED (`80 C5 05 02`) or WRITE_HOTP_SEED (`80 C5 00 00`) with a sealed blob (§4.4). Short Lc
+ * when the blob fits (keyroost: T=0 readers reject the extended form); an entry with long names and
+ * a long seed seals to more than 255 bytes and then goes in the extended form of the vendor reference.
+ * @throws RangeError (INVALID_INPUT) if the blob is not 64 + 16n bytes (n ≥ 1) or exceeds 4160 bytes.
  */
 export function sealedWriteApdu(kind: "entry" | "hotp", blob: Uint8Array): Uint8Array {
-  abytes(blob, "blob", { min: 80, max: 255 });
-  if ((blob.length - 64) % 16 !== 0) {
-    throw invalidInput("blob must be a 64-byte key and whole AES blocks");
-  }
-  return otp(kind === "entry" ? OTP_CMD.WRITE_SEED : OTP_CMD.WRITE_HOTP_SEED, blob);
+  abytes(blob, "blob", { min: 80, max: 4160 });
+  if ((blob.length - 64) % 16 !== 0) throw invalidInput("blob must be a 64-byte key and whole AES blocks");
+  const cmd = kind === "entry" ? OTP_CMD.WRITE_SEED : OTP_CMD.WRITE_HOTP_SEED;
+  return encodeCommandApdu({ cla: OTP_CLA, ins: OTP_INS, p1: cmd >>> 8, p2: cmd & 0xff, data: blob }, { extended: blob.length > 255 });
 }
 
 /** ERASE ALL: the bare header `80 C5 05 02` (§4.3). */

@@ -36,6 +36,8 @@ describe("OTP-applet APDUs (§4.3, vector O1)", () => {
     expect(reasonOf(thrown(() => setDeviceTypeApdu(7)))).toBe("INVALID_INPUT");
     expect(reasonOf(thrown(() => sealedWriteApdu("entry", new Uint8Array(81))))).toBe("INVALID_INPUT");
     expect(toHex(sealedWriteApdu("hotp", new Uint8Array(80)).subarray(0, 5))).toBe("80C5000050");
+    expect(toHex(sealedWriteApdu("entry", new Uint8Array(240)).subarray(0, 5))).toBe("80C50502F0");
+    expect(toHex(sealedWriteApdu("entry", new Uint8Array(272)).subarray(0, 7))).toBe("80C50502000110");
   });
 
   it("builds READ_ONE with both names", () => {
