@@ -26,7 +26,10 @@ export type Rng = (n: number) => Uint8Array;
 /** The host's clock, in whole Unix seconds. */
 export const systemClock: Clock = () => Math.floor(Date.now() / 1000);
 
-/** A clock that never moves, like the firmware core's mock HAL (Appendix B). */
+/**
+ * A clock that never moves, like the firmware core's mock HAL (Appendix B).
+ * @throws RangeError (INVALID_INPUT) on a time outside u32.
+ */
 export function pinnedClock(time: number): Clock {
   aint(time, "time", 0, 0xffffffff);
   return () => time;

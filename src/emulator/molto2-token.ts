@@ -180,7 +180,7 @@ export class Molto2Token implements VirtualCard {
       case 0x41:
         return this.info(cmd);
       case 0x4b:
-        if (cmd.p1 !== 0x08) return swBytes(SW.INS_NOT_SUPPORTED);
+        if (cmd.p1 !== 0x08) return swBytes(SW.INS_NOT_SUPPORTED); // as Family A (§2.8) [EMU]
         this.challenge = this.rng(8).slice(0, 8);
         this.armed = true;
         this.authed = false;

@@ -43,7 +43,10 @@ export function fragmentMessage(message: Uint8Array): Uint8Array[] {
   return reports;
 }
 
-/** The 65-byte output write of one payload: report ID `00` then the 64 bytes (§4.9, vector P1). */
+/**
+ * The 65-byte output write of one payload: report ID `00` then the 64 bytes (§4.9, vector P1).
+ * @throws RangeError (INVALID_INPUT) unless the report is 64 bytes.
+ */
 export function withReportId(report: Uint8Array): Uint8Array {
   abytes(report, "report", { length: HID_REPORT_SIZE });
   const out = new Uint8Array(HID_REPORT_SIZE + 1);

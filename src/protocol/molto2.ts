@@ -47,7 +47,10 @@ export function molto2InfoApdu(): Uint8Array {
   return encodeCommandApdu({ cla: CLA_PLAIN, ins: INS_GET_INFO, p1: 0, p2: 0, le: 256 });
 }
 
-/** Public read `80 41 00 pp 01 70`, case 3 with NO Le: an Le gives 6FFB (§3.5, vector M10). */
+/**
+ * Public read `80 41 00 pp 01 70`, case 3 with NO Le: an Le gives 6FFB (§3.5, vector M10).
+ * @throws RangeError (INVALID_INPUT) on a profile outside 0..99.
+ */
 export function publicReadApdu(profile: number): Uint8Array {
   return encodeCommandApdu({ cla: CLA_PLAIN, ins: INS_GET_INFO, p1: 0, p2: profileByte(profile), data: Uint8Array.of(TAG.SEED_INFO) });
 }
@@ -117,6 +120,7 @@ export function molto2ChallengeApdu(): Uint8Array {
 /**
  * The meaning of an AUTH FINISH status word (§3.6). Drivers MUST stop after one failure and report
  * the tries left, never retry on their own.
+ * @throws RangeError (INVALID_INPUT) if sw is not a 16-bit value.
  */
 export function molto2AuthResult(sw: number): { ok: true } | { ok: false; triesLeft: number | null } {
   aint(sw, "sw", 0, 0xffff);
@@ -199,7 +203,10 @@ export function molto2SyncTimeApdu(key: Uint8Array, profile: number, time: numbe
   return secureApdu(key, INS_WRITE_CONFIG, 0x01, profileByte(profile), tlv, false);
 }
 
-/** Delete seed `80 E6 00 pp 00`, no MAC; 6A83 if the slot was empty (§3.10). The title stays. */
+/**
+ * Delete seed `80 E6 00 pp 00`, no MAC; 6A83 if the slot was empty (§3.10). The title stays.
+ * @throws RangeError (INVALID_INPUT) on a profile outside 0..99.
+ */
 export function molto2DeleteSeedApdu(profile: number): Uint8Array {
   return encodeCommandApdu({ cla: CLA_PLAIN, ins: INS_DELETE_SEED, p1: 0, p2: profileByte(profile), le: 256 });
 }

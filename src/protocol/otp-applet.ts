@@ -59,7 +59,10 @@ function u64be(timestamp: number): Uint8Array {
   return out;
 }
 
-/** `00 A4 04 00 08 ‖ AID`, no Le (vector O1). */
+/**
+ * `00 A4 04 00 Lc ‖ AID`, no Le (vector O1).
+ * @throws RangeError (INVALID_INPUT) on an AID outside 5..16 bytes.
+ */
 export function selectApdu(aid: Uint8Array): Uint8Array {
   abytes(aid, "aid", { min: 5, max: 16 });
   return encodeCommandApdu({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: aid });
@@ -126,7 +129,10 @@ export function eraseAllApdu(): Uint8Array {
   return otp(OTP_CMD.WRITE_SEED);
 }
 
-/** READ_ALL `80 C5 05 00 09 03 ‖ u64 timestamp` (§4.5, vector O1). */
+/**
+ * READ_ALL `80 C5 05 00 09 03 ‖ u64 timestamp` (§4.5, vector O1).
+ * @throws RangeError (INVALID_INPUT) on a timestamp that is not a safe non-negative integer.
+ */
 export function readAllApdu(timestamp: number): Uint8Array {
   const body = new Uint8Array(9);
   body[0] = ENUM_READ_ALL;
@@ -134,7 +140,10 @@ export function readAllApdu(timestamp: number): Uint8Array {
   return otp(OTP_CMD.ENUM_CODES, body);
 }
 
-/** ENUM_CODES_CONTINUE `80 C5 05 01 08 ‖ u64 timestamp`, same timestamp as READ_ALL (§4.5). */
+/**
+ * ENUM_CODES_CONTINUE `80 C5 05 01 08 ‖ u64 timestamp`, same timestamp as READ_ALL (§4.5).
+ * @throws RangeError (INVALID_INPUT) on a timestamp that is not a safe non-negative integer.
+ */
 export function continueApdu(timestamp: number): Uint8Array {
   return otp(OTP_CMD.ENUM_CODES_CONTINUE, u64be(timestamp));
 }
