@@ -22,6 +22,8 @@ export interface BytesLimits {
   length?: number;
   min?: number;
   max?: number;
+  /** Length must be a multiple of this (block ciphers without padding). */
+  multipleOf?: number;
 }
 
 /** Asserts a Uint8Array (Buffer included) within the given length limits. */
@@ -29,7 +31,7 @@ export function abytes(value: unknown, name: string, limits: BytesLimits = {}): 
   if (!(value instanceof Uint8Array)) {
     throw inputError(new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`));
   }
-  const { length, min, max } = limits;
+  const { length, min, max, multipleOf } = limits;
   if (length !== undefined && value.length !== length) {
     throw inputError(new RangeError(`${name} must be ${length} bytes, got ${value.length}`));
   }
@@ -38,6 +40,9 @@ export function abytes(value: unknown, name: string, limits: BytesLimits = {}): 
   }
   if (max !== undefined && value.length > max) {
     throw inputError(new RangeError(`${name} must be at most ${max} bytes, got ${value.length}`));
+  }
+  if (multipleOf !== undefined && value.length % multipleOf !== 0) {
+    throw inputError(new RangeError(`${name} must be a multiple of ${multipleOf} bytes, got ${value.length}`));
   }
 }
 
@@ -51,12 +56,23 @@ export function aint(value: unknown, name: string, min: number, max: number): as
   }
 }
 
+/** Asserts a boolean (flags in option objects). */
+export function abool(value: unknown, name: string): asserts value is boolean {
+  if (typeof value !== "boolean") throw inputError(new TypeError(`${name} must be a boolean, got ${describe(value)}`));
+}
+
 /** Asserts one of a fixed set of values (algorithm names, periods...). */
 export function aoneOf<T extends string | number>(value: unknown, name: string, allowed: readonly T[]): asserts value is T {
   if (!allowed.includes(value as T)) {
     const got = typeof value === "string" || typeof value === "number" ? JSON.stringify(value) : describe(value);
     throw inputError(new RangeError(`${name} must be one of ${allowed.join(", ")}, got ${got}`));
   }
+}
+
+/** Asserts an array of at most `max` items (the items are checked by the caller). */
+export function aarray(value: unknown, name: string, max: number): asserts value is unknown[] {
+  if (!Array.isArray(value)) throw inputError(new TypeError(`${name} must be an array, got ${describe(value)}`));
+  if (value.length > max) throw inputError(new RangeError(`${name} must have at most ${max} items, got ${value.length}`));
 }
 
 /** Asserts an array of Uint8Array, each within the limits. */
@@ -82,4 +98,14 @@ export function au64(value: unknown, name: string): bigint {
     throw inputError(new RangeError(`${name} must be between 0 and 2^64-1, got ${value}`));
   }
   return value;
+}
+
+/** Asserts a string of ASCII decimal digits (an OTP code) whose length is in [minLength, maxLength]. */
+export function adigits(value: unknown, name: string, minLength: number, maxLength: number): asserts value is string {
+  if (typeof value !== "string") throw inputError(new TypeError(`${name} must be a string, got ${describe(value)}`));
+  if (value.length < minLength || value.length > maxLength) {
+    throw inputError(new RangeError(`${name} must be ${minLength} to ${maxLength} digits long, got ${value.length}`));
+  }
+  // The content is not quoted: a code is a credential too.
+  if (!/^[0-9]+$/.test(value)) throw inputError(new RangeError(`${name} must contain only the digits 0-9`));
 }

@@ -1,0 +1,138 @@
+// SHA-1 compression (FIPS 180-4 §6.1.2), scalar and 4-lane.
+//
+// Both read the 16 message words from W[0..15] (the caller loads them) and expand the schedule in place.
+// Rounds run in 5-round cycles: renaming the working variables each round instead of shifting them
+// leaves them in their starting roles after 5 rounds, so a loop over cycles needs no moves at all.
+import { W } from "./scratch";
+
+export const SHA1_IV = memory.data<u32>([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0]);
+
+const K0: u32 = 0x5a827999;
+const K1: u32 = 0x6ed9eba1;
+const K2: u32 = 0x8f1bbcdc;
+const K3: u32 = 0xca62c1d6;
+
+// ---- scalar: state = 5 u32 at st, W word t at W + 4t ----
+
+@inline function ch(b: u32, c: u32, d: u32): u32 {
+  return d ^ (b & (c ^ d));
+}
+@inline function parity(b: u32, c: u32, d: u32): u32 {
+  return b ^ c ^ d;
+}
+@inline function maj(b: u32, c: u32, d: u32): u32 {
+  return (b & c) | (d & (b | c));
+}
+/** One round's new value of the fifth variable: e + rotl5(a) + f + K + W[t]. */
+@inline function step(a: u32, e: u32, f: u32, kw: u32): u32 {
+  return e + rotl<u32>(a, 5) + f + kw;
+}
+
+/** Compresses the block in W[0..15] into the scalar state at `st`. */
+export function sha1Block(st: usize): void {
+  for (let p = W; p < W + 64 * 4; p += 4) {
+    store<u32>(p, rotl<u32>(load<u32>(p, 52) ^ load<u32>(p, 32) ^ load<u32>(p, 8) ^ load<u32>(p), 1), 64);
+  }
+  let a = load<u32>(st, 0), b = load<u32>(st, 4), c = load<u32>(st, 8), d = load<u32>(st, 12), e = load<u32>(st, 16);
+  let p = W;
+  for (const end = W + 20 * 4; p < end; p += 20) {
+    e = step(a, e, ch(b, c, d), K0 + load<u32>(p, 0)); b = rotl<u32>(b, 30);
+    d = step(e, d, ch(a, b, c), K0 + load<u32>(p, 4)); a = rotl<u32>(a, 30);
+    c = step(d, c, ch(e, a, b), K0 + load<u32>(p, 8)); e = rotl<u32>(e, 30);
+    b = step(c, b, ch(d, e, a), K0 + load<u32>(p, 12)); d = rotl<u32>(d, 30);
+    a = step(b, a, ch(c, d, e), K0 + load<u32>(p, 16)); c = rotl<u32>(c, 30);
+  }
+  for (const end = W + 40 * 4; p < end; p += 20) {
+    e = step(a, e, parity(b, c, d), K1 + load<u32>(p, 0)); b = rotl<u32>(b, 30);
+    d = step(e, d, parity(a, b, c), K1 + load<u32>(p, 4)); a = rotl<u32>(a, 30);
+    c = step(d, c, parity(e, a, b), K1 + load<u32>(p, 8)); e = rotl<u32>(e, 30);
+    b = step(c, b, parity(d, e, a), K1 + load<u32>(p, 12)); d = rotl<u32>(d, 30);
+    a = step(b, a, parity(c, d, e), K1 + load<u32>(p, 16)); c = rotl<u32>(c, 30);
+  }
+  for (const end = W + 60 * 4; p < end; p += 20) {
+    e = step(a, e, maj(b, c, d), K2 + load<u32>(p, 0)); b = rotl<u32>(b, 30);
+    d = step(e, d, maj(a, b, c), K2 + load<u32>(p, 4)); a = rotl<u32>(a, 30);
+    c = step(d, c, maj(e, a, b), K2 + load<u32>(p, 8)); e = rotl<u32>(e, 30);
+    b = step(c, b, maj(d, e, a), K2 + load<u32>(p, 12)); d = rotl<u32>(d, 30);
+    a = step(b, a, maj(c, d, e), K2 + load<u32>(p, 16)); c = rotl<u32>(c, 30);
+  }
+  for (const end = W + 80 * 4; p < end; p += 20) {
+    e = step(a, e, parity(b, c, d), K3 + load<u32>(p, 0)); b = rotl<u32>(b, 30);
+    d = step(e, d, parity(a, b, c), K3 + load<u32>(p, 4)); a = rotl<u32>(a, 30);
+    c = step(d, c, parity(e, a, b), K3 + load<u32>(p, 8)); e = rotl<u32>(e, 30);
+    b = step(c, b, parity(d, e, a), K3 + load<u32>(p, 12)); d = rotl<u32>(d, 30);
+    a = step(b, a, parity(c, d, e), K3 + load<u32>(p, 16)); c = rotl<u32>(c, 30);
+  }
+  store<u32>(st, load<u32>(st, 0) + a, 0);
+  store<u32>(st, load<u32>(st, 4) + b, 4);
+  store<u32>(st, load<u32>(st, 8) + c, 8);
+  store<u32>(st, load<u32>(st, 12) + d, 12);
+  store<u32>(st, load<u32>(st, 16) + e, 16);
+}
+
+// ---- 4 lanes: state word i at st + 16i, W word t at W + 16t, lane j = message j ----
+
+// WebAssembly SIMD has no lane rotate: two shifts and an or.
+@inline function rotl4(x: v128, n: i32): v128 {
+  return v128.or(i32x4.shl(x, n), i32x4.shr_u(x, 32 - n));
+}
+@inline function ch4(b: v128, c: v128, d: v128): v128 {
+  return v128.bitselect(c, d, b);
+}
+@inline function parity4(b: v128, c: v128, d: v128): v128 {
+  return v128.xor(v128.xor(b, c), d);
+}
+// Majority: where b and c agree it is their value, elsewhere d decides.
+@inline function maj4(b: v128, c: v128, d: v128): v128 {
+  return v128.bitselect(d, b, v128.xor(b, c));
+}
+@inline function step4(a: v128, e: v128, f: v128, k: v128, w: v128): v128 {
+  return i32x4.add(i32x4.add(e, rotl4(a, 5)), i32x4.add(f, i32x4.add(k, w)));
+}
+
+/** Compresses the 4 blocks interleaved in W[0..15] into the 4-lane state at `st`. */
+export function sha1Block4(st: usize): void {
+  for (let p = W; p < W + 64 * 16; p += 16) {
+    const x = v128.xor(v128.xor(v128.load(p, 208), v128.load(p, 128)), v128.xor(v128.load(p, 32), v128.load(p)));
+    v128.store(p, rotl4(x, 1), 256);
+  }
+  let a = v128.load(st, 0), b = v128.load(st, 16), c = v128.load(st, 32), d = v128.load(st, 48), e = v128.load(st, 64);
+  let p = W;
+  let k = i32x4.splat(K0);
+  for (const end = W + 20 * 16; p < end; p += 80) {
+    e = step4(a, e, ch4(b, c, d), k, v128.load(p, 0)); b = rotl4(b, 30);
+    d = step4(e, d, ch4(a, b, c), k, v128.load(p, 16)); a = rotl4(a, 30);
+    c = step4(d, c, ch4(e, a, b), k, v128.load(p, 32)); e = rotl4(e, 30);
+    b = step4(c, b, ch4(d, e, a), k, v128.load(p, 48)); d = rotl4(d, 30);
+    a = step4(b, a, ch4(c, d, e), k, v128.load(p, 64)); c = rotl4(c, 30);
+  }
+  k = i32x4.splat(K1);
+  for (const end = W + 40 * 16; p < end; p += 80) {
+    e = step4(a, e, parity4(b, c, d), k, v128.load(p, 0)); b = rotl4(b, 30);
+    d = step4(e, d, parity4(a, b, c), k, v128.load(p, 16)); a = rotl4(a, 30);
+    c = step4(d, c, parity4(e, a, b), k, v128.load(p, 32)); e = rotl4(e, 30);
+    b = step4(c, b, parity4(d, e, a), k, v128.load(p, 48)); d = rotl4(d, 30);
+    a = step4(b, a, parity4(c, d, e), k, v128.load(p, 64)); c = rotl4(c, 30);
+  }
+  k = i32x4.splat(K2);
+  for (const end = W + 60 * 16; p < end; p += 80) {
+    e = step4(a, e, maj4(b, c, d), k, v128.load(p, 0)); b = rotl4(b, 30);
+    d = step4(e, d, maj4(a, b, c), k, v128.load(p, 16)); a = rotl4(a, 30);
+    c = step4(d, c, maj4(e, a, b), k, v128.load(p, 32)); e = rotl4(e, 30);
+    b = step4(c, b, maj4(d, e, a), k, v128.load(p, 48)); d = rotl4(d, 30);
+    a = step4(b, a, maj4(c, d, e), k, v128.load(p, 64)); c = rotl4(c, 30);
+  }
+  k = i32x4.splat(K3);
+  for (const end = W + 80 * 16; p < end; p += 80) {
+    e = step4(a, e, parity4(b, c, d), k, v128.load(p, 0)); b = rotl4(b, 30);
+    d = step4(e, d, parity4(a, b, c), k, v128.load(p, 16)); a = rotl4(a, 30);
+    c = step4(d, c, parity4(e, a, b), k, v128.load(p, 32)); e = rotl4(e, 30);
+    b = step4(c, b, parity4(d, e, a), k, v128.load(p, 48)); d = rotl4(d, 30);
+    a = step4(b, a, parity4(c, d, e), k, v128.load(p, 64)); c = rotl4(c, 30);
+  }
+  v128.store(st, i32x4.add(v128.load(st, 0), a), 0);
+  v128.store(st, i32x4.add(v128.load(st, 16), b), 16);
+  v128.store(st, i32x4.add(v128.load(st, 32), c), 32);
+  v128.store(st, i32x4.add(v128.load(st, 48), d), 48);
+  v128.store(st, i32x4.add(v128.load(st, 64), e), 64);
+}

@@ -1,0 +1,116 @@
+// SHA-256 compression (FIPS 180-4 §6.2.2), scalar and 4-lane.
+//
+// Both read the 16 message words from W[0..15] (the caller loads them) and expand the schedule in place.
+// Rounds run in 8-round cycles with the working variables renamed each round, so a cycle ends with every
+// variable back in its starting role and the loop needs no moves.
+import { W } from "./scratch";
+
+// FIPS 180-4 §5.3.3 and §4.2.2 (square and cube roots of the first primes).
+export const SHA256_IV = memory.data<u32>([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
+const K = memory.data<u32>([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+
+// ---- scalar: state = 8 u32 at st, W word t at W + 4t ----
+
+@inline function sigma0(x: u32): u32 {
+  return rotr<u32>(x, 7) ^ rotr<u32>(x, 18) ^ (x >>> 3);
+}
+@inline function sigma1(x: u32): u32 {
+  return rotr<u32>(x, 17) ^ rotr<u32>(x, 19) ^ (x >>> 10);
+}
+/** T1 of a round (h + Σ1(e) + Ch(e,f,g) + K[t] + W[t]), `kw` = K[t] + W[t]. */
+@inline function t1(e: u32, f: u32, g: u32, h: u32, kw: u32): u32 {
+  return h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + kw;
+}
+/** T2 of a round: Σ0(a) + Maj(a,b,c). */
+@inline function t2(a: u32, b: u32, c: u32): u32 {
+  return (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
+}
+
+/** Compresses the block in W[0..15] into the scalar state at `st`. */
+export function sha256Block(st: usize): void {
+  for (let p = W; p < W + 48 * 4; p += 4) {
+    store<u32>(p, sigma1(load<u32>(p, 56)) + load<u32>(p, 36) + sigma0(load<u32>(p, 4)) + load<u32>(p), 64);
+  }
+  let a = load<u32>(st, 0), b = load<u32>(st, 4), c = load<u32>(st, 8), d = load<u32>(st, 12);
+  let e = load<u32>(st, 16), f = load<u32>(st, 20), g = load<u32>(st, 24), h = load<u32>(st, 28);
+  for (let p = W, k = K; p < W + 64 * 4; p += 32, k += 32) {
+    h = t1(e, f, g, h, load<u32>(k, 0) + load<u32>(p, 0)); d += h; h += t2(a, b, c);
+    g = t1(d, e, f, g, load<u32>(k, 4) + load<u32>(p, 4)); c += g; g += t2(h, a, b);
+    f = t1(c, d, e, f, load<u32>(k, 8) + load<u32>(p, 8)); b += f; f += t2(g, h, a);
+    e = t1(b, c, d, e, load<u32>(k, 12) + load<u32>(p, 12)); a += e; e += t2(f, g, h);
+    d = t1(a, b, c, d, load<u32>(k, 16) + load<u32>(p, 16)); h += d; d += t2(e, f, g);
+    c = t1(h, a, b, c, load<u32>(k, 20) + load<u32>(p, 20)); g += c; c += t2(d, e, f);
+    b = t1(g, h, a, b, load<u32>(k, 24) + load<u32>(p, 24)); f += b; b += t2(c, d, e);
+    a = t1(f, g, h, a, load<u32>(k, 28) + load<u32>(p, 28)); e += a; a += t2(b, c, d);
+  }
+  store<u32>(st, load<u32>(st, 0) + a, 0);
+  store<u32>(st, load<u32>(st, 4) + b, 4);
+  store<u32>(st, load<u32>(st, 8) + c, 8);
+  store<u32>(st, load<u32>(st, 12) + d, 12);
+  store<u32>(st, load<u32>(st, 16) + e, 16);
+  store<u32>(st, load<u32>(st, 20) + f, 20);
+  store<u32>(st, load<u32>(st, 24) + g, 24);
+  store<u32>(st, load<u32>(st, 28) + h, 28);
+}
+
+// ---- 4 lanes: state word i at st + 16i, W word t at W + 16t, lane j = message j ----
+
+// WebAssembly SIMD has no lane rotate: two shifts and an or.
+@inline function rotr4(x: v128, n: i32): v128 {
+  return v128.or(i32x4.shr_u(x, n), i32x4.shl(x, 32 - n));
+}
+@inline function sigma04(x: v128): v128 {
+  return v128.xor(v128.xor(rotr4(x, 7), rotr4(x, 18)), i32x4.shr_u(x, 3));
+}
+@inline function sigma14(x: v128): v128 {
+  return v128.xor(v128.xor(rotr4(x, 17), rotr4(x, 19)), i32x4.shr_u(x, 10));
+}
+@inline function t14(e: v128, f: v128, g: v128, h: v128, kw: v128): v128 {
+  const s1 = v128.xor(v128.xor(rotr4(e, 6), rotr4(e, 11)), rotr4(e, 25));
+  return i32x4.add(i32x4.add(h, s1), i32x4.add(v128.bitselect(f, g, e), kw));
+}
+// Majority: where a and b agree it is their value, elsewhere c decides.
+@inline function t24(a: v128, b: v128, c: v128): v128 {
+  const s0 = v128.xor(v128.xor(rotr4(a, 2), rotr4(a, 13)), rotr4(a, 22));
+  return i32x4.add(s0, v128.bitselect(c, a, v128.xor(a, b)));
+}
+
+/** Compresses the 4 blocks interleaved in W[0..15] into the 4-lane state at `st`. */
+export function sha256Block4(st: usize): void {
+  for (let p = W; p < W + 48 * 16; p += 16) {
+    const x = i32x4.add(i32x4.add(sigma14(v128.load(p, 224)), v128.load(p, 144)), i32x4.add(sigma04(v128.load(p, 16)), v128.load(p)));
+    v128.store(p, x, 256);
+  }
+  let a = v128.load(st, 0), b = v128.load(st, 16), c = v128.load(st, 32), d = v128.load(st, 48);
+  let e = v128.load(st, 64), f = v128.load(st, 80), g = v128.load(st, 96), h = v128.load(st, 112);
+  // v128.load32_splat broadcasts K[t] to the 4 lanes straight from the scalar table.
+  for (let p = W, k = K; p < W + 64 * 16; p += 128, k += 32) {
+    h = t14(e, f, g, h, i32x4.add(v128.load32_splat(k, 0), v128.load(p, 0))); d = i32x4.add(d, h); h = i32x4.add(h, t24(a, b, c));
+    g = t14(d, e, f, g, i32x4.add(v128.load32_splat(k, 4), v128.load(p, 16))); c = i32x4.add(c, g); g = i32x4.add(g, t24(h, a, b));
+    f = t14(c, d, e, f, i32x4.add(v128.load32_splat(k, 8), v128.load(p, 32))); b = i32x4.add(b, f); f = i32x4.add(f, t24(g, h, a));
+    e = t14(b, c, d, e, i32x4.add(v128.load32_splat(k, 12), v128.load(p, 48))); a = i32x4.add(a, e); e = i32x4.add(e, t24(f, g, h));
+    d = t14(a, b, c, d, i32x4.add(v128.load32_splat(k, 16), v128.load(p, 64))); h = i32x4.add(h, d); d = i32x4.add(d, t24(e, f, g));
+    c = t14(h, a, b, c, i32x4.add(v128.load32_splat(k, 20), v128.load(p, 80))); g = i32x4.add(g, c); c = i32x4.add(c, t24(d, e, f));
+    b = t14(g, h, a, b, i32x4.add(v128.load32_splat(k, 24), v128.load(p, 96))); f = i32x4.add(f, b); b = i32x4.add(b, t24(c, d, e));
+    a = t14(f, g, h, a, i32x4.add(v128.load32_splat(k, 28), v128.load(p, 112))); e = i32x4.add(e, a); a = i32x4.add(a, t24(b, c, d));
+  }
+  v128.store(st, i32x4.add(v128.load(st, 0), a), 0);
+  v128.store(st, i32x4.add(v128.load(st, 16), b), 16);
+  v128.store(st, i32x4.add(v128.load(st, 32), c), 32);
+  v128.store(st, i32x4.add(v128.load(st, 48), d), 48);
+  v128.store(st, i32x4.add(v128.load(st, 64), e), 64);
+  v128.store(st, i32x4.add(v128.load(st, 80), f), 80);
+  v128.store(st, i32x4.add(v128.load(st, 96), g), 96);
+  v128.store(st, i32x4.add(v128.load(st, 112), h), 112);
+}

@@ -1,0 +1,16 @@
+// The crypto facade's public surface: one `export ... from` line per module.
+export { sm4DecryptEcb, sm4EncryptEcb } from "./sm4.js";
+export {
+  authResponse,
+  buildSecureApdu,
+  buildSeedFrames,
+  padIso9797M2,
+  token2Mac,
+  unpadIso9797M2,
+  type SeedFrameRequest,
+} from "./token2-frame.js";
+// Public crypto API. A plain list of re-exports: each area adds its own lines.
+export { type HashAlgorithm, HASH_ALGORITHMS, MAX_HASH_INPUT, digestLength, hash, sha1, sha256, sha512 } from "./hash.js";
+export { hmac } from "./hmac.js";
+export { type TotpOptions, MIN_DIGITS, MAX_DIGITS, formatCode, hotp, totp, totpCounter } from "./otp.js";
+export { aes256CbcDecrypt, aes256CbcEncrypt } from "./aes.js";
