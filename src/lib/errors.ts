@@ -9,7 +9,7 @@ export const REASONS = {
   /** An otpauth URI, base32 or hex string could not be parsed. */
   INVALID_SECRET_FORMAT: { exitCode: 2, rpcCode: -32602 },
   /** Ciphertext did not decrypt (wrong key or corrupted data); no detail, to give no padding oracle. */
-  DECRYPTION_FAILED: { exitCode: 3, rpcCode: -32020 },
+  DECRYPTION_FAILED: { exitCode: 3, rpcCode: -32014 },
   /** A response from a device or a peer did not match the protocol. */
   MALFORMED_RESPONSE: { exitCode: 3, rpcCode: -32010 },
   /** A command APDU or HID frame received by a device (emulator) side did not match the protocol. */
