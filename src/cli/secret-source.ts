@@ -74,5 +74,5 @@ export function readSecretText(options: SecretSourceOptions, readStdin: () => st
   }
   text = text.trim();
   if (text.length === 0) throw otpbError("INVALID_INPUT", `the seed read from ${source} is empty`);
-  return { text, isUri: /^otpauth(-migration)?:\/\//i.test(text), source };
+  return { text, isUri: key === "uri" || /^otpauth(-migration)?:\/\//i.test(text), source };
 }

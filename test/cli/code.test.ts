@@ -70,7 +70,7 @@ describe("otpbridge code", () => {
   const BAD: Array<[string, string[], RegExp]> = [
     ["bad base32", ["--secret", "JBSWY3DPEHPK3PX1"], /outside A-Z and 2-7 at position 16 .*hex seed/],
     ["impossible base32 length", ["--secret", "JBSWY3DPE"], /cannot encode whole bytes/],
-    ["empty seed", ["--secret", "  "], /base32 secret is empty/],
+    ["empty seed", ["--secret", "  "], /the seed read from argument is empty/],
     ["no seed", [], /no seed given/],
     ["two seeds", ["--secret", "JBSWY3DP", "--secret-env", "X"], /give the seed once/],
     ["digits out of range", ["--secret", "JBSWY3DP", "--digits", "11"], /--digits must be between 4 and 10, got 11/],
