@@ -14,6 +14,14 @@ export const REASONS = {
   DEVICE_ERROR: { exitCode: 3, rpcCode: -32011 },
   /** The serial matches no known programmable model: nothing is sent that could lock it. */
   UNKNOWN_MODEL: { exitCode: 3, rpcCode: -32012 },
+  /** The reader is held by another session or another PC/SC client (exclusive access). */
+  DEVICE_BUSY: { exitCode: 75, rpcCode: -32020 },
+  /** No card in the reader, or the card left it (or was reset) during the session. */
+  CARD_REMOVED: { exitCode: 4, rpcCode: -32021 },
+  /** The reader does not exist, or was unplugged. */
+  READER_GONE: { exitCode: 4, rpcCode: -32022 },
+  /** The PC/SC service (pcscd) is not running, or stopped during the operation. */
+  PCSC_UNAVAILABLE: { exitCode: 69, rpcCode: -32023 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;
