@@ -1,24 +1,70 @@
-# Helpers sourced by scripts/test.sh and scripts/bench.sh.
+# Helpers sourced by scripts/test.sh and scripts/bench.sh (and by the PC/SC tests that restart pcscd).
 
 PCSCD_SOCKET=/run/pcscd/pcscd.comm
+PCSCD_LOG="${TMPDIR:-/tmp}/otpbridge-pcscd.log"
+VPCD_DRIVER=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
+VPCD_DRIVER_COPIES=/usr/local/lib/otpbridge-vpcd
+TEST_READER_CONF=/etc/reader.conf.d/otpbridge-test
 
-# Starts pcscd in the foreground mode as our own child if it is not running (there is no systemd here).
+# Installs test/fixtures/reader.conf (more vpcd readers) and the driver copies it names: each
+# extra vpcd reader needs its own copy of libifdvpcd, whose slot state is one static array per
+# loaded library (see the comments in that file). Returns 0 when something changed, so that a
+# running pcscd, which reads reader.conf.d only at start, must be restarted.
+install_test_readers() {
+  [ -f test/fixtures/reader.conf ] && [ -f "$VPCD_DRIVER" ] && [ "$(id -u)" -eq 0 ] || return 1
+  local changed=1 lib
+  for lib in $(awk '$1 == "LIBPATH" { print $2 }' test/fixtures/reader.conf); do
+    case "$lib" in "$VPCD_DRIVER_COPIES"/*) ;; *) continue ;; esac
+    if ! cmp -s "$VPCD_DRIVER" "$lib"; then
+      mkdir -p "$VPCD_DRIVER_COPIES"
+      install -m 0644 "$VPCD_DRIVER" "$lib"
+      changed=0
+    fi
+  done
+  if ! cmp -s test/fixtures/reader.conf "$TEST_READER_CONF"; then
+    install -m 0644 test/fixtures/reader.conf "$TEST_READER_CONF"
+    changed=0
+  fi
+  return "$changed"
+}
+
+# The one command that starts pcscd: in the foreground mode (there is no systemd here), detached
+# from this shell, without --auto-exit (it would quit after 60 s idle). Waits for its socket.
+start_pcscd() {
+  mkdir -p /run/pcscd
+  rm -f "$PCSCD_SOCKET"
+  nohup pcscd --foreground --debug >"$PCSCD_LOG" 2>&1 </dev/null &
+  for _ in $(seq 1 100); do [ -S "$PCSCD_SOCKET" ] && return 0; sleep 0.05; done
+  echo "services: pcscd did not create $PCSCD_SOCKET" >&2
+  return 1
+}
+
+# Stops the running pcscd (by its process id) and waits until it has exited.
+stop_pcscd() {
+  local pids
+  pids="$(pgrep -x pcscd)" || return 0
+  # shellcheck disable=SC2086 # one id per word
+  kill $pids
+  for _ in $(seq 1 100); do pgrep -x pcscd >/dev/null || return 0; sleep 0.05; done
+  echo "services: pcscd did not exit" >&2
+  return 1
+}
+
+# Starts pcscd if it is not running, and restarts it if the test readers were just installed.
 # Readers come from /etc/reader.conf.d/ (vsmartcard-vpcd declares two) plus test/fixtures/reader.conf.
 ensure_pcscd() {
-  if [ -S "$PCSCD_SOCKET" ] && pgrep -x pcscd >/dev/null; then return 0; fi
   if ! command -v pcscd >/dev/null; then
     echo "services: pcscd is not installed; PC/SC end-to-end tests will be skipped" >&2
     return 0
   fi
-  if [ -f test/fixtures/reader.conf ] && [ "$(id -u)" -eq 0 ]; then
-    install -m 0644 test/fixtures/reader.conf /etc/reader.conf.d/otpbridge-test
+  local changed=1
+  install_test_readers && changed=0
+  if [ -S "$PCSCD_SOCKET" ] && pgrep -x pcscd >/dev/null; then
+    [ "$changed" -ne 0 ] && return 0
+    echo "services: test readers installed; restarting pcscd to load them" >&2
+    stop_pcscd || return 1
   fi
-  mkdir -p /run/pcscd
-  rm -f "$PCSCD_SOCKET"
-  nohup pcscd --foreground --debug >"${TMPDIR:-/tmp}/otpbridge-pcscd.log" 2>&1 &
-  for _ in $(seq 1 100); do [ -S "$PCSCD_SOCKET" ] && return 0; sleep 0.05; done
-  echo "services: pcscd did not create $PCSCD_SOCKET" >&2
-  return 1
+  start_pcscd
 }
 
 # vpcd 3.3 sends length and APDU as two segments without TCP_NODELAY, so each APDU waits for a

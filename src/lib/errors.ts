@@ -58,6 +58,14 @@ export const REASONS = {
   ITEM_STATE: { exitCode: 2, rpcCode: -32053 },
   /** The export format cannot represent an item (for example SHA-256 in an Entra ID CSV). */
   EXPORT_UNSUPPORTED: { exitCode: 2, rpcCode: -32054 },
+  /** The reader is held by another session or another PC/SC client (exclusive access). */
+  DEVICE_BUSY: { exitCode: 75, rpcCode: -32030 },
+  /** No card in the reader, or the card left it (or was reset) during the session. */
+  CARD_REMOVED: { exitCode: 4, rpcCode: -32031 },
+  /** The reader does not exist, or was unplugged. */
+  READER_GONE: { exitCode: 4, rpcCode: -32032 },
+  /** The PC/SC service (pcscd) is not running, or stopped during the operation. */
+  PCSC_UNAVAILABLE: { exitCode: 69, rpcCode: -32033 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;
