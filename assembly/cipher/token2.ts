@@ -1,7 +1,8 @@
 // Token2 secure (CLA 84) command frames, built in batches: TOKEN2.md §1.3 to §1.5.
 //
-// Every frame has its own key. Four frames run side by side, one per i32 lane: each lane gets its
-// own round keys, its own body blocks and its own CBC-MAC chain. A frame is
+// Every frame has its own key. Frames run side by side, one per i32 lane, eight at a time as two
+// interleaved groups of four (sm4.ts explains why): each lane gets its own round keys, its own body
+// blocks and its own CBC-MAC chain. A last group of four or fewer runs alone. A frame is
 //   84 INS P1 P2 Lc ‖ E_K(P(body)) ‖ MAC,  Lc = len(enc) + 4,
 // and its MAC is SM4-CBC (IV 0) over P(80 INS P1 P2 len(enc) ‖ enc), first 4 bytes of the last block.
 // len(enc) = 16n, so the MAC input (5 + 16n bytes) is never block-aligned and is always padded, with
@@ -16,7 +17,21 @@
 //
 // Constant time: as in sm4.ts. The branches below depend only on body lengths, which the frame
 // length reveals anyway.
-import { SM4_DUMMY, SM4_MACOUT, SM4_STATE, loadLanes, sm4ExpandKeys, sm4Rounds, storeLanes } from "./sm4";
+import {
+  SM4_DUMMY,
+  SM4_LANES,
+  SM4_MACOUT,
+  SM4_RK,
+  SM4_RK_B,
+  SM4_STATE,
+  SM4_STATE_B,
+  loadLanes,
+  sm4ExpandKeys,
+  sm4ExpandKeys2,
+  sm4Rounds,
+  sm4Rounds2,
+  storeLanes,
+} from "./sm4";
 
 const SLOT: usize = 32;
 
@@ -46,64 +61,129 @@ function finish(record: usize, mac: usize): void {
   store<u32>(slot + 5 + 16 * n, load<u32>(mac));
 }
 
+// Lane table in scratch: lane l's record pointer at SM4_LANES + 8l, its body block count at + 4.
+// @ts-ignore: decorator
+@inline
+function laneRecord(scratch: usize, lane: usize): usize {
+  return <usize>load<u32>(scratch + SM4_LANES + 8 * lane);
+}
+// @ts-ignore: decorator
+@inline
+function laneBlocks(scratch: usize, lane: usize): i32 {
+  return load<i32>(scratch + SM4_LANES + 8 * lane, 4);
+}
+
+/** Block b of lane l at `offset` in its record if the lane has such a block (b < limit), else the dummy. */
+// @ts-ignore: decorator
+@inline
+function at(scratch: usize, lane: usize, b: i32, limitExtra: i32, offset: usize): usize {
+  return b < laneBlocks(scratch, lane) + limitExtra ? laneRecord(scratch, lane) + offset : scratch + SM4_DUMMY;
+}
+
+/** loadLanes for the four lanes from `first`, each at its block b (see `at`). */
+// @ts-ignore: decorator
+@inline
+function loadQuad(scratch: usize, st: usize, first: usize, b: i32, limitExtra: i32, offset: usize, xorIn: bool): void {
+  loadLanes(
+    st,
+    at(scratch, first, b, limitExtra, offset),
+    at(scratch, first + 1, b, limitExtra, offset),
+    at(scratch, first + 2, b, limitExtra, offset),
+    at(scratch, first + 3, b, limitExtra, offset),
+    xorIn,
+  );
+}
+
+/** storeLanes for the four lanes from `first`, each at its block b (see `at`). */
+// @ts-ignore: decorator
+@inline
+function storeQuad(scratch: usize, st: usize, first: usize, b: i32, offset: usize): void {
+  storeLanes(
+    st,
+    at(scratch, first, b, 0, offset),
+    at(scratch, first + 1, b, 0, offset),
+    at(scratch, first + 2, b, 0, offset),
+    at(scratch, first + 3, b, 0, offset),
+  );
+}
+
+/** Lane l's MAC block if block b was its last MAC block (b == n), else the dummy. */
+// @ts-ignore: decorator
+@inline
+function macTarget(scratch: usize, lane: usize, b: i32): usize {
+  return b == laneBlocks(scratch, lane) ? scratch + SM4_MACOUT + 16 * lane : scratch + SM4_DUMMY;
+}
+
+// @ts-ignore: decorator
+@inline
+function zeroState(st: usize): void {
+  v128.store(st, i32x4.splat(0), 0);
+  v128.store(st, i32x4.splat(0), 16);
+  v128.store(st, i32x4.splat(0), 32);
+  v128.store(st, i32x4.splat(0), 48);
+}
+
 /**
- * Builds `count` secure frames in place in the records at `records` (layout above). Frames are
- * taken four at a time; in the last group, missing lanes repeat the last frame (identical inputs,
- * identical stores). Lanes whose body or MAC chain is shorter than the group's longest read and
- * write the scratch dummy block instead of their slot.
+ * Builds `count` secure frames in place in the records at `records` (layout above). In a group,
+ * missing lanes repeat the last frame (identical inputs, identical stores). Lanes whose body or
+ * MAC chain is shorter than the group's longest read and write the scratch dummy block instead.
  */
 export function token2SecureFrames(records: usize, count: i32, stride: i32, scratch: usize): void {
   for (let i = 0; i < count; i++) prepare(records + <usize>(i * stride));
-  const st = scratch + SM4_STATE;
-  const dummy = scratch + SM4_DUMMY;
-  const macOut = scratch + SM4_MACOUT;
-  for (let g = 0; g < count; g += 4) {
-    const r0 = records + <usize>(g * stride);
-    const r1 = records + <usize>(min(g + 1, count - 1) * stride);
-    const r2 = records + <usize>(min(g + 2, count - 1) * stride);
-    const r3 = records + <usize>(min(g + 3, count - 1) * stride);
-    const n0 = blocks(r0);
-    const n1 = blocks(r1);
-    const n2 = blocks(r2);
-    const n3 = blocks(r3);
-    const most = max(max(n0, n1), max(n2, n3));
-    sm4ExpandKeys(scratch, r0, r1, r2, r3);
+  const rkA = scratch + SM4_RK;
+  const rkB = scratch + SM4_RK_B;
+  const stA = scratch + SM4_STATE;
+  const stB = scratch + SM4_STATE_B;
+  for (let g = 0; g < count; g += 8) {
+    const two = count - g > 4;
+    let most = 0;
+    for (let l = 0; l < 8; l++) {
+      const record = records + <usize>(min(g + l, count - 1) * stride);
+      const n = blocks(record);
+      store<u32>(scratch + SM4_LANES + 8 * <usize>l, <u32>record);
+      store<i32>(scratch + SM4_LANES + 8 * <usize>l, n, 4);
+      if (l < 4 || two) most = max(most, n);
+    }
+
+    // Keys: lane l's key is the first 16 bytes of its record.
+    loadQuad(scratch, stA, 0, 0, 1, 0, false);
+    if (two) {
+      loadQuad(scratch, stB, 4, 0, 1, 0, false);
+      sm4ExpandKeys2(rkA, stA, rkB, stB);
+    } else {
+      sm4ExpandKeys(rkA, stA);
+    }
 
     // E_K(P(body)) in place, block b of each lane at slot + 5 + 16b.
     for (let b = 0; b < most; b++) {
-      const off = SLOT + 5 + 16 * <usize>b;
-      const p0 = b < n0 ? r0 + off : dummy;
-      const p1 = b < n1 ? r1 + off : dummy;
-      const p2 = b < n2 ? r2 + off : dummy;
-      const p3 = b < n3 ? r3 + off : dummy;
-      loadLanes(st, p0, p1, p2, p3, false);
-      sm4Rounds(scratch, false);
-      storeLanes(st, p0, p1, p2, p3);
+      const offset = SLOT + 5 + 16 * <usize>b;
+      loadQuad(scratch, stA, 0, b, 0, offset, false);
+      if (two) {
+        loadQuad(scratch, stB, 4, b, 0, offset, false);
+        sm4Rounds2(rkA, stA, rkB, stB);
+        storeQuad(scratch, stB, 4, b, offset);
+      } else {
+        sm4Rounds(rkA, stA, false);
+      }
+      storeQuad(scratch, stA, 0, b, offset);
     }
 
-    // CBC-MAC over the n + 1 blocks of each slot; a lane's last block goes to its macOut block.
-    v128.store(st, i32x4.splat(0), 0);
-    v128.store(st, i32x4.splat(0), 16);
-    v128.store(st, i32x4.splat(0), 32);
-    v128.store(st, i32x4.splat(0), 48);
+    // CBC-MAC over the n + 1 blocks of each slot; the chain of a lane ends at b == n.
+    zeroState(stA);
+    zeroState(stB);
     for (let b = 0; b <= most; b++) {
-      const off = SLOT + 16 * <usize>b;
-      loadLanes(st, b <= n0 ? r0 + off : dummy, b <= n1 ? r1 + off : dummy, b <= n2 ? r2 + off : dummy, b <= n3 ? r3 + off : dummy, true);
-      sm4Rounds(scratch, false);
-      if (b == n0 || b == n1 || b == n2 || b == n3) {
-        storeLanes(
-          st,
-          b == n0 ? macOut : dummy,
-          b == n1 ? macOut + 16 : dummy,
-          b == n2 ? macOut + 32 : dummy,
-          b == n3 ? macOut + 48 : dummy,
-        );
+      const offset = SLOT + 16 * <usize>b;
+      loadQuad(scratch, stA, 0, b, 1, offset, true);
+      if (two) {
+        loadQuad(scratch, stB, 4, b, 1, offset, true);
+        sm4Rounds2(rkA, stA, rkB, stB);
+        storeLanes(stB, macTarget(scratch, 4, b), macTarget(scratch, 5, b), macTarget(scratch, 6, b), macTarget(scratch, 7, b));
+      } else {
+        sm4Rounds(rkA, stA, false);
       }
+      storeLanes(stA, macTarget(scratch, 0, b), macTarget(scratch, 1, b), macTarget(scratch, 2, b), macTarget(scratch, 3, b));
     }
-    const real = min(count - g, 4);
-    finish(r0, macOut);
-    if (real > 1) finish(r1, macOut + 16);
-    if (real > 2) finish(r2, macOut + 32);
-    if (real > 3) finish(r3, macOut + 48);
+    const real = min(count - g, 8);
+    for (let l = 0; l < real; l++) finish(laneRecord(scratch, l), scratch + SM4_MACOUT + 16 * <usize>l);
   }
 }

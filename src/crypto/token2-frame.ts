@@ -155,7 +155,8 @@ export function buildSecureApdu(
 
 /**
  * Builds many seed frames, each under its own key: `84 INS P1 P2 Lc ‖ E_K(P(seed)) ‖ MAC`
- * (TOKEN2.md §1.5, §2.7, §3.7). Four frames at a time run in the four SIMD lanes of the WASM core.
+ * (TOKEN2.md §1.5, §2.7, §3.7). The WASM core runs eight frames at a time, as two
+ * interleaved groups of four SIMD lanes, each lane with its own key schedule.
  * Padding is always applied (§1.3), so aligned seeds gain a whole block.
  * @param requests 0..65536 requests; each key 16 bytes, each seed 1..63 bytes, header bytes 0..255.
  * @returns One new array per request, in order.
@@ -165,14 +166,40 @@ export function buildSecureApdu(
  */
 export function buildSeedFrames(requests: readonly SeedFrameRequest[]): Uint8Array[] {
   aarray(requests, "requests", MAX_BATCH);
-  requests.forEach((r: Partial<SeedFrameRequest> | undefined, i) => {
-    abytes(r?.key, `requests[${i}].key`, { length: 16 });
-    aint(r?.ins, `requests[${i}].ins`, 0, 255);
-    aint(r?.p1, `requests[${i}].p1`, 0, 255);
-    aint(r?.p2, `requests[${i}].p2`, 0, 255);
-    abytes(r?.seed, `requests[${i}].seed`, { min: 1, max: 63 });
-  });
+  for (let i = 0; i < requests.length; i++) {
+    if (!isValidRequest(requests[i])) checkRequest(requests[i], i);
+  }
   return requests.length === 0 ? [] : framesInWasm(requests, SEED_STRIDE);
+}
+
+const isByte = (v: unknown): boolean => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 255;
+
+/**
+ * The fast path of the request checks: no field names are formatted for valid requests, which
+ * measurably matters at 10,000 frames per call. Anything it refuses goes to {@link checkRequest}.
+ */
+function isValidRequest(r: SeedFrameRequest | undefined): boolean {
+  return (
+    r !== null &&
+    typeof r === "object" &&
+    r.key instanceof Uint8Array &&
+    r.key.length === 16 &&
+    r.seed instanceof Uint8Array &&
+    r.seed.length >= 1 &&
+    r.seed.length <= 63 &&
+    isByte(r.ins) &&
+    isByte(r.p1) &&
+    isByte(r.p2)
+  );
+}
+
+/** Throws the checks.ts error that names the first bad field of request `i`. */
+function checkRequest(r: Partial<SeedFrameRequest> | undefined, i: number): void {
+  abytes(r?.key, `requests[${i}].key`, { length: 16 });
+  aint(r?.ins, `requests[${i}].ins`, 0, 255);
+  aint(r?.p1, `requests[${i}].p1`, 0, 255);
+  aint(r?.p2, `requests[${i}].p2`, 0, 255);
+  abytes(r?.seed, `requests[${i}].seed`, { min: 1, max: 63 });
 }
 
 /** Lays the requests out as records, runs the batch builder, copies each frame out. */
