@@ -1,6 +1,6 @@
 /**
  * APDU round trip through the real PC/SC stack (pcsclite -> pcscd -> vpcd -> TCP -> a virtual
- * card), with and without the quickack route for 127.0.0.2 (docs/TESTING.md: vpcd 3.3 sends the
+ * card), with and without the quickack route for 127.0.0.2 (scripts/services.sh: vpcd 3.3 sends the
  * length and the APDU as two segments without TCP_NODELAY, so on a plain loopback route every
  * APDU waits for a delayed ACK). Not part of the crypto suites of bench/main.ts: it needs pcscd.
  *

@@ -172,6 +172,11 @@ describe.skipIf(missing !== undefined)("PC/SC through pcscd and vpcd", () => {
     await t.close();
     expect(reasonOf(await manager.connect(reader.name).catch((e: unknown) => e))).toBe("CARD_REMOVED");
     expect(reasonOf(await manager.connect("No Such Reader 00 00").catch((e: unknown) => e))).toBe("READER_GONE");
+    // The reader is usable again once a card is back.
+    const back = await insert(card, reader);
+    const answer = await manager.withCard(reader.name, (s) => s.transmit(counterApdu()));
+    expect(hex(answer).endsWith("9000")).toBe(true);
+    await remove(back, reader.name);
   });
 
   it("runs sessions on several readers in parallel, each card getting only its own APDUs", async () => {
