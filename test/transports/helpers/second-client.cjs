@@ -1,0 +1,36 @@
+// A second, independent PC/SC client (its own process and context), as another application on
+// the machine would be: it connects to one reader in SHARED mode and sends one APDU.
+// Usage: node second-client.cjs "<reader name>". Prints one JSON line and exits.
+"use strict";
+const pcsc = require("pcsclite")();
+
+const target = process.argv[2];
+let done = false;
+
+function finish(result) {
+  if (done) return;
+  done = true;
+  console.log(JSON.stringify(result));
+  // The binding's own rule: close every reader, then the context (deferred out of callbacks).
+  setImmediate(() => {
+    pcsc.on("error", () => {});
+    for (const reader of Object.values(pcsc.readers)) reader.close();
+    pcsc.close();
+  });
+}
+
+pcsc.on("error", (error) => finish({ stage: "context", error: error.message }));
+pcsc.on("reader", (reader) => {
+  reader.on("error", () => {});
+  if (reader.name !== target) return;
+  reader.once("status", () => {
+    reader.connect({ share_mode: reader.SCARD_SHARE_SHARED }, (error, protocol) => {
+      if (error) return finish({ stage: "connect", error: error.message });
+      reader.transmit(Buffer.from("8020000004", "hex"), 258, protocol, (err, response) => {
+        const result = err ? { stage: "transmit", error: err.message } : { stage: "transmit", response: response.toString("hex") };
+        reader.disconnect(reader.SCARD_LEAVE_CARD, () => finish(result));
+      });
+    });
+  });
+});
+setTimeout(() => finish({ stage: "timeout" }), 5000).unref();
