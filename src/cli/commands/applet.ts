@@ -21,7 +21,7 @@ The OTP applet of Token2 FIDO keys (PIN+, T2F2): TOTP/HOTP entries kept on the k
 Options:
   --hid PATH        the key's hidraw path (default: the one Token2 FIDO key attached over USB HID)
   --reader NAME     use PC/SC instead: the reader whose name contains NAME (NFC or the key's CCID)
-  --simulate        use an emulated key over an in-memory HID link
+  --simulate        use an emulated key, empty on every run, over an in-memory HID link
   --app ISSUER      issuer name, ASCII, up to 64 characters (default empty)
   --account NAME    account name, ASCII, 1 to 64 characters
   --algorithm SHA1|SHA256 (default SHA1)   --digits 4-10 (default 6)   --period S (default 30)

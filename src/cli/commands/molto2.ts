@@ -26,7 +26,7 @@ Programs a Token2 Molto2 / Molto2v2 (50 or 100 TOTP profiles) on a USB CCID read
 
 Options:
   --reader NAME     reader whose name contains NAME (default: the one reader with "molto" in its name)
-  --simulate        use an emulated, factory-fresh Molto2 (through pcscd and vpcd when they run)
+  --simulate        use an emulated Molto2, factory-fresh on every run (behind pcscd and vpcd when they run)
   --algorithm       SHA1 (default) or SHA256        --digits 4|6|8|10 (default 6)
   --period 30|60    (default 30)                    --display 0-3: screen off after 15/30/60/120 s (default 1)
   --button-wait S   without a terminal, seconds allowed for the ▲ press (default 20)
