@@ -24,9 +24,10 @@ export interface HidApduOptions {
 const BUSY_FRAMES_BEFORE_PROMPT = 3;
 
 /**
- * Wraps `hid` so that `transmit(apdu)` resolves with `data ‖ SW`. After a give-up the key may still
- * answer the abandoned command later, which would be read as the answer to the next one, so the
- * channel then refuses further exchanges: reopen the device.
+ * Wraps `hid` so that `transmit(apdu)` resolves with `data ‖ SW`. After an exchange fails half-way
+ * (timeout, bad frame, touch give-up) the key may still answer the abandoned command later, which
+ * would be read as the answer to the next one, so the channel then refuses further exchanges with
+ * TRANSPORT_CLOSED: reopen the device. A status word, even 6FF9, is a complete exchange.
  * @throws RangeError (INVALID_INPUT) on a timeout outside 1 ms..600 s.
  * @example const channel = hidApduChannel(await openHidTransport(path), { onTouch: () => console.log("touch your key") });
  */
@@ -40,8 +41,19 @@ export function hidApduChannel(hid: HidTransport, options: HidApduOptions = {}):
 
   async function exchange(apdu: Uint8Array): Promise<Uint8Array> {
     if (abandoned) {
-      throw otpbError("TRANSPORT_CLOSED", "the HID channel gave up waiting for a touch; reopen the key before the next command");
+      throw otpbError("TRANSPORT_CLOSED", "an earlier HID exchange was abandoned mid-way; reopen the key before the next command");
     }
+    try {
+      return await frames(apdu);
+    } catch (error) {
+      // Whatever broke the exchange (no answer in time, a bad frame, a touch timeout), the key may
+      // still send the rest of its answer, which would be taken for the answer to the next command.
+      abandoned = true;
+      throw error;
+    }
+  }
+
+  async function frames(apdu: Uint8Array): Promise<Uint8Array> {
     const reports = fragmentMessage(apdu);
     try {
       for (const report of reports) await hid.write(report);
@@ -74,7 +86,6 @@ export function hidApduChannel(hid: HidTransport, options: HidApduOptions = {}):
   }
 
   function giveUp(busy: number): Error {
-    abandoned = true;
     return otpbError("BUTTON_TIMEOUT", `the key was not touched within ${touchTimeoutMs / 1000} s`, {
       detail: { busyFrames: busy, timeoutMs: touchTimeoutMs },
     });

@@ -107,6 +107,7 @@ describe("HID APDU channel: busy frames and touches (§4.9)", () => {
     const silent = new MemoryHidTransport({ handleReport: () => [] });
     const channel = hidApduChannel(silent, { replyTimeoutMs: 80 });
     expect(reasonOf(await rejection(channel.transmit(getEcdhPubkeyApdu())))).toBe("DEVICE_TIMEOUT");
+    expect(reasonOf(await rejection(channel.transmit(getEcdhPubkeyApdu())))).toBe("TRANSPORT_CLOSED");
     const link = new MemoryHidTransport({ handleReport: () => [] });
     const pending = rejection(hidApduChannel(link).transmit(getEcdhPubkeyApdu()));
     setTimeout(() => link.unplug(), 20);
