@@ -2,10 +2,11 @@
  * The PC/SC transport through the real stack: pcsclite binding -> libpcsclite -> pcscd -> vpcd ->
  * TCP -> fixture cards (test/fixtures/cards.ts). Skipped only when pcscd or vpcd is not installed.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reasonOf } from "../../src/lib/errors.js";
+import { reasonOf, type OtpbridgeError } from "../../src/lib/errors.js";
 import { PcscManager } from "../../src/transports/pcsc.js";
 import { withT0Continuations } from "../../src/transports/t0.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
@@ -137,6 +138,26 @@ describe.skipIf(missing !== undefined)("PC/SC through pcscd and vpcd", () => {
     await remove(slot, reader.name);
   });
 
+  it("is refused with DEVICE_BUSY while another PC/SC client holds the card", async () => {
+    const reader = VPCD_READERS[5]!;
+    const slot = await insert(new EchoCard(), reader);
+    const holder = spawn(process.execPath, ["test/transports/helpers/second-client.cjs", reader.name, "hold"], {
+      cwd: REPO_ROOT,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const lines = createInterface({ input: holder.stdout })[Symbol.asyncIterator]();
+    expect(JSON.parse((await lines.next()).value)).toEqual({ stage: "held" });
+    const error = await manager.connect(reader.name).catch((e: unknown) => e);
+    expect(reasonOf(error)).toBe("DEVICE_BUSY");
+    expect((error as OtpbridgeError).detail).toMatchObject({ reader: reader.name, pcscCode: "0x8010000b" });
+    expect(manager.readers().find((r) => r.name === reader.name)?.inUse).toBe(false);
+    holder.stdin.end();
+    expect(JSON.parse((await lines.next()).value)).toEqual({ stage: "released" });
+    const answer = await manager.withCard(reader.name, (t) => t.transmit(counterApdu()));
+    expect(hex(answer).endsWith("9000")).toBe(true);
+    await remove(slot, reader.name);
+  });
+
   it("fails a session whose card is pulled out with CARD_REMOVED, without hanging", async () => {
     const reader = VPCD_READERS[6]!;
     const card = new EchoCard();
@@ -151,6 +172,11 @@ describe.skipIf(missing !== undefined)("PC/SC through pcscd and vpcd", () => {
     await t.close();
     expect(reasonOf(await manager.connect(reader.name).catch((e: unknown) => e))).toBe("CARD_REMOVED");
     expect(reasonOf(await manager.connect("No Such Reader 00 00").catch((e: unknown) => e))).toBe("READER_GONE");
+    // The reader is usable again once a card is back.
+    const back = await insert(card, reader);
+    const answer = await manager.withCard(reader.name, (s) => s.transmit(counterApdu()));
+    expect(hex(answer).endsWith("9000")).toBe(true);
+    await remove(back, reader.name);
   });
 
   it("runs sessions on several readers in parallel, each card getting only its own APDUs", async () => {

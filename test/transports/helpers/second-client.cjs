@@ -1,10 +1,12 @@
 // A second, independent PC/SC client (its own process and context), as another application on
-// the machine would be: it connects to one reader in SHARED mode and sends one APDU.
-// Usage: node second-client.cjs "<reader name>". Prints one JSON line and exits.
+// the machine would be. Prints JSON lines.
+//   node second-client.cjs "<reader>"        connects SHARED, sends one APDU, disconnects, exits
+//   node second-client.cjs "<reader>" hold   connects EXCLUSIVE, prints {stage:"held"}, and holds
+//                                            the card until its standard input closes
 "use strict";
 const pcsc = require("pcsclite")();
 
-const target = process.argv[2];
+const [target, mode] = process.argv.slice(2);
 let done = false;
 
 function finish(result) {
@@ -19,18 +21,29 @@ function finish(result) {
   });
 }
 
+function hold(reader) {
+  reader.connect({ share_mode: reader.SCARD_SHARE_EXCLUSIVE }, (error) => {
+    if (error) return finish({ stage: "connect", error: error.message });
+    console.log(JSON.stringify({ stage: "held" }));
+    process.stdin.resume();
+    process.stdin.once("end", () => reader.disconnect(reader.SCARD_LEAVE_CARD, () => finish({ stage: "released" })));
+  });
+}
+
+function sendOne(reader) {
+  reader.connect({ share_mode: reader.SCARD_SHARE_SHARED }, (error, protocol) => {
+    if (error) return finish({ stage: "connect", error: error.message });
+    reader.transmit(Buffer.from("8020000004", "hex"), 258, protocol, (err, response) => {
+      const result = err ? { stage: "transmit", error: err.message } : { stage: "transmit", response: response.toString("hex") };
+      reader.disconnect(reader.SCARD_LEAVE_CARD, () => finish(result));
+    });
+  });
+}
+
 pcsc.on("error", (error) => finish({ stage: "context", error: error.message }));
 pcsc.on("reader", (reader) => {
   reader.on("error", () => {});
   if (reader.name !== target) return;
-  reader.once("status", () => {
-    reader.connect({ share_mode: reader.SCARD_SHARE_SHARED }, (error, protocol) => {
-      if (error) return finish({ stage: "connect", error: error.message });
-      reader.transmit(Buffer.from("8020000004", "hex"), 258, protocol, (err, response) => {
-        const result = err ? { stage: "transmit", error: err.message } : { stage: "transmit", response: response.toString("hex") };
-        reader.disconnect(reader.SCARD_LEAVE_CARD, () => finish(result));
-      });
-    });
-  });
+  reader.once("status", () => (mode === "hold" ? hold(reader) : sendOne(reader)));
 });
-setTimeout(() => finish({ stage: "timeout" }), 5000).unref();
+if (mode !== "hold") setTimeout(() => finish({ stage: "timeout" }), 5000).unref();
