@@ -18,10 +18,13 @@ import { PcscManager } from "../transports/pcsc.js";
 import type { ApduTransport } from "../transports/types.js";
 import { insertCard, VPCD_FIRST_PORT } from "../transports/vpcd-bridge.js";
 
-/** vsmartcard-vpcd's own two readers and their ports (/etc/reader.conf.d/vpcd). */
+/**
+ * vsmartcard-vpcd's own two readers and their ports (/etc/reader.conf.d/vpcd), the second first:
+ * the first is the default slot of insertCard, which tests and demos of other commands use.
+ */
 const VPCD_SLOTS = [
-  { reader: "Virtual PCD 00 00", port: VPCD_FIRST_PORT },
   { reader: "Virtual PCD 00 01", port: VPCD_FIRST_PORT + 1 },
+  { reader: "Virtual PCD 00 00", port: VPCD_FIRST_PORT },
 ];
 const PCSCD_SOCKET = process.env.PCSCLITE_CSOCK_NAME ?? "/run/pcscd/pcscd.comm";
 /** pcscd sees a vpcd card 100-420 ms after it connects (docs: TEST-INFRA.md). */

@@ -36,7 +36,7 @@ export interface Molto2ButtonPrompt {
 export type Molto2ButtonHandler = (prompt: Molto2ButtonPrompt) => Promise<void>;
 
 export interface Molto2SessionOptions {
-  /** The customer key; default the factory key TOKEN2MOLTO1-KEY (§3.2). Copied; wiped by close(). */
+  /** The customer key; default the factory key TOKEN2MOLTO1-KEY (§3.2). Only K = SHA-1(key)[0:16] is kept, and close() wipes it. */
   customerKey?: Uint8Array;
   /** Unix seconds written into config and time sync; default the host clock. */
   clock?: () => number;
