@@ -3,6 +3,9 @@
  * Molto2 sits behind pcscd and vpcd when they run (the PC/SC test lock is held meanwhile), else in
  * memory; the emulated FIDO key is on the in-memory HID link.
  */
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import base32 from "hi-base32";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -62,6 +65,21 @@ describe("otpbridge molto2 --simulate", () => {
     expect(r.code).toBe(77);
     expect(r.err.at(-1)).toBe("otpbridge: wrong customer key: 9 tries left before the token locks");
     expect([...r.out, ...r.err].join("\n")).not.toContain("not the key");
+  });
+
+  it("reads the customer key from a file, as ASCII or hex", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "otpb-molto2-"));
+    const ascii = join(dir, "key.txt");
+    const hexFile = join(dir, "key.hex");
+    writeFileSync(ascii, "TOKEN2MOLTO1-KEY\n");
+    writeFileSync(hexFile, Buffer.from("TOKEN2MOLTO1-KEY").toString("hex"));
+    chmodSync(ascii, 0o600);
+    chmodSync(hexFile, 0o600);
+    expect((await run(["molto2", "lock", "--simulate", "--key-file", ascii])).out).toEqual(["screen locked"]);
+    expect((await run(["molto2", "lock", "--simulate", "--key-file", hexFile, "--key-hex"])).out).toEqual(["screen locked"]);
+    const asText = await run(["molto2", "lock", "--simulate", "--key-file", hexFile]);
+    expect(asText.code).toBe(77); // the hex digits taken as ASCII are another key
+    expect((await run(["molto2", "lock", "--simulate", "--key-file", ascii, "--key-hex"])).code).toBe(2);
   });
 
   it("rejects bad input before touching a token", async () => {
