@@ -66,6 +66,24 @@ export const REASONS = {
   READER_GONE: { exitCode: 4, rpcCode: -32032 },
   /** The PC/SC service (pcscd) is not running, or stopped during the operation. */
   PCSC_UNAVAILABLE: { exitCode: 69, rpcCode: -32033 },
+  /** Molto2: the customer key was refused (63 NN); `detail.triesLeft` attempts remain. Never retried (TOKEN2.md §3.6). */
+  WRONG_CUSTOMER_KEY: { exitCode: 77, rpcCode: -32070 },
+  /** Molto2: no authentication attempts left (63 00); only a factory reset recovers the token (§3.6, §3.12). */
+  CUSTOMER_KEY_BLOCKED: { exitCode: 77, rpcCode: -32071 },
+  /** Molto2: the profile already holds a seed and overwriting was not asked for (§3.15 step 6). */
+  PROFILE_OCCUPIED: { exitCode: 3, rpcCode: -32072 },
+  /** Molto2: the profile holds no seed (delete answered 6A83, §3.10). */
+  PROFILE_EMPTY: { exitCode: 3, rpcCode: -32073 },
+  /** The ▲ button or the key's touch sensor was not pressed in time (Molto2 key change, OTP applet 6FF9 / 20 s of busy frames). */
+  BUTTON_TIMEOUT: { exitCode: 75, rpcCode: -32074 },
+  /** Molto2: after the ▲ press the token still refuses the new customer key; the old one is in force. */
+  KEY_CHANGE_NOT_APPLIED: { exitCode: 3, rpcCode: -32075 },
+  /** OTP applet: no entry with that issuer and account (6A80 / 6A83, TOKEN2.md §4.11). */
+  ENTRY_NOT_FOUND: { exitCode: 3, rpcCode: -32076 },
+  /** OTP applet: the key has no room for another entry (6A84, §4.11). */
+  STORAGE_FULL: { exitCode: 3, rpcCode: -32077 },
+  /** The card or key does not have the OTP applet (its SELECT failed, §4.1). */
+  APPLET_NOT_FOUND: { exitCode: 3, rpcCode: -32078 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;

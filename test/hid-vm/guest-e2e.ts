@@ -1,7 +1,8 @@
 /**
  * Runs INSIDE the HID test VM (scripts/hidvm/run.sh): makes virtual keys through uhid in a child
  * process, then drives the real node-hid transport (src/transports/hid.ts) against them through
- * hidraw, and prints one `HIDVM-RESULT {json}` line that test/hid-vm/hid-vm.test.ts checks.
+ * hidraw, then the OTP-applet driver against the emulator (applet-scenario.ts), and prints one
+ * `HIDVM-RESULT {json}` line that test/hid-vm/hid-vm.test.ts checks.
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -10,6 +11,7 @@ import { devicesAsync } from "node-hid";
 import { reasonOf } from "../../src/lib/errors.js";
 import { listToken2HidDevices, openHidTransport } from "../../src/transports/hid.js";
 import type { HidTransport } from "../../src/transports/hid-types.js";
+import { appletScenario } from "./applet-scenario.js";
 import type { FromDevice, ToDevice } from "./device-process.js";
 import { DOUBLE, fixtureAnswer, SILENT } from "./fixture-device.js";
 import { DEVICES, ROUND_TRIPS, TIMEOUT_MS } from "./scenario.js";
@@ -142,6 +144,8 @@ async function main(): Promise<Record<string, unknown>> {
   await waitEvent("destroyed", target.key);
   result.listedAfterUnplug = (await listToken2HidDevices()).length;
   result.reopenAfterUnplug = await failure(openHidTransport(path), nowMs());
+  // Same boot, second scenario: the OTP-applet emulator behind uhid and the driver over node-hid.
+  result.applet = await appletScenario(toDevice, (key) => waitEvent("started", key));
   return result;
 }
 

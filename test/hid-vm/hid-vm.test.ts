@@ -1,15 +1,18 @@
 /**
  * USB HID end to end: node-hid -> hidraw -> Linux HID core -> uhid -> a virtual Token2 key, inside a
  * throw-away qemu VM (this machine's kernel has no uhid; see scripts/hidvm/). The VM boots once, the
- * guest script (guest-e2e.ts) runs every scenario and reports one JSON result, checked here.
+ * guest script (guest-e2e.ts) runs every scenario (the transport against a fixture device, then the
+ * OTP-applet driver against the emulator) and reports one JSON result, checked here.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { totp } from "../../src/crypto/index.js";
 import { FIDO_USAGE_PAGE, TOKEN2_VENDOR_ID, type Token2HidDevice } from "../../src/transports/hid.js";
-import { ROUND_TRIPS, TIMEOUT_MS } from "./scenario.js";
+import type { AppletResult } from "./applet-scenario.js";
+import { APPLET_SEED, APPLET_TIME, APPLET_TOUCH_SEED, ROUND_TRIPS, TIMEOUT_MS } from "./scenario.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const hasQemu = spawnSync("sh", ["-c", "command -v qemu-system-x86_64"]).status === 0;
@@ -40,6 +43,7 @@ interface GuestResult {
   readAfterClose: Failure;
   listedAfterUnplug: number;
   reopenAfterUnplug: Failure;
+  applet: AppletResult;
 }
 
 function percentile(values: number[], p: number): number {
@@ -117,5 +121,22 @@ describe.skipIf(skipReason !== "")(`USB HID through node-hid, hidraw and uhid in
     expect(result.readAfterClose.reason).toBe("TRANSPORT_CLOSED");
     expect(result.listedAfterUnplug).toBe(0);
     expect(result.reopenAfterUnplug.reason).toBe("DEVICE_GONE");
+  });
+
+  it("runs the OTP-applet driver against the emulator over node-hid: add, list, code, touch, delete", () => {
+    const applet = result.applet;
+    expect(applet.error).toBeUndefined();
+    expect(applet.path).toMatch(/^\/dev\/hidraw\d+$/);
+    const seed = Uint8Array.from(APPLET_SEED);
+    expect(applet.listedAfterAdd).toEqual([
+      { app: "VM Issuer", account: "alice@example.com", code: totp("SHA1", seed, { time: APPLET_TIME }) },
+      { app: "VM Issuer", account: "bob@example.com", code: null }, // needs a touch: no code in READ_ALL (§4.5)
+    ]);
+    expect(applet.code).toBe(totp("SHA1", seed, { time: APPLET_TIME + 30 }));
+    // Busy frames came through the kernel; the prompt fired once and the touch released the answer.
+    expect(applet.touch).toMatchObject({ code: totp("SHA256", Uint8Array.from(APPLET_TOUCH_SEED), { time: APPLET_TIME }), prompts: 1 });
+    expect(applet.listedAfterDelete).toBe(1);
+    expect(applet.deleteMissing).toBe("ENTRY_NOT_FOUND");
+    console.log(`HID VM: applet add (device key + seal + write) ${applet.addMs?.toFixed(0)} ms, code behind a touch ${applet.touch?.ms.toFixed(0)} ms`);
   });
 });

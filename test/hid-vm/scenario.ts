@@ -12,3 +12,13 @@ export const DEVICES: DeviceRequest[] = [
   { key: "other-fido", name: "Other FIDO2 Security Key", vendorId: 0x1050, productId: 0x0407, usagePage: 0xf1d0, serial: "decoy-2" },
   { key: "token2-fido", name: "TOKEN2 FIDO2 Security Key", vendorId: 0x349e, productId: 0x0022, usagePage: 0xf1d0, serial: "otpb-fixture" },
 ];
+
+/** The second scenario: the OTP-applet emulator behind uhid, driven by OtpAppletSession over node-hid. */
+export const APPLET_DEVICE: DeviceRequest = {
+  key: "token2-otp", name: "TOKEN2 FIDO2 Security Key", vendorId: 0x349e, productId: 0x0022, usagePage: 0xf1d0,
+  serial: "otpb-applet", emulator: "otp-applet",
+};
+/** The time codes are asked for, and the seeds of the two entries the scenario adds (20 and 32 bytes). */
+export const APPLET_TIME = 1_700_000_000;
+export const APPLET_SEED = Array.from({ length: 20 }, (_, i) => (i * 13 + 1) & 0xff);
+export const APPLET_TOUCH_SEED = Array.from({ length: 32 }, (_, i) => (i * 29 + 7) & 0xff);

@@ -1,7 +1,7 @@
 /**
  * A virtual USB HID device made through /dev/uhid (Linux, root), answering the host's output reports
  * with whatever a {@link HidReportDevice} returns: the device side of the HID end-to-end test in the VM.
- * Generic on purpose: today a small fixture answers, later the Token2 FIDO-key emulator can.
+ * Generic on purpose: a small fixture answers in one scenario, the Token2 FIDO-key emulator in another.
  */
 import { closeSync, openSync, read, writeSync } from "node:fs";
 import type { HidReportDevice } from "../../src/transports/hid-types.js";
@@ -63,6 +63,14 @@ export class UhidDevice {
     this.#destroyed = true;
     writeSync(this.#fd, encodeDestroy());
     await this.#ended;
+  }
+
+  /**
+   * Sends an input report the device produces on its own (busy frames while it waits for a touch).
+   * Ignored once the device is being destroyed.
+   */
+  send(report: Uint8Array): void {
+    if (!this.#destroyed) writeSync(this.#fd, encodeInput2(report));
   }
 
   async #serve(onStart: () => void): Promise<void> {

@@ -1,0 +1,200 @@
+import { parseArgs } from "node:util";
+import { OtpAppletSession } from "../../drivers/otp-applet.js";
+import { parseBase32Secret, parseOtpauthUri } from "../../input/secret.js";
+import { otpbError } from "../../lib/errors.js";
+import type { OtpEntryRecord, OtpEntryWrite } from "../../protocol/otp-entries.js";
+import { listToken2HidDevices, openHidTransport } from "../../transports/hid.js";
+import type { CommandIo } from "../io.js";
+import { withMatchingReader } from "../pcsc-reader.js";
+import { readSecretText, SECRET_SOURCE_HELP } from "../secret-source.js";
+import { simulatedOtpKey } from "../simulate.js";
+import { parseInteger } from "./code.js";
+
+export const APPLET_HELP = `Usage: otpbridge applet <list|add|delete|code> [options]
+
+The OTP applet of Token2 FIDO keys (PIN+, T2F2): TOTP/HOTP entries kept on the key.
+  list                              every entry, with the codes for --time (default now)
+  add --account A [--app I]         adds (or replaces) an entry; the seed is sealed to the key (SEED SOURCE)
+  delete --account A [--app I]      deletes an entry
+  code --account A [--app I]        the entry's code for --time; entries that need a touch wait for it
+
+Options:
+  --hid PATH        the key's hidraw path (default: the one Token2 FIDO key attached over USB HID)
+  --reader NAME     use PC/SC instead: the reader whose name contains NAME (NFC or the key's CCID)
+  --simulate        use an emulated key, empty on every run, over an in-memory HID link
+  --app ISSUER      issuer name, ASCII, up to 64 characters (default empty)
+  --account NAME    account name, ASCII, 1 to 64 characters
+  --algorithm SHA1|SHA256 (default SHA1)   --digits 4-10 (default 6)   --period S (default 30)
+  --hotp            a counter-based (HOTP) entry instead of TOTP
+  --touch           the entry's code needs a touch of the key
+  --time UNIX       the time codes are computed for (default now)
+
+${SECRET_SOURCE_HELP}`;
+
+const SUBCOMMANDS = ["list", "add", "delete", "code"] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+const OPTIONS = {
+  hid: { type: "string" },
+  reader: { type: "string" },
+  simulate: { type: "boolean" },
+  app: { type: "string" },
+  account: { type: "string" },
+  algorithm: { type: "string" },
+  digits: { type: "string" },
+  period: { type: "string" },
+  hotp: { type: "boolean" },
+  touch: { type: "boolean" },
+  time: { type: "string" },
+  secret: { type: "string" },
+  uri: { type: "string" },
+  "secret-stdin": { type: "boolean" },
+  "secret-file": { type: "string" },
+  "secret-env": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>["values"];
+type Operation = ((session: OtpAppletSession) => Promise<void>) & { wipe?: () => void };
+
+/** `otpbridge applet <sub-command>`. */
+export async function runApplet(argv: string[], io: CommandIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    io.out(APPLET_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) {
+    throw otpbError("INVALID_INPUT", `unknown applet sub-command ${JSON.stringify(sub)} (one of ${SUBCOMMANDS.join(", ")})`);
+  }
+  const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
+  if (values.help) {
+    io.out(APPLET_HELP);
+    return 0;
+  }
+  if ([values.hid !== undefined, values.reader !== undefined, values.simulate === true].filter(Boolean).length > 1) {
+    throw otpbError("INVALID_INPUT", "choose one of --hid, --reader and --simulate");
+  }
+  const operation = prepare(sub as Subcommand, values, io);
+  try {
+    await withSession(values, io, operation);
+  } finally {
+    operation.wipe?.();
+  }
+  return 0;
+}
+
+function time(values: Values): number {
+  return values.time === undefined ? Math.floor(Date.now() / 1000) : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
+}
+
+function names(values: Values): { app: string; account: string } {
+  if (values.account === undefined) throw otpbError("INVALID_INPUT", "--account NAME is required");
+  return { app: values.app ?? "", account: values.account };
+}
+
+function prepare(sub: Subcommand, values: Values, io: CommandIo): Operation {
+  switch (sub) {
+    case "list":
+      return async (session) => {
+        const entries = await session.list(time(values));
+        for (const e of entries) io.out(describe(e));
+        io.out(`${entries.length} entr${entries.length === 1 ? "y" : "ies"}`);
+      };
+    case "delete": {
+      const { app, account } = names(values);
+      return async (session) => {
+        await session.delete(app, account);
+        io.out(`deleted ${label(app, account)}`);
+      };
+    }
+    case "code": {
+      const { app, account } = names(values);
+      return async (session) => {
+        io.out((await session.code(app, account, time(values))).code);
+      };
+    }
+    case "add":
+      return prepareAdd(values, io);
+  }
+}
+
+function prepareAdd(values: Values, io: CommandIo): Operation {
+  const { app, account } = names(values);
+  const input = readSecretText(values, io.readStdin);
+  let entry: OtpEntryWrite;
+  if (input.isUri) {
+    if (["algorithm", "digits", "period"].some((k) => values[k as keyof Values] !== undefined) || values.hotp) {
+      throw otpbError("INVALID_INPUT", "the otpauth URI sets the algorithm, digits and period");
+    }
+    const parsed = parseOtpauthUri(input.text);
+    if (parsed.algorithm === "SHA512") throw otpbError("INVALID_INPUT", "the OTP applet computes SHA1 or SHA256 codes, not SHA512");
+    entry = { type: "TOTP", algorithm: parsed.algorithm, period: parsed.period, digits: parsed.digits, buttonRequired: values.touch === true, app, account, seed: parsed.secret };
+  } else {
+    const algorithm = (values.algorithm ?? "SHA1").toUpperCase().replace("-", "");
+    if (algorithm !== "SHA1" && algorithm !== "SHA256") throw otpbError("INVALID_INPUT", `--algorithm must be SHA1 or SHA256, got ${JSON.stringify(values.algorithm)}`);
+    entry = {
+      type: values.hotp ? "HOTP" : "TOTP", algorithm,
+      period: values.hotp ? 0 : parseInteger(values.period ?? "30", "--period", 1, 65535),
+      digits: parseInteger(values.digits ?? "6", "--digits", 4, 10),
+      buttonRequired: values.touch === true, app, account, seed: parseBase32Secret(input.text),
+    };
+  }
+  if (entry.seed.length > 64) {
+    entry.seed.fill(0);
+    throw otpbError("INVALID_INPUT", `the OTP applet holds seeds of 1 to 64 bytes, this one has ${entry.seed.length}`);
+  }
+  const op: Operation = async (session) => {
+    await session.add(entry);
+    io.out(`added ${label(app, account)} (${entry.type} ${entry.algorithm} ${entry.digits} digits${entry.type === "TOTP" ? `, ${entry.period} s` : ""})`);
+  };
+  op.wipe = () => entry.seed.fill(0);
+  return op;
+}
+
+function label(app: string, account: string): string {
+  return app === "" ? account : `${app}:${account}`;
+}
+
+function describe(e: OtpEntryRecord): string {
+  const params = `${e.type} ${e.algorithm} ${e.digits}${e.type === "TOTP" ? ` ${e.period}s` : ""}${e.buttonRequired ? " touch" : ""}`;
+  return `${(e.code ?? "-").padStart(10)}  ${params.padEnd(22)}  ${label(e.app, e.account)}`;
+}
+
+/** Opens the session the flags ask for, runs `op`, closes everything. */
+async function withSession(values: Values, io: CommandIo, op: Operation): Promise<void> {
+  const onTouch = (): void => io.out("touch your key");
+  if (values.simulate) {
+    const { key, hid } = simulatedOtpKey();
+    io.err("simulated Token2 FIDO key (in-memory HID)");
+    const session = OtpAppletSession.openHid(hid, {
+      onTouch: () => {
+        onTouch();
+        setTimeout(() => key.touch(), 300); // the simulated user touches it after reading the prompt
+      },
+    });
+    try {
+      await op(session);
+    } finally {
+      await session.close();
+    }
+    return;
+  }
+  if (values.reader !== undefined) {
+    await withMatchingReader(values.reader, async (transport) => op(await OtpAppletSession.openPcsc(transport)));
+    return;
+  }
+  let path = values.hid;
+  if (path === undefined) {
+    const keys = await listToken2HidDevices();
+    if (keys.length === 0) throw otpbError("DEVICE_GONE", "no Token2 FIDO key is attached over USB HID (use --reader for NFC)");
+    if (keys.length > 1) throw otpbError("INVALID_INPUT", `several Token2 FIDO keys are attached (${keys.map((k) => k.path).join(", ")}): name one with --hid`);
+    path = keys[0]!.path;
+  }
+  const session = OtpAppletSession.openHid(await openHidTransport(path), { onTouch });
+  try {
+    await op(session);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,241 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { Molto2Session, type Molto2ButtonHandler, type Molto2ProfileConfig, type Molto2ProfileEntry } from "../../drivers/molto2.js";
+import { parseBase32Secret, parseOtpauthUri } from "../../input/secret.js";
+import { otpbError } from "../../lib/errors.js";
+import type { ApduTransport } from "../../transports/types.js";
+import { waitForPress } from "../button.js";
+import type { CommandIo } from "../io.js";
+import { withMatchingReader } from "../pcsc-reader.js";
+import { keySourceHelp, readCustomerKey } from "../key-source.js";
+import { readSecretText, SECRET_SOURCE_HELP } from "../secret-source.js";
+import { withSimulatedMolto2 } from "../simulate.js";
+import { parseInteger } from "./code.js";
+
+export const MOLTO2_HELP = `Usage: otpbridge molto2 <list|write|delete|sync|set-key|reset|lock|unlock> [options]
+
+Programs a Token2 Molto2 / Molto2v2 (50 or 100 TOTP profiles) on a USB CCID reader.
+  list                      every profile's public block (no key needed); --all shows empty ones
+  write --profile N         seed (SEED SOURCE), --title TEXT and the TOTP config, in that order;
+                            refuses a profile holding a seed unless --overwrite
+  delete --profile N        deletes the profile's seed (its title stays)
+  sync (--profile N|--all)  sets the token's clock to this computer's, through one or every profile
+  set-key                   changes the customer key (new key from --new-key-*); press ▲ to confirm
+  reset                     factory reset: every profile deleted, factory key back; press ▲ to confirm
+  lock | unlock             screen lock (firmware 2.1 and later)
+
+Options:
+  --reader NAME     reader whose name contains NAME (default: the one reader with "molto" in its name)
+  --simulate        use an emulated Molto2, factory-fresh on every run (behind pcscd and vpcd when they run)
+  --algorithm       SHA1 (default) or SHA256        --digits 4|6|8|10 (default 6)
+  --period 30|60    (default 30)                    --display 0-3: screen off after 15/30/60/120 s (default 1)
+  --button-wait S   without a terminal, seconds allowed for the ▲ press (default 20)
+The customer key (default: the factory key TOKEN2MOLTO1-KEY):
+${keySourceHelp("key", "the customer key")}
+The new key of set-key:
+${keySourceHelp("new-key", "the new customer key")}
+A wrong key costs one of the token's tries: the command stops at the first refusal and says how
+many are left; it never tries again by itself.
+
+${SECRET_SOURCE_HELP}`;
+
+const SUBCOMMANDS = ["list", "write", "delete", "sync", "set-key", "reset", "lock", "unlock"] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+const OPTIONS = {
+  reader: { type: "string" },
+  simulate: { type: "boolean" },
+  all: { type: "boolean" },
+  profile: { type: "string" },
+  title: { type: "string" },
+  overwrite: { type: "boolean" },
+  algorithm: { type: "string" },
+  digits: { type: "string" },
+  period: { type: "string" },
+  display: { type: "string" },
+  "button-wait": { type: "string" },
+  secret: { type: "string" },
+  uri: { type: "string" },
+  "secret-stdin": { type: "boolean" },
+  "secret-file": { type: "string" },
+  "secret-env": { type: "string" },
+  "key-stdin": { type: "boolean" },
+  "key-file": { type: "string" },
+  "key-env": { type: "string" },
+  "key-hex": { type: "boolean" },
+  "new-key-stdin": { type: "boolean" },
+  "new-key-file": { type: "string" },
+  "new-key-env": { type: "string" },
+  "new-key-hex": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>["values"];
+
+/** `otpbridge molto2 <sub-command>`. */
+export async function runMolto2(argv: string[], io: CommandIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    io.out(MOLTO2_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) {
+    throw otpbError("INVALID_INPUT", `unknown molto2 sub-command ${JSON.stringify(sub)} (one of ${SUBCOMMANDS.join(", ")})`);
+  }
+  const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
+  if (values.help) {
+    io.out(MOLTO2_HELP);
+    return 0;
+  }
+  if (values["key-stdin"] && (values["new-key-stdin"] || values["secret-stdin"])) {
+    throw otpbError("INVALID_INPUT", "only one thing can come from standard input");
+  }
+  const buttonWait = parseInteger(values["button-wait"] ?? "20", "--button-wait", 1, 600);
+  // Everything from the user is read and checked before the token is touched.
+  const operation = prepare(sub as Subcommand, values, io);
+  const customerKey = readCustomerKey("key", { stdin: values["key-stdin"], file: values["key-file"], env: values["key-env"], hex: values["key-hex"] }, io.readStdin);
+  try {
+    const run = async (transport: ApduTransport, onButton: Molto2ButtonHandler): Promise<void> => {
+      const session = await Molto2Session.open(transport, customerKey === undefined ? {} : { customerKey });
+      try {
+        await operation(session, onButton);
+      } finally {
+        session.close();
+      }
+    };
+    if (values.simulate) {
+      await withSimulatedMolto2(async (transport, token, via) => {
+        io.err(`simulated Molto2 (${via})`);
+        await run(transport, async ({ message }) => {
+          io.out(message);
+          await sleep(300);
+          token.pressButton(); // the simulated user presses it after reading the prompt
+        });
+      });
+    } else {
+      // Default: the one reader with "molto" in its name, never "TOKEN2", which FIDO keys share (§3.1).
+      // Only that reader is opened and nothing is probed (§3.1, §5).
+      await withMatchingReader(values.reader ?? "molto", (transport) => run(transport, ({ message }) => waitForPress(io, message, buttonWait)));
+    }
+  } finally {
+    customerKey?.fill(0);
+    operation.wipe?.();
+  }
+  return 0;
+}
+
+type Operation = ((session: Molto2Session, onButton: Molto2ButtonHandler) => Promise<void>) & { wipe?: () => void };
+
+function profileOf(values: Values): number {
+  if (values.profile === undefined) throw otpbError("INVALID_INPUT", "--profile N is required");
+  return parseInteger(values.profile, "--profile", 0, 99);
+}
+
+function prepare(sub: Subcommand, values: Values, io: CommandIo): Operation {
+  switch (sub) {
+    case "list":
+      return async (session) => {
+        const profiles = await session.listProfiles();
+        io.out(`Molto2 ${session.info.serial}, ${profiles.length} profiles, clock ${new Date(session.info.clock * 1000).toISOString()}`);
+        const shown = values.all ? profiles : profiles.filter(used);
+        for (const p of shown) io.out(describe(p));
+        if (!values.all) io.out(`${shown.length} of ${profiles.length} profiles in use`);
+      };
+    case "write":
+      return prepareWrite(values, io);
+    case "delete": {
+      const profile = profileOf(values);
+      return async (session) => {
+        await session.deleteProfile(profile);
+        io.out(`profile ${profile}: seed deleted`);
+      };
+    }
+    case "sync": {
+      if (values.all === (values.profile !== undefined)) throw otpbError("INVALID_INPUT", "give --profile N or --all");
+      const target = values.all ? ("all" as const) : { profile: profileOf(values) };
+      return async (session) => {
+        const { profiles, time } = await session.syncTime(target);
+        io.out(`clock set to ${new Date(time * 1000).toISOString()} through ${profiles.length} profile(s)`);
+      };
+    }
+    case "set-key": {
+      const newKey = readCustomerKey("new-key", {
+        stdin: values["new-key-stdin"], file: values["new-key-file"], env: values["new-key-env"], hex: values["new-key-hex"],
+      }, io.readStdin);
+      if (newKey === undefined) throw otpbError("INVALID_INPUT", "set-key needs the new key: --new-key-stdin, --new-key-file or --new-key-env");
+      const op: Operation = async (session, onButton) => {
+        await session.changeCustomerKey(newKey, { onButton });
+        io.out("customer key changed (the token accepted the new key)");
+      };
+      op.wipe = () => newKey.fill(0);
+      return op;
+    }
+    case "reset":
+      return async (session, onButton) => {
+        await session.factoryReset({ onButton });
+        io.out("factory reset confirmed: every profile is empty and the factory key is back");
+      };
+    case "lock":
+    case "unlock":
+      return async (session) => {
+        await session.setScreenLock(sub === "lock");
+        io.out(sub === "lock" ? "screen locked" : "screen unlocked");
+      };
+  }
+}
+
+function prepareWrite(values: Values, io: CommandIo): Operation {
+  const profile = profileOf(values);
+  const seedGiven = ["secret", "uri", "secret-stdin", "secret-file", "secret-env"].some((k) => values[k as keyof Values] !== undefined);
+  const configGiven = ["algorithm", "digits", "period", "display"].some((k) => values[k as keyof Values] !== undefined);
+  let seed: Uint8Array | undefined;
+  let config: Molto2ProfileConfig | undefined;
+  if (seedGiven) {
+    const input = readSecretText(values, io.readStdin);
+    if (input.isUri) {
+      if (["algorithm", "digits", "period"].some((k) => values[k as keyof Values] !== undefined)) {
+        throw otpbError("INVALID_INPUT", "--algorithm, --digits and --period come from the otpauth URI");
+      }
+      const account = parseOtpauthUri(input.text);
+      seed = account.secret;
+      config = molto2Config(account.algorithm, String(account.digits), String(account.period), values.display);
+    } else {
+      seed = parseBase32Secret(input.text);
+    }
+  }
+  // A seed always goes with its config: the codes depend on it, and it sets the clock (§3.9).
+  if (config === undefined && (seedGiven || configGiven)) config = molto2Config(values.algorithm ?? "SHA1", values.digits ?? "6", values.period ?? "30", values.display);
+  if (seed !== undefined && (seed.length < 1 || seed.length > 63)) {
+    seed.fill(0);
+    throw otpbError("INVALID_INPUT", `a Molto2 seed is 1 to 63 bytes, this one has ${seed.length}`);
+  }
+  const write = { ...(seed ? { seed } : {}), ...(values.title !== undefined ? { title: values.title } : {}), ...(config ? { config } : {}) };
+  const op: Operation = async (session) => {
+    await session.writeProfile(profile, write, { overwrite: values.overwrite === true });
+    io.out(describe(await session.readProfile(profile)));
+  };
+  op.wipe = () => seed?.fill(0);
+  return op;
+}
+
+function molto2Config(algorithm: string, digits: string, period: string, display: string | undefined): Molto2ProfileConfig {
+  const alg = algorithm.toUpperCase().replace("-", "");
+  if (alg !== "SHA1" && alg !== "SHA256") throw otpbError("INVALID_INPUT", `a Molto2 computes SHA1 or SHA256 codes, not ${algorithm}`);
+  const d = parseInteger(digits, "--digits", 4, 10);
+  if (![4, 6, 8, 10].includes(d)) throw otpbError("INVALID_INPUT", `a Molto2 shows 4, 6, 8 or 10 digits, not ${d}`);
+  const p = parseInteger(period, "--period", 1, 86400);
+  if (p !== 30 && p !== 60) throw otpbError("INVALID_INPUT", `a Molto2 steps every 30 or 60 s, not ${p}`);
+  return {
+    algorithm: alg, digits: d as 4 | 6 | 8 | 10, period: p,
+    display: parseInteger(display ?? "1", "--display", 0, 3) as 0 | 1 | 2 | 3,
+  };
+}
+
+function used(p: Molto2ProfileEntry): boolean {
+  return p.seedPresent || p.flag !== 0 || p.titleBytes.length > 0;
+}
+
+function describe(p: Molto2ProfileEntry): string {
+  const params = p.algorithm === null ? "-" : `${p.algorithm} ${p.period}s ${p.digits} digits`;
+  return `${String(p.profile).padStart(3)}  ${p.seedPresent ? "seed " : "empty"}  ${params.padEnd(20)}  ${JSON.stringify(p.title)}`;
+}

@@ -1,0 +1,120 @@
+/**
+ * `otpbridge molto2 ...` and `otpbridge applet ...` with --simulate, through main(): the emulated
+ * Molto2 sits behind pcscd and vpcd when they run (the PC/SC test lock is held meanwhile), else in
+ * memory; the emulated FIDO key is on the in-memory HID link.
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import base32 from "hi-base32";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import type { CommandIo } from "../../src/cli/io.js";
+import { lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
+
+const SEED_B32 = base32.encode("12345678901234567890").replace(/=/g, "");
+
+async function run(argv: string[], stdin = ""): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => stdin };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+describe("otpbridge molto2 --simulate", () => {
+  let release: () => void = () => {};
+  beforeAll(async () => {
+    if (missingPcscStack() === undefined) release = await lockPcscd();
+  });
+  afterAll(() => release());
+
+  it("lists a fresh token", async () => {
+    const r = await run(["molto2", "list", "--simulate"]);
+    expect(r.code).toBe(0);
+    expect(r.err[0]).toMatch(/^simulated Molto2 \((memory|pcscd, Virtual PCD 00 0[01])\)$/);
+    expect(r.out[0]).toMatch(/^Molto2 SIM000000000001, 100 profiles, clock /);
+    expect(r.out.at(-1)).toBe("0 of 100 profiles in use");
+  });
+
+  it("writes a seed from stdin with its title and config, and never prints the seed", async () => {
+    const r = await run(["molto2", "write", "--simulate", "--profile", "5", "--secret-stdin", "--title", "Okta", "--digits", "8"], `${SEED_B32}\n`);
+    expect(r.code).toBe(0);
+    expect(r.out.at(-1)).toMatch(/^ {2}5 {2}seed +SHA1 30s 8 digits +"Okta"$/);
+    expect([...r.out, ...r.err].join("\n")).not.toContain(SEED_B32);
+  });
+
+  it("runs delete, sync, set-key, reset, lock and unlock", async () => {
+    const empty = await run(["molto2", "delete", "--simulate", "--profile", "3"]);
+    expect(empty.code).toBe(3);
+    expect(empty.err.at(-1)).toBe("otpbridge: profile 3 holds no seed");
+    const sync = await run(["molto2", "sync", "--simulate", "--all"]);
+    expect(sync.out.at(-1)).toMatch(/^clock set to .* through 100 profile\(s\)$/);
+    process.env.OTPB_TEST_NEW_KEY = "0123456789abcdef";
+    const rekey = await run(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
+    delete process.env.OTPB_TEST_NEW_KEY;
+    expect(rekey.out).toEqual(["press ▲ on the token", "customer key changed (the token accepted the new key)"]);
+    const reset = await run(["molto2", "reset", "--simulate"]);
+    expect(reset.out).toEqual(["press ▲ on the token", "factory reset confirmed: every profile is empty and the factory key is back"]);
+    expect((await run(["molto2", "lock", "--simulate"])).out).toEqual(["screen locked"]);
+    expect((await run(["molto2", "unlock", "--simulate"])).out).toEqual(["screen unlocked"]);
+  });
+
+  it("stops at a wrong customer key with the tries left and exit code 77, without echoing the key", async () => {
+    const r = await run(["molto2", "lock", "--simulate", "--key-stdin"], "not the key\n");
+    expect(r.code).toBe(77);
+    expect(r.err.at(-1)).toBe("otpbridge: wrong customer key: 9 tries left before the token locks");
+    expect([...r.out, ...r.err].join("\n")).not.toContain("not the key");
+  });
+
+  it("reads the customer key from a file, as ASCII or hex", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "otpb-molto2-"));
+    const ascii = join(dir, "key.txt");
+    const hexFile = join(dir, "key.hex");
+    writeFileSync(ascii, "TOKEN2MOLTO1-KEY\n");
+    writeFileSync(hexFile, Buffer.from("TOKEN2MOLTO1-KEY").toString("hex"));
+    chmodSync(ascii, 0o600);
+    chmodSync(hexFile, 0o600);
+    expect((await run(["molto2", "lock", "--simulate", "--key-file", ascii])).out).toEqual(["screen locked"]);
+    expect((await run(["molto2", "lock", "--simulate", "--key-file", hexFile, "--key-hex"])).out).toEqual(["screen locked"]);
+    const asText = await run(["molto2", "lock", "--simulate", "--key-file", hexFile]);
+    expect(asText.code).toBe(77); // the hex digits taken as ASCII are another key
+    expect((await run(["molto2", "lock", "--simulate", "--key-file", ascii, "--key-hex"])).code).toBe(2);
+  });
+
+  it("rejects bad input before touching a token", async () => {
+    for (const argv of [
+      ["molto2", "write", "--simulate"],
+      ["molto2", "write", "--simulate", "--profile", "100", "--title", "x"],
+      ["molto2", "write", "--simulate", "--profile", "1", "--secret", SEED_B32, "--digits", "7"],
+      ["molto2", "write", "--simulate", "--profile", "1", "--secret", SEED_B32, "--algorithm", "SHA512"],
+      ["molto2", "sync", "--simulate"],
+      ["molto2", "set-key", "--simulate"],
+      ["molto2", "lock", "--simulate", "--key-stdin", "--secret-stdin"],
+      ["molto2", "frobnicate"],
+    ]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err.some((l) => l.startsWith("simulated"))).toBe(false);
+    }
+  });
+});
+
+describe("otpbridge applet --simulate", () => {
+  it("adds an entry and shows its code; list and delete on a fresh key", async () => {
+    const add = await run(["applet", "add", "--simulate", "--app", "ACME", "--account", "bob", "--secret-stdin"], SEED_B32);
+    expect(add.code).toBe(0);
+    expect(add.out).toEqual(["added ACME:bob (TOTP SHA1 6 digits, 30 s)"]);
+    expect((await run(["applet", "list", "--simulate"])).out).toEqual(["0 entries"]);
+    const missing = await run(["applet", "delete", "--simulate", "--account", "bob"]);
+    expect(missing.code).toBe(3);
+    expect(missing.err.at(-1)).toMatch(/no such entry/);
+    const code = await run(["applet", "code", "--simulate", "--account", "bob"]);
+    expect(code.code).toBe(3);
+  });
+
+  it("refuses two device choices and a missing account", async () => {
+    expect((await run(["applet", "list", "--simulate", "--hid", "/dev/hidraw0"])).code).toBe(2);
+    expect((await run(["applet", "code", "--simulate"])).code).toBe(2);
+  });
+});
