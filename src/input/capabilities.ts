@@ -220,8 +220,11 @@ export function describeAllowed(allowed: Allowed): string {
   return list.length === 1 ? String(list[0]) : `${list.slice(0, -1).join(", ")} or ${list[list.length - 1]}`;
 }
 
-/** RFC 822-ish user@domain.tld, the form Entra ID UPNs take. */
-export const UPN_PATTERN = /^[^@\s,;"<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+/**
+ * The form of an Entra ID user principal name: a local part of A-Z a-z 0-9 and ' . - _ ! # ^ ~ (at
+ * most 64 characters, Microsoft's UPN character rules), "@", a DNS domain with at least one dot.
+ */
+export const UPN_PATTERN = /^[A-Za-z0-9'._!#^~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
 /**
  * Every problem that would stop `account` from being burned onto a `device` token and, when given,
@@ -258,7 +261,17 @@ export function checkBurnable(account: BurnCandidate, device: DeviceCapabilities
     }
   }
   if (device.asciiNames) checkAsciiNames(account, device.asciiNames, add);
-  if (target !== undefined) checkTarget(account, TARGET_CAPABILITIES[target], add);
+  if (target !== undefined) problems.push(...checkExportable(account, target));
+  return problems;
+}
+
+/**
+ * The problems the export `target` alone has with an account (the linter's item check).
+ * @example checkExportable(account, "duo").map((p) => p.message)
+ */
+export function checkExportable(account: BurnCandidate, target: ExportTarget): BurnProblem[] {
+  const problems: BurnProblem[] = [];
+  checkTarget(account, TARGET_CAPABILITIES[target], (field, by, message) => problems.push({ field, by, message }));
   return problems;
 }
 
