@@ -1,11 +1,13 @@
 import { OtpbridgeError, REASONS, reasonOf } from "../lib/errors.js";
 import { runCode } from "./commands/code.js";
+import { runDoctorCommand } from "./commands/doctor.js";
 import { processIo, type CommandIo } from "./io.js";
 
 type Command = (argv: string[], io: CommandIo) => number | Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   code: { run: runCode, summary: "print the TOTP code a seed gives at a time" },
+  doctor: { run: runDoctorCommand, summary: "check pcscd, readers, drivers, permissions and the clock; print fixes" },
 };
 
 const USAGE = `Usage: otpbridge <command> [options]   (otpbridge <command> --help for details)
