@@ -170,7 +170,7 @@ export function encodeMigrationUri(
   });
   const bytes = type.encode(message).finish();
   try {
-    return `otpauth-migration://offline?data=${encodeURIComponent(Buffer.from(bytes).toString("base64"))}`;
+    return `otpauth-migration://offline?data=${encodeURIComponent(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64"))}`;
   } finally {
     bytes.fill(0);
     for (const copy of copies) copy.fill(0);
