@@ -2,6 +2,7 @@ import { OtpbridgeError, REASONS, reasonOf } from "../lib/errors.js";
 import { runApplet } from "./commands/applet.js";
 import { runCode } from "./commands/code.js";
 import { runMolto2 } from "./commands/molto2.js";
+import { runDoctorCommand } from "./commands/doctor.js";
 import { processIo, type CommandIo } from "./io.js";
 
 type Command = (argv: string[], io: CommandIo) => number | Promise<number>;
@@ -10,6 +11,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   code: { run: runCode, summary: "print the TOTP code a seed gives at a time" },
   molto2: { run: runMolto2, summary: "list, write, delete, sync, re-key, reset or lock a Token2 Molto2" },
   applet: { run: runApplet, summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code" },
+  doctor: { run: runDoctorCommand, summary: "check pcscd, readers, drivers, permissions and the clock; print fixes" },
 };
 
 const USAGE = `Usage: otpbridge <command> [options]   (otpbridge <command> --help for details)

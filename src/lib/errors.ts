@@ -84,6 +84,14 @@ export const REASONS = {
   STORAGE_FULL: { exitCode: 3, rpcCode: -32077 },
   /** The card or key does not have the OTP applet (its SELECT failed, §4.1). */
   APPLET_NOT_FOUND: { exitCode: 3, rpcCode: -32078 },
+  /** The scanned or pasted code is not a TOTP seed (HOTP URI, phonefactor://, FIDO:/, a token's serial barcode); detail.scanned says which. */
+  WRONG_CODE_SCANNED: { exitCode: 2, rpcCode: -32090 },
+  /** The account cannot be burned as asked: the device or the chosen export target would reject it; detail.problems lists every reason. */
+  NOT_BURNABLE: { exitCode: 2, rpcCode: -32091 },
+  /** The host clock is known to be unsynchronised or too far from the --ntp server: burning would set a wrong time (--force overrides). */
+  CLOCK_UNTRUSTED: { exitCode: 3, rpcCode: -32092 },
+  /** The SNTP server did not answer in time, or answered with a packet RFC 4330 says to discard. */
+  NTP_UNAVAILABLE: { exitCode: 69, rpcCode: -32093 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;

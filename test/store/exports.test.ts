@@ -45,7 +45,7 @@ beforeAll(() => {
     items: [
       { label: "alice@contoso.com" },
       { label: "bob@contoso.com", period: 60 },
-      { label: "o'brien, \"carol\"@contoso.com", seed: randomBytes(32) },
+      { label: "o'brien.carol@contoso.com", seed: randomBytes(32) },
       { label: "dave@contoso.com" },
       { label: "erin@contoso.com" },
     ],
@@ -94,7 +94,7 @@ describe("Entra ID CSV", () => {
       expect(row.manufacturer).toBe("Token2");
     }
     expect(rows.map((r) => r["time interval"])).toEqual(["30", "60", "30"]);
-    expect(rows.map((r) => r.upn)).toEqual(["alice@contoso.com", "bob@contoso.com", "o'brien, \"carol\"@contoso.com"]);
+    expect(rows.map((r) => r.upn)).toEqual(["alice@contoso.com", "bob@contoso.com", "o'brien.carol@contoso.com"]);
     expect(rows.map((r) => r.model)).toEqual(["C302-i", "OTPC-P2-i", "C302-i"]);
   });
 

@@ -39,18 +39,28 @@ export type PskcProtection =
   /** PBKDF2-HMAC-SHA1 of a password, random 16-byte salt; `keyName` goes into MasterKeyName. */
   | { kind: "password"; password: string; keyName: string; iterations?: number };
 
+/** Variants of the PSKC document for importers that read more than RFC 6030's schema allows. */
+export interface PskcOptions {
+  /**
+   * Write `<Suite hashalgo="sha1|sha256">` beside ResponseFormat, the element privacyIDEA's PSKC
+   * importer reads the hash from (privacyidea lib/importotp.py parsePSKCdata). Outside the RFC 6030
+   * XSD (AlgorithmParameters is a choice there), so only for that importer; allows SHA-256 items.
+   */
+  hashSuite?: boolean;
+}
+
 /**
  * Formats committed items as a PSKC document.
  * @throws TypeError/RangeError (INVALID_INPUT) for a pre-shared key that is not 16 bytes, an empty
  *   password or key name, or fewer than 10,000 PBKDF2 iterations; OtpbridgeError EXPORT_UNSUPPORTED for a
- *   non-SHA-1 item or an empty list.
+ *   non-SHA-1 item (without `hashSuite`) or an empty list.
  */
-export function formatPskc(items: readonly CommittedSeed[], protection: PskcProtection): string {
+export function formatPskc(items: readonly CommittedSeed[], protection: PskcProtection, options: PskcOptions = {}): string {
   if (items.length === 0) {
     throw otpbError("EXPORT_UNSUPPORTED", "a PSKC document needs at least one committed item (RFC 6030 §4)");
   }
   for (const item of items) {
-    if (item.algorithm !== "SHA1") {
+    if (item.algorithm !== "SHA1" && !options.hashSuite) {
       throw otpbError(
         "EXPORT_UNSUPPORTED",
         `item ${item.position} (token ${item.serial}) uses ${item.algorithm}; PSKC export carries SHA-1 TOTP only (export it as otpauth URIs)`,
@@ -72,7 +82,7 @@ export function formatPskc(items: readonly CommittedSeed[], protection: PskcProt
         "@_Algorithm": PSKC_HMAC_SHA1,
         "pskc:MACKey": encryptedData(encrypt(key, macKey)),
       },
-      "pskc:KeyPackage": items.map((item) => keyPackage(item, key, macKey)),
+      "pskc:KeyPackage": items.map((item) => keyPackage(item, key, macKey, options.hashSuite === true)),
     };
     const builder = new XMLBuilder({
       ignoreAttributes: false,
@@ -120,7 +130,7 @@ function encryptionKeyFor(protection: PskcProtection): { key: Buffer; encryption
   };
 }
 
-function keyPackage(item: CommittedSeed, key: Buffer, macKey: Buffer): object {
+function keyPackage(item: CommittedSeed, key: Buffer, macKey: Buffer, hashSuite: boolean): object {
   const cipherValue = encrypt(key, item.seed);
   const mac = createHmac("sha1", macKey).update(cipherValue).digest("base64");
   return {
@@ -134,6 +144,7 @@ function keyPackage(item: CommittedSeed, key: Buffer, macKey: Buffer): object {
       "@_Algorithm": PSKC_TOTP_ALGORITHM,
       ...(item.issuer === null ? {} : { "pskc:Issuer": item.issuer }),
       "pskc:AlgorithmParameters": {
+        ...(hashSuite ? { "pskc:Suite": { "@_hashalgo": item.algorithm.toLowerCase(), "#text": `HMAC-${item.algorithm.replace("SHA", "SHA-")}` } } : {}),
         "pskc:ResponseFormat": { "@_Length": String(item.digits), "@_Encoding": "DECIMAL" },
       },
       "pskc:Data": {
