@@ -6,6 +6,7 @@ import base32 from "hi-base32";
 import * as OTPAuth from "otpauth";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { encodeMigrationUri } from "../../src/input/migration.js";
 import type { CommandIo } from "../../src/cli/io.js";
 
 const SHA1_SEED = base32.encode("12345678901234567890").replace(/=/g, "");
@@ -67,6 +68,20 @@ describe("otpbridge code", () => {
     }
   });
 
+  it("prints one named line per TOTP account of a Google Authenticator export", async () => {
+    const seeds = [Buffer.from("12345678901234567890"), Buffer.from("abcdefghij0123456789")];
+    // Protobuf enum values of the export format: algorithm 1 = SHA1, digits 1 = six, type 2 = TOTP.
+    const uri = encodeMigrationUri([
+      { secret: seeds[0]!, name: "alice@example.com", issuer: "ACME", algorithm: 1, digits: 1, type: 2 },
+      { secret: seeds[1]!, name: "bob", algorithm: 1, digits: 1, type: 2 },
+    ]);
+    const result = await run(["code", "--secret-stdin", "--time", "59"], uri);
+    const expected = seeds.map((seed) =>
+      new OTPAuth.TOTP({ secret: new OTPAuth.Secret({ buffer: Uint8Array.from(seed).buffer }) }).generate({ timestamp: 59_000 }),
+    );
+    expect(result.out).toEqual([`${expected[0]}  ACME: alice@example.com`, `${expected[1]}  bob`]);
+  });
+
   const BAD: Array<[string, string[], RegExp]> = [
     ["bad base32", ["--secret", "JBSWY3DPEHPK3PX1"], /outside A-Z and 2-7 at position 16 .*hex seed/],
     ["impossible base32 length", ["--secret", "JBSWY3DPE"], /cannot encode whole bytes/],
@@ -78,10 +93,11 @@ describe("otpbridge code", () => {
     ["period zero", ["--secret", "JBSWY3DP", "--period", "0"], /--period must be between 1 and 86400/],
     ["unknown algorithm", ["--secret", "JBSWY3DP", "--algorithm", "MD5"], /--algorithm must be SHA1, SHA256 or SHA512/],
     ["URI plus a parameter", ["--uri", "otpauth://totp/a?secret=JBSWY3DP", "--digits", "8"], /cannot be combined/],
-    ["hotp URI", ["--uri", "otpauth://hotp/a?secret=JBSWY3DP&counter=1"], /otpauth:\/\/hotp .*only hold TOTP/],
+    ["hotp URI", ["--uri", "otpauth://hotp/a?secret=JBSWY3DP&counter=1"], /otpauth:\/\/hotp code: a counter-based .*time-based codes only/],
     ["malformed URI", ["--uri", "otpauth://totp/a?secret=JBSWY3D1"], /bad otpauth URI: .*secret/],
     ["URI digits out of range", ["--uri", "otpauth://totp/a?secret=JBSWY3DP&digits=99"], /99 digits; 4 to 10/],
-    ["not a URI", ["--uri", "https://example.com/?secret=JBSWY3DP"], /not an otpauth:\/\/ URI/],
+    ["a web link", ["--uri", "https://example.com/?secret=JBSWY3DP"], /you scanned a web link/],
+    ["a token's serial barcode", ["--secret", "86596220000001"], /serial-number barcode/],
     ["unknown flag", ["--secret", "JBSWY3DP", "--bogus"], /Unknown option '--bogus'/],
     ["missing env variable", ["--secret-env", "OTPB_DOES_NOT_EXIST"], /OTPB_DOES_NOT_EXIST is not set/],
   ];

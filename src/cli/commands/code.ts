@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { totp } from "../../crypto/otp.js";
 import type { HashAlgorithm } from "../../crypto/hash.js";
-import { parseBase32Secret, parseOtpauthUri, type TotpAccount } from "../../input/secret.js";
+import { classifySecretInput } from "../../input/classify.js";
 import { otpbError } from "../../lib/errors.js";
 import { readSecretText, SECRET_SOURCE_HELP } from "../secret-source.js";
 import type { CommandIo } from "../io.js";
@@ -10,7 +10,8 @@ export const CODE_HELP = `Usage: otpbridge code (SEED SOURCE) [--algorithm SHA1|
                       [--period S] [--time UNIX]
 
 Prints the code a token holding this seed shows at the given time (default: now).
-With an otpauth URI, algorithm, digits and period come from the URI.
+With an otpauth URI, algorithm, digits and period come from the URI; a Google Authenticator
+export (otpauth-migration://) prints one line per TOTP account it holds.
 
   --algorithm   SHA1 (default), SHA256 or SHA512
   --digits      4 to 10 (default 6)
@@ -44,26 +45,28 @@ export function runCode(argv: string[], io: CommandIo): number {
     return 0;
   }
   const input = readSecretText(values, io.readStdin);
-  let account: TotpAccount;
   if (input.isUri) {
     const given = PARAMETER_FLAGS.filter((flag) => values[flag] !== undefined);
     if (given.length > 0) {
       throw otpbError("INVALID_INPUT", `--${given[0]} cannot be combined with an otpauth URI, which sets it`);
     }
-    account = parseOtpauthUri(input.text);
-  } else {
-    account = {
-      secret: parseBase32Secret(input.text),
+  }
+  const { accounts } = classifySecretInput(input.text, {
+    defaults: {
       algorithm: parseAlgorithm(values.algorithm ?? "SHA1"),
       digits: parseInteger(values.digits ?? "6", "--digits", 4, 10),
       period: parseInteger(values.period ?? "30", "--period", 1, 86400),
-    };
-  }
-  const time = values.time === undefined ? Math.floor(Date.now() / 1000) : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
+    },
+  });
   try {
-    io.out(totp(account.algorithm, account.secret, { time, period: account.period, digits: account.digits }));
+    const time = values.time === undefined ? Math.floor(Date.now() / 1000) : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
+    for (const account of accounts) {
+      const code = totp(account.algorithm, account.secret, { time, period: account.period, digits: account.digits });
+      // A migration export holds several accounts: name each line so the codes can be told apart.
+      io.out(accounts.length > 1 ? `${code}  ${[account.issuer, account.label].filter(Boolean).join(": ")}` : code);
+    }
   } finally {
-    account.secret.fill(0);
+    for (const account of accounts) account.secret.fill(0);
   }
   return 0;
 }
