@@ -5,7 +5,6 @@
  */
 import type { Reason } from "../lib/errors.js";
 
-export const SCARD_E_CANCELLED = 0x80100002;
 export const SCARD_E_SHARING_VIOLATION = 0x8010000b;
 export const SCARD_E_NO_SMARTCARD = 0x8010000c;
 export const SCARD_E_UNKNOWN_READER = 0x80100009;

@@ -2,7 +2,7 @@
  * PC/SC through pcscd with the `pcsclite` binding: reader and card events, exclusive sessions,
  * and survival of the service going away and coming back.
  *
- * Facts about the binding this module is built around (docs/TESTING.md, measured):
+ * Facts about the binding this module is built around (measured with pcsclite 1.0.1, pcsc-lite 1.9.9):
  * - creating a context without pcscd throws "Service not available": the service socket is checked
  *   first, and a missing service is a state (`unavailable`, reason PCSC_UNAVAILABLE), retried with
  *   exponential backoff rather than an error or a busy loop;
@@ -159,9 +159,12 @@ export class PcscManager implements CardConnector {
     entry.busy = true;
     try {
       const r = entry.reader;
+      // A session whose disconnect failed leaves the binding believing it is still connected, and
+      // its connect() would then skip SCardConnect and report no protocol: release that first.
+      if (r.connected) await new Promise<void>((resolve) => r.disconnect(r.SCARD_LEAVE_CARD, () => resolve()));
       const protocol = await new Promise<number>((resolve, reject) =>
         r.connect({ share_mode: r.SCARD_SHARE_EXCLUSIVE, protocol: r.SCARD_PROTOCOL_T0 | r.SCARD_PROTOCOL_T1 }, (error, p) =>
-          error ? reject(error) : resolve(p),
+          error ? reject(error) : typeof p === "number" ? resolve(p) : reject(new Error("stale PC/SC handle")),
         ),
       );
       return this.#session(entry, protocol);
