@@ -262,7 +262,7 @@ export class SingleProfileSession {
     }
     const time = at ?? this.#now();
     const config = { display: DISPLAY_TIMEOUT_CODES[settings.display], time, algorithm: settings.algorithm, period: settings.period };
-    this.#log.debug("single-profile: WRITE CONFIG", { ...fields, time });
+    this.#log.debug("single-profile: WRITE CONFIG", { ...fields, setClock: time });
     try {
       await this.#secureWrite("WRITE CONFIG", () => writeConfigApdu(config));
     } catch (error) {
@@ -271,7 +271,7 @@ export class SingleProfileSession {
       const landed: SeedState = error instanceof OtpbridgeError && error.reason === "DEVICE_ERROR" ? "unchanged" : "unknown";
       throw this.#annotate(error, "config", this.#info.restrictedSync ? landed : "unchanged");
     }
-    this.#log.info("single-profile: config written", { ...fields, time });
+    this.#log.info("single-profile: config written", { ...fields, setClock: time });
     if (seed === undefined) return time;
     this.#log.debug("single-profile: WRITE SEED", { seedLength: seed.length });
     try {
