@@ -5,9 +5,10 @@
  */
 import { DeviceManager, type DeviceFamily, type DeviceInfo, type FamilyRule } from "../drivers/device-manager.js";
 import { startSimulation, type Simulation } from "../drivers/simulation.js";
-import { otpbError } from "../lib/errors.js";
+import { otpbError, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import { PcscManager } from "../transports/pcsc.js";
+import type { ApduTransport } from "../transports/types.js";
 import type { CommandIo } from "./io.js";
 
 export const DEVICE_OPTIONS_HELP = `  --reader NAME          the reader whose name contains NAME (needed when several tokens are present)
@@ -45,7 +46,7 @@ export function parseFamilyRules(values: readonly string[] | undefined): FamilyR
  * Opens PC/SC (or the simulation) and the device manager, and waits for the first listing.
  * `OTPBRIDGE_SIMULATE_LINK=memory|vpcd` forces the simulation's link (tests).
  */
-export async function openDevices(options: { simulate: boolean; families: FamilyRule[]; logger: Logger; hid: boolean }): Promise<DeviceContext> {
+export async function openDevices(options: { simulate: boolean; families: FamilyRule[]; logger: Logger; hid: boolean; reader?: string | undefined }): Promise<DeviceContext> {
   const forced = process.env.OTPBRIDGE_SIMULATE_LINK;
   const simulation = options.simulate
     ? await startSimulation({ logger: options.logger, ...(forced === "memory" || forced === "vpcd" ? { link: forced } : {}) })
@@ -55,6 +56,8 @@ export async function openDevices(options: { simulate: boolean; families: Family
     pcsc,
     families: [...(simulation?.families ?? []), ...options.families],
     logger: options.logger,
+    // With --reader, other readers (and whatever another process does with them) are left alone.
+    ...(options.reader !== undefined ? { readerFilter: (name: string) => name.includes(options.reader!) } : {}),
     // HID is listed once per command; node-hid is loaded only then.
     ...(options.hid && !options.simulate
       ? { hid: { list: async () => (await import("../transports/hid.js")).listToken2HidDevices(), intervalMs: 60_000 } }
@@ -93,6 +96,28 @@ export function chooseToken(devices: readonly DeviceInfo[], reader: string | und
   throw otpbError("NO_DEVICE", `no single-profile token ready${where}${seen.length > 0 ? `; seen: ${seen.join("; ")}` : ""}`, {
     detail: { reader },
   });
+}
+
+/**
+ * {@link DeviceManager.withReader}, retried for up to `waitMs` while the card is held by another
+ * PC/SC client at connect time (another otpbridge listing devices holds a card for a few ms).
+ * Once `fn` has started, nothing is retried.
+ * @throws as DeviceManager.withReader.
+ */
+export async function withTokenSession<T>(manager: DeviceManager, reader: string, fn: (transport: ApduTransport) => Promise<T>, waitMs = 2_000): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let started = false;
+    try {
+      return await manager.withReader(reader, (transport) => {
+        started = true;
+        return fn(transport);
+      });
+    } catch (error) {
+      if (started || reasonOf(error) !== "DEVICE_BUSY" || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 /**

@@ -75,6 +75,11 @@ export interface DeviceManagerOptions {
   logger?: Logger;
   /** Delay before identifying a card again when another client held it (default 500 ms). */
   busyRetryMs?: number;
+  /**
+   * Only readers for which this returns true are listed and opened (a CLI run naming --reader
+   * leaves every other reader, and whoever uses it, alone). Default: all.
+   */
+  readerFilter?: (name: string) => boolean;
 }
 
 interface ReaderEntry {
@@ -100,6 +105,7 @@ export class DeviceManager {
   readonly #rules: readonly FamilyRule[];
   readonly #log: Logger;
   readonly #busyRetryMs: number;
+  readonly #filter: (name: string) => boolean;
   readonly #readers = new Map<string, ReaderEntry>();
   readonly #hid = new Map<string, DeviceInfo>();
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
@@ -117,8 +123,9 @@ export class DeviceManager {
     this.#rules = options.families ?? [];
     this.#log = options.logger ?? silentLogger;
     this.#busyRetryMs = options.busyRetryMs ?? 500;
+    this.#filter = options.readerFilter ?? (() => true);
     this.#unsubscribe = this.#pcsc?.on((event) => this.#onPcsc(event)) ?? (() => {});
-    for (const reader of this.#pcsc?.readers() ?? []) {
+    for (const reader of (this.#pcsc?.readers() ?? []).filter((r) => this.#filter(r.name))) {
       this.#addReader(reader.name);
       if (reader.cardPresent) this.#cardInserted(reader.name);
     }
@@ -199,6 +206,7 @@ export class DeviceManager {
   }
 
   #onPcsc(event: PcscEvent): void {
+    if ("reader" in event && !this.#filter(event.reader)) return;
     this.#lastEventAt = Date.now();
     switch (event.type) {
       case "reader-added":

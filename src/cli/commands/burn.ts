@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { SingleProfileSession, type BurnResult } from "../../drivers/single-profile.js";
 import { otpbError } from "../../lib/errors.js";
-import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules } from "../device-context.js";
+import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
 import { readSeedInput, SEED_SOURCE_HELP } from "../secret-source.js";
@@ -35,11 +35,11 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
     checkSeedLength(seed.secret);
     const settings = settingsFrom(values, seed);
     const families = parseFamilyRules(values.family);
-    const devices = await openDevices({ simulate: values.simulate === true, families, logger: context.logger, hid: false });
+    const devices = await openDevices({ simulate: values.simulate === true, families, logger: context.logger, hid: false, reader: values.reader });
     try {
       const target = chooseToken(devices.manager.list(), values.reader);
       await confirm(io, `Burn a new seed into the ${target.model} ${target.serial} in reader "${target.reader}"? It replaces the seed the token holds.`, values.yes === true);
-      const result: BurnResult = await devices.manager.withReader(target.reader, async (transport) => {
+      const result: BurnResult = await withTokenSession(devices.manager, target.reader, async (transport) => {
         const session = await SingleProfileSession.open(transport, { logger: context.logger.child({ reader: target.reader }) });
         if (session.info().serial !== target.serial) {
           throw otpbError("CARD_REMOVED", `the token in reader "${target.reader}" was swapped (now ${session.info().serial}); nothing was written`);

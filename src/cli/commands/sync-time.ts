@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { SingleProfileSession, type SingleProfileInfo, type SyncTimeResult } from "../../drivers/single-profile.js";
 import { otpbError } from "../../lib/errors.js";
-import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules } from "../device-context.js";
+import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
 import { readSeedInput, SEED_SOURCE_HELP, type SeedInput } from "../secret-source.js";
@@ -46,7 +46,7 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
     if (seed !== undefined) checkSeedLength(seed.secret);
     if (seed !== undefined && values.check) throw otpbError("INVALID_INPUT", "--check writes nothing: it takes no seed");
     const settings = settingsFrom(values, seed);
-    const devices = await openDevices({ simulate: values.simulate === true, families: parseFamilyRules(values.family), logger: context.logger, hid: false });
+    const devices = await openDevices({ simulate: values.simulate === true, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader });
     try {
       const target = chooseToken(devices.manager.list(), values.reader);
       const logger = context.logger.child({ reader: target.reader });
@@ -57,7 +57,7 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
         }
         return session;
       };
-      const info: SingleProfileInfo = await devices.manager.withReader(target.reader, async (t) => (await open(t)).info());
+      const info: SingleProfileInfo = await withTokenSession(devices.manager, target.reader, async (t) => (await open(t)).info());
       const drift = `${info.driftSeconds >= 0 ? "+" : ""}${info.driftSeconds} s`;
       if (values.check) {
         if (values.json) io.out(JSON.stringify({ reader: target.reader, serial: info.serial, model: info.model.name, clock: info.clock, driftSeconds: info.driftSeconds }, null, 2));
@@ -71,7 +71,7 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
       } else {
         await confirm(io, `Set the clock of the ${info.model.name} ${info.serial} (drift ${drift}) and re-send ${settings.algorithm}, ${settings.period} s, display ${settings.display} s?`, values.yes === true);
       }
-      const result: SyncTimeResult = await devices.manager.withReader(target.reader, async (t) =>
+      const result: SyncTimeResult = await withTokenSession(devices.manager, target.reader, async (t) =>
         (await open(t)).syncTime({ ...settings, confirmSeedWipe, ...(seed !== undefined ? { reseed: seed.secret } : {}) }),
       );
       if (values.json) {
