@@ -90,6 +90,33 @@ describe.skipIf(missing !== undefined)("otpbridge burn through pcscd and vpcd", 
     }
   }, 120_000);
 
+  it("sync-time: reads the drift, refuses to wipe a restricted model's seed unconfirmed, re-burns it when confirmed with the seed", async () => {
+    const reader = OUR_READERS[2]!;
+    const token = new SingleProfileToken({ serial: "86596220000077", clock: () => Math.floor(Date.now() / 1000) + 100 });
+    const slot = await rig.insert(token, reader);
+    const seed = new Uint8Array(randomBytes(20));
+    const b32 = base32.encode(Buffer.from(seed));
+    const base = ["--reader", reader.name, "--family", `${reader.name}=single-profile`];
+    const check = await cli(["sync-time", ...base, "--check", "--json"]);
+    expect(check.code).toBe(0);
+    expect((JSON.parse(check.stdout) as { driftSeconds: number }).driftSeconds).toBeGreaterThanOrEqual(99);
+    expect((JSON.parse(check.stdout) as { driftSeconds: number }).driftSeconds).toBeLessThanOrEqual(101);
+    expect(token.state()).toMatchObject({ armed: false, authed: false });
+    // The burn sets the clock to the host's time.
+    expect((await cli(["burn", ...base, "--secret-stdin", "--yes"], b32)).code).toBe(0);
+    const refused = await cli(["sync-time", ...base, "--yes"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/erases the seed of a OTPC-P2-i/);
+    expect(Buffer.from(token.state().seed).equals(Buffer.from(seed))).toBe(true);
+    const synced = await cli(["sync-time", ...base, "--yes", "--wipe-seed", "--secret-stdin", "--json"], b32);
+    expect(synced.code).toBe(0);
+    const result = JSON.parse(synced.stdout) as { seed: string; codes: { time: number; current: string } };
+    expect(result.seed).toBe("rewritten");
+    expect(Buffer.from(token.state().seed).equals(Buffer.from(seed))).toBe(true);
+    expect(token.code(result.codes.time)).toBe(result.codes.current);
+    await rig.remove(slot, reader.name);
+  }, 60_000);
+
   it("refuses an unknown serial after GET INFO alone, and a locked token after one AUTH FINISH", async () => {
     const [a, b] = OUR_READERS;
     const unknown = new SingleProfileToken({ serial: "86596230000001" });
