@@ -136,6 +136,11 @@ export class DeviceManager {
   #lastEmitted = "[]";
   #closed = false;
 
+  /**
+   * Subscribes to the PC/SC source, lists the readers it has now (identifying the cards in them)
+   * and starts polling HID if asked. Never throws: an unavailable PC/SC or HID is a state
+   * ({@link DeviceManager.status}).
+   */
   constructor(options: DeviceManagerOptions = {}) {
     this.#pcsc = options.pcsc;
     this.#rules = options.families ?? [];

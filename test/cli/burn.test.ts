@@ -138,6 +138,20 @@ describe("otpbridge burn --simulate", () => {
     expect((await run(["burn", "--simulate", "--qr", text, "--yes"])).err.join("\n")).toMatch(/neither a PNG nor a JPEG/);
   });
 
+  it("reads a hex seed from the environment with --encoding hex", async () => {
+    process.env.OTPB_TEST_HEX_SEED = Buffer.from(SEED).toString("hex");
+    try {
+      const r = await run(["burn", "--simulate", "--reader", "reader 1", "--secret-env", "OTPB_TEST_HEX_SEED", "--encoding", "hex", "--yes", "--json"]);
+      const result = json(r) as { codes: { time: number; current: string } };
+      expect(result.codes.current).toBe(totp("SHA1", SEED, { time: result.codes.time }));
+      const wrong = await run(["burn", "--simulate", "--reader", "reader 1", "--secret-env", "OTPB_TEST_HEX_SEED", "--yes"]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.err.join("\n")).toMatch(/is it a hex seed\? use --hex/);
+    } finally {
+      delete process.env.OTPB_TEST_HEX_SEED;
+    }
+  });
+
   it("refuses implausible seeds before touching a device", async () => {
     const r = await run(["burn", "--simulate", "--reader", "reader 1", "--hex", "0102030405", "--yes"]);
     expect(r.code).toBe(2);
