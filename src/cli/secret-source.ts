@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { parseBase32Secret, parseHexSecret, parseOtpauthUri, type TotpAccount } from "../input/secret.js";
+import { classifySecretInput } from "../input/classify.js";
+import type { TotpAccount } from "../input/secret.js";
 import { decodeQrFile } from "../input/qr.js";
 import { otpbError } from "../lib/errors.js";
 
@@ -119,16 +120,22 @@ export function readSecretText(options: SecretSourceOptions, readStdin: () => st
 }
 
 /**
- * Reads and decodes the seed from the one source the user chose.
- * @throws OtpbridgeError INVALID_INPUT (no or several sources), INVALID_SECRET_FORMAT (undecodable),
- *   QR_UNREADABLE (image without a readable otpauth QR code).
+ * Reads and decodes the seed from the one source the user chose, through the shared input
+ * classifier (so a wrong code scanned by mistake is refused with advice, as everywhere else).
+ * @throws OtpbridgeError INVALID_INPUT (no or several sources, or an export holding several
+ *   accounts), INVALID_SECRET_FORMAT (undecodable), WRONG_CODE_SCANNED, QR_UNREADABLE.
  */
 export function readSeedInput(options: SecretSourceOptions, readStdin?: () => string): SeedInput {
   const input = readSecretText(options, readStdin);
-  if (input.format === "uri") {
-    const account = parseOtpauthUri(input.text);
-    return { secret: account.secret, account, source: input.source };
+  const classified = classifySecretInput(input.text, { hex: input.format === "hex" });
+  if (classified.accounts.length !== 1) {
+    for (const account of classified.accounts) account.secret.fill(0);
+    throw otpbError(
+      "INVALID_INPUT",
+      `this export holds ${classified.accounts.length} accounts and a token takes one; export them one at a time`,
+    );
   }
-  const secret = input.format === "hex" ? parseHexSecret(input.text) : parseBase32Secret(input.text);
-  return { secret, source: input.source };
+  const account = classified.accounts[0]!;
+  const fromUri = classified.source === "otpauth" || classified.source === "otpauth-migration";
+  return fromUri ? { secret: account.secret, account, source: input.source } : { secret: account.secret, source: input.source };
 }

@@ -11,6 +11,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REASONS } from "../../src/lib/errors.js";
+import { closeSntpResponders, sntpResponder } from "../fixtures/sntp.js";
 import { main } from "../../src/cli/main.js";
 import type { CommandIo } from "../../src/cli/io.js";
 import { totp } from "../../src/crypto/index.js";
@@ -79,8 +81,26 @@ describe("otpbridge burn --simulate", () => {
     expect(r.code).toBe(0);
     expect(r.out[0]).toBe("serial   86596321000004");
     expect(r.out[1]).toBe("model    C302-i");
-    expect(r.out[3]).toMatch(/^code {5}\d{6} {3}\(previous \d{6}, next \d{6}; SHA256, 60 s\)$/);
-    expect(r.out[4]).toBe(`simulated token shows ${r.out[3]!.slice(9, 15)}`);
+    // The clock is read back after the burn: the simulated token runs on the host clock.
+    expect(r.out[3]).toMatch(/^clock {4}token clock (matches the host|is 1 s (ahead of|behind) the host)$/);
+    expect(r.out[4]).toMatch(/^code {5}\d{6} {3}\(previous \d{6}, next \d{6}; SHA256, 60 s\)$/);
+    expect(r.out[5]).toBe(`simulated token shows ${r.out[4]!.slice(9, 15)}`);
+  });
+
+  it("refuses a host clock more than 2 s off the --ntp server unless forced", async () => {
+    const fast = await sntpResponder(5_000);
+    const seed = ["burn", "--simulate", "--reader", "reader 2", "--secret", SEED32, "--yes", "--ntp", `127.0.0.1:${fast}`];
+    const refused = await run(seed);
+    expect(refused.code).toBe(REASONS.CLOCK_UNTRUSTED.exitCode);
+    expect(refused.err.join("\n")).toMatch(/5\.0 s behind 127\.0\.0\.1 \(limit 2 s\); not burning/);
+    expect(refused.out).toEqual([]);
+    const forced = await run([...seed, "--force"]);
+    expect(forced.code).toBe(0);
+    expect(forced.err.join("\n")).toMatch(/warning \(--force\): the system clock is 5\.0 s behind/);
+    const close = await sntpResponder(500);
+    expect((await run([...seed.slice(0, -1), `127.0.0.1:${close}`])).code).toBe(0);
+    expect((await run([...seed.slice(0, -1), "127.0.0.1:99999"])).err.join("\n")).toMatch(/--ntp must be HOST, HOST:PORT/);
+    await closeSntpResponders();
   });
 
   it("refuses with two or more tokens present and no --reader", async () => {
@@ -107,7 +127,7 @@ describe("otpbridge burn --simulate", () => {
     expect(json(r)).toMatchObject({ algorithm: "SHA256", period: 60 });
     const eight = await run(["burn", "--simulate", "--reader", "reader 3", "--uri", uri.replace("period=60", "digits=8"), "--yes"]);
     expect(eight.code).toBe(2);
-    expect(eight.err.join("\n")).toMatch(/8 digits; these tokens show 6/);
+    expect(eight.err.join("\n")).toMatch(/not burned: single-profile tokens show 6 digits, not 8/);
     const both = await run(["burn", "--simulate", "--reader", "reader 3", "--uri", uri, "--period", "30", "--yes"]);
     expect(both.err.join("\n")).toMatch(/--period cannot be combined with an otpauth URI/);
   });

@@ -1,39 +1,15 @@
-import { createSocket, type Socket } from "node:dgram";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkHostClock, clockSyncState, describeDeviceDrift } from "../../src/doctor/clock.js";
 import type { OtpbridgeError } from "../../src/lib/errors.js";
 import { sntpQuery } from "../../src/lib/sntp.js";
+import { closeSntpResponders, sntpResponder as responder } from "../fixtures/sntp.js";
 import { fakeSystem } from "./_system.js";
 
-const NTP_UNIX = 2_208_988_800;
-const sockets: Socket[] = [];
 const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
+afterEach(async () => {
+  await closeSntpResponders();
   for (const c of cleanups.splice(0)) c();
 });
-
-/** An SNTP server of our own on loopback whose clock runs `offsetMs` ahead of ours (RFC 4330 §5 reply). */
-async function responder(offsetMs: number, options: { stratum?: number; silent?: boolean } = {}): Promise<number> {
-  const server = createSocket("udp4");
-  sockets.push(server);
-  server.on("message", (request, peer) => {
-    if (options.silent) return;
-    const reply = Buffer.alloc(48);
-    reply[0] = (0 << 6) | (4 << 3) | 4;
-    reply[1] = options.stratum ?? 2;
-    request.copy(reply, 24, 40, 48); // originate = client's transmit
-    const t = Date.now() + offsetMs;
-    for (const off of [32, 40]) {
-      reply.writeUInt32BE(Math.floor(t / 1000) + NTP_UNIX, off);
-      reply.writeUInt32BE(Math.floor(((t % 1000) / 1000) * 2 ** 32), off + 4);
-    }
-    server.send(reply, peer.port, peer.address);
-  });
-  await new Promise<void>((resolve) => server.bind(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
-}
 
 function view() {
   const f = fakeSystem();

@@ -3,7 +3,10 @@
  * §2.6) and the seed sources, parsed and checked once.
  */
 import type { SingleProfileSettings } from "../../drivers/single-profile.js";
+import { assertBurnable, DEVICE_CAPABILITIES } from "../../input/capabilities.js";
 import { otpbError } from "../../lib/errors.js";
+import { checkHostClock, hostSystemView } from "../../doctor/index.js";
+import type { CommandIo } from "../io.js";
 import type { SeedInput } from "../secret-source.js";
 
 /** parseArgs options of the seed sources (see SEED_SOURCE_HELP). */
@@ -26,6 +29,8 @@ export const TOKEN_OPTIONS = {
   algorithm: { type: "string" },
   period: { type: "string" },
   display: { type: "string" },
+  ntp: { type: "string" },
+  force: { type: "boolean" },
   yes: { type: "boolean", short: "y" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -33,7 +38,9 @@ export const TOKEN_OPTIONS = {
 
 export const SETTINGS_HELP = `  --algorithm SHA1|SHA256  HMAC of the codes (default SHA1)
   --period 30|60           seconds per code (default 30)
-  --display 15|30|60|120   seconds before the display turns off (default 30)`;
+  --display 15|30|60|120   seconds before the display turns off (default 30)
+  --ntp HOST[:PORT]        refuse when the system clock is more than 2 s off this SNTP server
+  --force                  write the clock even when it is unsynchronised or off (warns)`;
 
 const pick = <T extends string | number>(flag: string, text: string, allowed: readonly T[]): T => {
   const found = allowed.find((a) => String(a) === text.toUpperCase().replace("-", ""));
@@ -43,8 +50,8 @@ const pick = <T extends string | number>(flag: string, text: string, allowed: re
 
 /**
  * Settings from the flags, or from an otpauth URI (then --algorithm and --period may not be given).
- * @throws OtpbridgeError INVALID_INPUT on a bad value; INVALID_SECRET_FORMAT when the URI asks for
- *   what these tokens cannot do (SHA-512, other than 6 digits, a period other than 30 or 60).
+ * @throws OtpbridgeError INVALID_INPUT on a bad value; NOT_BURNABLE when the URI asks for what
+ *   these tokens cannot do (SHA-512, other than 6 digits, a period other than 30 or 60).
  */
 export function settingsFrom(values: { algorithm?: string | undefined; period?: string | undefined; display?: string | undefined }, seed?: SeedInput): SingleProfileSettings {
   const display = pick("display", values.display ?? "30", [15, 30, 60, 120] as const);
@@ -58,15 +65,12 @@ export function settingsFrom(values: { algorithm?: string | undefined; period?: 
   }
   const given = (["algorithm", "period"] as const).filter((flag) => values[flag] !== undefined);
   if (given.length > 0) throw otpbError("INVALID_INPUT", `--${given[0]} cannot be combined with an otpauth URI, which sets it`);
-  // Single-profile tokens show 6 digits, SHA-1 or SHA-256, 30 or 60 s (TOKEN2.md §2.1, §1.7).
-  if (account.algorithm !== "SHA1" && account.algorithm !== "SHA256") {
-    throw otpbError("INVALID_SECRET_FORMAT", `the otpauth URI asks for ${account.algorithm}; these tokens do SHA1 or SHA256`);
-  }
-  if (account.digits !== 6) throw otpbError("INVALID_SECRET_FORMAT", `the otpauth URI asks for ${account.digits} digits; these tokens show 6`);
-  if (account.period !== 30 && account.period !== 60) {
-    throw otpbError("INVALID_SECRET_FORMAT", `the otpauth URI asks for a ${account.period} s period; these tokens do 30 or 60`);
-  }
-  return { algorithm: account.algorithm, period: account.period, display };
+  // What the URI asks for must be what these tokens do (TOKEN2.md §2.1, §1.7): one table says it.
+  assertBurnable(account, DEVICE_CAPABILITIES["single-profile"]);
+  // assertBurnable has checked both against the table; the types cannot carry that.
+  const algorithm = account.algorithm as SingleProfileSettings["algorithm"];
+  const period = account.period as SingleProfileSettings["period"];
+  return { algorithm, period, display };
 }
 
 /**
@@ -78,4 +82,30 @@ export function checkSeedLength(seed: Uint8Array): void {
   if (seed.length < 10 || seed.length > 63) {
     throw otpbError("INVALID_INPUT", `the seed is ${seed.length} bytes; a token takes 10 to 63 (a shorter one is probably a typing error)`);
   }
+}
+
+/**
+ * The host clock becomes the token's clock: refuse a clock known to be wrong before anything is
+ * written (unsynchronised, or more than 2 s off the --ntp server), unless --force.
+ * @throws OtpbridgeError CLOCK_UNTRUSTED, NTP_UNAVAILABLE
+ */
+export async function checkClockBeforeWriting(values: { ntp?: string | undefined; force?: boolean | undefined }, io: CommandIo): Promise<void> {
+  const server = values.ntp === undefined ? undefined : parseHostPort(values.ntp, "--ntp");
+  const report = await checkHostClock({
+    systemView: hostSystemView(),
+    ...(server ? { ntpHost: server.host, sntp: server.port === undefined ? {} : { port: server.port } } : {}),
+    force: values.force === true,
+  });
+  for (const line of report.overridden) io.err(`warning (--force): ${line}`);
+}
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port`. */
+function parseHostPort(text: string, flag: string): { host: string; port?: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  const port = match?.[3] === undefined ? undefined : Number(match[3]);
+  if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+    throw otpbError("INVALID_INPUT", `${flag} must be HOST, HOST:PORT or [IPv6]:PORT, got ${JSON.stringify(text)}`);
+  }
+  const host = match[1] ?? match[2]!;
+  return port === undefined ? { host } : { host, port };
 }

@@ -5,10 +5,11 @@ import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRule
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
 import { readSeedInput, SEED_SOURCE_HELP } from "../secret-source.js";
-import { checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
+import { describeDeviceDrift } from "../../doctor/index.js";
+import { checkClockBeforeWriting, checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
 
 export const BURN_HELP = `Usage: otpbridge burn [--reader NAME] (SEED SOURCE) [--algorithm SHA1|SHA256] [--period 30|60]
-                      [--display 15|30|60|120] [--yes] [--json] [--simulate]
+                      [--display 15|30|60|120] [--ntp HOST] [--force] [--yes] [--json] [--simulate]
 
 Burns a seed into a single-profile Token2 token (OTPC-P1-i, OTPC-P2-i, miniOTP-2-i/3-i,
 C301-i, C302-i) on an NFC reader: authenticates, writes the settings with the current UTC
@@ -38,13 +39,17 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
     const devices = await openDevices({ simulate: values.simulate === true, families, logger: context.logger, hid: false, reader: values.reader });
     try {
       const target = chooseToken(devices.manager.list(), values.reader);
+      await checkClockBeforeWriting(values, io);
       await confirm(io, `Burn a new seed into the ${target.model} ${target.serial} in reader "${target.reader}"? It replaces the seed the token holds.`, values.yes === true);
-      const result: BurnResult = await withTokenSession(devices.manager, target.reader, async (transport) => {
+      const result: BurnResult & { drift: { driftSeconds: number; message: string } } = await withTokenSession(devices.manager, target.reader, async (transport) => {
         const session = await SingleProfileSession.open(transport, { logger: context.logger.child({ reader: target.reader }) });
         if (session.info().serial !== target.serial) {
           throw otpbError("CARD_REMOVED", `the token in reader "${target.reader}" was swapped (now ${session.info().serial}); nothing was written`);
         }
-        return session.burn({ seed: seed.secret, ...settings });
+        const burned = await session.burn({ seed: seed.secret, ...settings });
+        // Read the clock back: the token now runs on its own RTC, so this is the drift to report.
+        const after = await session.readInfo();
+        return { ...burned, drift: describeDeviceDrift(after.clock, Date.now()) };
       });
       const shown = devices.simulation?.tokens.get(target.reader)?.code(result.codes.time) ?? undefined;
       if (values.json) {
@@ -54,6 +59,7 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
       io.out(`serial   ${result.serial}`);
       io.out(`model    ${result.model}${result.restrictedSync ? " (a clock sync erases its seed)" : ""}`);
       io.out(`reader   ${target.reader}`);
+      io.out(`clock    ${result.drift.message}`);
       io.out(`code     ${result.codes.current}   (previous ${result.codes.previous}, next ${result.codes.next}; ${settings.algorithm}, ${settings.period} s)`);
       if (shown !== undefined) io.out(`simulated token shows ${shown}`);
       else io.err("Power the token off and on, then compare its code with the one above.");

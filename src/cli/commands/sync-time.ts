@@ -5,7 +5,7 @@ import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRule
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
 import { readSeedInput, SEED_SOURCE_HELP, type SeedInput } from "../secret-source.js";
-import { checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
+import { checkClockBeforeWriting, checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
 
 export const SYNC_TIME_HELP = `Usage: otpbridge sync-time [--reader NAME] [--check] [--algorithm ...] [--period ...] [--display ...]
                           [--wipe-seed [SEED SOURCE]] [--yes] [--json] [--simulate]
@@ -64,6 +64,7 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
         else io.out(`${info.model.name} ${info.serial}: clock ${new Date(info.clock * 1000).toISOString()}, drift ${drift}`);
         return 0;
       }
+      await checkClockBeforeWriting(values, io);
       let confirmSeedWipe = values["wipe-seed"] === true;
       if (info.restrictedSync && !confirmSeedWipe && io.isInteractive?.() === true) {
         await confirm(io, `The ${info.model.name} ${info.serial} ERASES ITS SEED when its clock is set${seed === undefined ? ", and no seed was given to burn again" : ""}. Continue?`, false);
