@@ -14,6 +14,8 @@ export const REASONS = {
   DEVICE_ERROR: { exitCode: 3, rpcCode: -32011 },
   /** The serial matches no known programmable model: nothing is sent that could lock it. */
   UNKNOWN_MODEL: { exitCode: 3, rpcCode: -32012 },
+  /** A resource (a resident key set) was used after release(): a bug in the caller. */
+  RELEASED: { exitCode: 70, rpcCode: -32603 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;
