@@ -4,5 +4,6 @@ export { sha1, sha256, sha512, hmacSha1, hmacSha256, hmacSha512 } from "./md";
 export {
   sha1KeyStates, sha256KeyStates, sha512KeyStates,
   sha1Codes, sha256Codes, sha512Codes,
+  sha1CodesAt, sha256CodesAt, sha512CodesAt,
   sha1Search, sha256Search, sha512Search,
 } from "./hotp";

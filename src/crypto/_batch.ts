@@ -30,15 +30,19 @@ export function batchLayout(spec: AlgorithmSpec, n: number) {
   return {
     slots: groups * 4 * spec.blockBytes,
     states: groups * spec.groupStateBytes,
-    counters: groups * 32,
     codes: groups * 16,
   };
 }
 
 /** Validates an array of keys of any length up to MAX_HASH_INPUT, at most MAX_BATCH_KEYS of them. */
 export function checkKeys(keys: unknown): asserts keys is Uint8Array[] {
-  abytesArray(keys, "keys", { max: MAX_HASH_INPUT });
+  if (!Array.isArray(keys)) abytesArray(keys, "keys");
   aint(keys.length, "keys.length", 0, MAX_BATCH_KEYS);
+  // A plain loop first: abytesArray builds a name string per element, which costs more than the check
+  // on 100,000 keys. It runs only when a key is bad, to throw its error.
+  for (const key of keys) {
+    if (!(key instanceof Uint8Array) || key.length > MAX_HASH_INPUT) abytesArray(keys, "keys", { max: MAX_HASH_INPUT });
+  }
 }
 
 /**
@@ -70,24 +74,28 @@ export function deriveStates(spec: AlgorithmSpec, keys: readonly Uint8Array[], s
 }
 
 /**
- * Validates counters (one for all keys, or one per key) and encodes them in the core's layout: per
- * group of 4, the high halves then the low halves (RFC 4226 §5.2 hashes them as 8 big-endian bytes).
+ * Counters in the core's layout: one shared by every key (TOTP: the inner HMAC schedule is then expanded
+ * once per call), or one per key, per group of 4 the high halves then the low halves. RFC 4226 §5.2
+ * hashes a counter as 8 big-endian bytes; the core builds those from the two halves.
  */
-export function encodeCounters(counters: unknown, n: number): Uint32Array {
-  const out = new Uint32Array(Math.ceil(n / 4) * 8);
-  if (Array.isArray(counters)) {
-    aint(counters.length, "counters.length (one counter per key)", n, n);
-    for (let i = 0; i < n; i++) put(out, i, counters[i], `counters[${i}]`);
-  } else {
+export type EncodedCounters = { shared: true; hi: number; lo: number } | { shared: false; words: Uint32Array };
+
+/** Validates counters (one for all keys, or an array of exactly one per key) and encodes them. */
+export function encodeCounters(counters: unknown, n: number): EncodedCounters {
+  if (!Array.isArray(counters)) {
     const probe = new Uint32Array(8);
     put(probe, 0, counters, "counter");
-    for (let i = 0; i < n; i++) {
-      const at = ((i >> 2) << 3) | (i & 3);
-      out[at] = probe[0]!;
-      out[at + 4] = probe[4]!;
-    }
+    return { shared: true, hi: probe[0]!, lo: probe[4]! };
   }
-  return out;
+  aint(counters.length, "counters.length (one counter per key)", n, n);
+  const words = new Uint32Array(Math.ceil(n / 4) * 8);
+  for (let i = 0; i < n; i++) put(words, i, counters[i], `counters[${i}]`);
+  return { shared: false, words };
+}
+
+/** Bytes of the counter buffer a batch of `n` keys needs (none when the counter is shared). */
+export function counterBytes(counters: EncodedCounters): number {
+  return counters.shared ? 0 : counters.words.byteLength;
 }
 
 function put(out: Uint32Array, i: number, value: unknown, name: string): void {
@@ -104,15 +112,20 @@ function put(out: Uint32Array, i: number, value: unknown, name: string): void {
 }
 
 /**
- * Codes for `n` keys whose states are at `states`, at the encoded counters, through the caller's
- * counter and code buffers (sized by {@link batchLayout}, allocated before any write).
+ * Codes for `n` keys whose states are at `states`, through the caller's counter buffer (of
+ * {@link counterBytes}) and code buffer (of batchLayout().codes), both allocated before any write.
  */
 export function codesInto(
-  spec: AlgorithmSpec, states: number, n: number, counters: Uint32Array, digits: number, ctr: number, out: number,
+  spec: AlgorithmSpec, states: number, n: number, counters: EncodedCounters, digits: number, ctr: number, out: number,
 ): Uint32Array {
   const core = hashCore();
-  core.write(ctr, new Uint8Array(counters.buffer, counters.byteOffset, counters.byteLength));
-  callCore(core, (e) => e[spec.codes](states, n, ctr, digits, out));
+  if (counters.shared) {
+    callCore(core, (e) => e[spec.codesAt](states, n, counters.hi, counters.lo, digits, out));
+  } else {
+    const { words } = counters;
+    core.write(ctr, new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
+    callCore(core, (e) => e[spec.codes](states, n, ctr, digits, out));
+  }
   return core.view32().slice(out >>> 2, (out >>> 2) + n);
 }
 

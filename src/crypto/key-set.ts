@@ -8,7 +8,7 @@ import { otpbError } from "../lib/errors.js";
 import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, hashCore } from "./_hash-core.js";
 import {
   type Counters, type WindowMatch, MAX_DIGITS, MIN_DIGITS, SEARCH_BUFFER_BYTES,
-  batchLayout, checkKeys, codesInto, deriveStates, encodeCounters, planSearch, searchInto, withBlockKeys,
+  batchLayout, checkKeys, counterBytes, codesInto, deriveStates, encodeCounters, planSearch, searchInto, withBlockKeys,
 } from "./_batch.js";
 
 // A set dropped without release() still has its states zeroed and freed once it is collected.
@@ -77,7 +77,7 @@ export class ResidentKeySet {
     if (this.size === 0) return new Uint32Array(0);
     const spec = SPECS[this.algorithm];
     const layout = batchLayout(spec, this.size);
-    return hashCore().scoped([layout.counters, layout.codes], (ctr, out) =>
+    return hashCore().scoped([counterBytes(encoded), layout.codes], (ctr, out) =>
       codesInto(spec, states, this.size, encoded, digits, ctr!, out!),
     );
   }

@@ -6,7 +6,7 @@ import { abytes, aint, aoneOf, au64 } from "../lib/checks.js";
 import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, hashCore } from "./_hash-core.js";
 import {
   type Counters, type WindowMatch, MAX_DIGITS, MIN_DIGITS,
-  SEARCH_BUFFER_BYTES, batchLayout, checkKeys, codesInto, deriveStates, encodeCounters, planSearch, searchInto,
+  SEARCH_BUFFER_BYTES, batchLayout, checkKeys, counterBytes, codesInto, deriveStates, encodeCounters, planSearch, searchInto,
   withBlockKeys,
 } from "./_batch.js";
 import { MAX_HASH_INPUT } from "./hash.js";
@@ -109,7 +109,7 @@ export function hotpBatch(algorithm: HashAlgorithm, keys: readonly Uint8Array[],
     const layout = batchLayout(spec, n);
     // Every buffer is allocated before the first write (growth would move nothing we hold), and each
     // is zeroed on release.
-    return core.scoped([layout.slots, layout.states, layout.counters, layout.codes], (slots, states, ctr, out) => {
+    return core.scoped([layout.slots, layout.states, counterBytes(encoded), layout.codes], (slots, states, ctr, out) => {
       deriveStates(spec, blockKeys, slots!, states!);
       return codesInto(spec, states!, n, encoded, digits, ctr!, out!);
     });
