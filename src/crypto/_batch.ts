@@ -114,9 +114,11 @@ function put(out: Uint32Array, i: number, value: unknown, name: string): void {
 /**
  * Codes for `n` keys whose states are at `states`, through the caller's counter buffer (of
  * {@link counterBytes}) and code buffer (of batchLayout().codes), both allocated before any write.
+ * The codes are copied into `into` (first n elements), or into a new array.
  */
 export function codesInto(
   spec: AlgorithmSpec, states: number, n: number, counters: EncodedCounters, digits: number, ctr: number, out: number,
+  into?: Uint32Array,
 ): Uint32Array {
   const core = hashCore();
   if (counters.shared) {
@@ -126,7 +128,15 @@ export function codesInto(
     core.write(ctr, new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
     callCore(core, (e) => e[spec.codes](states, n, ctr, digits, out));
   }
-  return core.view32().slice(out >>> 2, (out >>> 2) + n);
+  if (!into) return readWords(out, n);
+  // A caller's array that is already in use: a plain copy, no new pages (see ResidentKeySet.codesInto).
+  new Uint8Array(into.buffer, into.byteOffset, n * 4).set(core.view().subarray(out, out + n * 4));
+  return into;
+}
+
+/** A copy of `n` u32 words at `ptr`, in a new array (the core's memory is little-endian, as is x86/ARM JS). */
+function readWords(ptr: number, n: number): Uint32Array {
+  return new Uint32Array(hashCore().read(ptr, n * 4).buffer, 0, n);
 }
 
 /** A validated search request: the window clipped to [0, 2^64-1] and the code as a number. */
@@ -174,7 +184,7 @@ export function searchInto(spec: AlgorithmSpec, states: number, n: number, plan:
   const lo = Number(plan.first & 0xffffffffn);
   const run = (buffer: number, cap: number) => {
     const found = callCore(core, (e) => e[spec.search](states, n, hi, lo, plan.steps, plan.digits, plan.target, buffer, cap)) >>> 0;
-    return { found, pairs: core.view32().slice(buffer >>> 2, (buffer >>> 2) + 2 * Math.min(found, cap)) };
+    return { found, pairs: readWords(buffer, 2 * Math.min(found, cap)) };
   };
   let { found, pairs } = run(out, SEARCH_CAPACITY);
   if (found > SEARCH_CAPACITY) ({ found, pairs } = core.scoped([found * 8], (big) => run(big!, found)));

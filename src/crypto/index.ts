@@ -3,6 +3,6 @@ export { type HashAlgorithm, HASH_ALGORITHMS, MAX_HASH_INPUT, digestLength, hash
 export { hmac } from "./hmac.js";
 export {
   type Counters, type TotpOptions, type WindowMatch, MAX_BATCH_KEYS, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS,
-  formatCode, hotp, hotpBatch, searchWindow, totp, totpCounter,
+  formatCode, hotp, hotpBatch, hotpBatchInto, searchWindow, totp, totpCounter,
 } from "./otp.js";
 export { ResidentKeySet } from "./key-set.js";

@@ -3,7 +3,7 @@
  * compressions each once, after which a code costs two compressions (inner and outer), computed
  * 4 keys at a time in SIMD lanes for SHA-1 and SHA-256.
  */
-import { aint, aoneOf } from "../lib/checks.js";
+import { aint, aoneOf, au32array } from "../lib/checks.js";
 import { otpbError } from "../lib/errors.js";
 import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, hashCore } from "./_hash-core.js";
 import {
@@ -71,15 +71,20 @@ export class ResidentKeySet {
    *   or digits not 4 to 10.
    */
   codes(counters: Counters, digits = 6): Uint32Array {
-    const states = this.#live();
-    const encoded = encodeCounters(counters, this.size);
-    aint(digits, "digits", MIN_DIGITS, MAX_DIGITS);
-    if (this.size === 0) return new Uint32Array(0);
-    const spec = SPECS[this.algorithm];
-    const layout = batchLayout(spec, this.size);
-    return hashCore().scoped([counterBytes(encoded), layout.codes], (ctr, out) =>
-      codesInto(spec, states, this.size, encoded, digits, ctr!, out!),
-    );
+    return this.#codes(undefined, counters, digits);
+  }
+
+  /**
+   * As {@link codes}, into the first `size` elements of `out`, which is returned. For callers that
+   * compute codes again and again: a fresh array of 10,000 codes measured 0.1 to 0.3 ms of page faults
+   * on this project's VMs, more than the copy itself.
+   * @throws as {@link codes}, and TypeError / RangeError (INVALID_INPUT) if `out` is not a Uint32Array
+   *   of at least `size` elements.
+   * @example const out = new Uint32Array(set.size); set.codesInto(out, totpCounter());
+   */
+  codesInto(out: Uint32Array, counters: Counters, digits = 6): Uint32Array {
+    au32array(out, "out", this.size);
+    return this.#codes(out, counters, digits);
   }
 
   /**
@@ -102,6 +107,18 @@ export class ResidentKeySet {
     registry.unregister(this);
     hashCore().release(this.#states);
     this.#states = undefined;
+  }
+
+  #codes(into: Uint32Array | undefined, counters: Counters, digits: number): Uint32Array {
+    const states = this.#live();
+    const encoded = encodeCounters(counters, this.size);
+    aint(digits, "digits", MIN_DIGITS, MAX_DIGITS);
+    if (this.size === 0) return into ?? new Uint32Array(0);
+    const spec = SPECS[this.algorithm];
+    const layout = batchLayout(spec, this.size);
+    return hashCore().scoped([counterBytes(encoded), layout.codes], (ctr, out) =>
+      codesInto(spec, states, this.size, encoded, digits, ctr!, out!, into),
+    );
   }
 
   #live(): number {

@@ -2,7 +2,7 @@
  * HOTP (RFC 4226) and TOTP (RFC 6238) codes on the WASM core: one code here, batches and window searches
  * over many keys in {@link hotpBatch} and {@link searchWindow}, and resident keys in key-set.ts.
  */
-import { abytes, aint, aoneOf, au64 } from "../lib/checks.js";
+import { abytes, aint, aoneOf, au32array, au64 } from "../lib/checks.js";
 import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, hashCore } from "./_hash-core.js";
 import {
   type Counters, type WindowMatch, MAX_DIGITS, MIN_DIGITS,
@@ -97,21 +97,42 @@ export function formatCode(code: number, digits: number): string {
  * @example hotpBatch("SHA1", [k1, k2, k3], 56_666_666n) // Uint32Array(3)
  */
 export function hotpBatch(algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits = 6): Uint32Array {
+  return batch(algorithm, keys, counters, digits, false, undefined);
+}
+
+/**
+ * As {@link hotpBatch}, into the first `keys.length` elements of `out`, which is returned (saves a new
+ * array per call; see ResidentKeySet.codesInto).
+ * @throws as {@link hotpBatch}, and TypeError / RangeError (INVALID_INPUT) if `out` is not a
+ *   Uint32Array of at least `keys.length` elements.
+ * @example hotpBatchInto(out, "SHA1", keys, totpCounter())
+ */
+export function hotpBatchInto(
+  out: Uint32Array, algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits = 6,
+): Uint32Array {
+  return batch(algorithm, keys, counters, digits, true, out);
+}
+
+function batch(
+  algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits: number, hasOut: boolean, into: unknown,
+): Uint32Array {
   aoneOf(algorithm, "algorithm", HASH_ALGORITHMS);
   checkKeys(keys);
+  if (hasOut) au32array(into, "out", keys.length);
   const encoded = encodeCounters(counters, keys.length);
   aint(digits, "digits", MIN_DIGITS, MAX_DIGITS);
   const n = keys.length;
-  if (n === 0) return new Uint32Array(0);
+  if (n === 0) return hasOut ? (into as Uint32Array) : new Uint32Array(0);
   const spec = SPECS[algorithm];
+  const out = hasOut ? (into as Uint32Array) : undefined;
   return withBlockKeys(spec, keys, (blockKeys) => {
     const core = hashCore();
     const layout = batchLayout(spec, n);
     // Every buffer is allocated before the first write (growth would move nothing we hold), and each
     // is zeroed on release.
-    return core.scoped([layout.slots, layout.states, counterBytes(encoded), layout.codes], (slots, states, ctr, out) => {
+    return core.scoped([layout.slots, layout.states, counterBytes(encoded), layout.codes], (slots, states, ctr, codes) => {
       deriveStates(spec, blockKeys, slots!, states!);
-      return codesInto(spec, states!, n, encoded, digits, ctr!, out!);
+      return codesInto(spec, states!, n, encoded, digits, ctr!, codes!, out);
     });
   });
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ResidentKeySet, hmac, hotp, hotpBatch, searchWindow, sha256 } from "../../src/crypto/index.js";
+import { ResidentKeySet, hmac, hotp, hotpBatch, hotpBatchInto, searchWindow, sha256 } from "../../src/crypto/index.js";
 import { wasmCore } from "../../src/crypto/wasm.js";
 import { OtpbridgeError, reasonOf } from "../../src/lib/errors.js";
 import { prng } from "./prng.js";
@@ -64,6 +64,9 @@ describe("ResidentKeySet", () => {
     expect(() => set.codes([1, -1])).toThrow(/counters\[1\] must be between 0 and 2\^64-1/);
     expect(() => set.codes([1, 2 ** 53])).toThrow(/counters\[1\] must be a safe integer/);
     expect(() => set.codes(1, 11)).toThrow(/digits/);
+    expect(() => set.codesInto(new Uint32Array(1), 1)).toThrow(/out must hold at least 2 elements, got 1/);
+    expect(() => set.codesInto(new Int32Array(2) as never, 1)).toThrow(TypeError);
+    expect(() => hotpBatchInto([] as never, "SHA1", [new Uint8Array(1)], 1)).toThrow(/out must be a Uint32Array/);
     set.release();
     expect(() => ResidentKeySet.load("SHA1", "keys" as never)).toThrow(TypeError);
   });

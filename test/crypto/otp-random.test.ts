@@ -3,7 +3,7 @@
 // values so the 4-lane SIMD tail (1, 2 or 3 live lanes) is hit for every algorithm.
 import * as OTPAuth from "otpauth";
 import { describe, expect, it } from "vitest";
-import { ResidentKeySet, formatCode, hotp, hotpBatch, totp } from "../../src/crypto/index.js";
+import { ResidentKeySet, formatCode, hotp, hotpBatch, hotpBatchInto, totp } from "../../src/crypto/index.js";
 import { wasmCore } from "../../src/crypto/wasm.js";
 import { prng } from "./prng.js";
 import { ALGORITHMS, nodeHotp, randomCounter } from "./reference.js";
@@ -30,13 +30,20 @@ describe(`HOTP against node:crypto (seed ${SEED})`, () => {
       // Safe-integer counters take the number path of the encoder.
       const asNumbers = counters.map((c) => (c <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(c) : c));
       expect(Array.from(hotpBatch(algorithm, keys, asNumbers, digits)), where).toEqual(expected);
+      // The Into variants fill the front of a longer array and leave the rest alone.
+      const into = new Uint32Array(size + 2).fill(0xdeadbeef);
+      expect(hotpBatchInto(into, algorithm, keys, counters, digits), where).toBe(into);
+      expect(Array.from(into), where).toEqual([...expected, 0xdeadbeef, 0xdeadbeef]);
       const set = ResidentKeySet.load(algorithm, keys);
       try {
         expect(Array.from(set.codes(counters, digits)), where).toEqual(expected);
+        into.fill(0);
+        expect(Array.from(set.codesInto(into, counters, digits).subarray(0, size)), where).toEqual(expected);
         const shared = counters[0]!;
         const atShared = keys.map((key) => nodeHotp(algorithm, key, shared, digits));
         expect(Array.from(set.codes(shared, digits)), where).toEqual(atShared);
         expect(Array.from(hotpBatch(algorithm, keys, shared, digits)), where).toEqual(atShared);
+        expect(Array.from(set.codesInto(into, shared, digits).subarray(0, size)), where).toEqual(atShared);
       } finally {
         set.release();
       }
