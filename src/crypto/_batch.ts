@@ -11,6 +11,7 @@ import { MAX_HASH_INPUT, digestUnchecked } from "./hash.js";
 export const MAX_BATCH_KEYS = 1 << 22;
 /** Largest window k of a search (counters c-k..c+k): HOTP resynchronisation rarely looks past a few hundred. */
 export const MAX_WINDOW = 1 << 20;
+/** Fewest and most digits a code may have: RFC 4226 §5.3 asks for at least 6; 4 serves legacy tokens. */
 export const MIN_DIGITS = 4;
 export const MAX_DIGITS = 10;
 
@@ -22,6 +23,7 @@ export interface WindowMatch {
   offset: number;
 }
 
+/** One counter for every key, or an array of one per key; each a bigint or safe integer in [0, 2^64-1]. */
 export type Counters = bigint | number | readonly (bigint | number)[];
 
 /** Byte sizes of every buffer of a batch of `n` keys (4-key groups, tail lanes computed and ignored). */
