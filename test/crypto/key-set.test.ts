@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ResidentKeySet, hmac, hotp, hotpBatch, hotpBatchInto, searchWindow, sha256 } from "../../src/crypto/index.js";
+import { callCore, hashCore } from "../../src/crypto/_hash-core.js";
 import { wasmCore } from "../../src/crypto/wasm.js";
 import { OtpbridgeError, reasonOf } from "../../src/lib/errors.js";
 import { prng } from "./prng.js";
@@ -73,6 +74,21 @@ describe("ResidentKeySet", () => {
 });
 
 describe("WASM memory hygiene", () => {
+  it("reports INTERNAL if memory grows during a call into the core", () => {
+    let grown = 0;
+    let thrown: unknown;
+    try {
+      // The core never allocates; a callback that does stands in for a broken build.
+      callCore(hashCore(), () => {
+        grown = core.alloc(core.exports.memory.buffer.byteLength);
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    core.release(grown);
+    expect(reasonOf(thrown)).toBe("INTERNAL");
+  });
+
   it("leaves the static scratch exactly as it found it after every secret operation", () => {
     const end = core.exports.heapBase();
     const snapshot = core.view().slice(0, end);
