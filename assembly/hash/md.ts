@@ -14,11 +14,11 @@ export const SHA512: i32 = 3;
 export const IPAD: u64 = 0x3636363636363636;
 export const OPAD: u64 = 0x5c5c5c5c5c5c5c5c;
 
-@inline export function blockBytes(alg: i32): usize {
+@inline function blockBytes(alg: i32): usize {
   return alg == SHA512 ? 128 : 64;
 }
 
-@inline export function digestBytes(alg: i32): usize {
+@inline function digestBytes(alg: i32): usize {
   return alg == SHA1 ? 20 : alg == SHA256 ? 32 : 64;
 }
 
@@ -76,7 +76,7 @@ export const OPAD: u64 = 0x5c5c5c5c5c5c5c5c;
 }
 
 /** Writes the digest in the scalar state at `st` as big-endian bytes to `out`. */
-@inline export function storeDigest(alg: i32, st: usize, out: usize): void {
+@inline function storeDigest(alg: i32, st: usize, out: usize): void {
   if (alg == SHA512) {
     for (let i: usize = 0; i < 64; i += 8) store<u64>(out + i, bswap<u64>(load<u64>(st + i)));
   } else {

@@ -1,7 +1,7 @@
 // SHA-256 compression (FIPS 180-4 §6.2.2), scalar and 4-lane.
 //
-// Both read the 16 message words from W[0..15] (the caller loads them) and expand the schedule in place.
-// Rounds run in 8-round cycles with the working variables renamed each round, so a cycle ends with every
+// The scalar block reads the 16 message words from W[0..15] (the caller loads them) and expands the
+// schedule in place; the 4-lane code expands a schedule wherever the caller keeps it. Rounds run in 8-round cycles with the working variables renamed each round, so a cycle ends with every
 // variable back in its starting role and the loop needs no moves.
 import { W } from "./scratch";
 
@@ -30,7 +30,8 @@ const K = memory.data<u32>([
 }
 /** T1 of a round (h + Σ1(e) + Ch(e,f,g) + K[t] + W[t]), `kw` = K[t] + W[t]. */
 @inline function t1(e: u32, f: u32, g: u32, h: u32, kw: u32): u32 {
-  return h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g))) + kw;
+  // Terms that do not depend on the previous round come first: a shorter dependency chain.
+  return (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + ((g ^ (e & (f ^ g))) + (h + kw));
 }
 /** T2 of a round: Σ0(a) + Maj(a,b,c). */
 @inline function t2(a: u32, b: u32, c: u32): u32 {
@@ -78,24 +79,43 @@ export function sha256Block(st: usize): void {
 }
 @inline function t14(e: v128, f: v128, g: v128, h: v128, kw: v128): v128 {
   const s1 = v128.xor(v128.xor(rotr4(e, 6), rotr4(e, 11)), rotr4(e, 25));
-  return i32x4.add(i32x4.add(h, s1), i32x4.add(v128.bitselect(f, g, e), kw));
+  // Σ1(e) last: it is the longest path from the previous round (4 lanes: 297 to 264 ns a block here).
+  return i32x4.add(s1, i32x4.add(v128.bitselect(f, g, e), i32x4.add(h, kw)));
 }
-// Majority: where a and b agree it is their value, elsewhere c decides.
+// Majority: where a and b agree it is their value, elsewhere c decides. (Carrying a ^ b over to the next
+// round saves an operation but keeps two more vectors live: measured 9% slower.)
 @inline function t24(a: v128, b: v128, c: v128): v128 {
   const s0 = v128.xor(v128.xor(rotr4(a, 2), rotr4(a, 13)), rotr4(a, 22));
   return i32x4.add(s0, v128.bitselect(c, a, v128.xor(a, b)));
 }
 
-/** Compresses the 4 blocks interleaved in W[0..15] into the 4-lane state at `st`. */
-export function sha256Block4(st: usize): void {
-  for (let p = W; p < W + 48 * 16; p += 16) {
+/** Expands the 4-lane schedule at `w` from its first 16 words to 64. */
+export function sha256Expand4(w: usize): void {
+  for (let p = w; p < w + 48 * 16; p += 16) {
     const x = i32x4.add(i32x4.add(sigma14(v128.load(p, 224)), v128.load(p, 144)), i32x4.add(sigma04(v128.load(p, 16)), v128.load(p)));
     v128.store(p, x, 256);
   }
+}
+
+/** Expands two 4-lane schedules at once, interleaved for the same reason as sha1Expand8. */
+export function sha256Expand8(w: usize, w2: usize): void {
+  for (let p = w, q = w2; p < w + 48 * 16; p += 16, q += 16) {
+    const x = i32x4.add(i32x4.add(sigma14(v128.load(p, 224)), v128.load(p, 144)), i32x4.add(sigma04(v128.load(p, 16)), v128.load(p)));
+    const y = i32x4.add(i32x4.add(sigma14(v128.load(q, 224)), v128.load(q, 144)), i32x4.add(sigma04(v128.load(q, 16)), v128.load(q)));
+    v128.store(p, x, 256);
+    v128.store(q, y, 256);
+  }
+}
+
+/**
+ * Runs the 64 rounds over the expanded 4-lane schedule at `w` into the 4-lane state at `st`. Split from
+ * the expansion so that a schedule shared by every lane group (one counter for all keys) is expanded once.
+ */
+export function sha256Rounds4(st: usize, w: usize): void {
   let a = v128.load(st, 0), b = v128.load(st, 16), c = v128.load(st, 32), d = v128.load(st, 48);
   let e = v128.load(st, 64), f = v128.load(st, 80), g = v128.load(st, 96), h = v128.load(st, 112);
   // v128.load32_splat broadcasts K[t] to the 4 lanes straight from the scalar table.
-  for (let p = W, k = K; p < W + 64 * 16; p += 128, k += 32) {
+  for (let p = w, k = K; p < w + 64 * 16; p += 128, k += 32) {
     h = t14(e, f, g, h, i32x4.add(v128.load32_splat(k, 0), v128.load(p, 0))); d = i32x4.add(d, h); h = i32x4.add(h, t24(a, b, c));
     g = t14(d, e, f, g, i32x4.add(v128.load32_splat(k, 4), v128.load(p, 16))); c = i32x4.add(c, g); g = i32x4.add(g, t24(h, a, b));
     f = t14(c, d, e, f, i32x4.add(v128.load32_splat(k, 8), v128.load(p, 32))); b = i32x4.add(b, f); f = i32x4.add(f, t24(g, h, a));
@@ -114,3 +134,4 @@ export function sha256Block4(st: usize): void {
   v128.store(st, i32x4.add(v128.load(st, 96), g), 96);
   v128.store(st, i32x4.add(v128.load(st, 112), h), 112);
 }
+

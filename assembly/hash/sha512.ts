@@ -43,14 +43,18 @@ const K = memory.data<u64>([
   return (rotr<u64>(a, 28) ^ rotr<u64>(a, 34) ^ rotr<u64>(a, 39)) + ((a & b) | (c & (a | b)));
 }
 
-/** Compresses the block in W[0..15] (u64 words) into the state at `st` (8 u64). */
-export function sha512Block(st: usize): void {
-  for (let p = W; p < W + 64 * 8; p += 8) {
+/** Expands the schedule at `w` (u64 words) from its first 16 words to 80. */
+export function sha512Expand(w: usize): void {
+  for (let p = w; p < w + 64 * 8; p += 8) {
     store<u64>(p, sigma1(load<u64>(p, 112)) + load<u64>(p, 72) + sigma0(load<u64>(p, 8)) + load<u64>(p), 128);
   }
+}
+
+/** Runs the 80 rounds over the expanded schedule at `w` into the state at `st` (8 u64). */
+export function sha512Rounds(st: usize, w: usize): void {
   let a = load<u64>(st, 0), b = load<u64>(st, 8), c = load<u64>(st, 16), d = load<u64>(st, 24);
   let e = load<u64>(st, 32), f = load<u64>(st, 40), g = load<u64>(st, 48), h = load<u64>(st, 56);
-  for (let p = W, k = K; p < W + 80 * 8; p += 64, k += 64) {
+  for (let p = w, k = K; p < w + 80 * 8; p += 64, k += 64) {
     h = t1(e, f, g, h, load<u64>(k, 0) + load<u64>(p, 0)); d += h; h += t2(a, b, c);
     g = t1(d, e, f, g, load<u64>(k, 8) + load<u64>(p, 8)); c += g; g += t2(h, a, b);
     f = t1(c, d, e, f, load<u64>(k, 16) + load<u64>(p, 16)); b += f; f += t2(g, h, a);
@@ -68,4 +72,10 @@ export function sha512Block(st: usize): void {
   store<u64>(st, load<u64>(st, 40) + f, 40);
   store<u64>(st, load<u64>(st, 48) + g, 48);
   store<u64>(st, load<u64>(st, 56) + h, 56);
+}
+
+/** Compresses the block in W[0..15] (u64 words) into the state at `st` (8 u64). */
+export function sha512Block(st: usize): void {
+  sha512Expand(W);
+  sha512Rounds(st, W);
 }

@@ -27,6 +27,9 @@ export interface HashExports extends WasmBaseExports {
   sha1Codes(states: number, n: number, counters: number, digits: number, out: number): void;
   sha256Codes(states: number, n: number, counters: number, digits: number, out: number): void;
   sha512Codes(states: number, n: number, counters: number, digits: number, out: number): void;
+  sha1CodesAt(states: number, n: number, hi: number, lo: number, digits: number, out: number): void;
+  sha256CodesAt(states: number, n: number, hi: number, lo: number, digits: number, out: number): void;
+  sha512CodesAt(states: number, n: number, hi: number, lo: number, digits: number, out: number): void;
   sha1Search(states: number, n: number, hi: number, lo: number, steps: number, digits: number, target: number, out: number, cap: number): number;
   sha256Search(states: number, n: number, hi: number, lo: number, steps: number, digits: number, target: number, out: number, cap: number): number;
   sha512Search(states: number, n: number, hi: number, lo: number, steps: number, digits: number, target: number, out: number, cap: number): number;
@@ -44,15 +47,16 @@ export interface AlgorithmSpec {
   readonly hmac: "hmacSha1" | "hmacSha256" | "hmacSha512";
   readonly keyStates: "sha1KeyStates" | "sha256KeyStates" | "sha512KeyStates";
   readonly codes: "sha1Codes" | "sha256Codes" | "sha512Codes";
+  readonly codesAt: "sha1CodesAt" | "sha256CodesAt" | "sha512CodesAt";
   readonly search: "sha1Search" | "sha256Search" | "sha512Search";
 }
 
 export const SPECS: Readonly<Record<HashAlgorithm, AlgorithmSpec>> = {
   // 5 state words of 4 lanes x 4 bytes, twice (inner, outer).
-  SHA1: { name: "SHA1", blockBytes: 64, digestBytes: 20, groupStateBytes: 2 * 5 * 16, hash: "sha1", hmac: "hmacSha1", keyStates: "sha1KeyStates", codes: "sha1Codes", search: "sha1Search" },
-  SHA256: { name: "SHA256", blockBytes: 64, digestBytes: 32, groupStateBytes: 2 * 8 * 16, hash: "sha256", hmac: "hmacSha256", keyStates: "sha256KeyStates", codes: "sha256Codes", search: "sha256Search" },
+  SHA1: { name: "SHA1", blockBytes: 64, digestBytes: 20, groupStateBytes: 2 * 5 * 16, hash: "sha1", hmac: "hmacSha1", keyStates: "sha1KeyStates", codes: "sha1Codes", codesAt: "sha1CodesAt", search: "sha1Search" },
+  SHA256: { name: "SHA256", blockBytes: 64, digestBytes: 32, groupStateBytes: 2 * 8 * 16, hash: "sha256", hmac: "hmacSha256", keyStates: "sha256KeyStates", codes: "sha256Codes", codesAt: "sha256CodesAt", search: "sha256Search" },
   // Scalar: 4 keys of 8 u64 words, twice.
-  SHA512: { name: "SHA512", blockBytes: 128, digestBytes: 64, groupStateBytes: 4 * 2 * 8 * 8, hash: "sha512", hmac: "hmacSha512", keyStates: "sha512KeyStates", codes: "sha512Codes", search: "sha512Search" },
+  SHA512: { name: "SHA512", blockBytes: 128, digestBytes: 64, groupStateBytes: 4 * 2 * 8 * 8, hash: "sha512", hmac: "hmacSha512", keyStates: "sha512KeyStates", codes: "sha512Codes", codesAt: "sha512CodesAt", search: "sha512Search" },
 };
 
 /** The shared core, typed with the hashing exports. */

@@ -9,8 +9,11 @@ export {
   unpadIso9797M2,
   type SeedFrameRequest,
 } from "./token2-frame.js";
-// Public crypto API. A plain list of re-exports: each area adds its own lines.
 export { type HashAlgorithm, HASH_ALGORITHMS, MAX_HASH_INPUT, digestLength, hash, sha1, sha256, sha512 } from "./hash.js";
 export { hmac } from "./hmac.js";
-export { type TotpOptions, MIN_DIGITS, MAX_DIGITS, formatCode, hotp, totp, totpCounter } from "./otp.js";
+export {
+  type Counters, type TotpOptions, type WindowMatch, MAX_BATCH_KEYS, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS,
+  formatCode, hotp, hotpBatch, hotpBatchInto, searchWindow, totp, totpCounter,
+} from "./otp.js";
+export { ResidentKeySet } from "./key-set.js";
 export { aes256CbcDecrypt, aes256CbcEncrypt } from "./aes.js";

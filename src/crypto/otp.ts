@@ -2,14 +2,17 @@
  * HOTP (RFC 4226) and TOTP (RFC 6238) codes on the WASM core: one code here, batches and window searches
  * over many keys in {@link hotpBatch} and {@link searchWindow}, and resident keys in key-set.ts.
  */
-import { abytes, aint, aoneOf, au64 } from "../lib/checks.js";
-import { type HashAlgorithm, HASH_ALGORITHMS, SPECS } from "./_hash-core.js";
+import { abytes, aint, aoneOf, au32array, au64 } from "../lib/checks.js";
+import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, hashCore } from "./_hash-core.js";
+import {
+  type Counters, type WindowMatch, MAX_DIGITS, MIN_DIGITS,
+  SEARCH_BUFFER_BYTES, batchLayout, checkKeys, counterBytes, codesInto, deriveStates, encodeCounters, planSearch, searchInto,
+  withBlockKeys,
+} from "./_batch.js";
 import { MAX_HASH_INPUT } from "./hash.js";
 import { hmacUnchecked } from "./hmac.js";
 
-/** Fewest and most digits a code may have: RFC 4226 §5.3 asks for at least 6; 4 serves legacy tokens. */
-export const MIN_DIGITS = 4;
-export const MAX_DIGITS = 10;
+export { type Counters, type WindowMatch, MAX_BATCH_KEYS, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS } from "./_batch.js";
 
 export interface TotpOptions {
   /** Unix time in seconds (fractions allowed); default: now. */
@@ -81,6 +84,89 @@ export function formatCode(code: number, digits: number): string {
   aint(digits, "digits", MIN_DIGITS, MAX_DIGITS);
   aint(code, "code", 0, Math.min(10 ** digits - 1, 0x7fffffff));
   return String(code).padStart(digits, "0");
+}
+
+/**
+ * HOTP codes for many keys in one call: one counter for every key, or one counter per key. Keys are
+ * copied into WASM memory, their HMAC states derived (4 keys per SIMD lane group for SHA-1/SHA-256),
+ * and everything is zeroed afterwards. For repeated batches over the same keys, see ResidentKeySet.
+ * @param counters a bigint or safe integer for all keys, or an array with one per key.
+ * @returns the numeric codes, index for index with `keys` ({@link formatCode} pads them).
+ * @throws TypeError / RangeError (reason INVALID_INPUT) for an unknown algorithm, keys that are not
+ *   Uint8Arrays (or over MAX_BATCH_KEYS of them), counters out of range or of the wrong count, bad digits.
+ * @example hotpBatch("SHA1", [k1, k2, k3], 56_666_666n) // Uint32Array(3)
+ */
+export function hotpBatch(algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits = 6): Uint32Array {
+  return batch(algorithm, keys, counters, digits, false, undefined);
+}
+
+/**
+ * As {@link hotpBatch}, into the first `keys.length` elements of `out`, which is returned (saves a new
+ * array per call; see ResidentKeySet.codesInto).
+ * @throws as {@link hotpBatch}, and TypeError / RangeError (INVALID_INPUT) if `out` is not a
+ *   Uint32Array of at least `keys.length` elements.
+ * @example hotpBatchInto(out, "SHA1", keys, totpCounter())
+ */
+export function hotpBatchInto(
+  out: Uint32Array, algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits = 6,
+): Uint32Array {
+  return batch(algorithm, keys, counters, digits, true, out);
+}
+
+function batch(
+  algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits: number, hasOut: boolean, into: unknown,
+): Uint32Array {
+  aoneOf(algorithm, "algorithm", HASH_ALGORITHMS);
+  checkKeys(keys);
+  if (hasOut) au32array(into, "out", keys.length);
+  const encoded = encodeCounters(counters, keys.length);
+  aint(digits, "digits", MIN_DIGITS, MAX_DIGITS);
+  const n = keys.length;
+  if (n === 0) return hasOut ? (into as Uint32Array) : new Uint32Array(0);
+  const spec = SPECS[algorithm];
+  const out = hasOut ? (into as Uint32Array) : undefined;
+  return withBlockKeys(spec, keys, (blockKeys) => {
+    const core = hashCore();
+    const layout = batchLayout(spec, n);
+    // Every buffer is allocated before the first write (growth would move nothing we hold), and each
+    // is zeroed on release.
+    return core.scoped([layout.slots, layout.states, counterBytes(encoded), layout.codes], (slots, states, ctr, codes) => {
+      deriveStates(spec, blockKeys, slots!, states!);
+      return codesInto(spec, states!, n, encoded, digits, ctr!, codes!, out);
+    });
+  });
+}
+
+/**
+ * Finds which keys produce `code` at a counter within `window` steps of `counter` (c-k..c+k; counters
+ * outside 0..2^64-1 are skipped). With TOTP, pass {@link totpCounter} as the counter.
+ * @param code the code to look for; its length (4 to 10) is the number of digits.
+ * @returns every match, sorted by key index then offset (negative: an earlier counter).
+ * @throws TypeError / RangeError (reason INVALID_INPUT) for bad keys, counter, window (0 to MAX_WINDOW)
+ *   or a code that is not 4 to 10 ASCII digits.
+ * @example searchWindow("SHA1", keys, 1000, 2, "287082") // [{ key: 0, offset: -1 }] if key 0 gave it at 999
+ */
+export function searchWindow(
+  algorithm: HashAlgorithm,
+  keys: readonly Uint8Array[],
+  counter: bigint | number,
+  window: number,
+  code: string,
+): WindowMatch[] {
+  aoneOf(algorithm, "algorithm", HASH_ALGORITHMS);
+  checkKeys(keys);
+  const plan = planSearch(code, counter, window);
+  const n = keys.length;
+  if (n === 0) return [];
+  const spec = SPECS[algorithm];
+  return withBlockKeys(spec, keys, (blockKeys) => {
+    const core = hashCore();
+    const layout = batchLayout(spec, n);
+    return core.scoped([layout.slots, layout.states, SEARCH_BUFFER_BYTES], (slots, states, out) => {
+      deriveStates(spec, blockKeys, slots!, states!);
+      return searchInto(spec, states!, n, plan, out!);
+    });
+  });
 }
 
 /** RFC 4226 §5.3 dynamic truncation and reduction, in JS for the one-code path. */

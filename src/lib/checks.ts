@@ -109,3 +109,13 @@ export function adigits(value: unknown, name: string, minLength: number, maxLeng
   // The content is not quoted: a code is a credential too.
   if (!/^[0-9]+$/.test(value)) throw inputError(new RangeError(`${name} must contain only the digits 0-9`));
 }
+
+/** Asserts a Uint32Array (an output buffer) of at least `minLength` elements. */
+export function au32array(value: unknown, name: string, minLength: number): asserts value is Uint32Array {
+  if (!(value instanceof Uint32Array)) {
+    throw inputError(new TypeError(`${name} must be a Uint32Array, got ${describe(value)}`));
+  }
+  if (value.length < minLength) {
+    throw inputError(new RangeError(`${name} must hold at least ${minLength} elements, got ${value.length}`));
+  }
+}

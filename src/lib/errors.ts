@@ -106,6 +106,8 @@ export const REASONS = {
   CONFIRMATION_REQUIRED: { exitCode: 2, rpcCode: -32065 },
   /** The QR image could not be read, or holds no QR code, or its QR code holds no otpauth URI. */
   QR_UNREADABLE: { exitCode: 2, rpcCode: -32066 },
+  /** A resource (a resident key set) was used after release(): a bug in the caller. */
+  RELEASED: { exitCode: 70, rpcCode: -32603 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;
