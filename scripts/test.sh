@@ -6,4 +6,5 @@ source scripts/services.sh
 ensure_pcscd
 ensure_quickack_route
 npm run build --silent
+npm run typecheck --silent
 npx vitest run "$@"

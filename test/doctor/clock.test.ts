@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { checkHostClock, clockSyncState, describeDeviceDrift } from "../../src/doctor/clock.js";
-import type { OtpbridgeError } from "../../src/lib/errors.js";
 import { sntpQuery } from "../../src/lib/sntp.js";
 import { closeSntpResponders, sntpResponder as responder } from "../fixtures/sntp.js";
 import { fakeSystem } from "./_system.js";
+import { rejection } from "../fixtures/errors.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(async () => {
@@ -17,14 +17,6 @@ function view() {
   return f;
 }
 
-async function refusal(p: Promise<unknown>): Promise<OtpbridgeError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as OtpbridgeError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("SNTP client against a responder on 127.0.0.1", () => {
   it("measures the offset of a server 5 s ahead", async () => {
@@ -38,14 +30,14 @@ describe("SNTP client against a responder on 127.0.0.1", () => {
 
   it("times out on a server that never answers", async () => {
     const port = await responder(0, { silent: true });
-    const error = await refusal(sntpQuery("127.0.0.1", { port, timeoutMs: 200 }));
+    const error = await rejection(sntpQuery("127.0.0.1", { port, timeoutMs: 200 }));
     expect(error.reason).toBe("NTP_UNAVAILABLE");
     expect(error.message).toMatch(/no valid answer within 200 ms/);
   });
 
   it("discards a kiss-o'-death (stratum 0)", async () => {
     const port = await responder(0, { stratum: 0 });
-    expect((await refusal(sntpQuery("127.0.0.1", { port }))).message).toMatch(/kiss/);
+    expect((await rejection(sntpQuery("127.0.0.1", { port }))).message).toMatch(/kiss/);
   });
 });
 
@@ -53,7 +45,7 @@ describe("checkHostClock before a burn", () => {
   it("+5 s from the --ntp server: refused, and allowed with --force", async () => {
     const port = await responder(5000);
     const { view: v } = view();
-    const error = await refusal(checkHostClock({ systemView: v, ntpHost: "127.0.0.1", sntp: { port } }));
+    const error = await rejection(checkHostClock({ systemView: v, ntpHost: "127.0.0.1", sntp: { port } }));
     expect(error.reason).toBe("CLOCK_UNTRUSTED");
     expect(error.message).toMatch(/5\.0 s behind 127\.0\.0\.1 \(limit 2 s\).*--force/);
     const forced = await checkHostClock({ systemView: v, ntpHost: "127.0.0.1", sntp: { port }, force: true });
@@ -72,13 +64,13 @@ describe("checkHostClock before a burn", () => {
   it("-3 s (host ahead): refused", async () => {
     const port = await responder(-3000);
     const { view: v } = view();
-    expect((await refusal(checkHostClock({ systemView: v, ntpHost: "127.0.0.1", sntp: { port } }))).message).toMatch(/ahead of/);
+    expect((await rejection(checkHostClock({ systemView: v, ntpHost: "127.0.0.1", sntp: { port } }))).message).toMatch(/ahead of/);
   });
 
   it("an unreachable --ntp server refuses unless forced", async () => {
     const port = await responder(0, { silent: true });
     const { view: v } = view();
-    expect((await refusal(checkHostClock({ systemView: v, ntpHost: "127.0.0.1", sntp: { port, timeoutMs: 150 } }))).reason).toBe("NTP_UNAVAILABLE");
+    expect((await rejection(checkHostClock({ systemView: v, ntpHost: "127.0.0.1", sntp: { port, timeoutMs: 150 } }))).reason).toBe("NTP_UNAVAILABLE");
     const forced = await checkHostClock({ systemView: v, ntpHost: "127.0.0.1", sntp: { port, timeoutMs: 150 }, force: true });
     expect(forced.overridden[0]).toMatch(/no valid answer/);
   });
@@ -87,7 +79,7 @@ describe("checkHostClock before a burn", () => {
     const f = fakeSystem({ run: (cmd, args) => (cmd === "timedatectl" && args.includes("NTPSynchronized") ? "no\n" : null) });
     cleanups.push(f.cleanup);
     expect(clockSyncState(f.view).state).toBe("unsynchronized");
-    expect((await refusal(checkHostClock({ systemView: f.view }))).message).toMatch(/not synchronised.*timedatectl set-ntp true/);
+    expect((await rejection(checkHostClock({ systemView: f.view }))).message).toMatch(/not synchronised.*timedatectl set-ntp true/);
     f.write("run/systemd/timesync/synchronized");
     expect(clockSyncState(f.view)).toEqual({ state: "synchronized", source: "systemd-timesyncd" });
     expect((await checkHostClock({ systemView: f.view })).sync).toBe("synchronized");

@@ -3,9 +3,10 @@ import { totp } from "../../src/crypto/index.js";
 import { Molto2Session, type Molto2ButtonPrompt } from "../../src/drivers/molto2.js";
 import { pinnedClock } from "../../src/emulator/common.js";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
-import { reasonOf, type OtpbridgeError } from "../../src/lib/errors.js";
+import { reasonOf } from "../../src/lib/errors.js";
 import { MOLTO2_DEFAULT_CUSTOMER_KEY } from "../../src/protocol/molto2.js";
 import { MemoryTransport } from "../../src/transports/memory.js";
+import { rejection } from "../fixtures/errors.js";
 
 const T0 = 1_700_000_000;
 const SEED = Uint8Array.from({ length: 20 }, (_, i) => 0x30 + i);
@@ -20,14 +21,6 @@ function rig(options: ConstructorParameters<typeof Molto2Token>[0] = {}) {
   return { token, transport, log, ins };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<OtpbridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as OtpbridgeError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("Molto2Session.open and listProfiles (§3.4, §3.5)", () => {
   it("reads only the info block on open, then the public block of every profile without a key", async () => {

@@ -5,11 +5,12 @@ import { hidApduChannel } from "../../src/drivers/hid-apdu.js";
 import { OtpAppletSession } from "../../src/drivers/otp-applet.js";
 import { OtpAppletHidDevice } from "../../src/emulator/otp-applet-hid.js";
 import { OtpAppletKey } from "../../src/emulator/otp-applet-key.js";
-import { reasonOf, type OtpbridgeError } from "../../src/lib/errors.js";
+import { reasonOf } from "../../src/lib/errors.js";
 import { getEcdhPubkeyApdu } from "../../src/protocol/otp-applet.js";
 import type { OtpEntryWrite } from "../../src/protocol/otp-entries.js";
 import { MemoryHidTransport } from "../../src/transports/hid-memory.js";
 import type { HidTransport } from "../../src/transports/hid-types.js";
+import { rejection } from "../fixtures/errors.js";
 
 const T = 1_700_000_000;
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
@@ -17,14 +18,6 @@ const TOUCHY: OtpEntryWrite = {
   type: "TOTP", algorithm: "SHA256", period: 30, digits: 6, buttonRequired: true, app: "Bank", account: "alice", seed: SEED,
 };
 
-async function rejection(promise: Promise<unknown>): Promise<OtpbridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as OtpbridgeError;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** Counts the busy frames the host reads, on top of any HID transport. */
 function countingBusy(inner: HidTransport): { hid: HidTransport; busy: () => number } {

@@ -3,12 +3,13 @@ import { hotp, totp } from "../../src/crypto/index.js";
 import { OtpAppletSession } from "../../src/drivers/otp-applet.js";
 import { OtpAppletHidDevice } from "../../src/emulator/otp-applet-hid.js";
 import { OtpAppletKey } from "../../src/emulator/otp-applet-key.js";
-import { reasonOf, type OtpbridgeError } from "../../src/lib/errors.js";
+import { reasonOf } from "../../src/lib/errors.js";
 import type { OtpEntryWrite } from "../../src/protocol/otp-entries.js";
 import { MemoryHidTransport } from "../../src/transports/hid-memory.js";
 import { MemoryTransport } from "../../src/transports/memory.js";
 import type { VirtualCard } from "../../src/transports/types.js";
 import { EchoCard } from "../fixtures/cards.js";
+import { rejection } from "../fixtures/errors.js";
 
 const T = 1_700_000_000;
 const seedOf = (n: number, length = 20): Uint8Array => Uint8Array.from({ length }, (_, i) => (n * 31 + i) & 0xff);
@@ -20,14 +21,6 @@ function totpEntry(n: number, extra: Partial<OtpEntryWrite> = {}): OtpEntryWrite
   };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<OtpbridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as OtpbridgeError;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** Records the P1 P2 of every OTP command (CLA 80 INS C5) and every SELECT the card gets. */
 function recording(card: VirtualCard): { card: VirtualCard; log: string[] } {

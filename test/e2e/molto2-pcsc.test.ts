@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { totp } from "../../src/crypto/index.js";
 import { Molto2Session } from "../../src/drivers/molto2.js";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
-import { reasonOf, type OtpbridgeError } from "../../src/lib/errors.js";
+import { reasonOf } from "../../src/lib/errors.js";
 import { PcscManager } from "../../src/transports/pcsc.js";
 import type { ApduTransport } from "../../src/transports/types.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { VPCD_READERS, ensurePcscd, hasQuickackRoute, lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
+import { rejection } from "../fixtures/errors.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`Molto2 PC/SC end-to-end tests skipped: ${missing}`);
@@ -20,14 +21,6 @@ const READER = VPCD_READERS.find((r) => r.name === "Virtual PCD B 00 00")!;
 const SEED = Uint8Array.from({ length: 20 }, (_, i) => 0xa0 ^ i);
 const NEW_KEY = new TextEncoder().encode("e2e customer key");
 
-async function rejection(promise: Promise<unknown>): Promise<OtpbridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as OtpbridgeError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe.skipIf(missing !== undefined)("Molto2 through pcscd and vpcd", () => {
   let manager: PcscManager;
