@@ -1,22 +1,11 @@
 /**
- * What every emulator shares: the VirtualCard shape the vpcd bridge drives, injectable clock and
- * RNG, ATR construction, a constant-time compare, and Family A's lax reading of a command
- * (TOKEN2.md §2.9 steps 1-2), which the Molto2 model reuses [EMU].
+ * What every emulator shares: injectable clock and RNG, ATR construction, a constant-time compare,
+ * and Family A's lax reading of a command (TOKEN2.md §2.9 steps 1-2), which the Molto2 model reuses
+ * [EMU]. Every emulator has the VirtualCard shape of src/transports/types.ts, which the vpcd bridge
+ * and the in-memory transport drive; it is declared there, by its consumer.
  */
 import { randomBytes } from "node:crypto";
 import { aint } from "../lib/checks.js";
-
-/**
- * A card behind a virtual reader. Synchronous, like a card's answer to one APDU; the vpcd bridge
- * (src/transports) accepts any object of this shape.
- */
-export interface VirtualCard {
-  readonly atr: Uint8Array;
-  transmit(apdu: Uint8Array): Uint8Array;
-  powerOn?(): void;
-  powerOff?(): void;
-  reset?(): void;
-}
 
 /** Unix seconds. */
 export type Clock = () => number;

@@ -10,7 +10,7 @@ import { SW, swBytes } from "../protocol/status-words.js";
 import { encodeTokenInfo } from "../protocol/token-info.js";
 import {
   buildAtr, constantTimeEqual, macInput, readLax, splitMac, systemClock, systemRng,
-  type Clock, type LaxCommand, type Rng, type VirtualCard,
+  type Clock, type LaxCommand, type Rng,
 } from "./common.js";
 import { emptyProfile, publicBlock, type Molto2Profile } from "./molto2-profile.js";
 
@@ -45,10 +45,10 @@ export interface Molto2State {
 }
 
 /**
- * A Molto2 emulator. Implements {@link VirtualCard}; its ATR names it in the historical bytes
+ * A Molto2 emulator. A VirtualCard (src/transports/types.ts); its ATR names it in the historical bytes
  * ("Molto2") [EMU: the real CCID ATR is not public].
  */
-export class Molto2Token implements VirtualCard {
+export class Molto2Token {
   readonly atr: Uint8Array = buildAtr(new TextEncoder().encode("Molto2"));
   private readonly serial: string;
   private readonly initialTries: number;

@@ -12,7 +12,7 @@ import {
 } from "../protocol/otp-entries.js";
 import { p256KeyPair, unseal, type P256KeyPair } from "../protocol/otp-seal.js";
 import { SW, swBytes } from "../protocol/status-words.js";
-import { buildAtr, constantTimeEqual, systemRng, type Rng, type VirtualCard } from "./common.js";
+import { buildAtr, constantTimeEqual, systemRng, type Rng } from "./common.js";
 
 export interface OtpAppletKeyOptions {
   /** Device P-256 private scalar (32 bytes); default a fresh key pair, kept for the key's life [EMU]. */
@@ -52,10 +52,10 @@ const KEY_SEP = "\u0000";
 const CONFIG_SIZE = 64;
 
 /**
- * A FIDO key's OTP applet. Implements {@link VirtualCard} for PC/SC (SELECT the OTP AID first,
+ * A FIDO key's OTP applet. A VirtualCard (src/transports/types.ts) for PC/SC (SELECT the OTP AID first,
  * §4.10); {@link transmitHid} serves the HID path, where no SELECT is needed.
  */
-export class OtpAppletKey implements VirtualCard {
+export class OtpAppletKey {
   readonly atr: Uint8Array = buildAtr(new TextEncoder().encode("T2OTP"));
   private readonly keys: P256KeyPair;
   private readonly serial: Uint8Array;

@@ -12,7 +12,7 @@ import { SW, swBytes } from "../protocol/status-words.js";
 import { encodeTokenInfo, type InfoForm } from "../protocol/token-info.js";
 import {
   buildAtr, constantTimeEqual, macInput, readLax, splitMac, systemClock, systemRng,
-  type Clock, type LaxCommand, type Rng, type VirtualCard,
+  type Clock, type LaxCommand, type Rng,
 } from "./common.js";
 
 /** Factory serial of the open core (an OTPC-P2-i, §2.9). */
@@ -59,11 +59,11 @@ export interface SingleProfileState {
 }
 
 /**
- * A Family A token. Implements {@link VirtualCard}; the ATR is that of an ISO 14443-4 card with no
+ * A Family A token. A VirtualCard (src/transports/types.ts); the ATR is that of an ISO 14443-4 card with no
  * historical bytes as PC/SC part 3 reports it (`3B 80 80 01 01`) [EMU: no public source has the real one].
  * @example const token = new SingleProfileToken({ clock: pinnedClock(1700000000) }); token.transmit(getInfoApdu())
  */
-export class SingleProfileToken implements VirtualCard {
+export class SingleProfileToken {
   readonly atr: Uint8Array = buildAtr(new Uint8Array(0));
   private readonly serial: string;
   private readonly restrictedSync: boolean;
