@@ -90,24 +90,6 @@ interface ReaderEntry {
   retry: NodeJS.Timeout | undefined;
 }
 
-/** How long a response without a status word waits for pcscd to report what happened (its presence poll is 400 ms). */
-const SETTLE_MS = 1_000;
-
-/** Resolves at the next event of `reader` or of the service, or after SETTLE_MS. */
-function settle(pcsc: PcscSource, reader: string): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      off();
-      resolve();
-    };
-    const timer = setTimeout(done, SETTLE_MS);
-    const off = pcsc.on((event) => {
-      if (event.type === "service" || event.reader === reader) done();
-    });
-  });
-}
-
 /** Resolves the configured family of a reader name (rules 1 and 2 above), or null. */
 export function familyOfReader(name: string, rules: readonly FamilyRule[] = []): { family: DeviceFamily; source: "config" | "reader-name" } | null {
   const exact = rules.find((r) => r.match === "exact" && r.reader === name);
@@ -205,7 +187,7 @@ export class DeviceManager {
     const entry = this.#readers.get(reader);
     const run = (): Promise<T> => {
       if (pcsc === undefined) return Promise.reject(otpbError("NO_DEVICE", "PC/SC is not in use here"));
-      return pcsc.withCard(reader, (transport) => fn(this.#explaining(pcsc, reader, transport)));
+      return pcsc.withCard(reader, fn);
     };
     if (entry === undefined) return run();
     const result = entry.queue.then(run, run);
@@ -213,31 +195,6 @@ export class DeviceManager {
     return result;
   }
 
-  /**
-   * A card that leaves a vpcd reader in the middle of an exchange comes back from pcscd as an
-   * EMPTY response, not as an error (measured with vpcd 3.3). A response without a status word is
-   * therefore explained by what the reader does next, as PcscManager explains ambiguous errors:
-   * the card leaving, the reader going or the service stopping within SETTLE_MS (pcscd polls
-   * presence every 400 ms) turns it into CARD_REMOVED, READER_GONE or PCSC_UNAVAILABLE.
-   */
-  #explaining(pcsc: PcscSource, reader: string, transport: ApduTransport): ApduTransport {
-    return {
-      transmit: async (apdu) => {
-        const response = await transport.transmit(apdu);
-        if (response.length >= 2) return response;
-        await settle(pcsc, reader);
-        const present = pcsc.readers().find((r) => r.name === reader);
-        const why =
-          pcsc.status.state !== "ready" ? (["PCSC_UNAVAILABLE", "the PC/SC service stopped"] as const)
-          : present === undefined ? (["READER_GONE", `reader ${reader} is gone`] as const)
-          : !present.cardPresent ? (["CARD_REMOVED", `the card left reader ${reader}`] as const)
-          : undefined;
-        if (why === undefined) return response;
-        throw otpbError(why[0], why[1], { detail: { reader, responseLength: response.length } });
-      },
-      close: () => transport.close(),
-    };
-  }
 
   /** Identifies the card in `reader` again (for example after the caller changed it). */
   reidentify(reader: string): void {

@@ -278,6 +278,9 @@ export class PcscManager implements CardConnector {
         reader.transmit(command, MAX_RESPONSE, protocol, (error, response) => {
           command.fill(0);
           if (error) return reject(error);
+          // A card that leaves a vpcd reader mid-exchange comes back as an EMPTY response, not an
+          // error (vpcd 3.3): without a status word it is a link failure, explained like the others.
+          if (response.length < 2) return reject(new Error("pcscd returned a response without a status word"));
           resolve(new Uint8Array(response));
           response.fill(0);
         });

@@ -174,27 +174,6 @@ describe("DeviceManager during a burn", () => {
     expect(token.code(result.codes.time)).toBe(result.codes.current);
   });
 
-  it("explains a response without a status word by the card leaving just after (what vpcd does)", async () => {
-    const readers = new MemoryReaders();
-    readers.addReader("R");
-    const token = new SingleProfileToken({ serial: "86596220000006" });
-    const card = new RecordingCard(token);
-    readers.insert("R", card);
-    const manager = start(readers);
-    await manager.settled(0);
-    card.intercept = (step) => {
-      if (step !== WRITE_CONFIG) return undefined;
-      setTimeout(() => readers.remove("R"), 20);
-      return new Uint8Array(0);
-    };
-    const error = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).burn(options)).catch((e: unknown) => e);
-    expect(error).toMatchObject({ reason: "CARD_REMOVED", detail: { stage: "config", seedState: "unknown" } });
-    // With the card still there, the same answer is a malformed response.
-    readers.insert("R", card);
-    card.intercept = (step) => (step === WRITE_CONFIG ? new Uint8Array(0) : undefined);
-    const malformed = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).burn(options)).catch((e: unknown) => e);
-    expect(malformed).toMatchObject({ reason: "MALFORMED_RESPONSE" });
-  });
 });
 
 describe("DeviceManager over HID", () => {
