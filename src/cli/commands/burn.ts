@@ -9,7 +9,7 @@ import { describeDeviceDrift } from "../../doctor/index.js";
 import { checkClockBeforeWriting, checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
 
 export const BURN_HELP = `Usage: otpbridge burn [--reader NAME] (SEED SOURCE) [--algorithm SHA1|SHA256] [--period 30|60]
-                      [--display 15|30|60|120] [--ntp HOST] [--force] [--yes] [--json] [--simulate]
+                      [--display 15|30|60|120] [--ntp HOST[:PORT]] [--force] [--yes] [--json] [--simulate]
 
 Burns a seed into a single-profile Token2 token (OTPC-P1-i, OTPC-P2-i, miniOTP-2-i/3-i,
 C301-i, C302-i) on an NFC reader: authenticates, writes the settings with the current UTC
