@@ -8,7 +8,7 @@ import { readSeedInput, SEED_SOURCE_HELP, type SeedInput } from "../secret-sourc
 import { checkClockBeforeWriting, checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
 
 export const SYNC_TIME_HELP = `Usage: otpbridge sync-time [--reader NAME] [--check] [--algorithm ...] [--period ...] [--display ...]
-                          [--wipe-seed [SEED SOURCE]] [--ntp HOST] [--force] [--yes] [--json] [--simulate]
+                          [--wipe-seed [SEED SOURCE]] [--ntp HOST[:PORT]] [--force] [--yes] [--json] [--simulate]
 
 Reads a single-profile token's clock drift, and sets its clock to the current UTC time.
 
