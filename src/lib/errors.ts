@@ -84,6 +84,20 @@ export const REASONS = {
   STORAGE_FULL: { exitCode: 3, rpcCode: -32077 },
   /** The card or key does not have the OTP applet (its SELECT failed, §4.1). */
   APPLET_NOT_FOUND: { exitCode: 3, rpcCode: -32078 },
+  /** AUTH FINISH answered 6983 to a correct answer: the key is locked, or the device is not of the family assumed (TOKEN2.md §2.8). Nothing was written. */
+  TOKEN_LOCKED: { exitCode: 3, rpcCode: -32060 },
+  /** A secure write was refused with 6983 again after one re-authentication: authentication lost or a MAC mismatch (TOKEN2.md §2.8). */
+  AUTH_FAILED: { exitCode: 3, rpcCode: -32061 },
+  /** A time sync on a restricted model (config write erases the seed, TOKEN2.md §2.1) was not confirmed: nothing was sent. */
+  SEED_WIPE_NOT_CONFIRMED: { exitCode: 2, rpcCode: -32062 },
+  /** No token to work with: no reader with a card of the expected family (or none matching --reader). */
+  NO_DEVICE: { exitCode: 4, rpcCode: -32063 },
+  /** More than one token matches: the caller must name one (--reader). */
+  AMBIGUOUS_DEVICE: { exitCode: 2, rpcCode: -32064 },
+  /** An operation that changes a token needs a confirmation that could not be asked (no terminal) and was not given (--yes). */
+  CONFIRMATION_REQUIRED: { exitCode: 2, rpcCode: -32065 },
+  /** The QR image could not be read, or holds no QR code, or its QR code holds no otpauth URI. */
+  QR_UNREADABLE: { exitCode: 2, rpcCode: -32066 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;

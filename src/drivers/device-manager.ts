@@ -1,0 +1,333 @@
+/**
+ * The one list of attached devices, across PC/SC readers and USB HID keys, with change events.
+ * Used by the CLI and the daemon. It never authenticates while identifying (DESIGN.md, TOKEN2.md
+ * §5), and it decides a reader's family in this order:
+ *   1. the reader→family mapping from configuration (exact name first, then substring): vpcd
+ *      readers all look alike, so tests and --simulate say what sits behind them (TEST-INFRA.md);
+ *   2. `molto` in the reader name → Molto2, never opened while listing (connecting to a Molto2
+ *      during enumeration resets it, §3.1);
+ *   3. otherwise a card is identified with GET INFO alone (harmless on any card, §2.4): a known
+ *      serial prefix makes it a single-profile token; anything else is listed as unsupported.
+ * HID devices are the Token2 FIDO interfaces (§4.1), found by polling and never opened here.
+ *
+ * All sessions on a reader, the manager's own GET INFO and its users' operations, go through one
+ * queue per reader ({@link DeviceManager.withReader}), so listing never races a burn.
+ */
+import { otpbError, reasonOf } from "../lib/errors.js";
+import { silentLogger, type Logger } from "../lib/log.js";
+import { swName } from "../protocol/status-words.js";
+import type { PcscEvent, PcscState, ReaderInfo } from "../transports/pcsc.js";
+import type { Token2HidDevice } from "../transports/hid.js";
+import type { ApduTransport } from "../transports/types.js";
+import { identifySingleProfile } from "./single-profile.js";
+
+/** What the device manager needs from PC/SC; PcscManager and MemoryReaders both have it. */
+export interface PcscSource {
+  readonly status: { state: PcscState; message?: string };
+  readers(): ReaderInfo[];
+  on(listener: (event: PcscEvent) => void): () => void;
+  withCard<T>(reader: string, fn: (transport: ApduTransport) => Promise<T>): Promise<T>;
+}
+
+export type DeviceFamily = "single-profile" | "molto2" | "otp-applet";
+
+/**
+ * no-card: an empty reader; identifying: GET INFO under way; ready: a device of a known family;
+ * unsupported: a card that is not a known programmable token (nothing will be sent to it);
+ * busy: another PC/SC client holds the card; error: identification failed (see message).
+ */
+export type DeviceState = "no-card" | "identifying" | "ready" | "unsupported" | "busy" | "error";
+
+export interface DeviceInfo {
+  /** `pcsc:<reader name>` or `hid:<path>`. */
+  id: string;
+  link: "pcsc" | "hid";
+  /** PC/SC reader name. */
+  reader?: string;
+  /** HID path. */
+  path?: string;
+  family: DeviceFamily | null;
+  /** How the family was decided. */
+  familySource: "config" | "reader-name" | "probe" | "usb" | null;
+  model: string | null;
+  serial: string | null;
+  state: DeviceState;
+  /** Why a device is unsupported, busy or in error. */
+  message?: string;
+}
+
+/** One line of the reader→family mapping. */
+export interface FamilyRule {
+  /** Reader name, or a part of it. */
+  reader: string;
+  /** "exact" (default "substring"). */
+  match?: "exact" | "substring";
+  family: DeviceFamily;
+}
+
+export type DeviceEvent = { type: "changed"; devices: DeviceInfo[] };
+
+export interface DeviceManagerOptions {
+  pcsc?: PcscSource;
+  /** HID listing (listToken2HidDevices) and its polling period (default 1000 ms); omitted: no HID. */
+  hid?: { list: () => Promise<Token2HidDevice[]>; intervalMs?: number };
+  families?: readonly FamilyRule[];
+  logger?: Logger;
+  /** Delay before identifying a card again when another client held it (default 500 ms). */
+  busyRetryMs?: number;
+}
+
+interface ReaderEntry {
+  info: DeviceInfo;
+  /** Bumped on every card change: a late GET INFO answer for an earlier card is dropped. */
+  generation: number;
+  queue: Promise<unknown>;
+  retry: NodeJS.Timeout | undefined;
+}
+
+/** Resolves the configured family of a reader name (rules 1 and 2 above), or null. */
+export function familyOfReader(name: string, rules: readonly FamilyRule[] = []): { family: DeviceFamily; source: "config" | "reader-name" } | null {
+  const exact = rules.find((r) => r.match === "exact" && r.reader === name);
+  const partial = exact ?? rules.find((r) => r.match !== "exact" && name.includes(r.reader));
+  if (partial) return { family: partial.family, source: "config" };
+  if (/molto/i.test(name)) return { family: "molto2", source: "reader-name" };
+  return null;
+}
+
+/** See the module comment. Build it with `new DeviceManager(options)`; `close()` when done. */
+export class DeviceManager {
+  readonly #pcsc: PcscSource | undefined;
+  readonly #rules: readonly FamilyRule[];
+  readonly #log: Logger;
+  readonly #busyRetryMs: number;
+  readonly #readers = new Map<string, ReaderEntry>();
+  readonly #hid = new Map<string, DeviceInfo>();
+  readonly #listeners = new Set<(event: DeviceEvent) => void>();
+  readonly #unsubscribe: () => void;
+  readonly #hidList: (() => Promise<Token2HidDevice[]>) | undefined;
+  #hidTimer: NodeJS.Timeout | undefined;
+  #hidMessage: string | undefined;
+  #pending = 0;
+  #lastEventAt = Date.now();
+  #lastEmitted = "[]";
+  #closed = false;
+
+  constructor(options: DeviceManagerOptions = {}) {
+    this.#pcsc = options.pcsc;
+    this.#rules = options.families ?? [];
+    this.#log = options.logger ?? silentLogger;
+    this.#busyRetryMs = options.busyRetryMs ?? 500;
+    this.#unsubscribe = this.#pcsc?.on((event) => this.#onPcsc(event)) ?? (() => {});
+    for (const reader of this.#pcsc?.readers() ?? []) {
+      this.#addReader(reader.name);
+      if (reader.cardPresent) this.#cardInserted(reader.name);
+    }
+    this.#hidList = options.hid?.list;
+    if (options.hid !== undefined) {
+      const interval = options.hid.intervalMs ?? 1_000;
+      void this.#pollHid();
+      this.#hidTimer = setInterval(() => void this.#pollHid(), interval);
+      this.#hidTimer.unref();
+    }
+  }
+
+  /** The devices now: PC/SC readers in the order they appeared, then HID devices. */
+  list(): DeviceInfo[] {
+    return [...[...this.#readers.values()].map((e) => e.info), ...this.#hid.values()].map((d) => ({ ...d }));
+  }
+
+  /** PC/SC service state and, when HID listing failed, why. */
+  status(): { pcsc: PcscState | "absent"; pcscMessage?: string; hid: "ok" | "unavailable" | "absent"; hidMessage?: string } {
+    const pcsc = this.#pcsc?.status;
+    return {
+      pcsc: pcsc?.state ?? "absent",
+      ...(pcsc?.message !== undefined ? { pcscMessage: pcsc.message } : {}),
+      hid: this.#hidList === undefined ? "absent" : this.#hidMessage === undefined ? "ok" : "unavailable",
+      ...(this.#hidMessage !== undefined ? { hidMessage: this.#hidMessage } : {}),
+    };
+  }
+
+  /** Subscribes to `changed` events (the whole new list each time); returns the unsubscribe function. */
+  on(listener: (event: DeviceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once no PC/SC event has come for `quietMs` and no identification is under way, or
+   * after `timeoutMs`: pcscd reports readers and cards a few hundred ms after a context starts.
+   */
+  async settled(quietMs = 300, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && (this.#pending > 0 || Date.now() - this.#lastEventAt < quietMs)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /**
+   * Runs `fn` with an exclusive session on the card in `reader`, after whatever else is queued on
+   * that reader (the manager's own identification included).
+   * @throws OtpbridgeError from the PC/SC source (READER_GONE, CARD_REMOVED, DEVICE_BUSY,
+   *   PCSC_UNAVAILABLE) or whatever `fn` throws; NO_DEVICE without a PC/SC source.
+   */
+  withReader<T>(reader: string, fn: (transport: ApduTransport) => Promise<T>): Promise<T> {
+    const pcsc = this.#pcsc;
+    const entry = this.#readers.get(reader);
+    const run = (): Promise<T> => {
+      if (pcsc === undefined) return Promise.reject(otpbError("NO_DEVICE", "PC/SC is not in use here"));
+      return pcsc.withCard(reader, fn);
+    };
+    if (entry === undefined) return run();
+    const result = entry.queue.then(run, run);
+    entry.queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Identifies the card in `reader` again (for example after the caller changed it). */
+  reidentify(reader: string): void {
+    const entry = this.#readers.get(reader);
+    if (entry !== undefined && entry.info.state !== "no-card") this.#cardInserted(reader);
+  }
+
+  /** Stops listening and polling; leaves the PC/SC source open (its owner closes it). */
+  close(): void {
+    this.#closed = true;
+    this.#unsubscribe();
+    clearInterval(this.#hidTimer);
+    for (const entry of this.#readers.values()) clearTimeout(entry.retry);
+    this.#listeners.clear();
+  }
+
+  #onPcsc(event: PcscEvent): void {
+    this.#lastEventAt = Date.now();
+    switch (event.type) {
+      case "reader-added":
+        this.#addReader(event.reader);
+        break;
+      case "reader-removed": {
+        const entry = this.#readers.get(event.reader);
+        if (entry !== undefined) {
+          clearTimeout(entry.retry);
+          entry.generation++;
+          this.#readers.delete(event.reader);
+        }
+        break;
+      }
+      case "card-inserted":
+        this.#addReader(event.reader);
+        this.#cardInserted(event.reader);
+        break;
+      case "card-removed": {
+        const entry = this.#readers.get(event.reader);
+        if (entry !== undefined) {
+          clearTimeout(entry.retry);
+          entry.generation++;
+          entry.info = this.#emptyInfo(event.reader);
+        }
+        break;
+      }
+      case "service":
+        this.#log.info("device manager: PC/SC service", { state: event.state });
+        break;
+    }
+    this.#changed();
+  }
+
+  #emptyInfo(reader: string): DeviceInfo {
+    const known = familyOfReader(reader, this.#rules);
+    return {
+      id: `pcsc:${reader}`, link: "pcsc", reader, family: known?.family ?? null, familySource: known?.source ?? null,
+      model: null, serial: null, state: "no-card",
+    };
+  }
+
+  #addReader(reader: string): void {
+    if (this.#readers.has(reader)) return;
+    this.#readers.set(reader, { info: this.#emptyInfo(reader), generation: 0, queue: Promise.resolve(), retry: undefined });
+  }
+
+  #cardInserted(reader: string): void {
+    const entry = this.#readers.get(reader)!;
+    clearTimeout(entry.retry);
+    const generation = ++entry.generation;
+    const known = familyOfReader(reader, this.#rules);
+    if (known !== null && known.family !== "single-profile") {
+      // Molto2 and OTP-applet readers are not opened while listing (§3.1, §5).
+      entry.info = { ...this.#emptyInfo(reader), state: "ready" };
+      this.#changed();
+      return;
+    }
+    entry.info = { ...this.#emptyInfo(reader), state: "identifying" };
+    this.#pending++;
+    this.#log.debug("device manager: GET INFO", { reader });
+    this.withReader(reader, (transport) => identifySingleProfile(transport))
+      .then((found) => {
+        if (entry.generation !== generation || this.#closed) return;
+        const base = this.#emptyInfo(reader);
+        if (found.kind === "other") {
+          entry.info = { ...base, state: "unsupported", message: `not a Token2 programmable token (GET INFO answered ${swName(found.sw)})` };
+        } else if (found.model === null) {
+          entry.info = { ...base, serial: found.serial, state: "unsupported", message: "serial matches no known programmable model" };
+        } else {
+          entry.info = { ...base, family: "single-profile", familySource: known?.source ?? "probe", model: found.model.name, serial: found.serial, state: "ready" };
+          this.#log.info("device manager: identified", { reader, serial: found.serial, model: found.model.name });
+        }
+      })
+      .catch((error: unknown) => {
+        if (entry.generation !== generation || this.#closed) return;
+        const reason = reasonOf(error);
+        const message = error instanceof Error ? error.message : String(error);
+        if (reason === "CARD_REMOVED" || reason === "READER_GONE" || reason === "PCSC_UNAVAILABLE") {
+          // The matching event follows (or came already); it sets the state.
+          entry.info = { ...this.#emptyInfo(reader), state: "no-card" };
+          return;
+        }
+        entry.info = { ...this.#emptyInfo(reader), state: reason === "DEVICE_BUSY" ? "busy" : "error", message };
+        if (reason === "DEVICE_BUSY") {
+          // Another client holds the card: look again later, as long as the same card is there.
+          entry.retry = setTimeout(() => {
+            if (entry.generation === generation && this.#readers.get(reader) === entry) this.#cardInserted(reader);
+          }, this.#busyRetryMs);
+          entry.retry.unref();
+        }
+      })
+      .finally(() => {
+        this.#pending--;
+        this.#changed();
+      });
+    this.#changed();
+  }
+
+  async #pollHid(): Promise<void> {
+    if (this.#hidList === undefined || this.#closed) return;
+    let found: Token2HidDevice[];
+    try {
+      found = await this.#hidList();
+    } catch (error) {
+      // No libusb, no permission: HID stays off for this manager, PC/SC goes on.
+      this.#hidMessage = error instanceof Error ? error.message : String(error);
+      clearInterval(this.#hidTimer);
+      this.#log.warn("device manager: HID unavailable", { error });
+      this.#changed();
+      return;
+    }
+    if (this.#closed) return;
+    this.#hid.clear();
+    for (const device of found) {
+      this.#hid.set(device.path, {
+        id: `hid:${device.path}`, link: "hid", path: device.path, family: "otp-applet", familySource: "usb",
+        model: device.product ?? null, serial: device.serialNumber ?? null, state: "ready",
+      });
+    }
+    this.#changed();
+  }
+
+  #changed(): void {
+    if (this.#closed) return;
+    const devices = this.list();
+    const json = JSON.stringify(devices);
+    if (json === this.#lastEmitted) return;
+    this.#lastEmitted = json;
+    for (const listener of [...this.#listeners]) listener({ type: "changed", devices: this.list() });
+  }
+}
