@@ -1,7 +1,9 @@
 import { OtpbridgeError, REASONS, reasonOf } from "../lib/errors.js";
 import { runApplet } from "./commands/applet.js";
 import { runCode } from "./commands/code.js";
+import { runDaemon } from "./commands/daemon.js";
 import { runMolto2 } from "./commands/molto2.js";
+import { runPair } from "./commands/pair.js";
 import { processIo, type CommandIo } from "./io.js";
 
 type Command = (argv: string[], io: CommandIo) => number | Promise<number>;
@@ -10,6 +12,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   code: { run: runCode, summary: "print the TOTP code a seed gives at a time" },
   molto2: { run: runMolto2, summary: "list, write, delete, sync, re-key, reset or lock a Token2 Molto2" },
   applet: { run: runApplet, summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code" },
+  daemon: { run: runDaemon, summary: "serve the local WebSocket JSON-RPC API (docs/API.md)" },
+  pair: { run: runPair, summary: "list, approve or revoke browser origins paired with the daemon" },
 };
 
 const USAGE = `Usage: otpbridge <command> [options]   (otpbridge <command> --help for details)

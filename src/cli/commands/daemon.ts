@@ -1,0 +1,61 @@
+/** `otpbridge daemon`: runs the WebSocket JSON-RPC daemon until SIGINT or SIGTERM. */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { aint } from "../../lib/checks.js";
+import { createLogger, type LogLevel } from "../../lib/log.js";
+import { DEFAULT_PORT, defaultDataDir, startDaemon } from "../../daemon/daemon.js";
+import type { CommandIo } from "../io.js";
+
+export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--log-level LEVEL]
+
+Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
+
+  --port N        TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --data-dir DIR  state: journal, bearer token, pairings (default $XDG_DATA_HOME/otpbridge,
+                  else ~/.local/share/otpbridge)
+  --simulate      emulated tokens of every family: through pcscd and vpcd when they run, else in memory
+  --log-level L   debug, info (default), warn, error or off: JSON lines on stderr, never secrets
+
+Prints one JSON line on stdout once listening: {"listening":true,"port":N,"tokenFile":...,"link":...}.
+Native clients send "Authorization: Bearer <contents of tokenFile>"; browser pages pair
+(otpbridge pair --help). SIGINT or SIGTERM stops it cleanly.`;
+
+/** `otpbridge daemon`; resolves with 0 after a clean shutdown. */
+export async function runDaemon(argv: string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      "data-dir": { type: "string" },
+      simulate: { type: "boolean" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    io.out(DAEMON_HELP);
+    return 0;
+  }
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  aint(port, "--port", 0, 65535);
+  const level = (values["log-level"] ?? "info") as LogLevel;
+  const log = createLogger({ level, write: io.err });
+  const daemon = await startDaemon({
+    port, dataDir: resolve(values["data-dir"] ?? defaultDataDir()), simulate: values.simulate === true, log,
+  });
+  io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
+  await new Promise<void>((done) => {
+    const stop = (signal: string): void => {
+      log.info("daemon: stopping", { signal });
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      void daemon.close().then(done);
+    };
+    const onInt = (): void => stop("SIGINT");
+    const onTerm = (): void => stop("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+  });
+  return 0;
+}

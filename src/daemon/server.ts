@@ -1,0 +1,169 @@
+/**
+ * The HTTP side: listens on 127.0.0.1 and ::1 only, refuses at the upgrade (before any WebSocket
+ * exists) a non-loopback Host (DNS rebinding), an Origin that can never be paired, a native client
+ * without the bearer token, and sockets over the limit; then one {@link ClientContext} per socket,
+ * each message through the rate limit and the JSON-RPC dispatcher. ws enforces `maxPayload`
+ * (close 1009).
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Logger } from "../lib/log.js";
+import { bearerMatches, isLoopbackHost, pairableOrigin, type Capability, type PairingStore, CAPABILITIES } from "./auth.js";
+import type { EventHub } from "./events.js";
+import { TokenBucket, type RateLimitOptions } from "./rate-limit.js";
+import { toRpcError, type ClientContext, type RpcDispatcher } from "./rpc.js";
+import { otpbError } from "../lib/errors.js";
+
+export interface ServerLimits {
+  /** Largest WebSocket message, bytes (default 64 KiB). */
+  maxPayload: number;
+  /** Open sockets at most (default 256). */
+  maxSockets: number;
+  rate: RateLimitOptions;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { maxPayload: 64 * 1024, maxSockets: 256, rate: { perSecond: 50, burst: 100 } };
+
+export interface ServerOptions {
+  port: number;
+  token: string;
+  pairings: PairingStore;
+  dispatcher: RpcDispatcher;
+  hub: EventHub;
+  limits: ServerLimits;
+  log: Logger;
+  /** Called when a client's socket closes (its sessions end). */
+  onClientGone: (clientId: string) => void;
+}
+
+const ALL: ReadonlySet<Capability> = new Set(CAPABILITIES);
+const NONE: ReadonlySet<Capability> = new Set();
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+}
+
+/** The listening daemon. Build it with {@link DaemonServer.listen}. */
+export class DaemonServer {
+  readonly #options: ServerOptions;
+  readonly #wss: WebSocketServer;
+  readonly #http: Server[] = [];
+  readonly #sockets = new Set<WebSocket>();
+  #port = 0;
+
+  private constructor(options: ServerOptions) {
+    this.#options = options;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxPayload, perMessageDeflate: false });
+  }
+
+  /**
+   * Listens on 127.0.0.1 (port 0: any free port) and then on ::1 with the same port; a host
+   * without IPv6 loopback keeps only 127.0.0.1.
+   * @throws Node's listen error for 127.0.0.1 (EADDRINUSE, EACCES).
+   */
+  static async listen(options: ServerOptions): Promise<DaemonServer> {
+    const server = new DaemonServer(options);
+    server.#port = await server.#bind("127.0.0.1", options.port);
+    try {
+      await server.#bind("::1", server.#port);
+    } catch (error) {
+      options.log.warn("daemon: not listening on ::1", { error });
+    }
+    return server;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Stops listening and closes every socket (1001 going away). */
+  async close(): Promise<void> {
+    for (const ws of this.#sockets) ws.close(1001, "daemon shutting down");
+    await Promise.all(this.#http.map((h) => new Promise<void>((resolve) => h.close(() => resolve()))));
+    for (const ws of this.#sockets) ws.terminate();
+    this.#wss.close();
+  }
+
+  #bind(host: string, port: number): Promise<number> {
+    const http = createServer((_req, res) => {
+      res.writeHead(426, { "Content-Type": "text/plain" }).end("otpbridge speaks JSON-RPC over WebSocket\n");
+    });
+    http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
+    return new Promise((resolve, reject) => {
+      http.once("error", reject);
+      http.listen({ host, port, ipv6Only: host === "::1" }, () => {
+        http.off("error", reject);
+        this.#http.push(http);
+        resolve((http.address() as { port: number }).port);
+      });
+    });
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { log, token } = this.#options;
+    socket.on("error", () => socket.destroy());
+    if (!isLoopbackHost(req.headers.host)) {
+      log.warn("upgrade refused: Host is not a loopback name", { host: String(req.headers.host).slice(0, 100) });
+      return refuse(socket, 403, "Forbidden: Host");
+    }
+    const rawOrigin = req.headers.origin;
+    let origin: string | undefined;
+    if (rawOrigin !== undefined) {
+      origin = pairableOrigin(rawOrigin) ?? undefined;
+      if (origin === undefined) {
+        log.warn("upgrade refused: Origin", { origin: rawOrigin.slice(0, 100) });
+        return refuse(socket, 403, "Forbidden: Origin");
+      }
+    } else if (!bearerMatches(req.headers.authorization, token)) {
+      log.warn("upgrade refused: no valid bearer token");
+      return refuse(socket, 401, "Unauthorized");
+    }
+    if (this.#sockets.size >= this.#options.limits.maxSockets) {
+      log.warn("upgrade refused: too many sockets", { open: this.#sockets.size });
+      return refuse(socket, 503, "Too many connections");
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, origin));
+  }
+
+  #connected(ws: WebSocket, origin: string | undefined): void {
+    const { dispatcher, hub, log, pairings, limits } = this.#options;
+    this.#sockets.add(ws);
+    const id = randomBytes(9).toString("base64url");
+    const client: ClientContext = origin === undefined
+      ? { id, kind: "native", capabilities: () => ALL, paired: () => true, helloDone: false, notify }
+      : {
+          id, kind: "browser", origin, helloDone: false, notify,
+          capabilities: () => new Set(pairings.approved(origin)?.capabilities ?? NONE),
+          paired: () => pairings.approved(origin) !== undefined,
+        };
+    function notify(method: string, params: unknown): void {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ jsonrpc: "2.0", method, params }));
+    }
+    hub.add(client);
+    log.info("client connected", { client: id, kind: client.kind, ...(origin !== undefined ? { origin } : {}) });
+    const bucket = new TokenBucket(limits.rate);
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) return ws.close(1003, "text JSON-RPC messages only");
+      const wait = bucket.take();
+      if (wait > 0) {
+        // Far past the limit: the client ignores RATE_LIMITED answers, so it goes.
+        if (bucket.refusedInARow > limits.rate.burst) return ws.close(1008, "rate limit");
+        const e = toRpcError(otpbError("RATE_LIMITED", "too many requests", { detail: { retryAfterMs: wait } }));
+        return ws.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: e }));
+      }
+      const text = (data as Buffer).toString("utf8");
+      void dispatcher.receive(text, client).then((reply) => {
+        if (reply !== null && ws.readyState === ws.OPEN) ws.send(reply);
+      });
+    });
+    ws.on("error", (error) => log.warn("client socket error", { client: id, error }));
+    ws.on("close", (code) => {
+      this.#sockets.delete(ws);
+      hub.remove(id);
+      log.info("client gone", { client: id, code });
+      this.#options.onClientGone(id);
+    });
+  }
+}
