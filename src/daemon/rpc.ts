@@ -61,6 +61,19 @@ export function objectParams(params: unknown): Record<string, unknown> {
   return params as Record<string, unknown>;
 }
 
+const ENVELOPE_REASONS: Record<number, string> = { [-32700]: "PARSE_ERROR", [-32600]: "INVALID_REQUEST", [-32601]: "METHOD_NOT_FOUND" };
+
+function validId(id: unknown): boolean {
+  return id === undefined || id === null || typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
+}
+
+/** The library's own envelope errors carry no `data`: give them their reason, as every error has one. */
+function withReason(response: JSONRPCResponse): JSONRPCResponse {
+  const error = response.error;
+  if (error === undefined || error.data?.reason !== undefined) return response;
+  return { ...response, error: { ...error, data: { ...error.data, reason: ENVELOPE_REASONS[error.code] ?? "INVALID_REQUEST" } } };
+}
+
 /**
  * The dispatcher shared by every connection (it holds no per-client state: the client travels as
  * the server parameter).
@@ -105,9 +118,22 @@ export class RpcDispatcher {
     if (Array.isArray(payload) && payload.length > MAX_BATCH) {
       return JSON.stringify(createJSONRPCErrorResponse(null, -32600, `a batch holds at most ${MAX_BATCH} requests`, { reason: "INVALID_REQUEST" }));
     }
-    const response = (await this.#server.receive(payload as never, client)) as JSONRPCResponse | JSONRPCResponse[] | null;
+    // json-rpc-2.0 throws (instead of answering -32600) on envelopes that are not objects, such as
+    // `42`, `null` or `[]`: those are answered here.
+    // It also accepts an object as `id`, which JSON-RPC 2.0 §4 forbids.
+    const isObject = (v: unknown): boolean => v !== null && typeof v === "object" && !Array.isArray(v) && validId((v as { id?: unknown }).id);
+    if (!(isObject(payload) || (Array.isArray(payload) && payload.length > 0 && payload.every(isObject)))) {
+      return JSON.stringify(createJSONRPCErrorResponse(null, -32600, "a request must be a JSON object (or a non-empty array of them)", { reason: "INVALID_REQUEST" }));
+    }
+    let response: JSONRPCResponse | JSONRPCResponse[] | null;
+    try {
+      response = (await this.#server.receive(payload as never, client)) as JSONRPCResponse | JSONRPCResponse[] | null;
+    } catch (error) {
+      this.#log.warn("rpc: envelope refused by the JSON-RPC library", { error });
+      return JSON.stringify(createJSONRPCErrorResponse(null, -32600, "invalid request", { reason: "INVALID_REQUEST" }));
+    }
     if (response === null || (Array.isArray(response) && response.length === 0)) return null;
-    return JSON.stringify(response);
+    return JSON.stringify(Array.isArray(response) ? response.map(withReason) : withReason(response));
   }
 
   #gate(name: string, spec: MethodSpec, client: ClientContext): void {

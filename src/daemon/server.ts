@@ -24,7 +24,7 @@ export interface ServerLimits {
   rate: RateLimitOptions;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxPayload: 64 * 1024, maxSockets: 256, rate: { perSecond: 50, burst: 100 } };
+export const DEFAULT_LIMITS: ServerLimits = { maxPayload: 64 * 1024, maxSockets: 256, rate: { perSecond: 100, burst: 200 } };
 
 export interface ServerOptions {
   port: number;
@@ -154,9 +154,13 @@ export class DaemonServer {
         return ws.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: e }));
       }
       const text = (data as Buffer).toString("utf8");
-      void dispatcher.receive(text, client).then((reply) => {
-        if (reply !== null && ws.readyState === ws.OPEN) ws.send(reply);
-      });
+      dispatcher.receive(text, client).then(
+        (reply) => {
+          if (reply !== null && ws.readyState === ws.OPEN) ws.send(reply);
+        },
+        // receive() answers every failure itself; this is the last guard for the process.
+        (error: unknown) => log.error("rpc: unanswered message", { client: id, error }),
+      );
     });
     ws.on("error", (error) => log.warn("client socket error", { client: id, error }));
     ws.on("close", (code) => {

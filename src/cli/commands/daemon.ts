@@ -1,9 +1,10 @@
 /** `otpbridge daemon`: runs the WebSocket JSON-RPC daemon until SIGINT or SIGTERM. */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { aint } from "../../lib/checks.js";
+import { aint, aoneOf } from "../../lib/checks.js";
 import { createLogger, type LogLevel } from "../../lib/log.js";
 import { DEFAULT_PORT, defaultDataDir, startDaemon } from "../../daemon/daemon.js";
+import { DEFAULT_LIMITS } from "../../daemon/server.js";
 import type { CommandIo } from "../io.js";
 
 export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--log-level LEVEL]
@@ -15,6 +16,8 @@ Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
                   else ~/.local/share/otpbridge)
   --simulate      emulated tokens of every family: through pcscd and vpcd when they run, else in memory
   --log-level L   debug, info (default), warn, error or off: JSON lines on stderr, never secrets
+  --max-rate N    requests per second per client (default ${DEFAULT_LIMITS.rate.perSecond}, bursts of twice that)
+  --max-sockets N open WebSockets at most (default ${DEFAULT_LIMITS.maxSockets})
 
 Prints one JSON line on stdout once listening: {"listening":true,"port":N,"tokenFile":...,"link":...}.
 Native clients send "Authorization: Bearer <contents of tokenFile>"; browser pages pair
@@ -29,6 +32,8 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       "data-dir": { type: "string" },
       simulate: { type: "boolean" },
       "log-level": { type: "string" },
+      "max-rate": { type: "string" },
+      "max-sockets": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -39,10 +44,15 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   }
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   aint(port, "--port", 0, 65535);
-  const level = (values["log-level"] ?? "info") as LogLevel;
+  const perSecond = Number(values["max-rate"] ?? DEFAULT_LIMITS.rate.perSecond);
+  aint(perSecond, "--max-rate", 1, 1_000_000);
+  const maxSockets = Number(values["max-sockets"] ?? DEFAULT_LIMITS.maxSockets);
+  aint(maxSockets, "--max-sockets", 1, 100_000);
+  const level = aoneOfLevel(values["log-level"] ?? "info");
   const log = createLogger({ level, write: io.err });
   const daemon = await startDaemon({
     port, dataDir: resolve(values["data-dir"] ?? defaultDataDir()), simulate: values.simulate === true, log,
+    limits: { maxSockets, rate: { perSecond, burst: 2 * perSecond } },
   });
   io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
   await new Promise<void>((done) => {
@@ -58,4 +68,9 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     process.on("SIGTERM", onTerm);
   });
   return 0;
+}
+
+function aoneOfLevel(value: string): LogLevel {
+  aoneOf(value, "--log-level", ["debug", "info", "warn", "error", "off"] as const);
+  return value;
 }
