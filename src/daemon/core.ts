@@ -171,7 +171,9 @@ export class DaemonCore {
     this.#bySession.delete(lease.session);
     if (!lease.calling) this.#free(lease);
     this.#log.info("session ended", { device: lease.deviceId, session: lease.session, reason, callRunning: lease.calling });
-    if (reason === "taken-over" || reason === "device-gone") this.#onEnded(lease, reason);
+    if (reason === "taken-over" || reason === "device-gone") {
+      this.#onEnded({ session: lease.session, deviceId: lease.deviceId, owner: lease.owner }, reason);
+    }
   }
 
   #free(lease: LeaseState): void {
