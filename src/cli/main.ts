@@ -1,12 +1,17 @@
 import { OtpbridgeError, REASONS, reasonOf } from "../lib/errors.js";
+import { createLogger } from "../lib/log.js";
 import { runApplet } from "./commands/applet.js";
+import { runBurn } from "./commands/burn.js";
 import { runCode } from "./commands/code.js";
 import { runDaemon } from "./commands/daemon.js";
+import { runDevices } from "./commands/devices.js";
 import { runMolto2 } from "./commands/molto2.js";
 import { runPair } from "./commands/pair.js";
+import { runSyncTime } from "./commands/sync-time.js";
+import type { CommandContext } from "./context.js";
 import { processIo, type CommandIo } from "./io.js";
 
-type Command = (argv: string[], io: CommandIo) => number | Promise<number>;
+type Command = (argv: string[], io: CommandIo, context: CommandContext) => number | Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   code: { run: runCode, summary: "print the TOTP code a seed gives at a time" },
@@ -14,6 +19,9 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   applet: { run: runApplet, summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code" },
   daemon: { run: runDaemon, summary: "serve the local WebSocket JSON-RPC API (docs/API.md)" },
   pair: { run: runPair, summary: "list, approve or revoke browser origins paired with the daemon" },
+  devices: { run: runDevices, summary: "list the readers and tokens attached" },
+  burn: { run: runBurn, summary: "burn a seed into a single-profile token" },
+  "sync-time": { run: runSyncTime, summary: "read a single-profile token's clock drift, or set its clock" },
 };
 
 const USAGE = `Usage: otpbridge <command> [options]   (otpbridge <command> --help for details)
@@ -26,7 +34,12 @@ ${Object.entries(COMMANDS)
 /** Runs one CLI invocation and returns the exit code: 0 ok, 2 bad input, others per docs/ERRORS.md. */
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
   const debug = argv.includes("--debug");
-  const args = argv.filter((a) => a !== "--debug");
+  const verbose = argv.includes("--verbose");
+  const args = argv.filter((a) => a !== "--debug" && a !== "--verbose");
+  // Logs go to stderr through io.err, so that stdout carries only results.
+  const context: CommandContext = {
+    logger: createLogger({ level: debug ? "debug" : verbose ? "info" : "off", write: (line) => io.err(line) }),
+  };
   const [name, ...rest] = args;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.out(USAGE);
@@ -38,7 +51,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     return 2;
   }
   try {
-    return await command.run(rest, io);
+    return await command.run(rest, io, context);
   } catch (error) {
     return report(error, io, debug);
   }

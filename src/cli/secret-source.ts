@@ -1,5 +1,22 @@
 import { readFileSync } from "node:fs";
+import { parseBase32Secret, parseHexSecret, parseOtpauthUri, type TotpAccount } from "../input/secret.js";
+import { decodeQrFile } from "../input/qr.js";
 import { otpbError } from "../lib/errors.js";
+
+/** Help text of the commands that burn a seed: the common sources plus hex, QR images and --encoding. */
+export const SEED_SOURCE_HELP = `Where the seed comes from (exactly one):
+  --secret BASE32        on the command line
+  --hex HEX              on the command line, as hex
+  --uri otpauth://...    on the command line, with its parameters
+  --qr IMAGE             a PNG or JPEG screenshot of the enrolment QR code (an otpauth URI)
+  --secret-stdin         read from standard input
+  --secret-file PATH     read from a file
+  --secret-env NAME      read from environment variable NAME
+  --encoding base32|hex  how the text from stdin, a file or the environment is written
+                         (default base32; an otpauth URI is recognised either way)
+Prefer --secret-stdin, --secret-file, --secret-env or --qr: anything on a command line is
+readable by every local user (ps, /proc/PID/cmdline) and is kept in your shell history;
+stdin, a 0600 file or an environment variable of your own process are not.`;
 
 /** Help text shared by every command that takes a seed. */
 export const SECRET_SOURCE_HELP = `Where the seed comes from (exactly one):
@@ -18,13 +35,27 @@ export interface SecretSourceOptions {
   "secret-stdin"?: boolean | undefined;
   "secret-file"?: string | undefined;
   "secret-env"?: string | undefined;
+  hex?: string | undefined;
+  qr?: string | undefined;
+  /** How stdin/file/environment text is written: "base32" (default) or "hex". */
+  encoding?: string | undefined;
 }
 
 /** The text a user gave as a seed, and whether it is an otpauth URI. */
 export interface SecretText {
   text: string;
   isUri: boolean;
-  source: "argument" | "stdin" | "file" | "environment";
+  /** How `text` is written. */
+  format: "base32" | "hex" | "uri";
+  source: "argument" | "stdin" | "file" | "environment" | "image";
+}
+
+/** A decoded seed, with the parameters an otpauth URI carried (if it came as one). */
+export interface SeedInput {
+  secret: Uint8Array;
+  /** Present when the seed came as an otpauth URI (argument, stdin, file, environment or QR image). */
+  account?: TotpAccount;
+  source: SecretText["source"];
 }
 
 /**
@@ -32,14 +63,14 @@ export interface SecretText {
  * @throws OtpbridgeError INVALID_INPUT when none or several are given, or the source is empty.
  */
 export function readSecretText(options: SecretSourceOptions, readStdin: () => string = () => readFileSync(0, "utf8")): SecretText {
-  const chosen = (["secret", "uri", "secret-stdin", "secret-file", "secret-env"] as const).filter(
+  const chosen = (["secret", "hex", "uri", "qr", "secret-stdin", "secret-file", "secret-env"] as const).filter(
     (key) => options[key] !== undefined && options[key] !== false,
   );
   if (chosen.length !== 1) {
     throw otpbError(
       "INVALID_INPUT",
       chosen.length === 0
-        ? "no seed given: use --secret, --uri, --secret-stdin, --secret-file or --secret-env"
+        ? "no seed given: use --secret, --uri, --secret-stdin, --secret-file or --secret-env (burn also takes --hex and --qr)"
         : `give the seed once, not with ${chosen.map((c) => `--${c}`).join(" and ")}`,
     );
   }
@@ -48,9 +79,15 @@ export function readSecretText(options: SecretSourceOptions, readStdin: () => st
   const key = chosen[0]!;
   switch (key) {
     case "secret":
+    case "hex":
     case "uri":
       text = options[key]!;
       source = "argument";
+      break;
+    case "qr":
+      text = decodeQrFile(options.qr!);
+      source = "image";
+      if (!/^otpauth:\/\//i.test(text.trim())) throw otpbError("QR_UNREADABLE", "the QR code does not hold an otpauth:// URI");
       break;
     case "secret-stdin":
       text = readStdin();
@@ -74,5 +111,24 @@ export function readSecretText(options: SecretSourceOptions, readStdin: () => st
   }
   text = text.trim();
   if (text.length === 0) throw otpbError("INVALID_INPUT", `the seed read from ${source} is empty`);
-  return { text, isUri: key === "uri" || /^otpauth(-migration)?:\/\//i.test(text), source };
+  const isUri = key === "uri" || key === "qr" || /^otpauth(-migration)?:\/\//i.test(text);
+  const encoding = options.encoding ?? "base32";
+  if (encoding !== "base32" && encoding !== "hex") throw otpbError("INVALID_INPUT", `--encoding must be base32 or hex, got ${JSON.stringify(encoding)}`);
+  const format = isUri ? "uri" : key === "hex" ? "hex" : key === "secret" ? "base32" : encoding;
+  return { text, isUri, format, source };
+}
+
+/**
+ * Reads and decodes the seed from the one source the user chose.
+ * @throws OtpbridgeError INVALID_INPUT (no or several sources), INVALID_SECRET_FORMAT (undecodable),
+ *   QR_UNREADABLE (image without a readable otpauth QR code).
+ */
+export function readSeedInput(options: SecretSourceOptions, readStdin?: () => string): SeedInput {
+  const input = readSecretText(options, readStdin);
+  if (input.format === "uri") {
+    const account = parseOtpauthUri(input.text);
+    return { secret: account.secret, account, source: input.source };
+  }
+  const secret = input.format === "hex" ? parseHexSecret(input.text) : parseBase32Secret(input.text);
+  return { secret, source: input.source };
 }

@@ -75,6 +75,11 @@ export interface DeviceManagerOptions {
   logger?: Logger;
   /** Delay before identifying a card again when another client held it (default 500 ms). */
   busyRetryMs?: number;
+  /**
+   * Only readers for which this returns true are listed and opened (a CLI run naming --reader
+   * leaves every other reader, and whoever uses it, alone). Default: all.
+   */
+  readerFilter?: (name: string) => boolean;
 }
 
 interface ReaderEntry {
@@ -83,6 +88,24 @@ interface ReaderEntry {
   generation: number;
   queue: Promise<unknown>;
   retry: NodeJS.Timeout | undefined;
+}
+
+/** How long a response without a status word waits for pcscd to report what happened (its presence poll is 400 ms). */
+const SETTLE_MS = 1_000;
+
+/** Resolves at the next event of `reader` or of the service, or after SETTLE_MS. */
+function settle(pcsc: PcscSource, reader: string): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    const timer = setTimeout(done, SETTLE_MS);
+    const off = pcsc.on((event) => {
+      if (event.type === "service" || event.reader === reader) done();
+    });
+  });
 }
 
 /** Resolves the configured family of a reader name (rules 1 and 2 above), or null. */
@@ -100,6 +123,7 @@ export class DeviceManager {
   readonly #rules: readonly FamilyRule[];
   readonly #log: Logger;
   readonly #busyRetryMs: number;
+  readonly #filter: (name: string) => boolean;
   readonly #readers = new Map<string, ReaderEntry>();
   readonly #hid = new Map<string, DeviceInfo>();
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
@@ -112,13 +136,19 @@ export class DeviceManager {
   #lastEmitted = "[]";
   #closed = false;
 
+  /**
+   * Subscribes to the PC/SC source, lists the readers it has now (identifying the cards in them)
+   * and starts polling HID if asked. Never throws: an unavailable PC/SC or HID is a state
+   * ({@link DeviceManager.status}).
+   */
   constructor(options: DeviceManagerOptions = {}) {
     this.#pcsc = options.pcsc;
     this.#rules = options.families ?? [];
     this.#log = options.logger ?? silentLogger;
     this.#busyRetryMs = options.busyRetryMs ?? 500;
+    this.#filter = options.readerFilter ?? (() => true);
     this.#unsubscribe = this.#pcsc?.on((event) => this.#onPcsc(event)) ?? (() => {});
-    for (const reader of this.#pcsc?.readers() ?? []) {
+    for (const reader of (this.#pcsc?.readers() ?? []).filter((r) => this.#filter(r.name))) {
       this.#addReader(reader.name);
       if (reader.cardPresent) this.#cardInserted(reader.name);
     }
@@ -175,12 +205,38 @@ export class DeviceManager {
     const entry = this.#readers.get(reader);
     const run = (): Promise<T> => {
       if (pcsc === undefined) return Promise.reject(otpbError("NO_DEVICE", "PC/SC is not in use here"));
-      return pcsc.withCard(reader, fn);
+      return pcsc.withCard(reader, (transport) => fn(this.#explaining(pcsc, reader, transport)));
     };
     if (entry === undefined) return run();
     const result = entry.queue.then(run, run);
     entry.queue = result.catch(() => {});
     return result;
+  }
+
+  /**
+   * A card that leaves a vpcd reader in the middle of an exchange comes back from pcscd as an
+   * EMPTY response, not as an error (measured with vpcd 3.3). A response without a status word is
+   * therefore explained by what the reader does next, as PcscManager explains ambiguous errors:
+   * the card leaving, the reader going or the service stopping within SETTLE_MS (pcscd polls
+   * presence every 400 ms) turns it into CARD_REMOVED, READER_GONE or PCSC_UNAVAILABLE.
+   */
+  #explaining(pcsc: PcscSource, reader: string, transport: ApduTransport): ApduTransport {
+    return {
+      transmit: async (apdu) => {
+        const response = await transport.transmit(apdu);
+        if (response.length >= 2) return response;
+        await settle(pcsc, reader);
+        const present = pcsc.readers().find((r) => r.name === reader);
+        const why =
+          pcsc.status.state !== "ready" ? (["PCSC_UNAVAILABLE", "the PC/SC service stopped"] as const)
+          : present === undefined ? (["READER_GONE", `reader ${reader} is gone`] as const)
+          : !present.cardPresent ? (["CARD_REMOVED", `the card left reader ${reader}`] as const)
+          : undefined;
+        if (why === undefined) return response;
+        throw otpbError(why[0], why[1], { detail: { reader, responseLength: response.length } });
+      },
+      close: () => transport.close(),
+    };
   }
 
   /** Identifies the card in `reader` again (for example after the caller changed it). */
@@ -199,6 +255,7 @@ export class DeviceManager {
   }
 
   #onPcsc(event: PcscEvent): void {
+    if ("reader" in event && !this.#filter(event.reader)) return;
     this.#lastEventAt = Date.now();
     switch (event.type) {
       case "reader-added":

@@ -105,13 +105,14 @@ export type Identification =
   | { kind: "other"; sw: number };
 
 /** Where the seed stands after a failure, for the message and `detail.seedState`. */
-type SeedState = "unchanged" | "unknown" | "wiped" | "previous";
+type SeedState = "unchanged" | "unknown" | "wiped" | "previous" | "kept";
 
 const SEED_STATE_TEXT: Record<SeedState, string> = {
   unchanged: "nothing was written",
   unknown: "the config write may have reached the token, which would have erased its seed: run burn again",
   wiped: "the config was written and, on this model, erased the seed: the token now holds NO seed; run burn again",
   previous: "the config was written but the seed was not: the token keeps its previous seed with the new settings; run burn again",
+  kept: "the token keeps its previous seed, but the config write may have changed its settings: run burn again",
 };
 
 const systemNow = (): number => Math.floor(Date.now() / 1000);
@@ -262,16 +263,16 @@ export class SingleProfileSession {
     }
     const time = at ?? this.#now();
     const config = { display: DISPLAY_TIMEOUT_CODES[settings.display], time, algorithm: settings.algorithm, period: settings.period };
-    this.#log.debug("single-profile: WRITE CONFIG", { ...fields, time });
+    this.#log.debug("single-profile: WRITE CONFIG", { ...fields, setClock: time });
     try {
       await this.#secureWrite("WRITE CONFIG", () => writeConfigApdu(config));
     } catch (error) {
       // A refused template changes no seed (§2.6: the erase comes after the whole match); a link
       // failure leaves it unknown whether the write landed.
       const landed: SeedState = error instanceof OtpbridgeError && error.reason === "DEVICE_ERROR" ? "unchanged" : "unknown";
-      throw this.#annotate(error, "config", this.#info.restrictedSync ? landed : "unchanged");
+      throw this.#annotate(error, "config", landed === "unchanged" ? "unchanged" : this.#info.restrictedSync ? "unknown" : "kept");
     }
-    this.#log.info("single-profile: config written", { ...fields, time });
+    this.#log.info("single-profile: config written", { ...fields, setClock: time });
     if (seed === undefined) return time;
     this.#log.debug("single-profile: WRITE SEED", { seedLength: seed.length });
     try {

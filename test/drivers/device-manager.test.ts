@@ -11,7 +11,8 @@ import { Molto2Token } from "../../src/emulator/molto2-token.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import type { Token2HidDevice } from "../../src/transports/hid.js";
 import { EchoCard } from "../fixtures/cards.js";
-import { GET_INFO, RecordingCard } from "./_cards.js";
+import { GET_INFO, RecordingCard, WRITE_CONFIG } from "./_cards.js";
+import { OtpbridgeError } from "../../src/lib/errors.js";
 
 const managers: DeviceManager[] = [];
 afterEach(() => {
@@ -140,6 +141,59 @@ describe("DeviceManager over PC/SC", () => {
     readers.insert("S", new SingleProfileToken({ serial: "86596220000004" }));
     await manager.settled(0);
     expect(manager.list().map((d) => `${d.reader}:${d.state}:${d.serial}`)).toEqual(["R:ready:86596220000003", "S:ready:86596220000004"]);
+  });
+});
+
+describe("DeviceManager during a burn", () => {
+  const options = { seed: new Uint8Array(20).fill(6), algorithm: "SHA1", period: 30, display: 30 } as const;
+
+  it("reader unplugged between config and seed: READER_GONE saying the token is seedless; listed again once back", async () => {
+    const readers = new MemoryReaders();
+    readers.addReader("R");
+    const token = new SingleProfileToken({ serial: "86596220000005" });
+    const card = new RecordingCard(token);
+    card.intercept = (step, apdu, inner) => {
+      if (step !== WRITE_CONFIG) return undefined;
+      const answer = inner.transmit(apdu);
+      readers.removeReader("R");
+      return answer;
+    };
+    readers.insert("R", card);
+    const manager = start(readers);
+    await manager.settled(0);
+    const error = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).burn(options)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OtpbridgeError);
+    expect(error).toMatchObject({ reason: "READER_GONE", detail: { stage: "seed", seedState: "wiped" } });
+    expect(token.state().seed).toHaveLength(0);
+    expect(manager.list()).toEqual([]);
+    card.intercept = () => undefined;
+    readers.addReader("R");
+    readers.insert("R", card);
+    await manager.settled(0);
+    const result = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).burn(options));
+    expect(token.code(result.codes.time)).toBe(result.codes.current);
+  });
+
+  it("explains a response without a status word by the card leaving just after (what vpcd does)", async () => {
+    const readers = new MemoryReaders();
+    readers.addReader("R");
+    const token = new SingleProfileToken({ serial: "86596220000006" });
+    const card = new RecordingCard(token);
+    readers.insert("R", card);
+    const manager = start(readers);
+    await manager.settled(0);
+    card.intercept = (step) => {
+      if (step !== WRITE_CONFIG) return undefined;
+      setTimeout(() => readers.remove("R"), 20);
+      return new Uint8Array(0);
+    };
+    const error = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).burn(options)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: "CARD_REMOVED", detail: { stage: "config", seedState: "unknown" } });
+    // With the card still there, the same answer is a malformed response.
+    readers.insert("R", card);
+    card.intercept = (step) => (step === WRITE_CONFIG ? new Uint8Array(0) : undefined);
+    const malformed = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).burn(options)).catch((e: unknown) => e);
+    expect(malformed).toMatchObject({ reason: "MALFORMED_RESPONSE" });
   });
 });
 

@@ -1,0 +1,92 @@
+import { parseArgs } from "node:util";
+import { SingleProfileSession, type SingleProfileInfo, type SyncTimeResult } from "../../drivers/single-profile.js";
+import { otpbError } from "../../lib/errors.js";
+import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
+import type { CommandContext } from "../context.js";
+import type { CommandIo } from "../io.js";
+import { readSeedInput, SEED_SOURCE_HELP, type SeedInput } from "../secret-source.js";
+import { checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
+
+export const SYNC_TIME_HELP = `Usage: otpbridge sync-time [--reader NAME] [--check] [--algorithm ...] [--period ...] [--display ...]
+                          [--wipe-seed [SEED SOURCE]] [--yes] [--json] [--simulate]
+
+Reads a single-profile token's clock drift, and sets its clock to the current UTC time.
+
+Setting the clock is a full settings write: nothing can be read back from these tokens, so
+give the algorithm, period and display the token was burned with (defaults SHA1, 30, 30).
+On OTPC-P2-i, OTPC-P2-i-NB, miniOTP-3-i, miniOTP-3-i-NB and C301-i it ALSO ERASES THE SEED
+(so that winding the clock back cannot replay codes): this is refused unless you pass
+--wipe-seed or confirm on the terminal. Give the seed too and it is burned again right after.
+
+  --check                  only print the drift; write nothing
+  --wipe-seed              accept that a restricted model loses its seed
+${SETTINGS_HELP}
+  --yes, -y                write without asking (required when there is no terminal)
+  --json                   print the result as JSON
+${DEVICE_OPTIONS_HELP}
+
+Seed (optional, to burn again after the clock on a restricted model):
+${SEED_SOURCE_HELP}`;
+
+const SOURCES = ["secret", "hex", "uri", "qr", "secret-stdin", "secret-file", "secret-env"] as const;
+
+/** `otpbridge sync-time`. */
+export async function runSyncTime(argv: string[], io: CommandIo, context: CommandContext): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...SEED_OPTIONS, ...TOKEN_OPTIONS, check: { type: "boolean" }, "wipe-seed": { type: "boolean" } },
+    strict: true,
+  });
+  if (values.help) {
+    io.out(SYNC_TIME_HELP);
+    return 0;
+  }
+  const seed: SeedInput | undefined = SOURCES.some((key) => values[key] !== undefined) ? readSeedInput(values, io.readStdin) : undefined;
+  try {
+    if (seed !== undefined) checkSeedLength(seed.secret);
+    if (seed !== undefined && values.check) throw otpbError("INVALID_INPUT", "--check writes nothing: it takes no seed");
+    const settings = settingsFrom(values, seed);
+    const devices = await openDevices({ simulate: values.simulate === true, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader });
+    try {
+      const target = chooseToken(devices.manager.list(), values.reader);
+      const logger = context.logger.child({ reader: target.reader });
+      const open = async (transport: Parameters<Parameters<typeof devices.manager.withReader>[1]>[0]): Promise<SingleProfileSession> => {
+        const session = await SingleProfileSession.open(transport, { logger });
+        if (session.info().serial !== target.serial) {
+          throw otpbError("CARD_REMOVED", `the token in reader "${target.reader}" was swapped (now ${session.info().serial}); nothing was written`);
+        }
+        return session;
+      };
+      const info: SingleProfileInfo = await withTokenSession(devices.manager, target.reader, async (t) => (await open(t)).info());
+      const drift = `${info.driftSeconds >= 0 ? "+" : ""}${info.driftSeconds} s`;
+      if (values.check) {
+        if (values.json) io.out(JSON.stringify({ reader: target.reader, serial: info.serial, model: info.model.name, clock: info.clock, driftSeconds: info.driftSeconds }, null, 2));
+        else io.out(`${info.model.name} ${info.serial}: clock ${new Date(info.clock * 1000).toISOString()}, drift ${drift}`);
+        return 0;
+      }
+      let confirmSeedWipe = values["wipe-seed"] === true;
+      if (info.restrictedSync && !confirmSeedWipe && io.isInteractive?.() === true) {
+        await confirm(io, `The ${info.model.name} ${info.serial} ERASES ITS SEED when its clock is set${seed === undefined ? ", and no seed was given to burn again" : ""}. Continue?`, false);
+        confirmSeedWipe = true;
+      } else {
+        await confirm(io, `Set the clock of the ${info.model.name} ${info.serial} (drift ${drift}) and re-send ${settings.algorithm}, ${settings.period} s, display ${settings.display} s?`, values.yes === true);
+      }
+      const result: SyncTimeResult = await withTokenSession(devices.manager, target.reader, async (t) =>
+        (await open(t)).syncTime({ ...settings, confirmSeedWipe, ...(seed !== undefined ? { reseed: seed.secret } : {}) }),
+      );
+      if (values.json) {
+        io.out(JSON.stringify({ reader: target.reader, ...result }, null, 2));
+        return 0;
+      }
+      io.out(`${result.model} ${result.serial}: clock set to ${new Date(result.time * 1000).toISOString()} (drift was ${drift})`);
+      if (result.seed === "wiped") io.out("the token now holds NO seed: burn one with `otpbridge burn`");
+      if (result.seed === "kept") io.out("the seed was kept");
+      if (result.codes !== undefined) io.out(`seed burned again; code ${result.codes.current} (previous ${result.codes.previous}, next ${result.codes.next})`);
+      return 0;
+    } finally {
+      await devices.close();
+    }
+  } finally {
+    seed?.secret.fill(0);
+  }
+}
