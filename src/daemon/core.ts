@@ -67,17 +67,31 @@ export class DaemonCore {
   readonly #byDevice = new Map<string, LeaseState>();
   readonly #bySession = new Map<string, LeaseState>();
   readonly #unsubscribe: () => void;
+  /**
+   * The source's list as of its last change event, by id: calls look their device up here
+   * instead of copying the whole list each time (the load benchmark's 200 clients made that the
+   * daemon's main cost).
+   */
+  #devices: Map<string, DeviceInfo>;
+  /** devices() as JSON, until the next device or session change. */
+  #devicesJson: string | undefined;
 
   constructor(source: DeviceSource, options: CoreOptions = {}) {
     this.#source = source;
     this.#log = options.logger ?? silentLogger;
     this.#onEnded = options.onEnded ?? (() => {});
+    this.#devices = new Map(source.list().map((d) => [d.id, d]));
     this.#unsubscribe = source.onChange((devices) => this.#devicesChanged(devices));
   }
 
   /** The devices, each with the session holding it (null when free). */
   devices(): Array<DeviceInfo & { session: string | null }> {
-    return this.#source.list().map((d) => ({ ...d, session: this.#byDevice.get(d.id)?.session ?? null }));
+    return [...this.#devices.values()].map((d) => ({ ...d, session: this.#byDevice.get(d.id)?.session ?? null }));
+  }
+
+  /** `JSON.stringify(this.devices())`, computed once per device or session change. */
+  devicesJson(): string {
+    return (this.#devicesJson ??= JSON.stringify(this.devices()));
   }
 
   /**
@@ -85,7 +99,7 @@ export class DaemonCore {
    * @throws OtpbridgeError NO_DEVICE (unknown id or no card), DEVICE_BUSY, WRONG_PREVIOUS_SESSION.
    */
   acquire(owner: string, deviceId: string, previous: string | null): Lease {
-    const device = this.#source.list().find((d) => d.id === deviceId);
+    const device = this.#devices.get(deviceId);
     if (device === undefined || device.state === "no-card") {
       throw otpbError("NO_DEVICE", `no device ${JSON.stringify(deviceId)} with a card`, { detail: { device: deviceId } });
     }
@@ -107,6 +121,7 @@ export class DaemonCore {
     const lease: LeaseState = { session: randomBytes(12).toString("base64url"), deviceId, owner, calling: false, ended: false };
     this.#byDevice.set(deviceId, lease);
     this.#bySession.set(lease.session, lease);
+    this.#devicesJson = undefined;
     this.#log.info("session acquired", { device: deviceId, session: lease.session, client: owner });
     return { session: lease.session, deviceId, owner };
   }
@@ -133,7 +148,7 @@ export class DaemonCore {
   async call<T>(owner: string, session: string, fn: (link: DeviceLink, device: DeviceInfo) => Promise<T>): Promise<T> {
     const lease = this.#owned(owner, session);
     if (lease.calling) throw otpbError("DEVICE_BUSY", "a call is already running in this session", { detail: { device: lease.deviceId } });
-    const device = this.#source.list().find((d) => d.id === lease.deviceId);
+    const device = this.#devices.get(lease.deviceId);
     if (device === undefined) throw otpbError("NO_DEVICE", "the device is gone", { detail: { device: lease.deviceId } });
     lease.calling = true;
     try {
@@ -178,9 +193,12 @@ export class DaemonCore {
 
   #free(lease: LeaseState): void {
     if (this.#byDevice.get(lease.deviceId) === lease) this.#byDevice.delete(lease.deviceId);
+    this.#devicesJson = undefined;
   }
 
   #devicesChanged(devices: DeviceInfo[]): void {
+    this.#devices = new Map(devices.map((d) => [d.id, d]));
+    this.#devicesJson = undefined;
     for (const lease of [...this.#bySession.values()]) {
       const device = devices.find((d) => d.id === lease.deviceId);
       if (device === undefined || device.state === "no-card") this.#end(lease, "device-gone");

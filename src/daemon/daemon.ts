@@ -34,6 +34,8 @@ export interface DaemonOptions {
   port: number;
   dataDir: string;
   simulate: boolean;
+  /** Single-profile tokens in the in-memory simulation (default 2). */
+  simulateTokens?: number;
   log: Logger;
   limits?: Partial<ServerLimits>;
 }
@@ -77,7 +79,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const token = loadOrCreateToken(dataDir);
   const pairings = new PairingStore(dataDir);
   const journal = Journal.open({ dataDir, key: { kind: "keyFile" } });
-  const simulation = options.simulate ? await startSimulation(log) : undefined;
+  const simulation = options.simulate ? await startSimulation(log, options.simulateTokens) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc, families: simulation?.families ?? [], logger: log,

@@ -30,6 +30,21 @@ export interface ClientContext {
   notify(method: string, params: unknown): void;
 }
 
+/**
+ * A result that is JSON text already (devices.list: the same list goes to every client until it
+ * changes, so it is serialised once, not once per call).
+ */
+export class RawJson {
+  constructor(readonly json: string) {}
+}
+
+function serialize(response: JSONRPCResponse): string {
+  if (response.error === undefined && response.result instanceof RawJson) {
+    return `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":${response.result.json}}`;
+  }
+  return JSON.stringify(withReason(response));
+}
+
 /** One method: the capability it needs (null: none, allowed before pairing) and its handler. */
 export interface MethodSpec {
   capability: Capability | null;
@@ -133,7 +148,7 @@ export class RpcDispatcher {
       return JSON.stringify(createJSONRPCErrorResponse(null, -32600, "invalid request", { reason: "INVALID_REQUEST" }));
     }
     if (response === null || (Array.isArray(response) && response.length === 0)) return null;
-    return JSON.stringify(Array.isArray(response) ? response.map(withReason) : withReason(response));
+    return Array.isArray(response) ? `[${response.map(serialize).join(",")}]` : serialize(response);
   }
 
   #gate(name: string, spec: MethodSpec, client: ClientContext): void {

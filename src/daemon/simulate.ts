@@ -41,21 +41,31 @@ const VPCD_CARDS: SimCard[] = [
   { reader: "Virtual PCD D 00 01", family: "otp-applet", card: () => new OtpAppletKey({ serial: Uint8Array.of(0x51, 0x4d, 0x00, 0x01) }), port: 35970 },
 ];
 
-const MEMORY_CARDS: Array<Omit<SimCard, "port">> = [
-  { reader: "Simulated Reader 1", family: "single-profile", card: () => new SingleProfileToken({ serial: "86596221000002" }) },
-  { reader: "Simulated Reader 2", family: "single-profile", card: () => new SingleProfileToken({ serial: "86596321000004" }) },
-  { reader: "Simulated Molto2", family: "molto2", card: () => new Molto2Token({ serial: "SIM000000000001" }) },
-  { reader: "Simulated FIDO Key", family: "otp-applet", card: () => new OtpAppletKey({ serial: Uint8Array.of(0x51, 0x4d, 0x00, 0x01) }) },
-];
+/**
+ * In memory: `singleProfile` single-profile tokens (alternately an OTPC-P2-i, which keeps its seed
+ * on a clock sync, and a C302-i, which erases it: TOKEN2.md §2.1), a Molto2 and a FIDO key.
+ */
+function memoryCards(singleProfile: number): Array<Omit<SimCard, "port">> {
+  const tokens = Array.from({ length: singleProfile }, (_, i) => {
+    const serial = `${i % 2 === 0 ? "86596221" : "86596321"}${String(i + 1).padStart(6, "0")}`;
+    return { reader: `Simulated Reader ${i + 1}`, family: "single-profile" as const, card: () => new SingleProfileToken({ serial }) };
+  });
+  return [
+    ...tokens,
+    { reader: "Simulated Molto2", family: "molto2", card: () => new Molto2Token({ serial: "SIM000000000001" }) },
+    { reader: "Simulated FIDO Key", family: "otp-applet", card: () => new OtpAppletKey({ serial: Uint8Array.of(0x51, 0x4d, 0x00, 0x01) }) },
+  ];
+}
 
 /** pcscd sees a vpcd card 100-420 ms after it connects (TEST-INFRA.md). */
 const CARD_WAIT_MS = 3_000;
 
 /**
- * Starts the simulation (see the module comment).
+ * Starts the simulation (see the module comment). `singleProfileTokens` (default 2) applies to
+ * the in-memory readers; vpcd has its fixed slots.
  * @throws OtpbridgeError READER_GONE when vpcd is forced and its readers are not there.
  */
-export async function startSimulation(log: Logger): Promise<DaemonSimulation> {
+export async function startSimulation(log: Logger, singleProfileTokens = 2): Promise<DaemonSimulation> {
   const forced = process.env.OTPBRIDGE_SIMULATE_LINK;
   const socket = process.env.PCSCLITE_CSOCK_NAME ?? "/run/pcscd/pcscd.comm";
   if (forced !== "memory" && (forced === "vpcd" || existsSync(socket))) {
@@ -63,14 +73,15 @@ export async function startSimulation(log: Logger): Promise<DaemonSimulation> {
     if (vpcd !== undefined) return vpcd;
   }
   const readers = new MemoryReaders();
-  for (const sim of MEMORY_CARDS) {
+  const cards = memoryCards(singleProfileTokens);
+  for (const sim of cards) {
     readers.addReader(sim.reader);
     readers.insert(sim.reader, sim.card());
   }
-  log.info("simulation: in-memory readers", { readers: MEMORY_CARDS.map((c) => c.reader) });
+  log.info("simulation: in-memory readers", { readers: cards.length });
   return {
     link: "memory", pcsc: readers,
-    families: MEMORY_CARDS.map((c) => ({ reader: c.reader, match: "exact", family: c.family })),
+    families: cards.map((c) => ({ reader: c.reader, match: "exact", family: c.family })),
     close: async () => {},
   };
 }

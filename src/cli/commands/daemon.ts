@@ -15,6 +15,7 @@ Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
   --data-dir DIR  state: journal, bearer token, pairings (default $XDG_DATA_HOME/otpbridge,
                   else ~/.local/share/otpbridge)
   --simulate      emulated tokens of every family: through pcscd and vpcd when they run, else in memory
+  --simulate-tokens N  single-profile tokens in the in-memory simulation (default 2, up to 1000)
   --log-level L   debug, info (default), warn, error or off: JSON lines on stderr, never secrets
   --max-rate N    requests per second per client (default ${DEFAULT_LIMITS.rate.perSecond}, bursts of twice that)
   --max-sockets N open WebSockets at most (default ${DEFAULT_LIMITS.maxSockets})
@@ -31,6 +32,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       port: { type: "string" },
       "data-dir": { type: "string" },
       simulate: { type: "boolean" },
+      "simulate-tokens": { type: "string" },
       "log-level": { type: "string" },
       "max-rate": { type: "string" },
       "max-sockets": { type: "string" },
@@ -48,10 +50,12 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   aint(perSecond, "--max-rate", 1, 1_000_000);
   const maxSockets = Number(values["max-sockets"] ?? DEFAULT_LIMITS.maxSockets);
   aint(maxSockets, "--max-sockets", 1, 100_000);
+  const simulateTokens = Number(values["simulate-tokens"] ?? 2);
+  aint(simulateTokens, "--simulate-tokens", 0, 1000);
   const level = aoneOfLevel(values["log-level"] ?? "info");
   const log = createLogger({ level, write: io.err });
   const daemon = await startDaemon({
-    port, dataDir: resolve(values["data-dir"] ?? defaultDataDir()), simulate: values.simulate === true, log,
+    port, dataDir: resolve(values["data-dir"] ?? defaultDataDir()), simulate: values.simulate === true, simulateTokens, log,
     limits: { maxSockets, rate: { perSecond, burst: 2 * perSecond } },
   });
   io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));

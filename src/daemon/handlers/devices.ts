@@ -1,5 +1,5 @@
 /** `devices.list`, `device.acquire` (compare-and-swap) and `device.release`: decode, call the core, encode. */
-import type { MethodTable } from "../rpc.js";
+import { RawJson, type MethodTable } from "../rpc.js";
 import { objectParams, text } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
 import { otpbError } from "../../lib/errors.js";
@@ -7,7 +7,7 @@ import { otpbError } from "../../lib/errors.js";
 /** @returns the `devices.*` and `device.*` methods. */
 export function deviceMethods(s: DaemonServices): MethodTable {
   return {
-    "devices.list": { capability: "read", handler: () => ({ devices: s.core.devices() }) },
+    "devices.list": { capability: "read", handler: () => new RawJson(`{"devices":${s.core.devicesJson()}}`) },
     "device.acquire": {
       capability: "read",
       handler: (raw, client) => {
