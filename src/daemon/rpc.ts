@@ -94,7 +94,9 @@ function withReason(response: JSONRPCResponse): JSONRPCResponse {
  * the server parameter).
  */
 export class RpcDispatcher {
-  readonly #server = new JSONRPCServer<ClientContext>();
+  // The library's default error listener writes every failed call to console.error as free text;
+  // the daemon logs through its own structured, redaction-guarded logger instead.
+  readonly #server = new JSONRPCServer<ClientContext>({ errorListener: () => {} });
   readonly #log: Logger;
 
   constructor(methods: MethodTable, log: Logger) {

@@ -89,7 +89,7 @@ describe("daemon upgrade checks", () => {
 
 describe("daemon rate limit", () => {
   it("answers RATE_LIMITED past the limit, then disconnects a client that keeps flooding (1008)", async () => {
-    const d = await startDaemonProcess({ env: MEMORY, args: ["--max-rate", "20"] });
+    const d = await startDaemonProcess({ env: MEMORY, args: ["--max-rate", "20", "--max-sockets", "3"] });
     try {
       const c = await RpcClient.native(d);
       const limited: any[] = [];
@@ -106,7 +106,10 @@ describe("daemon rate limit", () => {
       // Other clients are not affected.
       const other = await RpcClient.native(d);
       expect((await other.call("devices.list")).result.devices.length).toBeGreaterThan(0);
-      other.close();
+      // The socket limit (3 here) is checked at the upgrade: 503 for the fourth.
+      const more = [await RpcClient.native(d), await RpcClient.native(d)];
+      await expect(RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` })).rejects.toMatchObject({ status: 503 });
+      for (const c of [other, ...more]) c.close();
     } finally {
       await d.stop();
     }

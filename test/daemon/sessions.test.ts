@@ -82,6 +82,15 @@ describe("device sessions", () => {
     await a.call("device.release", { session: s });
   });
 
+  it("logs structured JSON lines only, none of them with a seed or a URI", async () => {
+    expect(d.stderr.length).toBeGreaterThan(5);
+    for (const line of d.stderr) {
+      const entry = JSON.parse(line);
+      expect(typeof entry.msg).toBe("string");
+      expect(line).not.toMatch(/secret=|otpauth:|JBSWY3DPEHPK3PXP/);
+    }
+  });
+
   it("releases a client's sessions when its socket closes", async () => {
     const c = await RpcClient.native(d);
     await c.call("device.acquire", { id: deviceId, previous: null });
