@@ -14,7 +14,7 @@ import { bearerMatches, isLoopbackHost, pairableOrigin, type Capability, type Pa
 import type { EventHub } from "./events.js";
 import { TokenBucket, type RateLimitOptions } from "./rate-limit.js";
 import { toRpcError, type ClientContext, type RpcDispatcher } from "./rpc.js";
-import { otpbError } from "../lib/errors.js";
+import { otpbError, type Reason } from "../lib/errors.js";
 
 export interface ServerLimits {
   /** Largest WebSocket message, bytes (default 64 KiB). */
@@ -41,8 +41,12 @@ export interface ServerOptions {
 const ALL: ReadonlySet<Capability> = new Set(CAPABILITIES);
 const NONE: ReadonlySet<Capability> = new Set();
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable" };
+
+/** Answers the upgrade request with an HTTP error whose JSON body names the reason (docs/API.md). */
+function refuse(socket: Duplex, status: 401 | 403 | 503, reason: Reason, message: string): void {
+  const body = JSON.stringify({ reason, message });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 /** The listening daemon. Build it with {@link DaemonServer.listen}. */
@@ -106,7 +110,7 @@ export class DaemonServer {
     socket.on("error", () => socket.destroy());
     if (!isLoopbackHost(req.headers.host)) {
       log.warn("upgrade refused: Host is not a loopback name", { host: String(req.headers.host).slice(0, 100) });
-      return refuse(socket, 403, "Forbidden: Host");
+      return refuse(socket, 403, "FORBIDDEN_HOST", "the Host header must be a loopback name");
     }
     const rawOrigin = req.headers.origin;
     let origin: string | undefined;
@@ -114,15 +118,15 @@ export class DaemonServer {
       origin = pairableOrigin(rawOrigin) ?? undefined;
       if (origin === undefined) {
         log.warn("upgrade refused: Origin", { origin: rawOrigin.slice(0, 100) });
-        return refuse(socket, 403, "Forbidden: Origin");
+        return refuse(socket, 403, "FORBIDDEN_ORIGIN", "this Origin can never be paired (null, wildcard, not https)");
       }
     } else if (!bearerMatches(req.headers.authorization, token)) {
       log.warn("upgrade refused: no valid bearer token");
-      return refuse(socket, 401, "Unauthorized");
+      return refuse(socket, 401, "UNAUTHORIZED", "native clients send Authorization: Bearer <token file>");
     }
     if (this.#sockets.size >= this.#options.limits.maxSockets) {
       log.warn("upgrade refused: too many sockets", { open: this.#sockets.size });
-      return refuse(socket, 503, "Too many connections");
+      return refuse(socket, 503, "RATE_LIMITED", "too many open sockets");
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, origin));
   }

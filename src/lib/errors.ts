@@ -100,11 +100,13 @@ export const REASONS = {
   QR_UNREADABLE: { exitCode: 2, rpcCode: -32066 },
   /** Daemon: a browser origin that the user has not approved (or has revoked) called a method other than hello / pairing.request. */
   NOT_PAIRED: { exitCode: 77, rpcCode: -32000 },
-  /** Daemon: the Origin is never accepted (null, a wildcard, not https and not a loopback page). */
+  /** Daemon: the Origin is never accepted (null, a wildcard, not https and not a loopback page): refused at the upgrade (HTTP 403). */
   FORBIDDEN_ORIGIN: { exitCode: 77, rpcCode: -32001 },
-  /** Daemon: a native client (no Origin) without the right bearer token. */
+  /** Daemon: the Host header is not a loopback name (a DNS-rebinding page): refused at the upgrade (HTTP 403). */
+  FORBIDDEN_HOST: { exitCode: 77, rpcCode: -32015 },
+  /** Daemon: a native client (no Origin) without the right bearer token: refused at the upgrade (HTTP 401). */
   UNAUTHORIZED: { exitCode: 77, rpcCode: -32002 },
-  /** Daemon: the client sent more requests per second than it may; `detail.retryAfterMs` says when to try again. */
+  /** Daemon: the client sent more requests per second than it may (`detail.retryAfterMs` says when to try again), or the open-socket limit is reached (HTTP 503 at the upgrade). */
   RATE_LIMITED: { exitCode: 75, rpcCode: -32003 },
   /** Daemon: the client was not granted the capability the method needs (`detail.capability`). */
   CAPABILITY_DENIED: { exitCode: 77, rpcCode: -32004 },

@@ -20,18 +20,18 @@ describe("daemon upgrade checks", () => {
   });
 
   it.each([
-    ["a foreign plain-http origin", { Origin: "http://evil.example" }, 403],
-    ["Origin: null", { Origin: "null" }, 403],
-    ["a wildcard origin", { Origin: "https://*.example.com" }, 403],
-    ["an origin with a path", { Origin: "https://good.example/app" }, 403],
-    ["no Origin and no token", {}, 401],
-    ["no Origin and a wrong token", { Authorization: "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }, 401],
-  ])("refuses %s before the upgrade", async (_name, headers, status) => {
-    await expect(RpcClient.open(d.port, headers as Record<string, string>)).rejects.toMatchObject({ status });
+    ["a foreign plain-http origin", { Origin: "http://evil.example" }, 403, "FORBIDDEN_ORIGIN"],
+    ["Origin: null", { Origin: "null" }, 403, "FORBIDDEN_ORIGIN"],
+    ["a wildcard origin", { Origin: "https://*.example.com" }, 403, "FORBIDDEN_ORIGIN"],
+    ["an origin with a path", { Origin: "https://good.example/app" }, 403, "FORBIDDEN_ORIGIN"],
+    ["no Origin and no token", {}, 401, "UNAUTHORIZED"],
+    ["no Origin and a wrong token", { Authorization: "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }, 401, "UNAUTHORIZED"],
+  ])("refuses %s before the upgrade", async (_name, headers, status, reason) => {
+    await expect(RpcClient.open(d.port, headers as Record<string, string>)).rejects.toMatchObject({ status, reason });
   });
 
   it("refuses a Host that is not a loopback name (DNS rebinding), even with the right token", async () => {
-    await expect(RpcClient.open(d.port, { Host: "attacker.example:80", Authorization: `Bearer ${d.token}` })).rejects.toMatchObject({ status: 403 });
+    await expect(RpcClient.open(d.port, { Host: "attacker.example:80", Authorization: `Bearer ${d.token}` })).rejects.toMatchObject({ status: 403, reason: "FORBIDDEN_HOST" });
     const ok = await RpcClient.open(d.port, { Host: `localhost:${d.port}`, Authorization: `Bearer ${d.token}` });
     ok.close();
   });
@@ -108,7 +108,7 @@ describe("daemon rate limit", () => {
       expect((await other.call("devices.list")).result.devices.length).toBeGreaterThan(0);
       // The socket limit (3 here) is checked at the upgrade: 503 for the fourth.
       const more = [await RpcClient.native(d), await RpcClient.native(d)];
-      await expect(RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` })).rejects.toMatchObject({ status: 503 });
+      await expect(RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` })).rejects.toMatchObject({ status: 503, reason: "RATE_LIMITED" });
       for (const c of [other, ...more]) c.close();
     } finally {
       await d.stop();

@@ -77,7 +77,11 @@ export class RpcClient {
     const ws = new WebSocket(`ws://${options.host ?? "127.0.0.1"}:${port}`, { headers });
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(new RpcClient(ws)));
-      ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (chunk) => (body += chunk));
+        res.on("end", () => reject(Object.assign(new Error(`HTTP ${res.statusCode} ${body}`), { status: res.statusCode, reason: JSON.parse(body).reason })));
+      });
       ws.once("error", reject);
     });
   }
