@@ -70,6 +70,18 @@ describe("device sessions", () => {
     await a.call("device.release", { session: s });
   });
 
+  it("burns a seed the client sends, exactly as sent", async () => {
+    const s = (await a.call("device.acquire", { id: deviceId, previous: null })).result.session;
+    const seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"; // RFC 6238's "12345678901234567890"
+    const burned = await a.call("token.burn", { session: s, seed, label: "bob" });
+    expect(burned.result.journal.state).toBe("committed");
+    const exported = await a.call("journal.export", { batchId: burned.result.journal.batchId });
+    expect(exported.result.uris[0]).toContain(`secret=${seed}&`);
+    expect((await a.call("token.burn", { session: s, seed: "GEZDGNBV" })).error).toMatchObject({ code: -32602, data: { reason: "INVALID_INPUT" } });
+    expect((await a.call("token.burn", { session: s, seed: "not base32!" })).error.data.reason).toBe("INVALID_SECRET_FORMAT");
+    await a.call("device.release", { session: s });
+  });
+
   it("answers bad params with INVALID_INPUT and a wrong family with WRONG_FAMILY", async () => {
     const molto2 = (await a.call("devices.list")).result.devices.find((x: any) => x.family === "molto2").id;
     const s = (await a.call("device.acquire", { id: molto2, previous: null })).result.session;

@@ -53,7 +53,7 @@ export function tokenMethods(s: DaemonServices): MethodTable {
     "token.info": { capability: "read", handler: (raw, client) => onSession(s.core, objectParams(raw), client, info) },
     "token.burn": {
       capability: "burn",
-      handler: (raw, client) => {
+      handler: async (raw, client) => {
         const params = objectParams(raw);
         const algorithm = oneOf(params, "algorithm", ALGORITHMS, "SHA1");
         const period = oneOf(params, "period", PERIODS, 30);
@@ -61,7 +61,8 @@ export function tokenMethods(s: DaemonServices): MethodTable {
         const label = optionalText(params, "label", 256);
         const seed = optionalSeed(params);
         try {
-          return onSession(s.core, params, client, async (link, device) => {
+          // Awaited here, so that the client's seed is zeroed only once the call is over.
+          return await onSession(s.core, params, client, async (link, device) => {
             const session = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport, { logger: s.log });
             const { serial, model } = session.info();
             const batch = s.journal.createBatch({
