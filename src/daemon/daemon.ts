@@ -88,7 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const hub = new EventHub();
   const openHid = simulation === undefined ? async (path: string) => (await import("../transports/hid.js")).openHidTransport(path) : undefined;
   const core = new DaemonCore(managerSource(manager, openHid), { logger: log, onEnded: (lease, reason) => hub.sessionEnded(lease, reason) });
-  const unsubscribe = manager.on(() => hub.devicesChanged(core.devices()));
+  const unsubscribe = manager.on(() => hub.devicesChanged(core.devicesJson()));
   const services: DaemonServices = { core, journal, pairings, version: packageVersion(), log };
   const dispatcher = new RpcDispatcher({
     ...sessionMethods(services), ...deviceMethods(services), ...tokenMethods(services),

@@ -2,9 +2,8 @@
  * Events (JSON-RPC notifications): `devices.changed` to every client past hello that may read,
  * and `device.sessionEnded` to the owner of a session the daemon ended (device gone, taken over).
  */
-import type { DeviceInfo } from "../drivers/device-manager.js";
 import type { EndReason, Lease } from "./core.js";
-import type { ClientContext } from "./rpc.js";
+import { RawJson, type ClientContext } from "./rpc.js";
 
 /** The set of connected clients, and the fan-out of events to them. */
 export class EventHub {
@@ -22,10 +21,14 @@ export class EventHub {
     return this.#clients.size;
   }
 
-  /** Sends the new device list (with each device's session) to every client allowed to read. */
-  devicesChanged(devices: Array<DeviceInfo & { session: string | null }>): void {
+  /**
+   * Sends the new device list (`devicesJson`: the JSON array of DaemonCore.devicesJson, with each
+   * device's session) to every client allowed to read; serialised once for all of them.
+   */
+  devicesChanged(devicesJson: string): void {
+    const params = new RawJson(`{"devices":${devicesJson}}`);
     for (const client of this.#clients.values()) {
-      if (client.helloDone && client.paired() && client.capabilities().has("read")) client.notify("devices.changed", { devices });
+      if (client.helloDone && client.paired() && client.capabilities().has("read")) client.notify("devices.changed", params);
     }
   }
 

@@ -26,7 +26,7 @@ export interface ClientContext {
   /** False for a browser origin not (or no longer) approved. */
   paired(): boolean;
   helloDone: boolean;
-  /** Sends a notification (event) to this client. */
+  /** Sends a notification (event) to this client; `params` may be JSON text already ({@link RawJson}). */
   notify(method: string, params: unknown): void;
 }
 

@@ -13,7 +13,7 @@ import type { Logger } from "../lib/log.js";
 import { bearerMatches, isLoopbackHost, pairableOrigin, type Capability, type PairingStore, CAPABILITIES } from "./auth.js";
 import type { EventHub } from "./events.js";
 import { TokenBucket, type RateLimitOptions } from "./rate-limit.js";
-import { toRpcError, type ClientContext, type RpcDispatcher } from "./rpc.js";
+import { RawJson, toRpcError, type ClientContext, type RpcDispatcher } from "./rpc.js";
 import { otpbError, type Reason } from "../lib/errors.js";
 
 export interface ServerLimits {
@@ -82,11 +82,18 @@ export class DaemonServer {
     return this.#port;
   }
 
-  /** Stops listening and closes every socket (1001 going away). */
+  /**
+   * Stops listening and closes every socket (1001 going away), waiting for each close (a client
+   * that does not answer the close handshake within 1 s is cut), so that every client's sessions
+   * have ended when this resolves.
+   */
   async close(): Promise<void> {
-    for (const ws of this.#sockets) ws.close(1001, "daemon shutting down");
-    await Promise.all(this.#http.map((h) => new Promise<void>((resolve) => h.close(() => resolve()))));
-    for (const ws of this.#sockets) ws.terminate();
+    const closes = [...this.#sockets].map((ws) => new Promise<void>((resolve) => {
+      ws.once("close", () => resolve());
+      ws.close(1001, "daemon shutting down");
+      setTimeout(() => ws.terminate(), 1_000).unref();
+    }));
+    await Promise.all([...closes, ...this.#http.map((h) => new Promise<void>((resolve) => h.close(() => resolve())))]);
     this.#wss.close();
   }
 
@@ -143,7 +150,9 @@ export class DaemonServer {
           paired: () => pairings.approved(origin) !== undefined,
         };
     function notify(method: string, params: unknown): void {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ jsonrpc: "2.0", method, params }));
+      if (ws.readyState !== ws.OPEN) return;
+      const json = params instanceof RawJson ? params.json : JSON.stringify(params);
+      ws.send(`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${json}}`);
     }
     hub.add(client);
     log.info("client connected", { client: id, kind: client.kind, ...(origin !== undefined ? { origin } : {}) });

@@ -32,7 +32,8 @@ export async function startDaemonProcess(options: { args?: string[]; env?: Recor
   const child = spawn(process.execPath, [RUN_TS, CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // "close", not "exit": the last log lines are read only once stderr has ended.
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   const first = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`daemon did not start: ${stderr.join("\n")}`)), 30_000);
     createInterface({ input: child.stdout! }).once("line", (line) => {
