@@ -11,7 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -116,6 +116,8 @@ async function main(): Promise<void> {
     for (const c of clients) c.ws.close();
     const all = Object.values(latencies).flat().sort((a, b) => a - b);
     const lines = [`daemon load: ${CLIENTS} clients, ${RATE} requests/s each, ${SECONDS} s, ${all.length} answered, ${errors} errors`];
+    // The machine's load tells whether other processes competed for the cores during the run.
+    lines.push(`  machine load average (1 min) at the end: ${loadavg()[0]!.toFixed(2)}`);
     for (const [method, xs] of Object.entries(latencies)) {
       xs.sort((a, b) => a - b);
       lines.push(`  ${method.padEnd(13)} n=${xs.length}  p50 ${percentile(xs, 50).toFixed(2)} ms  p99 ${percentile(xs, 99).toFixed(2)} ms`);

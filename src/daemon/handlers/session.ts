@@ -2,7 +2,7 @@
 import { otpbError } from "../../lib/errors.js";
 import { PAIRING_TTL_MS, parseCapabilities } from "../auth.js";
 import { API_VERSION, type MethodTable } from "../rpc.js";
-import { int, objectParams } from "./_params.js";
+import { int, objectParams, optionalText } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
 
 /** @returns the `hello` and `pairing.*` methods. */
@@ -16,7 +16,9 @@ export function sessionMethods(s: DaemonServices): MethodTable {
         if (wanted !== API_VERSION) {
           throw otpbError("HELLO_REQUIRED", `this daemon speaks apiVersion ${API_VERSION}`, { detail: { supported: [API_VERSION] } });
         }
+        const name = optionalText(params, "client", 64);
         client.helloDone = true;
+        s.log.info("hello", { client: client.id, ...(name !== undefined ? { name } : {}) });
         return {
           apiVersion: API_VERSION,
           server: { name: "otpbridge", version: s.version },
