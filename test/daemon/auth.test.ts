@@ -71,3 +71,13 @@ describe("PairingStore", () => {
     for (const bad of [[], ["admin"], "read", null, ["read", 1]]) expect(() => parseCapabilities(bad)).toThrow(expect.objectContaining({ reason: "INVALID_INPUT" }));
   });
 });
+
+describe("defaultDataDir", () => {
+  it("follows XDG_DATA_HOME, else ~/.local/share", async () => {
+    const { defaultDataDir } = await import("../../src/daemon/daemon.js");
+    const { homedir } = await import("node:os");
+    expect(defaultDataDir({ XDG_DATA_HOME: "/srv/xdg" })).toBe("/srv/xdg/otpbridge");
+    expect(defaultDataDir({ XDG_DATA_HOME: "" })).toBe(join(homedir(), ".local", "share", "otpbridge"));
+    expect(defaultDataDir({})).toBe(join(homedir(), ".local", "share", "otpbridge"));
+  });
+});
