@@ -3,9 +3,11 @@ import { createLogger } from "../lib/log.js";
 import { runApplet } from "./commands/applet.js";
 import { runBurn } from "./commands/burn.js";
 import { runCode } from "./commands/code.js";
-import { runDoctorCommand } from "./commands/doctor.js";
+import { runDaemon } from "./commands/daemon.js";
 import { runDevices } from "./commands/devices.js";
+import { runDoctorCommand } from "./commands/doctor.js";
 import { runMolto2 } from "./commands/molto2.js";
+import { runPair } from "./commands/pair.js";
 import { runSyncTime } from "./commands/sync-time.js";
 import type { CommandContext } from "./context.js";
 import { processIo, type CommandIo } from "./io.js";
@@ -13,6 +15,8 @@ import { processIo, type CommandIo } from "./io.js";
 type Command = (argv: string[], io: CommandIo, context: CommandContext) => number | Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  daemon: { run: runDaemon, summary: "serve the local WebSocket JSON-RPC API (docs/API.md)" },
+  pair: { run: runPair, summary: "list, approve or revoke browser origins paired with the daemon" },
   devices: { run: runDevices, summary: "list the readers and tokens attached" },
   burn: { run: runBurn, summary: "burn a seed into a single-profile token" },
   "sync-time": { run: runSyncTime, summary: "read a single-profile token's clock drift, or set its clock" },

@@ -108,6 +108,28 @@ export const REASONS = {
   QR_UNREADABLE: { exitCode: 2, rpcCode: -32066 },
   /** A resource (a resident key set) was used after release(): a bug in the caller. */
   RELEASED: { exitCode: 70, rpcCode: -32603 },
+  /** Daemon: a browser origin that the user has not approved (or has revoked) called a method other than hello / pairing.request. */
+  NOT_PAIRED: { exitCode: 77, rpcCode: -32000 },
+  /** Daemon: the Origin is never accepted (null, a wildcard, not https and not a loopback page): refused at the upgrade (HTTP 403). */
+  FORBIDDEN_ORIGIN: { exitCode: 77, rpcCode: -32001 },
+  /** Daemon: the Host header is not a loopback name (a DNS-rebinding page): refused at the upgrade (HTTP 403). */
+  FORBIDDEN_HOST: { exitCode: 77, rpcCode: -32015 },
+  /** Daemon: a native client (no Origin) without the right bearer token: refused at the upgrade (HTTP 401). */
+  UNAUTHORIZED: { exitCode: 77, rpcCode: -32002 },
+  /** Daemon: the client sent more requests per second than it may (`detail.retryAfterMs` says when to try again), or the open-socket limit is reached (HTTP 503 at the upgrade). */
+  RATE_LIMITED: { exitCode: 75, rpcCode: -32003 },
+  /** Daemon: the client was not granted the capability the method needs (`detail.capability`). */
+  CAPABILITY_DENIED: { exitCode: 77, rpcCode: -32004 },
+  /** Daemon: the client holds no session on that device (acquire it first), or the session has ended. */
+  NOT_ACQUIRED: { exitCode: 2, rpcCode: -32005 },
+  /** Daemon: device.acquire named a `previous` session that is not the device's current one (compare-and-swap). */
+  WRONG_PREVIOUS_SESSION: { exitCode: 2, rpcCode: -32006 },
+  /** Daemon: `hello` was not the first call, or asked for an apiVersion this daemon does not speak. */
+  HELLO_REQUIRED: { exitCode: 2, rpcCode: -32007 },
+  /** Daemon: no pending pairing with that code (wrong, expired or already used). */
+  PAIRING_NOT_FOUND: { exitCode: 2, rpcCode: -32008 },
+  /** Daemon: the device's family has no such operation (token.burn on a Molto2, molto2.* on a single-profile token). */
+  WRONG_FAMILY: { exitCode: 2, rpcCode: -32009 },
   /** The WebAssembly core is in a state it should never reach. */
   INTERNAL: { exitCode: 70, rpcCode: -32603 },
 } as const satisfies Record<string, { exitCode: number; rpcCode: number }>;

@@ -1,0 +1,120 @@
+/**
+ * The composition root (trezord.go's role): data directory, token, pairing store, journal,
+ * PC/SC (or the simulation), device manager, core, handlers, server; and the orderly shutdown.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { DeviceManager } from "../drivers/device-manager.js";
+import type { Logger } from "../lib/log.js";
+import { Journal } from "../store/journal.js";
+import { ensurePrivateDir } from "../store/private-files.js";
+import { PcscManager } from "../transports/pcsc.js";
+import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
+import { DaemonCore } from "./core.js";
+import { managerSource } from "./device-source.js";
+import { EventHub } from "./events.js";
+import { deviceMethods } from "./handlers/devices.js";
+import { journalMethods } from "./handlers/journal.js";
+import { molto2Methods } from "./handlers/molto2.js";
+import { otpAppletMethods } from "./handlers/otp-applet.js";
+import type { DaemonServices } from "./handlers/_services.js";
+import { sessionMethods } from "./handlers/session.js";
+import { tokenMethods } from "./handlers/token.js";
+import { RpcDispatcher } from "./rpc.js";
+import { DaemonServer, DEFAULT_LIMITS, type ServerLimits } from "./server.js";
+import { startSimulation } from "./simulate.js";
+
+/** The documented default port (docs/API.md). */
+export const DEFAULT_PORT = 21_630;
+/** Longest wait at shutdown for running device calls to finish (a burn takes well under 1 s). */
+const DRAIN_MS = 10_000;
+
+export interface DaemonOptions {
+  port: number;
+  dataDir: string;
+  simulate: boolean;
+  /** Single-profile tokens in the in-memory simulation (default 2). */
+  simulateTokens?: number;
+  log: Logger;
+  limits?: Partial<ServerLimits>;
+}
+
+export interface RunningDaemon {
+  port: number;
+  dataDir: string;
+  tokenFile: string;
+  link: "pcsc" | "vpcd" | "memory";
+  /** Stops accepting, ends sessions, waits for running calls, closes the journal and PC/SC. */
+  close(): Promise<void>;
+}
+
+/** $XDG_DATA_HOME/otpbridge, else ~/.local/share/otpbridge. */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== "" ? env.XDG_DATA_HOME : join(homedir(), ".local", "share");
+  return join(base, "otpbridge");
+}
+
+/** package.json's version, from src/daemon (tests) or dist/src/daemon (the built CLI). */
+function packageVersion(): string {
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version: string };
+      if (pkg.name === "otpbridge") return pkg.version;
+    } catch {
+      // Not at this level: try the next one.
+    }
+  }
+  return "unknown";
+}
+
+/**
+ * Starts the daemon.
+ * @throws OtpbridgeError DATA_DIR_PERMISSIONS, KEY_FILE_PERMISSIONS, JOURNAL_* (journal unusable);
+ *   Node's listen errors.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const { dataDir, log } = options;
+  ensurePrivateDir(dataDir);
+  const token = loadOrCreateToken(dataDir);
+  const pairings = new PairingStore(dataDir);
+  const journal = Journal.open({ dataDir, key: { kind: "keyFile" } });
+  const simulation = options.simulate ? await startSimulation(log, options.simulateTokens) : undefined;
+  const pcsc = simulation?.pcsc ?? (await PcscManager.start());
+  const manager = new DeviceManager({
+    pcsc, families: simulation?.families ?? [], logger: log,
+    ...(simulation === undefined ? { hid: { list: async () => (await import("../transports/hid.js")).listToken2HidDevices() } } : {}),
+  });
+  const hub = new EventHub();
+  const openHid = simulation === undefined ? async (path: string) => (await import("../transports/hid.js")).openHidTransport(path) : undefined;
+  const core = new DaemonCore(managerSource(manager, openHid), { logger: log, onEnded: (lease, reason) => hub.sessionEnded(lease, reason) });
+  const unsubscribe = manager.on(() => hub.devicesChanged(core.devicesJson()));
+  const services: DaemonServices = { core, journal, pairings, version: packageVersion(), log };
+  const dispatcher = new RpcDispatcher({
+    ...sessionMethods(services), ...deviceMethods(services), ...tokenMethods(services),
+    ...molto2Methods(services), ...otpAppletMethods(services), ...journalMethods(services),
+  }, log);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  await manager.settled();
+  const server = await DaemonServer.listen({
+    port: options.port, token, pairings, dispatcher, hub, limits, log, onClientGone: (id) => core.releaseAll(id),
+  });
+  log.info("daemon listening", { port: server.port, dataDir, link: simulation?.link ?? "pcsc" });
+  let closing: Promise<void> | undefined;
+  return {
+    port: server.port, dataDir, tokenFile: join(dataDir, TOKEN_FILE), link: simulation?.link ?? "pcsc",
+    close: () => (closing ??= (async () => {
+      await server.close();
+      // A burn under way finishes (its journal item then says what the token holds) before the journal closes.
+      const deadline = Date.now() + DRAIN_MS;
+      while (core.running > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      core.close();
+      unsubscribe();
+      manager.close();
+      journal.close();
+      if (simulation !== undefined) await simulation.close();
+      else await (pcsc as PcscManager).close();
+      log.info("daemon stopped");
+    })()),
+  };
+}

@@ -1,0 +1,28 @@
+/** `journal.item` (what the journal says about a burn) and `journal.export` (seeds, export capability only). */
+import { formatOtpauthUris } from "../../store/export/otpauth-uris.js";
+import type { MethodTable } from "../rpc.js";
+import { int, objectParams } from "./_params.js";
+import type { DaemonServices } from "./_services.js";
+
+/** @returns the `journal.*` methods. */
+export function journalMethods(s: DaemonServices): MethodTable {
+  return {
+    "journal.item": {
+      capability: "read",
+      handler: (raw) => {
+        const item = s.journal.item(int(objectParams(raw), "itemId", 1, Number.MAX_SAFE_INTEGER));
+        return { item };
+      },
+    },
+    "journal.export": {
+      capability: "export",
+      handler: (raw, client) => {
+        const batchId = int(objectParams(raw), "batchId", 1, Number.MAX_SAFE_INTEGER);
+        // The one place a seed leaves the daemon: committed items only, as otpauth URIs.
+        const uris = s.journal.withCommittedSeeds(batchId, (items) => formatOtpauthUris(items));
+        s.log.info("journal exported", { batchId, client: client.id });
+        return { format: "otpauth", uris: uris.split("\n").filter((line) => line !== "") };
+      },
+    },
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * `molto2.*` (TOKEN2.md §3): list, write, delete, syncTime, screenLock. Each call opens a
+ * Molto2Session with the factory customer key unless the client sends `customerKey` (hex); the
+ * session is closed (and its derived key wiped) when the call ends. The ▲-button operations (key
+ * change, factory reset) are not offered over the API: they need a person at the token, and the
+ * CLI serves them.
+ */
+import { Molto2Session, type Molto2ProfileWrite } from "../../drivers/molto2.js";
+import { otpbError } from "../../lib/errors.js";
+import { parseHexSecret } from "../../input/secret.js";
+import type { MethodTable } from "../rpc.js";
+import { flag, int, objectParams, oneOf, onSession, optionalSeed, optionalText } from "./_params.js";
+import type { DaemonServices } from "./_services.js";
+import { apduOf } from "./token.js";
+
+const DISPLAY_CODES = [0, 1, 2, 3] as const;
+
+function customerKey(params: Record<string, unknown>): Uint8Array | undefined {
+  const value = params.customerKey;
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length > 128) throw otpbError("INVALID_INPUT", "customerKey must be a hex string");
+  return parseHexSecret(value);
+}
+
+/** Runs `fn` with a Molto2 session on the `session` param's device. */
+function withMolto2<T>(s: DaemonServices, raw: unknown, client: Parameters<typeof onSession>[2], fn: (m: Molto2Session, params: Record<string, unknown>) => Promise<T>): Promise<T> {
+  const params = objectParams(raw);
+  const key = customerKey(params);
+  return onSession(s.core, params, client, async (link, device) => {
+    const molto2 = await Molto2Session.open(apduOf(link, device, "molto2").transport, key === undefined ? {} : { customerKey: key });
+    try {
+      return await fn(molto2, params);
+    } finally {
+      molto2.close();
+    }
+  }).finally(() => key?.fill(0));
+}
+
+/** @returns the `molto2.*` methods. */
+export function molto2Methods(s: DaemonServices): MethodTable {
+  return {
+    "molto2.list": {
+      capability: "read",
+      handler: (raw, client) => withMolto2(s, raw, client, async (m) => ({
+        serial: m.info.serial,
+        profiles: (await m.listProfiles()).map((p) => ({ profile: p.profile, title: p.title, flag: p.flag })),
+      })),
+    },
+    "molto2.write": {
+      capability: "burn",
+      handler: (raw, client) => withMolto2(s, raw, client, async (m, params) => {
+        const profile = int(params, "profile", 0, 99);
+        const seed = optionalSeed(params);
+        const title = optionalText(params, "title", 64);
+        const write: Molto2ProfileWrite = {
+          ...(seed !== undefined ? { seed } : {}),
+          ...(title !== undefined ? { title } : {}),
+          ...(params.config !== undefined ? { config: molto2Config(objectParams(params.config)) } : {}),
+        };
+        try {
+          await m.writeProfile(profile, write, { overwrite: flag(params, "overwrite", false) });
+        } finally {
+          seed?.fill(0);
+        }
+        return { profile, written: Object.keys(write) };
+      }),
+    },
+    "molto2.delete": {
+      capability: "burn",
+      handler: (raw, client) => withMolto2(s, raw, client, async (m, params) => {
+        const profile = int(params, "profile", 0, 99);
+        await m.deleteProfile(profile);
+        return { profile, deleted: true };
+      }),
+    },
+    "molto2.syncTime": {
+      capability: "burn",
+      handler: (raw, client) => withMolto2(s, raw, client, async (m, params) =>
+        m.syncTime(params.profile === undefined ? "all" : { profile: int(params, "profile", 0, 99) })),
+    },
+    "molto2.screenLock": {
+      capability: "burn",
+      handler: (raw, client) => withMolto2(s, raw, client, async (m, params) => {
+        const locked = flag(params, "locked", true);
+        await m.setScreenLock(locked);
+        return { locked };
+      }),
+    },
+  };
+}
+
+function molto2Config(c: Record<string, unknown>): NonNullable<Molto2ProfileWrite["config"]> {
+  return {
+    display: oneOf(c, "display", DISPLAY_CODES, 1),
+    algorithm: oneOf(c, "algorithm", ["SHA1", "SHA256"] as const, "SHA1"),
+    digits: oneOf(c, "digits", [4, 6, 8, 10] as const, 6),
+    period: oneOf(c, "period", [30, 60] as const, 30),
+  };
+}
