@@ -51,7 +51,7 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
         const after = await session.readInfo();
         return { ...burned, drift: describeDeviceDrift(after.clock, Date.now()) };
       });
-      const shown = devices.simulation?.tokens.get(target.reader)?.code(result.codes.time) ?? undefined;
+      const shown = devices.simulation?.cards.get(target.reader)?.code(result.codes.time) ?? undefined;
       if (values.json) {
         io.out(JSON.stringify({ reader: target.reader, ...result, ...settings, ...(shown !== undefined ? { simulatedTokenShows: shown } : {}) }, null, 2));
         return 0;
