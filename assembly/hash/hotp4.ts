@@ -1,7 +1,7 @@
 // HOTP over SHA-1 and SHA-256 in 4 v128 lanes (one key per lane), two lane groups (8 keys) at a time.
 // Buffer layouts are described in hotp.ts.
 import { W, W2, WI, ST, ST2, KT } from "./scratch";
-import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Expand8, sha1Rounds8, sha1RoundsWK8 } from "./sha1";
+import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Expand8, sha1Outer8, sha1Rounds8, sha1RoundsWK8 } from "./sha1";
 import { SHA256_IV, sha256Expand4, sha256Expand8, sha256Rounds4 } from "./sha256";
 import { SHA1, IPAD, OPAD } from "./md";
 import { record } from "./record";
@@ -178,14 +178,16 @@ import { truncate32 } from "./truncate";
 /** Both HMAC compressions of a pair from the shared inner schedule in WI; digests left in ST, ST2. */
 @inline function sharedPair4(alg: i32, s: usize, s2: usize, dup: bool): void {
   const w = words(alg);
+  if (alg == SHA1) {
+    // Inner digests straight into the outer blocks' first words; the states are read where they rest.
+    sha1RoundsWK8(s, s2, WI, W, W2);
+    sha1Outer8(s + w * 16, s2 + w * 16, W, W2, ST, ST2);
+    return;
+  }
   copy4(ST, s, w);
   copy4(ST2, s2, w);
-  if (alg == SHA1) {
-    sha1RoundsWK8(ST, ST2, WI);
-  } else {
-    sha256Rounds4(ST, WI);
-    if (!dup) sha256Rounds4(ST2, WI);
-  }
+  sha256Rounds4(ST, WI);
+  if (!dup) sha256Rounds4(ST2, WI);
   outer2(alg, s, s2, dup);
 }
 

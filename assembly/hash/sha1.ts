@@ -115,7 +115,12 @@ export function sha1Expand4(w: usize): void {
  * memory: one schedule alone waits on that chain, two interleaved took 171 to 109 ns a pair here.
  */
 export function sha1Expand8(w: usize, w2: usize): void {
-  for (let p = w, q = w2; p < w + 64 * 16; p += 16, q += 16) {
+  expand8From(w, w2, 16);
+}
+
+/** Words `from`..79 of two 4-lane schedules, interleaved. */
+@inline function expand8From(w: usize, w2: usize, from: usize): void {
+  for (let p = w + (from - 16) * 16, q = w2 + (from - 16) * 16; p < w + 64 * 16; p += 16, q += 16) {
     const x = v128.xor(v128.xor(v128.load(p, 208), v128.load(p, 128)), v128.xor(v128.load(p, 32), v128.load(p)));
     const y = v128.xor(v128.xor(v128.load(q, 208), v128.load(q, 128)), v128.xor(v128.load(q, 32), v128.load(q)));
     v128.store(p, rotl4(x, 1), 256);
@@ -123,12 +128,63 @@ export function sha1Expand8(w: usize, w2: usize): void {
   }
 }
 
-/** The rounds of two interleaved groups; `withK` false when the schedule already holds K. */
-@inline function rounds8(st: usize, w: usize, st2: usize, w2: usize, withK: bool): void {
+/**
+ * The rounds of two interleaved groups, from the states at `st`, `st2` into `out`, `out2` (which may be
+ * the same). `withK` false when the schedule already holds K. `outer` for an HMAC outer block (see
+ * sha1Outer8): rounds 5 to 15 take their constant K + W without a load, the first 20 written out.
+ */
+@inline function rounds8(
+  st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize, withK: bool, outer: bool,
+): void {
   let a = v128.load(st, 0), b = v128.load(st, 16), c = v128.load(st, 32), d = v128.load(st, 48), e = v128.load(st, 64);
   let a2 = v128.load(st2, 0), b2 = v128.load(st2, 16), c2 = v128.load(st2, 32), d2 = v128.load(st2, 48), e2 = v128.load(st2, 64);
   let p = w, q = w2;
   let k = v128.load(K4, 0);
+  if (outer) {
+    const c5 = v128.load32_splat(OUTER_KW, 0), c15 = v128.load32_splat(OUTER_KW, 4);
+    e = step4(a, e, ch4(b, c, d), i32x4.add(k, v128.load(p, 0))); b = rotl4(b, 30);
+    e2 = step4(a2, e2, ch4(b2, c2, d2), i32x4.add(k, v128.load(q, 0))); b2 = rotl4(b2, 30);
+    d = step4(e, d, ch4(a, b, c), i32x4.add(k, v128.load(p, 16))); a = rotl4(a, 30);
+    d2 = step4(e2, d2, ch4(a2, b2, c2), i32x4.add(k, v128.load(q, 16))); a2 = rotl4(a2, 30);
+    c = step4(d, c, ch4(e, a, b), i32x4.add(k, v128.load(p, 32))); e = rotl4(e, 30);
+    c2 = step4(d2, c2, ch4(e2, a2, b2), i32x4.add(k, v128.load(q, 32))); e2 = rotl4(e2, 30);
+    b = step4(c, b, ch4(d, e, a), i32x4.add(k, v128.load(p, 48))); d = rotl4(d, 30);
+    b2 = step4(c2, b2, ch4(d2, e2, a2), i32x4.add(k, v128.load(q, 48))); d2 = rotl4(d2, 30);
+    a = step4(b, a, ch4(c, d, e), i32x4.add(k, v128.load(p, 64))); c = rotl4(c, 30);
+    a2 = step4(b2, a2, ch4(c2, d2, e2), i32x4.add(k, v128.load(q, 64))); c2 = rotl4(c2, 30);
+    e = step4(a, e, ch4(b, c, d), c5); b = rotl4(b, 30);
+    e2 = step4(a2, e2, ch4(b2, c2, d2), c5); b2 = rotl4(b2, 30);
+    d = step4(e, d, ch4(a, b, c), k); a = rotl4(a, 30);
+    d2 = step4(e2, d2, ch4(a2, b2, c2), k); a2 = rotl4(a2, 30);
+    c = step4(d, c, ch4(e, a, b), k); e = rotl4(e, 30);
+    c2 = step4(d2, c2, ch4(e2, a2, b2), k); e2 = rotl4(e2, 30);
+    b = step4(c, b, ch4(d, e, a), k); d = rotl4(d, 30);
+    b2 = step4(c2, b2, ch4(d2, e2, a2), k); d2 = rotl4(d2, 30);
+    a = step4(b, a, ch4(c, d, e), k); c = rotl4(c, 30);
+    a2 = step4(b2, a2, ch4(c2, d2, e2), k); c2 = rotl4(c2, 30);
+    e = step4(a, e, ch4(b, c, d), k); b = rotl4(b, 30);
+    e2 = step4(a2, e2, ch4(b2, c2, d2), k); b2 = rotl4(b2, 30);
+    d = step4(e, d, ch4(a, b, c), k); a = rotl4(a, 30);
+    d2 = step4(e2, d2, ch4(a2, b2, c2), k); a2 = rotl4(a2, 30);
+    c = step4(d, c, ch4(e, a, b), k); e = rotl4(e, 30);
+    c2 = step4(d2, c2, ch4(e2, a2, b2), k); e2 = rotl4(e2, 30);
+    b = step4(c, b, ch4(d, e, a), k); d = rotl4(d, 30);
+    b2 = step4(c2, b2, ch4(d2, e2, a2), k); d2 = rotl4(d2, 30);
+    a = step4(b, a, ch4(c, d, e), k); c = rotl4(c, 30);
+    a2 = step4(b2, a2, ch4(c2, d2, e2), k); c2 = rotl4(c2, 30);
+    e = step4(a, e, ch4(b, c, d), c15); b = rotl4(b, 30);
+    e2 = step4(a2, e2, ch4(b2, c2, d2), c15); b2 = rotl4(b2, 30);
+    d = step4(e, d, ch4(a, b, c), i32x4.add(k, v128.load(p, 256))); a = rotl4(a, 30);
+    d2 = step4(e2, d2, ch4(a2, b2, c2), i32x4.add(k, v128.load(q, 256))); a2 = rotl4(a2, 30);
+    c = step4(d, c, ch4(e, a, b), i32x4.add(k, v128.load(p, 272))); e = rotl4(e, 30);
+    c2 = step4(d2, c2, ch4(e2, a2, b2), i32x4.add(k, v128.load(q, 272))); e2 = rotl4(e2, 30);
+    b = step4(c, b, ch4(d, e, a), i32x4.add(k, v128.load(p, 288))); d = rotl4(d, 30);
+    b2 = step4(c2, b2, ch4(d2, e2, a2), i32x4.add(k, v128.load(q, 288))); d2 = rotl4(d2, 30);
+    a = step4(b, a, ch4(c, d, e), i32x4.add(k, v128.load(p, 304))); c = rotl4(c, 30);
+    a2 = step4(b2, a2, ch4(c2, d2, e2), i32x4.add(k, v128.load(q, 304))); c2 = rotl4(c2, 30);
+    p += 20 * 16;
+    q += 20 * 16;
+  }
   for (const end = w + 20 * 16; p < end; p += 80, q += 80) {
     e = step4(a, e, ch4(b, c, d), kw4(k, v128.load(p, 0), withK)); b = rotl4(b, 30);
     e2 = step4(a2, e2, ch4(b2, c2, d2), kw4(k, v128.load(q, 0), withK)); b2 = rotl4(b2, 30);
@@ -180,16 +236,16 @@ export function sha1Expand8(w: usize, w2: usize): void {
     a = step4(b, a, parity4(c, d, e), kw4(k, v128.load(p, 64), withK)); c = rotl4(c, 30);
     a2 = step4(b2, a2, parity4(c2, d2, e2), kw4(k, v128.load(q, 64), withK)); c2 = rotl4(c2, 30);
   }
-  v128.store(st, i32x4.add(v128.load(st, 0), a), 0);
-  v128.store(st, i32x4.add(v128.load(st, 16), b), 16);
-  v128.store(st, i32x4.add(v128.load(st, 32), c), 32);
-  v128.store(st, i32x4.add(v128.load(st, 48), d), 48);
-  v128.store(st, i32x4.add(v128.load(st, 64), e), 64);
-  v128.store(st2, i32x4.add(v128.load(st2, 0), a2), 0);
-  v128.store(st2, i32x4.add(v128.load(st2, 16), b2), 16);
-  v128.store(st2, i32x4.add(v128.load(st2, 32), c2), 32);
-  v128.store(st2, i32x4.add(v128.load(st2, 48), d2), 48);
-  v128.store(st2, i32x4.add(v128.load(st2, 64), e2), 64);
+  v128.store(out, i32x4.add(v128.load(st, 0), a), 0);
+  v128.store(out, i32x4.add(v128.load(st, 16), b), 16);
+  v128.store(out, i32x4.add(v128.load(st, 32), c), 32);
+  v128.store(out, i32x4.add(v128.load(st, 48), d), 48);
+  v128.store(out, i32x4.add(v128.load(st, 64), e), 64);
+  v128.store(out2, i32x4.add(v128.load(st2, 0), a2), 0);
+  v128.store(out2, i32x4.add(v128.load(st2, 16), b2), 16);
+  v128.store(out2, i32x4.add(v128.load(st2, 32), c2), 32);
+  v128.store(out2, i32x4.add(v128.load(st2, 48), d2), 48);
+  v128.store(out2, i32x4.add(v128.load(st2, 64), e2), 64);
 }
 
 /**
@@ -199,7 +255,7 @@ export function sha1Expand8(w: usize, w2: usize): void {
  * registers V8 allocates from. An odd last group runs with a copy of itself: it costs about the same.
  */
 export function sha1Rounds8(st: usize, w: usize, st2: usize, w2: usize): void {
-  rounds8(st, w, st2, w2, true);
+  rounds8(st, st2, w, w2, st, st2, true, false);
 }
 
 /**
@@ -212,7 +268,60 @@ export function sha1AddK4(w: usize): void {
   }
 }
 
-/** As {@link sha1Rounds8}, both groups over one schedule that already holds W[t] + K (sha1AddK4). */
-export function sha1RoundsWK8(st: usize, st2: usize, w: usize): void {
-  rounds8(st, w, st2, w, false);
+/**
+ * As {@link sha1Rounds8}, both groups over one schedule that already holds W[t] + K (sha1AddK4), from
+ * the states at `st`, `st2` (left unchanged) into `out`, `out2`.
+ */
+export function sha1RoundsWK8(st: usize, st2: usize, w: usize, out: usize, out2: usize): void {
+  rounds8(st, st2, w, w, out, out2, false, false);
+}
+
+// The outer HMAC block (RFC 2104 §2) after a 20-byte inner digest: W0..W4 the digest, W5 = 0x80000000
+// (padding, FIPS 180-4 §5.1.1), W6..W14 = 0, W15 = (64 + 20) * 8 bits. K0 + W5 and K0 + W15, for rounds
+// 5 and 15; rounds 6 to 14 add K0 alone.
+const OUTER_W5: u32 = 0x80000000;
+const OUTER_W15: u32 = (64 + 20) * 8;
+const OUTER_KW = memory.data<u32>([K0 + OUTER_W5, K0 + OUTER_W15]);
+
+/**
+ * W16..W30 of an outer block whose digest words are at w..w+64, into w+256..: with W5..W15 constant,
+ * half their terms vanish (W22 is rotl1(W19) alone).
+ */
+@inline function expandOuterHead(w: usize): void {
+  const c5 = i32x4.splat(<i32>OUTER_W5), c15 = i32x4.splat(<i32>OUTER_W15);
+  const d0 = v128.load(w, 0), d1 = v128.load(w, 16), d2 = v128.load(w, 32), d3 = v128.load(w, 48), d4 = v128.load(w, 64);
+  const w16 = rotl4(v128.xor(d2, d0), 1);
+  const w17 = rotl4(v128.xor(d3, d1), 1);
+  const w18 = rotl4(v128.xor(v128.xor(d4, d2), c15), 1);
+  const w19 = rotl4(v128.xor(v128.xor(w16, d3), c5), 1);
+  const w20 = rotl4(v128.xor(w17, d4), 1);
+  const w21 = rotl4(v128.xor(w18, c5), 1);
+  const w22 = rotl4(w19, 1);
+  const w23 = rotl4(v128.xor(w20, c15), 1);
+  const w24 = rotl4(v128.xor(w21, w16), 1);
+  const w25 = rotl4(v128.xor(w22, w17), 1);
+  const w26 = rotl4(v128.xor(w23, w18), 1);
+  const w27 = rotl4(v128.xor(w24, w19), 1);
+  const w28 = rotl4(v128.xor(w25, w20), 1);
+  const w29 = rotl4(v128.xor(v128.xor(w26, w21), c15), 1);
+  const w30 = rotl4(v128.xor(v128.xor(w27, w22), w16), 1);
+  v128.store(w, c15, 15 * 16);
+  v128.store(w, w16, 16 * 16); v128.store(w, w17, 17 * 16); v128.store(w, w18, 18 * 16);
+  v128.store(w, w19, 19 * 16); v128.store(w, w20, 20 * 16); v128.store(w, w21, 21 * 16);
+  v128.store(w, w22, 22 * 16); v128.store(w, w23, 23 * 16); v128.store(w, w24, 24 * 16);
+  v128.store(w, w25, 25 * 16); v128.store(w, w26, 26 * 16); v128.store(w, w27, 27 * 16);
+  v128.store(w, w28, 28 * 16); v128.store(w, w29, 29 * 16); v128.store(w, w30, 30 * 16);
+}
+
+/**
+ * The outer HMAC compressions of two groups whose inner digests are in w[0..4], w2[0..4] (W words 5..14
+ * are neither read nor written): expands both schedules, skipping the constant words' terms, then runs
+ * the rounds from the outer states at `st`, `st2` (left unchanged) into `out`, `out2`.
+ */
+export function sha1Outer8(st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize): void {
+  expandOuterHead(w);
+  expandOuterHead(w2);
+  // W31 on: the general recurrence (W15 was stored above).
+  expand8From(w, w2, 31);
+  rounds8(st, st2, w, w2, out, out2, true, true);
 }
