@@ -5,7 +5,7 @@ import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Expand8, sha1Outer8, sha1Rounds8, 
 import { SHA256_IV, sha256Expand4, sha256Expand8, sha256Rounds4 } from "./sha256";
 import { SHA1, IPAD, OPAD } from "./md";
 import { record } from "./record";
-import { truncate32 } from "./truncate";
+import { reduce, truncate32 } from "./truncate";
 
 /** SHA-1 state: 5 words; SHA-256: 8. */
 @inline function words(alg: i32): usize {
@@ -128,13 +128,30 @@ import { truncate32 } from "./truncate";
   rounds2(alg, W, W2, dup);
 }
 
-/** Truncates the 4 digests in `st` into 4 codes at `out`. */
+/**
+ * Truncates the 4 digests in `st` into 4 codes at `out` (RFC 4226 §5.3), in the lanes: the words at the
+ * offset are picked with masks, not loaded from a digest-dependent address, so no memory access depends
+ * on the digest. Offsets 0..15 read words 0..4 for SHA-1 and SHA-256 alike.
+ */
 @inline function store4(alg: i32, st: usize, out: usize, digits: u32): void {
-  const last = words(alg) - 1;
-  store<u32>(out, truncate32(st, 16, last, digits), 0);
-  store<u32>(out, truncate32(st + 4, 16, last, digits), 4);
-  store<u32>(out, truncate32(st + 8, 16, last, digits), 8);
-  store<u32>(out, truncate32(st + 12, 16, last, digits), 12);
+  const off = v128.and(v128.load(st + (words(alg) - 1) * 16), i32x4.splat(15));
+  const i = i32x4.shr_u(off, 2);
+  const i1 = i32x4.eq(i, i32x4.splat(1)), i2 = i32x4.eq(i, i32x4.splat(2)), i3 = i32x4.eq(i, i32x4.splat(3));
+  const d1 = v128.load(st, 16), d2 = v128.load(st, 32), d3 = v128.load(st, 48);
+  // hi = word i, lo = word i + 1.
+  const hi = v128.bitselect(d3, v128.bitselect(d2, v128.bitselect(d1, v128.load(st, 0), i1), i2), i3);
+  const lo = v128.bitselect(v128.load(st, 64), v128.bitselect(d3, v128.bitselect(d2, d1, i1), i2), i3);
+  // The 4 bytes start (offset & 3) bytes into word i.
+  const b = v128.and(off, i32x4.splat(3));
+  const b1 = i32x4.eq(b, i32x4.splat(1)), b2 = i32x4.eq(b, i32x4.splat(2)), b3 = i32x4.eq(b, i32x4.splat(3));
+  let bin = v128.bitselect(v128.or(i32x4.shl(hi, 8), i32x4.shr_u(lo, 24)), hi, b1);
+  bin = v128.bitselect(v128.or(i32x4.shl(hi, 16), i32x4.shr_u(lo, 16)), bin, b2);
+  bin = v128.bitselect(v128.or(i32x4.shl(hi, 24), i32x4.shr_u(lo, 8)), bin, b3);
+  bin = v128.and(bin, i32x4.splat(0x7fffffff));
+  store<u32>(out, reduce(i32x4.extract_lane(bin, 0), digits), 0);
+  store<u32>(out, reduce(i32x4.extract_lane(bin, 1), digits), 4);
+  store<u32>(out, reduce(i32x4.extract_lane(bin, 2), digits), 8);
+  store<u32>(out, reduce(i32x4.extract_lane(bin, 3), digits), 12);
 }
 
 /** Codes with one counter per key. */
