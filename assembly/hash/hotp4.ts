@@ -2,7 +2,7 @@
 // Buffer layouts are described in hotp.ts.
 import { W, W2, WI, ST, ST2, KT } from "./scratch";
 import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Expand8, sha1Outer8, sha1Rounds8, sha1RoundsWK8 } from "./sha1";
-import { SHA256_IV, sha256Expand4, sha256Expand8, sha256Rounds4 } from "./sha256";
+import { SHA256_IV, sha256Expand4, sha256Expand8, sha256ExpandOuter8, sha256Rounds4 } from "./sha256";
 import { SHA1, IPAD, OPAD } from "./md";
 import { record } from "./record";
 import { reduce, truncate32 } from "./truncate";
@@ -44,8 +44,8 @@ import { reduce, truncate32 } from "./truncate";
   if (alg == SHA1) {
     sha1Rounds8(ST, w, ST2, w2);
   } else {
-    sha256Rounds4(ST, w);
-    if (!dup) sha256Rounds4(ST2, w2);
+    sha256Rounds4(ST, w, ST);
+    if (!dup) sha256Rounds4(ST2, w2, ST2);
   }
 }
 
@@ -201,11 +201,12 @@ import { reduce, truncate32 } from "./truncate";
     sha1Outer8(s + w * 16, s2 + w * 16, W, W2, ST, ST2);
     return;
   }
-  copy4(ST, s, w);
-  copy4(ST2, s2, w);
-  sha256Rounds4(ST, WI);
-  if (!dup) sha256Rounds4(ST2, WI);
-  outer2(alg, s, s2, dup);
+  // SHA-256 the same way, the two groups one after the other; a duplicate group is skipped.
+  sha256Rounds4(s, WI, W);
+  if (!dup) sha256Rounds4(s2, WI, W2);
+  sha256ExpandOuter8(W, W2);
+  sha256Rounds4(s + w * 16, W, ST);
+  if (!dup) sha256Rounds4(s2 + w * 16, W2, ST2);
 }
 
 /** Codes with one counter for every key (TOTP): the inner schedule is expanded once per call. */
