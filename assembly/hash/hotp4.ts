@@ -42,7 +42,7 @@ import { reduce, truncate32 } from "./truncate";
 /** Rounds of the pair: ST over schedule `w`, ST2 over `w2`. */
 @inline function rounds2(alg: i32, w: usize, w2: usize, dup: bool): void {
   if (alg == SHA1) {
-    sha1Rounds8(ST, w, ST2, w2);
+    sha1Rounds8(ST, ST2, w, w2, ST, ST2);
   } else {
     sha256Rounds4(ST, w, ST);
     if (!dup) sha256Rounds4(ST2, w2, ST2);
@@ -107,25 +107,35 @@ import { reduce, truncate32 } from "./truncate";
   v128.store(w, i32x4.splat((64 + 8) * 8), 240);
 }
 
-/** Lays out the outer HMAC block at `w` from the inner digest in `st`. */
-@inline function outerBlock4(alg: i32, w: usize, st: usize): void {
-  const n = words(alg);
-  // The inner digest's state words already are the big-endian message words; then 0x80 and the length.
-  copy4(w, st, n);
-  v128.store(w + (n << 4), i32x4.splat(0x80000000));
-  zero4(w + ((n + 1) << 4), 14 - n);
-  v128.store(w, i32x4.splat(<i32>(64 + (n << 2)) * 8), 240);
+/**
+ * Inner compressions of a pair from the resident states at `s`, `s2` over the schedules `w`, `w2`
+ * (`shared`: both are WI, which for SHA-1 holds K, see sharedInner4); the digests go straight into the
+ * first words of W, W2, where the outer blocks begin.
+ */
+@inline function inner2(alg: i32, s: usize, s2: usize, w: usize, w2: usize, shared: bool, dup: bool): void {
+  if (alg == SHA1) {
+    if (shared) sha1RoundsWK8(s, s2, w, W, W2);
+    else sha1Rounds8(s, s2, w, w2, W, W2);
+  } else {
+    sha256Rounds4(s, w, W);
+    if (!dup) sha256Rounds4(s2, w2, W2);
+  }
 }
 
-/** Outer compressions of the pair whose states are at `s` and `s2`, from the inner digests in ST, ST2. */
+/**
+ * Outer compressions of the pair whose resident states are at `s`, `s2`, from the inner digests in W, W2
+ * (inner2): the outer blocks' constant words are never written, their terms skipped (sha1Outer8,
+ * sha256ExpandOuter8). Digests left in ST, ST2.
+ */
 @inline function outer2(alg: i32, s: usize, s2: usize, dup: bool): void {
   const w = words(alg);
-  outerBlock4(alg, W, ST);
-  outerBlock4(alg, W2, ST2);
-  expand2(alg, W, W2);
-  copy4(ST, s + w * 16, w);
-  copy4(ST2, s2 + w * 16, w);
-  rounds2(alg, W, W2, dup);
+  if (alg == SHA1) {
+    sha1Outer8(s + w * 16, s2 + w * 16, W, W2, ST, ST2);
+  } else {
+    sha256ExpandOuter8(W, W2);
+    sha256Rounds4(s + w * 16, W, ST);
+    if (!dup) sha256Rounds4(s2 + w * 16, W2, ST2);
+  }
 }
 
 /**
@@ -170,9 +180,7 @@ import { reduce, truncate32 } from "./truncate";
     innerBlock4(W);
     innerBlock4(W2);
     expand2(alg, W, W2);
-    copy4(ST, s, w);
-    copy4(ST2, s2, w);
-    rounds2(alg, W, W2, dup);
+    inner2(alg, s, s2, W, W2, false, dup);
     outer2(alg, s, s2, dup);
     store4(alg, ST, out + (<usize>g << 4), digits);
     if (!dup) store4(alg, ST2, out + (<usize>g2 << 4), digits);
@@ -194,19 +202,8 @@ import { reduce, truncate32 } from "./truncate";
 
 /** Both HMAC compressions of a pair from the shared inner schedule in WI; digests left in ST, ST2. */
 @inline function sharedPair4(alg: i32, s: usize, s2: usize, dup: bool): void {
-  const w = words(alg);
-  if (alg == SHA1) {
-    // Inner digests straight into the outer blocks' first words; the states are read where they rest.
-    sha1RoundsWK8(s, s2, WI, W, W2);
-    sha1Outer8(s + w * 16, s2 + w * 16, W, W2, ST, ST2);
-    return;
-  }
-  // SHA-256 the same way, the two groups one after the other; a duplicate group is skipped.
-  sha256Rounds4(s, WI, W);
-  if (!dup) sha256Rounds4(s2, WI, W2);
-  sha256ExpandOuter8(W, W2);
-  sha256Rounds4(s + w * 16, W, ST);
-  if (!dup) sha256Rounds4(s2 + w * 16, W2, ST2);
+  inner2(alg, s, s2, WI, WI, true, dup);
+  outer2(alg, s, s2, dup);
 }
 
 /** Codes with one counter for every key (TOTP): the inner schedule is expanded once per call. */

@@ -250,12 +250,13 @@ export function sha1Expand8(w: usize, w2: usize): void {
 
 /**
  * Runs the 80 rounds for two independent 4-lane groups at once: state `st` over the expanded schedule
- * at `w`, state `st2` over `w2`. One group alone is bound by the latency of the round's dependency
+ * at `w` into `out`, state `st2` over `w2` into `out2` (the states are read only; `out` may be `st`,
+ * or the schedule's first words, which the rounds have finished reading). One group alone is bound by the latency of the round's dependency
  * chain; interleaving a second one doubled throughput here, while a third runs out of the 16 xmm
  * registers V8 allocates from. An odd last group runs with a copy of itself: it costs about the same.
  */
-export function sha1Rounds8(st: usize, w: usize, st2: usize, w2: usize): void {
-  rounds8(st, st2, w, w2, st, st2, true, false);
+export function sha1Rounds8(st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize): void {
+  rounds8(st, st2, w, w2, out, out2, true, false);
 }
 
 /**
