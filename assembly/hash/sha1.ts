@@ -285,8 +285,8 @@ const OUTER_W15: u32 = (64 + 20) * 8;
 const OUTER_KW = memory.data<u32>([K0 + OUTER_W5, K0 + OUTER_W15]);
 
 /**
- * W16..W30 of an outer block whose digest words are at w..w+64, into w+256..: with W5..W15 constant,
- * half their terms vanish (W22 is rotl1(W19) alone).
+ * W15 and W16..W30 of an outer block whose digest words are at w..w+64: with W5..W15 constant, 18 of
+ * the 45 XORs remain (W22 is rotl1(W19) alone). W31 on read W15 from memory, not W5..W14.
  */
 @inline function expandOuterHead(w: usize): void {
   const c5 = i32x4.splat(<i32>OUTER_W5), c15 = i32x4.splat(<i32>OUTER_W15);
