@@ -130,8 +130,12 @@ export function sha1Expand8(w: usize, w2: usize): void {
 
 /**
  * The rounds of two interleaved groups, from the states at `st`, `st2` into `out`, `out2` (which may be
- * the same). `withK` false when the schedule already holds K. (Outer blocks' rounds 5 to 15 written out
- * with their constant K + W and no load measured 2% slower: 45 of 60 rounds of an A/B.)
+ * the same). `withK` false when the schedule already holds K.
+ * Tried against this in same-process A/Bs and dropped (V8 compiles bigger bodies worse): the outer
+ * block's rounds 5 to 15 written out with their constant K + W and no load (2% slower), the inner
+ * block's zero words likewise (4% slower), 10 rounds a loop iteration (8% slower), rotl30 with a
+ * multiply for its left shift (8% slower), a ninth key in general-purpose registers beside the two
+ * groups, for the idle scalar ALUs (25% slower: V8 spilled more xmm registers).
  */
 @inline function rounds8(
   st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize, withK: bool,
