@@ -19,7 +19,8 @@ import {
   DISPLAY_TIMEOUT_CODES, SINGLE_PROFILE_KEY, getChallengeApdu, getInfoApdu, parseSingleProfileInfo,
   writeConfigApdu, writeSeedApdu, type TokenAlgorithm,
 } from "../protocol/single-profile.js";
-import { SW, swName } from "../protocol/status-words.js";
+import { describeSw, type SwOperation } from "../protocol/status-messages.js";
+import { SW } from "../protocol/status-words.js";
 import { authFinishApdu, parseChallenge } from "../protocol/token2-auth.js";
 import type { ApduTransport } from "../transports/types.js";
 
@@ -171,7 +172,7 @@ export class SingleProfileSession {
     log.debug("single-profile: GET INFO");
     const found = await identifySingleProfile(transport);
     if (found.kind === "other") {
-      throw otpbError("UNKNOWN_MODEL", `not a single-profile token: GET INFO answered ${swName(found.sw)}`, {
+      throw otpbError("UNKNOWN_MODEL", `not a single-profile token: GET INFO answered that ${describeSw("single-profile", found.sw, "info")}`, {
         detail: { sw: found.sw },
       });
     }
@@ -288,7 +289,7 @@ export class SingleProfileSession {
   async #authenticate(): Promise<void> {
     this.#log.debug("single-profile: GET CHALLENGE");
     const got = split(await this.#transport.transmit(getChallengeApdu()));
-    if (got.sw !== SW.OK) throw deviceError("GET CHALLENGE", got.sw);
+    if (got.sw !== SW.OK) throw deviceError("GET CHALLENGE", "challenge", got.sw);
     const challenge = parseChallenge(got.data);
     const apdu = authFinishApdu(SINGLE_PROFILE_KEY, challenge);
     challenge.fill(0);
@@ -304,7 +305,7 @@ export class SingleProfileSession {
         detail: { serial: this.#info.serial, sw },
       });
     }
-    if (sw !== SW.OK) throw deviceError("AUTH FINISH", sw);
+    if (sw !== SW.OK) throw deviceError("AUTH FINISH", "auth", sw);
     this.#log.info("single-profile: authenticated");
   }
 
@@ -313,7 +314,7 @@ export class SingleProfileSession {
    * The APDU is built afresh for each try and wiped after it (a seed frame is the seed under a
    * public key).
    */
-  async #secureWrite(step: string, build: () => Uint8Array): Promise<void> {
+  async #secureWrite(step: "WRITE CONFIG" | "WRITE SEED", build: () => Uint8Array): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const apdu = build();
       let sw: number;
@@ -323,7 +324,7 @@ export class SingleProfileSession {
         apdu.fill(0);
       }
       if (sw === SW.OK) return;
-      if (sw !== SW.AUTH_METHOD_BLOCKED) throw deviceError(step, sw);
+      if (sw !== SW.AUTH_METHOD_BLOCKED) throw deviceError(step, step === "WRITE SEED" ? "seed" : "config", sw);
       if (attempt > 0) {
         throw otpbError("AUTH_FAILED", `${step} was refused (6983) again after re-authenticating`, { detail: { step, sw } });
       }
@@ -344,8 +345,9 @@ export class SingleProfileSession {
   }
 }
 
-function deviceError(step: string, sw: number): OtpbridgeError {
-  return otpbError("DEVICE_ERROR", `${step} failed: ${swName(sw)}`, { detail: { step, sw } });
+/** DEVICE_ERROR for a refused step, with what the word means there (src/protocol/status-messages.ts). */
+function deviceError(step: string, operation: SwOperation<"single-profile">, sw: number): OtpbridgeError {
+  return otpbError("DEVICE_ERROR", `${step} failed: ${describeSw("single-profile", sw, operation)}`, { detail: { step, sw } });
 }
 
 /**
