@@ -96,6 +96,8 @@ export interface SyncTimeResult {
 
 export interface SessionOptions {
   logger?: Logger;
+  /** The serial the caller means: another token answering is refused with CARD_REMOVED {swapped} before anything else is sent. */
+  expectSerial?: string;
   /** Host clock in Unix seconds; default Date.now. */
   now?: () => number;
 }
@@ -161,7 +163,7 @@ export class SingleProfileSession {
 
   /**
    * Identifies the token with GET INFO (§2.10 steps 1-3). Nothing else is sent.
-   * @throws OtpbridgeError UNKNOWN_MODEL when the card is not a single-profile token or its serial
+   * @throws OtpbridgeError CARD_REMOVED {swapped} when `expectSerial` is not the serial found; UNKNOWN_MODEL when the card is not a single-profile token or its serial
    *   matches no known model (nothing that could lock it is ever sent); MALFORMED_RESPONSE; the
    *   transport's link errors.
    * @example const session = await SingleProfileSession.open(transport); session.info().model.name
@@ -181,6 +183,7 @@ export class SingleProfileSession {
         detail: { serial: found.serial },
       });
     }
+    if (options.expectSerial !== undefined && found.serial !== options.expectSerial) throw swapped(options.expectSerial, found.serial);
     const info: SingleProfileInfo = {
       serial: found.serial, model: found.model, restrictedSync: found.model.restrictedSync,
       clock: found.clock, driftSeconds: found.clock - now(),
@@ -201,9 +204,7 @@ export class SingleProfileSession {
   async readInfo(): Promise<SingleProfileInfo> {
     this.#log.debug("single-profile: GET INFO (clock)");
     const found = await identifySingleProfile(this.#transport);
-    if (found.kind !== "token" || found.serial !== this.#info.serial) {
-      throw otpbError("CARD_REMOVED", "a different card answers in this session: the token was swapped", { detail: { serial: this.#info.serial } });
-    }
+    if (found.kind !== "token" || found.serial !== this.#info.serial) throw swapped(this.#info.serial, found.kind === "token" ? found.serial : null);
     this.#info = { ...this.#info, clock: found.clock, driftSeconds: found.clock - this.#now() };
     return this.info();
   }
@@ -342,6 +343,44 @@ export class SingleProfileSession {
     });
     this.#log.error("single-profile: failed", { stage, seedState, error });
     return annotated;
+  }
+}
+
+/** CARD_REMOVED for another card answering where `serial` was: never retried ({@link safeToRepeat}). */
+function swapped(serial: string, found: string | null): OtpbridgeError {
+  return otpbError("CARD_REMOVED", `a different card (${found ?? "not a token"}) answers instead of token ${serial}: the token was swapped; nothing more was sent`, {
+    detail: { serial, found, swapped: true },
+  });
+}
+
+/**
+ * Whether a single-profile operation that failed because the card left the field or was reset
+ * (CARD_REMOVED) may be run again from its start once the SAME token is back (the caller checks
+ * the serial: `expectSerial`). What a repeat re-sends, step by step:
+ * - GET INFO (open, readInfo): reads only (§2.4): always safe.
+ * - GET CHALLENGE + AUTH FINISH: nothing persistent changes; a new session draws a fresh challenge,
+ *   and authentication never survives a reconnection anyway (§2.9 field loss): always safe.
+ * - WRITE CONFIG: it may or may not have landed. Sent again it sets the clock to a newer time and
+ *   the same settings; on an unrestricted model the seed stays, so that converges (seedState
+ *   "kept"). On a restricted model it erases the seed (§2.1, §2.6): safe only if the seed write
+ *   follows in the same run (burn, or sync with reseed); a lone sync on such a model is a
+ *   destructive step the user confirmed once, and is reported, not re-sent.
+ * - WRITE SEED: the config before it has landed. A repeat runs auth, config, seed again: the
+ *   config may erase the seed again, and the seed write that follows restores it, so the token
+ *   ends in the state asked for (§2.10 order; a config is never sent after the seed alone).
+ * A swapped token (`detail.swapped`) and any other reason are never repeated.
+ */
+export function safeToRepeat(error: unknown, plan: { seedFollows: boolean }): boolean {
+  if (!(error instanceof OtpbridgeError) || error.reason !== "CARD_REMOVED" || error.detail.swapped === true) return false;
+  switch (error.detail.stage) {
+    case undefined:
+    case "auth":
+      return true;
+    case "config":
+    case "seed":
+      return plan.seedFollows || error.detail.seedState === "kept";
+    default:
+      return false;
   }
 }
 
