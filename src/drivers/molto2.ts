@@ -19,6 +19,7 @@ import { SW, isSuccess } from "../protocol/status-words.js";
 import { parseTokenInfo, type TokenInfo } from "../protocol/token-info.js";
 import { authFinishApdu, parseChallenge } from "../protocol/token2-auth.js";
 import type { ApduTransport } from "../transports/types.js";
+import { DEFAULT_KEY_WARNING, checkNewCustomerKey, isFactoryKey, type Molto2Warning } from "./molto2-keys.js";
 
 /** What a ▲ press would commit (§3.11, §3.12). */
 export type Molto2ButtonAction = "change-key" | "factory-reset";
@@ -35,16 +36,6 @@ export interface Molto2ButtonPrompt {
  * any command before the press cancels the pending action [EMU §3.16].
  */
 export type Molto2ButtonHandler = (prompt: Molto2ButtonPrompt) => Promise<void>;
-
-/**
- * Something the operator should know that does not stop the operation: `default-key` when the
- * session authenticated with the public factory key (anyone holding the token can rewrite it),
- * `short-key` when a new customer key is shorter than the spec's 16 bytes (§3.2).
- */
-export interface Molto2Warning {
-  code: "default-key" | "short-key";
-  message: string;
-}
 
 export interface Molto2SessionOptions {
   /** The customer key; default the factory key TOKEN2MOLTO1-KEY (§3.2). Only K = SHA-1(key)[0:16] is kept, and close() wipes it. */
@@ -83,35 +74,6 @@ function checkTitle(title: unknown): void {
 
 const BUTTON_MESSAGE = "press ▲ on the token";
 const hostClock = (): number => Math.floor(Date.now() / 1000);
-const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
-/** The spec's customer-key length (§3.2); shorter keys work but are easier to guess. */
-const ADVISED_KEY_LENGTH = 16;
-const DEFAULT_KEY_WARNING: Molto2Warning = {
-  code: "default-key",
-  message: "this Molto2 still uses the public factory customer key TOKEN2MOLTO1-KEY: anyone holding it can rewrite its profiles; set your own with `otpbridge molto2 set-key`",
-};
-
-/**
- * Checks a new customer key before anything is sent (§3.2, §3.11): non-empty, and not the public
- * factory key (setting it would leave the token as open as a new one). Any length works, since the
- * token keeps only SHA-1(key)[0:16]; a key under 16 bytes gives a `short-key` warning.
- * @returns the warnings (empty for a good key).
- * @throws RangeError/TypeError (INVALID_INPUT) on an empty key or a non-byte array; OtpbridgeError
- *   INVALID_INPUT for the factory key.
- * @example checkNewCustomerKey(new TextEncoder().encode("correct horse battery")) // []
- */
-export function checkNewCustomerKey(key: Uint8Array): Molto2Warning[] {
-  abytes(key, "newCustomerKey", { min: 1 });
-  if (bytesEqual(key, MOLTO2_DEFAULT_CUSTOMER_KEY)) {
-    throw otpbError("INVALID_INPUT", "the new customer key is the public factory key TOKEN2MOLTO1-KEY; choose your own (a factory reset is how to go back to it)");
-  }
-  if (key.length >= ADVISED_KEY_LENGTH) return [];
-  return [{
-    code: "short-key",
-    message: `the new customer key is ${key.length} bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)`,
-  }];
-}
-
 
 /** An authenticated-on-demand session with one Molto2. Build it with {@link Molto2Session.open}. */
 export class Molto2Session {
@@ -350,8 +312,8 @@ export class Molto2Session {
     const result = molto2AuthResult(sw);
     if (result.ok) {
       this.#authed = true;
-      // The factory key is public (§3.2; its K, vector M1, needs no wiping): say so every time a session relies on it.
-      if (!this.#changingKey && bytesEqual(this.#key, molto2Key(MOLTO2_DEFAULT_CUSTOMER_KEY))) this.#warn(DEFAULT_KEY_WARNING);
+      // The factory key is public (§3.2): say so every time a session relies on it.
+      if (!this.#changingKey && isFactoryKey(this.#key)) this.#warn(DEFAULT_KEY_WARNING);
       return;
     }
     this.#authFailure =

@@ -17,16 +17,16 @@ export const SW_OPERATIONS = {
 
 export type SwOperation<F extends SwFamily = SwFamily> = (typeof SW_OPERATIONS)[F][number];
 
-/** A message for every operation, with some operations saying more. */
-interface Entry {
+/** A message for every operation of family F, with some operations saying more. */
+interface Entry<F extends SwFamily> {
   text: string;
-  by?: Partial<Record<string, string>>;
+  by?: Partial<Record<SwOperation<F>, string>>;
 }
 
 const REPORT = "report it with the output of --debug";
 
 // Family A: the open firmware core's words (§2.8). 6983 and 6A80 cover several failures each.
-const SINGLE_PROFILE: ReadonlyMap<number, Entry> = new Map<number, Entry>([
+const SINGLE_PROFILE: ReadonlyMap<number, Entry<"single-profile">> = new Map<number, Entry<"single-profile">>([
   [SW.OK, { text: "success" }],
   [SW.WRONG_LENGTH, { text: `the token found the command too short or its length field wrong (6700): a host bug, or a reader that mangled the APDU; ${REPORT}` }],
   [SW.AUTH_METHOD_BLOCKED, {
@@ -51,7 +51,7 @@ const SINGLE_PROFILE: ReadonlyMap<number, Entry> = new Map<number, Entry>([
 
 // Family B (§3.14); the values only the emulator model fixes are [EMU] (§3.16): drivers must not
 // depend on them, but a person still deserves a reading of them.
-const MOLTO2: ReadonlyMap<number, Entry> = new Map<number, Entry>([
+const MOLTO2: ReadonlyMap<number, Entry<"molto2">> = new Map<number, Entry<"molto2">>([
   [SW.OK, { text: "success" }],
   [SW.WAITING_FOR_BUTTON, { text: "accepted: the token waits for its ▲ button; press it to confirm (any other command cancels)" }],
   [SW.RECORD_NOT_FOUND, {
@@ -72,7 +72,7 @@ const MOLTO2: ReadonlyMap<number, Entry> = new Map<number, Entry>([
 ]);
 
 // Family C (§4.11): 6A80/6A83 are "no such entry" for commands naming one, "no entries" for a list.
-const OTP_APPLET: ReadonlyMap<number, Entry> = new Map<number, Entry>([
+const OTP_APPLET: ReadonlyMap<number, Entry<"otp-applet">> = new Map<number, Entry<"otp-applet">>([
   [SW.OK, { text: "success" }],
   [SW.WRONG_DATA, {
     text: "the key has no such entry (6A80)",
@@ -96,10 +96,10 @@ const OTP_APPLET: ReadonlyMap<number, Entry> = new Map<number, Entry>([
   [SW.CLA_NOT_SUPPORTED, { text: "the key does not know this command class (6E00): no Token2 OTP applet answers here" }],
 ]);
 
-const TABLES: Record<SwFamily, ReadonlyMap<number, Entry>> = { "single-profile": SINGLE_PROFILE, molto2: MOLTO2, "otp-applet": OTP_APPLET };
+const TABLES: { [F in SwFamily]: ReadonlyMap<number, Entry<F>> } = { "single-profile": SINGLE_PROFILE, molto2: MOLTO2, "otp-applet": OTP_APPLET };
 
 /** Four upper-case hex digits. */
-export function swHex(sw: number): string {
+function swHex(sw: number): string {
   return (sw & 0xffff).toString(16).toUpperCase().padStart(4, "0");
 }
 
@@ -115,7 +115,7 @@ export function listedStatusWords(family: SwFamily): number[] {
  * @example describeSw("molto2", 0x6303, "auth") // "wrong customer key (6303): 3 tries left ..."
  */
 export function describeSw<F extends SwFamily>(family: F, sw: number, operation: SwOperation<F>): string {
-  const entry = TABLES[family].get(sw);
+  const entry: Entry<F> | undefined = TABLES[family].get(sw);
   if (entry !== undefined) return entry.by?.[operation] ?? entry.text;
   const sw1 = sw >>> 8;
   const sw2 = sw & 0xff;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { totp } from "../../src/crypto/index.js";
-import { Molto2Session, checkNewCustomerKey, type Molto2ButtonPrompt, type Molto2Warning } from "../../src/drivers/molto2.js";
+import { checkNewCustomerKey, type Molto2Warning } from "../../src/drivers/molto2-keys.js";
+import { Molto2Session, type Molto2ButtonPrompt } from "../../src/drivers/molto2.js";
 import { pinnedClock } from "../../src/emulator/common.js";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
 import { reasonOf } from "../../src/lib/errors.js";

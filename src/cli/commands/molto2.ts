@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { Molto2Session, checkNewCustomerKey, type Molto2ButtonHandler, type Molto2ProfileConfig, type Molto2ProfileEntry } from "../../drivers/molto2.js";
+import { checkNewCustomerKey } from "../../drivers/molto2-keys.js";
+import { Molto2Session, type Molto2ButtonHandler, type Molto2ProfileConfig, type Molto2ProfileEntry } from "../../drivers/molto2.js";
 import { parseBase32Secret, parseOtpauthUri } from "../../input/secret.js";
 import { otpbError } from "../../lib/errors.js";
 import type { ApduTransport } from "../../transports/types.js";

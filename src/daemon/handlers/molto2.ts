@@ -5,7 +5,8 @@
  * change, factory reset) are not offered over the API: they need a person at the token, and the
  * CLI serves them.
  */
-import { Molto2Session, type Molto2ProfileWrite, type Molto2Warning } from "../../drivers/molto2.js";
+import type { Molto2Warning } from "../../drivers/molto2-keys.js";
+import { Molto2Session, type Molto2ProfileWrite } from "../../drivers/molto2.js";
 import { otpbError } from "../../lib/errors.js";
 import { parseHexSecret } from "../../input/secret.js";
 import type { MethodTable } from "../rpc.js";
