@@ -7,8 +7,10 @@
  * Status words become domain errors only where their meaning is known (§2.8): 6983 from AUTH
  * FINISH is TOKEN_LOCKED (locked, or not this family: never retried); 6983 from a secure write is
  * "authentication lost or MAC bug": one re-authentication and one retry, then AUTH_FAILED. Any
- * other failing status word is DEVICE_ERROR naming the word. Link failures (CARD_REMOVED,
- * READER_GONE, PCSC_UNAVAILABLE) propagate with their reason, plus what state the seed is in.
+ * other failing status word is DEVICE_ERROR saying what the word means at that step
+ * (src/protocol/status-messages.ts). Link failures (CARD_REMOVED, READER_GONE, PCSC_UNAVAILABLE)
+ * propagate with their reason, plus what state the seed is in; {@link safeToRepeat} says which of
+ * them a caller may retry once the same token is back (src/drivers/hold-still.ts).
  */
 import { abytes, aint, aoneOf } from "../lib/checks.js";
 import { OtpbridgeError, otpbError } from "../lib/errors.js";
@@ -163,9 +165,9 @@ export class SingleProfileSession {
 
   /**
    * Identifies the token with GET INFO (§2.10 steps 1-3). Nothing else is sent.
-   * @throws OtpbridgeError CARD_REMOVED {swapped} when `expectSerial` is not the serial found; UNKNOWN_MODEL when the card is not a single-profile token or its serial
-   *   matches no known model (nothing that could lock it is ever sent); MALFORMED_RESPONSE; the
-   *   transport's link errors.
+   * @throws OtpbridgeError CARD_REMOVED {swapped} when `expectSerial` is not the serial found;
+   *   UNKNOWN_MODEL when the card is not a single-profile token or its serial matches no known
+   *   model (nothing that could lock it is ever sent); MALFORMED_RESPONSE; the transport's link errors.
    * @example const session = await SingleProfileSession.open(transport); session.info().model.name
    */
   static async open(transport: ApduTransport, options: SessionOptions = {}): Promise<SingleProfileSession> {
