@@ -5,7 +5,7 @@ import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Expand8, sha1Outer8, sha1Rounds8, 
 import { SHA256_IV, sha256Expand4, sha256Expand8, sha256ExpandOuter8, sha256Rounds4 } from "./sha256";
 import { SHA1, IPAD, OPAD } from "./md";
 import { record } from "./record";
-import { reduce, truncate32 } from "./truncate";
+import { reduce } from "./truncate";
 
 /** SHA-1 state: 5 words; SHA-256: 8. */
 @inline function words(alg: i32): usize {
@@ -139,11 +139,11 @@ import { reduce, truncate32 } from "./truncate";
 }
 
 /**
- * Truncates the 4 digests in `st` into 4 codes at `out` (RFC 4226 §5.3), in the lanes: the words at the
- * offset are picked with masks, not loaded from a digest-dependent address, so no memory access depends
- * on the digest. Offsets 0..15 read words 0..4 for SHA-1 and SHA-256 alike.
+ * The 31-bit dynamic-truncation values (RFC 4226 §5.3) of the 4 digests in `st`, in the lanes: the
+ * words at the offset are picked with masks, not loaded from a digest-dependent address, so no memory
+ * access depends on the digest. Offsets 0..15 read words 0..4 for SHA-1 and SHA-256 alike.
  */
-@inline function store4(alg: i32, st: usize, out: usize, digits: u32): void {
+@inline function bins4(alg: i32, st: usize): v128 {
   const off = v128.and(v128.load(st + (words(alg) - 1) * 16), i32x4.splat(15));
   const i = i32x4.shr_u(off, 2);
   const i1 = i32x4.eq(i, i32x4.splat(1)), i2 = i32x4.eq(i, i32x4.splat(2)), i3 = i32x4.eq(i, i32x4.splat(3));
@@ -157,7 +157,12 @@ import { reduce, truncate32 } from "./truncate";
   let bin = v128.bitselect(v128.or(i32x4.shl(hi, 8), i32x4.shr_u(lo, 24)), hi, b1);
   bin = v128.bitselect(v128.or(i32x4.shl(hi, 16), i32x4.shr_u(lo, 16)), bin, b2);
   bin = v128.bitselect(v128.or(i32x4.shl(hi, 24), i32x4.shr_u(lo, 8)), bin, b3);
-  bin = v128.and(bin, i32x4.splat(0x7fffffff));
+  return v128.and(bin, i32x4.splat(0x7fffffff));
+}
+
+/** Truncates the 4 digests in `st` into 4 codes at `out`. */
+@inline function store4(alg: i32, st: usize, out: usize, digits: u32): void {
+  const bin = bins4(alg, st);
   store<u32>(out, reduce(i32x4.extract_lane(bin, 0), digits), 0);
   store<u32>(out, reduce(i32x4.extract_lane(bin, 1), digits), 4);
   store<u32>(out, reduce(i32x4.extract_lane(bin, 2), digits), 8);
@@ -225,12 +230,13 @@ import { reduce, truncate32 } from "./truncate";
 @inline function match4(
   alg: i32, st: usize, g: u32, n: u32, step: u32, digits: u32, target: u32, out: usize, cap: u32, found: u32,
 ): u32 {
-  for (let j: u32 = 0; j < 4; j++) {
-    const key = (g << 2) + j;
-    if (key < n && truncate32(st + (<usize>j << 2), 16, words(alg) - 1, digits) == target) {
-      found = record(out, cap, found, key, step);
-    }
-  }
+  const bin = bins4(alg, st);
+  const key = g << 2;
+  // Lane indices must be constants: one line per lane.
+  if (key < n && reduce(i32x4.extract_lane(bin, 0), digits) == target) found = record(out, cap, found, key, step);
+  if (key + 1 < n && reduce(i32x4.extract_lane(bin, 1), digits) == target) found = record(out, cap, found, key + 1, step);
+  if (key + 2 < n && reduce(i32x4.extract_lane(bin, 2), digits) == target) found = record(out, cap, found, key + 2, step);
+  if (key + 3 < n && reduce(i32x4.extract_lane(bin, 3), digits) == target) found = record(out, cap, found, key + 3, step);
   return found;
 }
 

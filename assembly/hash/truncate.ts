@@ -12,20 +12,6 @@ export function reduce(bin: u32, digits: u32): u32 {
   return digits >= 10 ? bin : bin % load<u32>(POW10 + (<usize>digits << 2));
 }
 
-/**
- * The HOTP code of a digest whose big-endian 32-bit word i is at `base + i * stride` (SHA-1, SHA-256).
- * The offset is the low nibble of the last digest byte, that is of the last word.
- */
-@inline
-export function truncate32(base: usize, stride: usize, last: u32, digits: u32): u32 {
-  const offset = load<u32>(base + last * stride) & 15;
-  const i = <usize>(offset >> 2);
-  const pair = (<u64>load<u32>(base + i * stride) << 32) | <u64>load<u32>(base + (i + 1) * stride);
-  // The 4 bytes at `offset` start (offset & 3) bytes into word i.
-  const bin = <u32>(pair >> (32 - ((offset & 3) << 3))) & 0x7fffffff;
-  return reduce(bin, digits);
-}
-
 /** The HOTP code of a SHA-512 digest held as 8 big-endian u64 words at `st`. */
 @inline
 export function truncate64(st: usize, digits: u32): u32 {
