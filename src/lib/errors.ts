@@ -56,6 +56,10 @@ export const REASONS = {
   BATCH_STATE: { exitCode: 2, rpcCode: -32052 },
   /** The item's state forbids the transition (commit before verify, burn of a committed item). */
   ITEM_STATE: { exitCode: 2, rpcCode: -32053 },
+  /** Batch verification failed: the token's clock read back more than 2 s from the host's, or the code the operator typed is not the one the token should show. */
+  VERIFY_MISMATCH: { exitCode: 3, rpcCode: -32056 },
+  /** The batch engine is driving another batch: pause or cancel it before starting this one (one batch takes taps at a time). */
+  BATCH_BUSY: { exitCode: 75, rpcCode: -32057 },
   /** The export format cannot represent an item (for example SHA-256 in an Entra ID CSV). */
   EXPORT_UNSUPPORTED: { exitCode: 2, rpcCode: -32054 },
   /** The reader is held by another session or another PC/SC client (exclusive access). */
