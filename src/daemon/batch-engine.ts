@@ -128,12 +128,13 @@ export class BatchEngine {
    * Runs `batchId`: starts it (created), resumes it (paused) or takes it over as it is (running,
    * e.g. after a restart), then offers it every ready token, those in the readers now included.
    * @throws OtpbridgeError BATCH_NOT_FOUND, BATCH_STATE (cancelled), BATCH_BUSY (the engine drives
-   *   another batch that is not paused), JOURNAL_FULL / JOURNAL_IO.
+   *   another batch that is running and not finished), JOURNAL_FULL / JOURNAL_IO.
    */
   run(batchId: number): BatchRecord {
     this.#assertOpen();
     const current = this.#batchId;
-    if (current !== undefined && current !== batchId && this.#journal.batch(current).state === "running") {
+    // A finished batch (nothing pending or in flight) stays "running" in the journal but holds nothing up.
+    if (current !== undefined && current !== batchId && this.#journal.batch(current).state === "running" && !this.#journal.status(current).done) {
       throw otpbError("BATCH_BUSY", `batch ${current} is running: pause or cancel it before running batch ${batchId}`, { detail: { batchId: current } });
     }
     let batch = this.#journal.batch(batchId);
@@ -143,6 +144,8 @@ export class BatchEngine {
       throw otpbError("BATCH_STATE", `batch ${batchId} is ${batch.state}; it cannot run`, { detail: { batchId, state: batch.state } });
     }
     if (current !== batchId) {
+      // Every token in a reader is a new tap for another batch (it gets reported there if it must not be burned).
+      for (const run of this.#readers.values()) if (!run.busy) run.handled = null;
       this.#batchId = batchId;
       this.#meter = new ProgressMeter();
       this.#onAttach(batchId);
