@@ -28,7 +28,7 @@ import { silentLogger, type Logger } from "../lib/log.js";
 import type { Journal } from "../store/journal.js";
 import type { BatchRecord, ClaimedItem } from "../store/types.js";
 import type { ApduTransport } from "../transports/types.js";
-import { ProgressMeter, type BatchItemEvent, type BatchProgress, type ReaderState, type ReaderStatus } from "./batch-progress.js";
+import { ProgressMeter, seedState, statusAfter, type BatchItemEvent, type BatchProgress, type ReaderState, type ReaderStatus } from "./batch-progress.js";
 
 export type { BatchItemEvent, BatchProgress, ReaderState, ReaderStatus } from "./batch-progress.js";
 
@@ -284,7 +284,7 @@ export class BatchEngine {
           setTimeout(() => this.#update(this.#devices.list()), BUSY_RETRY_MS).unref();
         }
         this.#meter?.record(event);
-        for (const listener of [...this.#itemListeners]) listener(event);
+        this.#notify(this.#itemListeners, event);
       })
       .finally(() => {
         run.busy = false;
@@ -388,26 +388,17 @@ export class BatchEngine {
       this.#log.warn("batch: progress unavailable", { error });
       return;
     }
-    for (const listener of [...this.#progressListeners]) listener(progress);
+    this.#notify(this.#progressListeners, progress);
   }
-}
 
-function seedState(detail: Record<string, unknown>): { seedState?: string } {
-  return typeof detail.seedState === "string" ? { seedState: detail.seedState } : {};
-}
-
-/** What a reader shows once its tap is over. */
-function statusAfter(event: BatchItemEvent): ReaderStatus {
-  const state: ReaderState =
-    event.outcome === "committed" ? "done"
-      : event.outcome === "interrupted" ? "interrupted"
-        : event.outcome === "failed" ? "failed"
-          : event.outcome === "error" ? "error"
-            : event.outcome === "unsupported" ? "unsupported"
-              : "remove";
-  return {
-    reader: event.reader, state, serial: event.serial, ...(event.model !== undefined ? { model: event.model } : {}),
-    ...(event.itemId !== undefined ? { itemId: event.itemId } : {}), outcome: event.outcome,
-    ...(event.message !== undefined ? { message: event.message } : {}),
-  };
+  /** A listener that throws is logged; it stops neither the engine nor the other listeners. */
+  #notify<E>(listeners: Set<(event: E) => void>, event: E): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#log.error("batch: an event listener failed", { error });
+      }
+    }
+  }
 }

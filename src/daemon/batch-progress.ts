@@ -115,3 +115,24 @@ export class ProgressMeter {
     };
   }
 }
+
+/** `detail.seedState` of a driver error, when it has one. */
+export function seedState(detail: Record<string, unknown>): { seedState?: string } {
+  return typeof detail.seedState === "string" ? { seedState: detail.seedState } : {};
+}
+
+/** What a reader shows once its tap is over. */
+export function statusAfter(event: BatchItemEvent): ReaderStatus {
+  const state: ReaderState =
+    event.outcome === "committed" ? "done"
+      : event.outcome === "interrupted" ? "interrupted"
+        : event.outcome === "failed" ? "failed"
+          : event.outcome === "error" ? "error"
+            : event.outcome === "unsupported" ? "unsupported"
+              : "remove";
+  return {
+    reader: event.reader, state, serial: event.serial, ...(event.model !== undefined ? { model: event.model } : {}),
+    ...(event.itemId !== undefined ? { itemId: event.itemId } : {}), outcome: event.outcome,
+    ...(event.message !== undefined ? { message: event.message } : {}),
+  };
+}
