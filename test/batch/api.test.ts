@@ -68,6 +68,12 @@ describe("batch API", () => {
       expect(item).toMatchObject({ outcome: "committed", model: expect.any(String) });
       expect(item.codes.current).toMatch(/^\d{6}$/);
     }
+    // The operator types the code the token shows: checked against the item's seed (±1 step).
+    const shown = items[0].codes;
+    expect((await c.call("batch.checkCode", { batchId, itemId: items[0].itemId, code: shown.current })).result).toMatchObject({ match: true, serial: items[0].serial });
+    const wrong = [...Array(10).keys()].map((k) => String((Number(shown.current) + 1 + k) % 1_000_000).padStart(6, "0")).find((x) => ![shown.previous, shown.current, shown.next].includes(x));
+    expect((await c.call("batch.checkCode", { batchId, itemId: items[0].itemId, code: wrong })).result).toMatchObject({ match: false, stepOffset: null });
+    expect((await c.call("batch.checkCode", { batchId, itemId: 999, code: "123456" })).error.data.reason).toBe("ITEM_STATE");
     const status = (await c.call("batch.status", { batchId })).result;
     expect(status).toMatchObject({ driven: true, progress: { done: 3, finished: true } });
 

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../daemon/batch-engine.js";
 import { CSV_HEADERS, generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../daemon/batch-input.js";
 import { ProgressMeter } from "../../daemon/batch-progress.js";
+import { checkTypedCode } from "../../daemon/batch-verify.js";
 import { defaultDataDir } from "../../daemon/daemon.js";
 import { DeviceManager } from "../../drivers/device-manager.js";
 import { EXPORT_TARGETS, type ExportTarget } from "../../input/capabilities.js";
@@ -27,6 +28,7 @@ export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FI
        otpbridge batch run ID [--simulate [--readers N]] [--reader NAME] [--family READER=FAMILY]...
                               [--reburn] [--display 15|30|60|120]
        otpbridge batch status ID [--json]
+       otpbridge batch check ID --item ITEM --code CODE
        otpbridge batch list [--json]
        otpbridge batch export ID --format FORMAT --out FILE [--password-env VAR --key-name NAME]
   (every form takes --data-dir DIR: default $XDG_DATA_HOME/otpbridge, the daemon's)
@@ -39,6 +41,7 @@ run      every single-profile token tapped on any reader takes the next item, re
          Ctrl-C (the batch is paused; burns under way finish). --simulate: in-memory readers
          (--readers N, default 4) with emulated tokens swapped in as each is done
 status   counts per state, rate and readers
+check    compare the code a burned token shows with the one its seed gives now (±1 step)
 export   committed items only, to a 0600 file: ${EXPORT_TARGETS.join(", ")}; PSKC formats
          encrypt the seeds under the password in environment variable --password-env`;
 
@@ -62,6 +65,8 @@ const OPTIONS = {
   out: { type: "string" },
   "password-env": { type: "string" },
   "key-name": { type: "string" },
+  item: { type: "string" },
+  code: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -94,10 +99,12 @@ export async function runBatch(argv: string[], io: CommandIo, context: CommandCo
       return status(batchIdOf(id), values, io);
     case "list":
       return list(values, io);
+    case "check":
+      return check(batchIdOf(id), values, io);
     case "export":
       return exportCommand(batchIdOf(id), values, io);
     default:
-      throw otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, list or export`);
+      throw otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, check, list or export`);
   }
 }
 
@@ -192,6 +199,20 @@ function status(batchId: number, values: Values, io: CommandIo): number {
     if (values.json) io.out(JSON.stringify(progress, null, 2));
     else io.out(formatSummary(progress));
     return 0;
+  } finally {
+    journal.close();
+  }
+}
+
+function check(batchId: number, values: Values, io: CommandIo): number {
+  const itemId = Number(values.item);
+  aint(itemId, "--item", 1, Number.MAX_SAFE_INTEGER);
+  const journal = openJournal(values);
+  try {
+    const result = checkTypedCode(journal, batchId, itemId, values.code ?? "");
+    if (values.json) io.out(JSON.stringify(result));
+    else io.out(result.match ? `item ${itemId} (token ${result.serial}): the code matches` : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`);
+    return result.match ? 0 : 3;
   } finally {
     journal.close();
   }

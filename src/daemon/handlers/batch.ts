@@ -1,7 +1,8 @@
 /**
  * `batch.*` (issue #6): create a batch from items, a CSV text, otpauth URIs or "generate N"; run
  * it through the daemon's batch engine (start, pause, resume, cancel); read its status; export
- * its committed items (the `export` capability: the one batch method that returns seeds). The
+ * its committed items (the `export` capability: the one batch method that returns seeds); check
+ * the code the operator reads off a burned token (batch.checkCode). The
  * engine sends `batch.item` and `batch.progress` to clients with the `batch` capability.
  */
 import { ALGORITHMS, PERIODS } from "../../drivers/single-profile.js";
@@ -10,6 +11,7 @@ import { otpbError } from "../../lib/errors.js";
 import { renderExport, type ExportRequest } from "../../store/export/index.js";
 import type { BatchRecord, BatchState } from "../../store/types.js";
 import type { BatchEngine } from "../batch-engine.js";
+import { checkTypedCode } from "../batch-verify.js";
 import { generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../batch-input.js";
 import type { MethodTable } from "../rpc.js";
 import { int, objectParams, oneOf, optionalSeed, optionalText, text } from "./_params.js";
@@ -123,6 +125,15 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTabl
       handler: (raw) => {
         const id = batchId(objectParams(raw));
         return { progress: engine.progress(id), driven: engine.batchId === id };
+      },
+    },
+    "batch.checkCode": {
+      capability: "batch",
+      handler: (raw, client) => {
+        const params = objectParams(raw);
+        const check = checkTypedCode(s.journal, batchId(params), int(params, "itemId", 1, Number.MAX_SAFE_INTEGER), text(params, "code", 10));
+        s.log.info("batch code checked", { batchId: batchId(params), itemId: check.itemId, match: check.match, client: client.id });
+        return check;
       },
     },
     "batch.export": {
