@@ -234,7 +234,7 @@ export class BatchEngine {
       if (run.busy || (run.handled !== null && run.handled === device.serial)) continue;
       if (device.state !== "ready" || device.family !== "single-profile" || device.serial === null) {
         const state: ReaderState = device.state === "ready" || device.state === "unsupported" ? "unsupported" : "waiting";
-        const message = device.message ?? (device.family !== "single-profile" && device.state === "ready" ? `a ${device.family ?? "unknown"} device, not a single-profile token` : undefined);
+        const message = device.message ?? (device.family !== "single-profile" && device.state === "ready" ? `not a single-profile token (${device.family ?? "unidentified"})` : undefined);
         if (run.status.state !== state || run.status.message !== message) {
           run.status = { reader: name, state, serial: device.serial, ...(message !== undefined ? { message } : {}) };
           changed = true;
