@@ -98,7 +98,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   // The batch engine leaves alone a device an API client holds a session on.
   const batches = new BatchEngine({
     journal, devices: manager, logger: log, skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
-    onAttach: (batchId) => writeActiveBatch(dataDir, batchId),
+    onAttach: (batchId) => {
+      try {
+        writeActiveBatch(dataDir, batchId);
+      } catch (error) {
+        // The batch runs all the same; only a restart would not pick it up by itself (batch.start does).
+        log.warn("daemon: could not record the running batch", { batchId, error });
+      }
+    },
   });
   batches.onItem((event) => hub.batchEvent("batch.item", event));
   batches.onProgress((progress) => hub.batchEvent("batch.progress", progress));
