@@ -1,11 +1,11 @@
 // HOTP over SHA-1 and SHA-256 in 4 v128 lanes (one key per lane), two lane groups (8 keys) at a time.
 // Buffer layouts are described in hotp.ts.
 import { W, W2, WI, ST, ST2, KT } from "./scratch";
-import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Expand8, sha1Rounds8, sha1RoundsWK8 } from "./sha1";
-import { SHA256_IV, sha256Expand4, sha256Expand8, sha256Rounds4 } from "./sha256";
+import { SHA1_IV, sha1AddK4, sha1Expand4, sha1Expand8, sha1Outer8, sha1Rounds8, sha1RoundsWK8 } from "./sha1";
+import { SHA256_IV, sha256Expand4, sha256Expand8, sha256ExpandOuter8, sha256Rounds4 } from "./sha256";
 import { SHA1, IPAD, OPAD } from "./md";
 import { record } from "./record";
-import { truncate32 } from "./truncate";
+import { reduce, truncate32 } from "./truncate";
 
 /** SHA-1 state: 5 words; SHA-256: 8. */
 @inline function words(alg: i32): usize {
@@ -42,10 +42,10 @@ import { truncate32 } from "./truncate";
 /** Rounds of the pair: ST over schedule `w`, ST2 over `w2`. */
 @inline function rounds2(alg: i32, w: usize, w2: usize, dup: bool): void {
   if (alg == SHA1) {
-    sha1Rounds8(ST, w, ST2, w2);
+    sha1Rounds8(ST, ST2, w, w2, ST, ST2);
   } else {
-    sha256Rounds4(ST, w);
-    if (!dup) sha256Rounds4(ST2, w2);
+    sha256Rounds4(ST, w, ST);
+    if (!dup) sha256Rounds4(ST2, w2, ST2);
   }
 }
 
@@ -107,34 +107,61 @@ import { truncate32 } from "./truncate";
   v128.store(w, i32x4.splat((64 + 8) * 8), 240);
 }
 
-/** Lays out the outer HMAC block at `w` from the inner digest in `st`. */
-@inline function outerBlock4(alg: i32, w: usize, st: usize): void {
-  const n = words(alg);
-  // The inner digest's state words already are the big-endian message words; then 0x80 and the length.
-  copy4(w, st, n);
-  v128.store(w + (n << 4), i32x4.splat(0x80000000));
-  zero4(w + ((n + 1) << 4), 14 - n);
-  v128.store(w, i32x4.splat(<i32>(64 + (n << 2)) * 8), 240);
+/**
+ * Inner compressions of a pair from the resident states at `s`, `s2` over the schedules `w`, `w2`
+ * (`shared`: both are WI, which for SHA-1 holds K, see sharedInner4); the digests go straight into the
+ * first words of W, W2, where the outer blocks begin.
+ */
+@inline function inner2(alg: i32, s: usize, s2: usize, w: usize, w2: usize, shared: bool, dup: bool): void {
+  if (alg == SHA1) {
+    if (shared) sha1RoundsWK8(s, s2, w, W, W2);
+    else sha1Rounds8(s, s2, w, w2, W, W2);
+  } else {
+    sha256Rounds4(s, w, W);
+    if (!dup) sha256Rounds4(s2, w2, W2);
+  }
 }
 
-/** Outer compressions of the pair whose states are at `s` and `s2`, from the inner digests in ST, ST2. */
+/**
+ * Outer compressions of the pair whose resident states are at `s`, `s2`, from the inner digests in W, W2
+ * (inner2): the outer blocks' constant words are never written, their terms skipped (sha1Outer8,
+ * sha256ExpandOuter8). Digests left in ST, ST2.
+ */
 @inline function outer2(alg: i32, s: usize, s2: usize, dup: bool): void {
   const w = words(alg);
-  outerBlock4(alg, W, ST);
-  outerBlock4(alg, W2, ST2);
-  expand2(alg, W, W2);
-  copy4(ST, s + w * 16, w);
-  copy4(ST2, s2 + w * 16, w);
-  rounds2(alg, W, W2, dup);
+  if (alg == SHA1) {
+    sha1Outer8(s + w * 16, s2 + w * 16, W, W2, ST, ST2);
+  } else {
+    sha256ExpandOuter8(W, W2);
+    sha256Rounds4(s + w * 16, W, ST);
+    if (!dup) sha256Rounds4(s2 + w * 16, W2, ST2);
+  }
 }
 
-/** Truncates the 4 digests in `st` into 4 codes at `out`. */
+/**
+ * Truncates the 4 digests in `st` into 4 codes at `out` (RFC 4226 §5.3), in the lanes: the words at the
+ * offset are picked with masks, not loaded from a digest-dependent address, so no memory access depends
+ * on the digest. Offsets 0..15 read words 0..4 for SHA-1 and SHA-256 alike.
+ */
 @inline function store4(alg: i32, st: usize, out: usize, digits: u32): void {
-  const last = words(alg) - 1;
-  store<u32>(out, truncate32(st, 16, last, digits), 0);
-  store<u32>(out, truncate32(st + 4, 16, last, digits), 4);
-  store<u32>(out, truncate32(st + 8, 16, last, digits), 8);
-  store<u32>(out, truncate32(st + 12, 16, last, digits), 12);
+  const off = v128.and(v128.load(st + (words(alg) - 1) * 16), i32x4.splat(15));
+  const i = i32x4.shr_u(off, 2);
+  const i1 = i32x4.eq(i, i32x4.splat(1)), i2 = i32x4.eq(i, i32x4.splat(2)), i3 = i32x4.eq(i, i32x4.splat(3));
+  const d1 = v128.load(st, 16), d2 = v128.load(st, 32), d3 = v128.load(st, 48);
+  // hi = word i, lo = word i + 1.
+  const hi = v128.bitselect(d3, v128.bitselect(d2, v128.bitselect(d1, v128.load(st, 0), i1), i2), i3);
+  const lo = v128.bitselect(v128.load(st, 64), v128.bitselect(d3, v128.bitselect(d2, d1, i1), i2), i3);
+  // The 4 bytes start (offset & 3) bytes into word i.
+  const b = v128.and(off, i32x4.splat(3));
+  const b1 = i32x4.eq(b, i32x4.splat(1)), b2 = i32x4.eq(b, i32x4.splat(2)), b3 = i32x4.eq(b, i32x4.splat(3));
+  let bin = v128.bitselect(v128.or(i32x4.shl(hi, 8), i32x4.shr_u(lo, 24)), hi, b1);
+  bin = v128.bitselect(v128.or(i32x4.shl(hi, 16), i32x4.shr_u(lo, 16)), bin, b2);
+  bin = v128.bitselect(v128.or(i32x4.shl(hi, 24), i32x4.shr_u(lo, 8)), bin, b3);
+  bin = v128.and(bin, i32x4.splat(0x7fffffff));
+  store<u32>(out, reduce(i32x4.extract_lane(bin, 0), digits), 0);
+  store<u32>(out, reduce(i32x4.extract_lane(bin, 1), digits), 4);
+  store<u32>(out, reduce(i32x4.extract_lane(bin, 2), digits), 8);
+  store<u32>(out, reduce(i32x4.extract_lane(bin, 3), digits), 12);
 }
 
 /** Codes with one counter per key. */
@@ -153,9 +180,7 @@ import { truncate32 } from "./truncate";
     innerBlock4(W);
     innerBlock4(W2);
     expand2(alg, W, W2);
-    copy4(ST, s, w);
-    copy4(ST2, s2, w);
-    rounds2(alg, W, W2, dup);
+    inner2(alg, s, s2, W, W2, false, dup);
     outer2(alg, s, s2, dup);
     store4(alg, ST, out + (<usize>g << 4), digits);
     if (!dup) store4(alg, ST2, out + (<usize>g2 << 4), digits);
@@ -165,7 +190,8 @@ import { truncate32 } from "./truncate";
 /**
  * Lays out and expands, in WI, the inner block of one counter shared by every lane. For SHA-1 the round
  * constants are added in, so every group's inner rounds skip that add (measured 3-9% faster codes;
- * the same for SHA-256 measured 6% slower, so it keeps its per-round K).
+ * the same for SHA-256 measured 6% slower, and 7% again after the outer block changes, so it keeps
+ * its per-round K).
  */
 @inline function sharedInner4(alg: i32, counter: u64): void {
   v128.store(WI, i32x4.splat(<i32>(counter >>> 32)));
@@ -177,15 +203,7 @@ import { truncate32 } from "./truncate";
 
 /** Both HMAC compressions of a pair from the shared inner schedule in WI; digests left in ST, ST2. */
 @inline function sharedPair4(alg: i32, s: usize, s2: usize, dup: bool): void {
-  const w = words(alg);
-  copy4(ST, s, w);
-  copy4(ST2, s2, w);
-  if (alg == SHA1) {
-    sha1RoundsWK8(ST, ST2, WI);
-  } else {
-    sha256Rounds4(ST, WI);
-    if (!dup) sha256Rounds4(ST2, WI);
-  }
+  inner2(alg, s, s2, WI, WI, true, dup);
   outer2(alg, s, s2, dup);
 }
 

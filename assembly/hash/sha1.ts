@@ -115,7 +115,12 @@ export function sha1Expand4(w: usize): void {
  * memory: one schedule alone waits on that chain, two interleaved took 171 to 109 ns a pair here.
  */
 export function sha1Expand8(w: usize, w2: usize): void {
-  for (let p = w, q = w2; p < w + 64 * 16; p += 16, q += 16) {
+  expand8From(w, w2, 16);
+}
+
+/** Words `from`..79 of two 4-lane schedules, interleaved. */
+@inline function expand8From(w: usize, w2: usize, from: usize): void {
+  for (let p = w + (from - 16) * 16, q = w2 + (from - 16) * 16; p < w + 64 * 16; p += 16, q += 16) {
     const x = v128.xor(v128.xor(v128.load(p, 208), v128.load(p, 128)), v128.xor(v128.load(p, 32), v128.load(p)));
     const y = v128.xor(v128.xor(v128.load(q, 208), v128.load(q, 128)), v128.xor(v128.load(q, 32), v128.load(q)));
     v128.store(p, rotl4(x, 1), 256);
@@ -123,8 +128,18 @@ export function sha1Expand8(w: usize, w2: usize): void {
   }
 }
 
-/** The rounds of two interleaved groups; `withK` false when the schedule already holds K. */
-@inline function rounds8(st: usize, w: usize, st2: usize, w2: usize, withK: bool): void {
+/**
+ * The rounds of two interleaved groups, from the states at `st`, `st2` into `out`, `out2` (which may be
+ * the same). `withK` false when the schedule already holds K.
+ * Tried against this in same-process A/Bs and dropped (V8 compiles bigger bodies worse): the outer
+ * block's rounds 5 to 15 written out with their constant K + W and no load (2% slower), the inner
+ * block's zero words likewise (4% slower), 10 rounds a loop iteration (8% slower), rotl30 with a
+ * multiply for its left shift (8% slower), a ninth key in general-purpose registers beside the two
+ * groups, for the idle scalar ALUs (25% slower: V8 spilled more xmm registers).
+ */
+@inline function rounds8(
+  st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize, withK: bool,
+): void {
   let a = v128.load(st, 0), b = v128.load(st, 16), c = v128.load(st, 32), d = v128.load(st, 48), e = v128.load(st, 64);
   let a2 = v128.load(st2, 0), b2 = v128.load(st2, 16), c2 = v128.load(st2, 32), d2 = v128.load(st2, 48), e2 = v128.load(st2, 64);
   let p = w, q = w2;
@@ -180,26 +195,27 @@ export function sha1Expand8(w: usize, w2: usize): void {
     a = step4(b, a, parity4(c, d, e), kw4(k, v128.load(p, 64), withK)); c = rotl4(c, 30);
     a2 = step4(b2, a2, parity4(c2, d2, e2), kw4(k, v128.load(q, 64), withK)); c2 = rotl4(c2, 30);
   }
-  v128.store(st, i32x4.add(v128.load(st, 0), a), 0);
-  v128.store(st, i32x4.add(v128.load(st, 16), b), 16);
-  v128.store(st, i32x4.add(v128.load(st, 32), c), 32);
-  v128.store(st, i32x4.add(v128.load(st, 48), d), 48);
-  v128.store(st, i32x4.add(v128.load(st, 64), e), 64);
-  v128.store(st2, i32x4.add(v128.load(st2, 0), a2), 0);
-  v128.store(st2, i32x4.add(v128.load(st2, 16), b2), 16);
-  v128.store(st2, i32x4.add(v128.load(st2, 32), c2), 32);
-  v128.store(st2, i32x4.add(v128.load(st2, 48), d2), 48);
-  v128.store(st2, i32x4.add(v128.load(st2, 64), e2), 64);
+  v128.store(out, i32x4.add(v128.load(st, 0), a), 0);
+  v128.store(out, i32x4.add(v128.load(st, 16), b), 16);
+  v128.store(out, i32x4.add(v128.load(st, 32), c), 32);
+  v128.store(out, i32x4.add(v128.load(st, 48), d), 48);
+  v128.store(out, i32x4.add(v128.load(st, 64), e), 64);
+  v128.store(out2, i32x4.add(v128.load(st2, 0), a2), 0);
+  v128.store(out2, i32x4.add(v128.load(st2, 16), b2), 16);
+  v128.store(out2, i32x4.add(v128.load(st2, 32), c2), 32);
+  v128.store(out2, i32x4.add(v128.load(st2, 48), d2), 48);
+  v128.store(out2, i32x4.add(v128.load(st2, 64), e2), 64);
 }
 
 /**
  * Runs the 80 rounds for two independent 4-lane groups at once: state `st` over the expanded schedule
- * at `w`, state `st2` over `w2`. One group alone is bound by the latency of the round's dependency
+ * at `w` into `out`, state `st2` over `w2` into `out2` (the states are read only; `out` may be `st`,
+ * or the schedule's first words, which the rounds have finished reading). One group alone is bound by the latency of the round's dependency
  * chain; interleaving a second one doubled throughput here, while a third runs out of the 16 xmm
  * registers V8 allocates from. An odd last group runs with a copy of itself: it costs about the same.
  */
-export function sha1Rounds8(st: usize, w: usize, st2: usize, w2: usize): void {
-  rounds8(st, w, st2, w2, true);
+export function sha1Rounds8(st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize): void {
+  rounds8(st, st2, w, w2, out, out2, true);
 }
 
 /**
@@ -212,7 +228,60 @@ export function sha1AddK4(w: usize): void {
   }
 }
 
-/** As {@link sha1Rounds8}, both groups over one schedule that already holds W[t] + K (sha1AddK4). */
-export function sha1RoundsWK8(st: usize, st2: usize, w: usize): void {
-  rounds8(st, w, st2, w, false);
+/**
+ * As {@link sha1Rounds8}, both groups over one schedule that already holds W[t] + K (sha1AddK4), from
+ * the states at `st`, `st2` (left unchanged) into `out`, `out2`.
+ */
+export function sha1RoundsWK8(st: usize, st2: usize, w: usize, out: usize, out2: usize): void {
+  rounds8(st, st2, w, w, out, out2, false);
+}
+
+// The outer HMAC block (RFC 2104 §2) after a 20-byte inner digest: W0..W4 the digest, W5 = 0x80000000
+// (padding, FIPS 180-4 §5.1.1), W6..W14 = 0, W15 = (64 + 20) * 8 bits.
+const OUTER_W5: u32 = 0x80000000;
+const OUTER_W15: u32 = (64 + 20) * 8;
+
+/**
+ * W5..W30 of an outer block whose digest words are at w..w+64: the constant words, then W16..W30, in
+ * which 18 of the 45 XORs remain (W22 is rotl1(W19) alone).
+ */
+@inline function expandOuterHead(w: usize): void {
+  const c5 = i32x4.splat(<i32>OUTER_W5), c15 = i32x4.splat(<i32>OUTER_W15);
+  const d0 = v128.load(w, 0), d1 = v128.load(w, 16), d2 = v128.load(w, 32), d3 = v128.load(w, 48), d4 = v128.load(w, 64);
+  const w16 = rotl4(v128.xor(d2, d0), 1);
+  const w17 = rotl4(v128.xor(d3, d1), 1);
+  const w18 = rotl4(v128.xor(v128.xor(d4, d2), c15), 1);
+  const w19 = rotl4(v128.xor(v128.xor(w16, d3), c5), 1);
+  const w20 = rotl4(v128.xor(w17, d4), 1);
+  const w21 = rotl4(v128.xor(w18, c5), 1);
+  const w22 = rotl4(w19, 1);
+  const w23 = rotl4(v128.xor(w20, c15), 1);
+  const w24 = rotl4(v128.xor(w21, w16), 1);
+  const w25 = rotl4(v128.xor(w22, w17), 1);
+  const w26 = rotl4(v128.xor(w23, w18), 1);
+  const w27 = rotl4(v128.xor(w24, w19), 1);
+  const w28 = rotl4(v128.xor(w25, w20), 1);
+  const w29 = rotl4(v128.xor(v128.xor(w26, w21), c15), 1);
+  const w30 = rotl4(v128.xor(v128.xor(w27, w22), w16), 1);
+  v128.store(w, c5, 5 * 16);
+  for (let t: usize = 6; t < 15; t++) v128.store(w + t * 16, i32x4.splat(0));
+  v128.store(w, c15, 15 * 16);
+  v128.store(w, w16, 16 * 16); v128.store(w, w17, 17 * 16); v128.store(w, w18, 18 * 16);
+  v128.store(w, w19, 19 * 16); v128.store(w, w20, 20 * 16); v128.store(w, w21, 21 * 16);
+  v128.store(w, w22, 22 * 16); v128.store(w, w23, 23 * 16); v128.store(w, w24, 24 * 16);
+  v128.store(w, w25, 25 * 16); v128.store(w, w26, 26 * 16); v128.store(w, w27, 27 * 16);
+  v128.store(w, w28, 28 * 16); v128.store(w, w29, 29 * 16); v128.store(w, w30, 30 * 16);
+}
+
+/**
+ * The outer HMAC compressions of two groups whose inner digests are in w[0..4], w2[0..4]: lays out and
+ * expands both schedules, skipping the constant words' terms, then runs the rounds from the outer states
+ * at `st`, `st2` (left unchanged) into `out`, `out2`.
+ */
+export function sha1Outer8(st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize): void {
+  expandOuterHead(w);
+  expandOuterHead(w2);
+  // W31 on: the general recurrence.
+  expand8From(w, w2, 31);
+  rounds8(st, st2, w, w2, out, out2, true);
 }

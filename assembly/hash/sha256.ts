@@ -99,7 +99,12 @@ export function sha256Expand4(w: usize): void {
 
 /** Expands two 4-lane schedules at once, interleaved for the same reason as sha1Expand8. */
 export function sha256Expand8(w: usize, w2: usize): void {
-  for (let p = w, q = w2; p < w + 48 * 16; p += 16, q += 16) {
+  expand8From(w, w2, 16);
+}
+
+/** Words `from`..63 of two 4-lane schedules, interleaved. */
+@inline function expand8From(w: usize, w2: usize, from: usize): void {
+  for (let p = w + (from - 16) * 16, q = w2 + (from - 16) * 16; p < w + 48 * 16; p += 16, q += 16) {
     const x = i32x4.add(i32x4.add(sigma14(v128.load(p, 224)), v128.load(p, 144)), i32x4.add(sigma04(v128.load(p, 16)), v128.load(p)));
     const y = i32x4.add(i32x4.add(sigma14(v128.load(q, 224)), v128.load(q, 144)), i32x4.add(sigma04(v128.load(q, 16)), v128.load(q)));
     v128.store(p, x, 256);
@@ -107,11 +112,65 @@ export function sha256Expand8(w: usize, w2: usize): void {
   }
 }
 
+// The outer HMAC block (RFC 2104 §2) after a 32-byte inner digest: W0..W7 the digest, W8 = 0x80000000
+// (padding, FIPS 180-4 §5.1.1), W9..W14 = 0, W15 = (64 + 32) * 8 bits. Terms of the schedule recurrence
+// on them are constants: σ1(W15) = 0x01e00000, σ0(W8) = 0x11002000, σ0(W15) = 0x00c00066.
+const OUTER_W8: u32 = 0x80000000;
+const OUTER_W15: u32 = (64 + 32) * 8;
+const SIGMA1_W15: u32 = 0x01e00000;
+const SIGMA0_W8: u32 = 0x11002000;
+const SIGMA0_W15: u32 = 0x00c00066;
+
 /**
- * Runs the 64 rounds over the expanded 4-lane schedule at `w` into the 4-lane state at `st`. Split from
- * the expansion so that a schedule shared by every lane group (one counter for all keys) is expanded once.
+ * W8..W30 of an outer block whose digest words are at w..w+112: W8..W15 stored as constants, and
+ * W16..W30 without the terms on zero words (σ0 of W9..W14 vanishes from W24..W29 on).
  */
-export function sha256Rounds4(st: usize, w: usize): void {
+@inline function expandOuterHead(w: usize): void {
+  const d0 = v128.load(w, 0), d1 = v128.load(w, 16), d2 = v128.load(w, 32), d3 = v128.load(w, 48);
+  const d4 = v128.load(w, 64), d5 = v128.load(w, 80), d6 = v128.load(w, 96), d7 = v128.load(w, 112);
+  const c15 = i32x4.splat(<i32>OUTER_W15), zero = i32x4.splat(0);
+  v128.store(w, i32x4.splat(<i32>OUTER_W8), 8 * 16);
+  v128.store(w, zero, 9 * 16); v128.store(w, zero, 10 * 16); v128.store(w, zero, 11 * 16);
+  v128.store(w, zero, 12 * 16); v128.store(w, zero, 13 * 16); v128.store(w, zero, 14 * 16);
+  v128.store(w, c15, 15 * 16);
+  const w16 = i32x4.add(sigma04(d1), d0);
+  const w17 = i32x4.add(i32x4.add(sigma04(d2), d1), i32x4.splat(<i32>SIGMA1_W15));
+  const w18 = i32x4.add(sigma14(w16), i32x4.add(sigma04(d3), d2));
+  const w19 = i32x4.add(sigma14(w17), i32x4.add(sigma04(d4), d3));
+  const w20 = i32x4.add(sigma14(w18), i32x4.add(sigma04(d5), d4));
+  const w21 = i32x4.add(sigma14(w19), i32x4.add(sigma04(d6), d5));
+  const w22 = i32x4.add(sigma14(w20), i32x4.add(i32x4.add(sigma04(d7), d6), c15));
+  const w23 = i32x4.add(sigma14(w21), i32x4.add(i32x4.add(w16, d7), i32x4.splat(<i32>SIGMA0_W8)));
+  const w24 = i32x4.add(sigma14(w22), i32x4.add(w17, i32x4.splat(<i32>OUTER_W8)));
+  const w25 = i32x4.add(sigma14(w23), w18);
+  const w26 = i32x4.add(sigma14(w24), w19);
+  const w27 = i32x4.add(sigma14(w25), w20);
+  const w28 = i32x4.add(sigma14(w26), w21);
+  const w29 = i32x4.add(sigma14(w27), w22);
+  const w30 = i32x4.add(sigma14(w28), i32x4.add(w23, i32x4.splat(<i32>SIGMA0_W15)));
+  v128.store(w, w16, 16 * 16); v128.store(w, w17, 17 * 16); v128.store(w, w18, 18 * 16);
+  v128.store(w, w19, 19 * 16); v128.store(w, w20, 20 * 16); v128.store(w, w21, 21 * 16);
+  v128.store(w, w22, 22 * 16); v128.store(w, w23, 23 * 16); v128.store(w, w24, 24 * 16);
+  v128.store(w, w25, 25 * 16); v128.store(w, w26, 26 * 16); v128.store(w, w27, 27 * 16);
+  v128.store(w, w28, 28 * 16); v128.store(w, w29, 29 * 16); v128.store(w, w30, 30 * 16);
+}
+
+/**
+ * Lays out and expands the outer HMAC blocks of two groups whose inner digests are in w[0..7],
+ * w2[0..7]: the constant words' terms are skipped up to W30, the general recurrence runs from W31.
+ */
+export function sha256ExpandOuter8(w: usize, w2: usize): void {
+  expandOuterHead(w);
+  expandOuterHead(w2);
+  expand8From(w, w2, 31);
+}
+
+/**
+ * Runs the 64 rounds over the expanded 4-lane schedule at `w` from the 4-lane state at `st` into `out`
+ * (which may be `st`). Split from the expansion so that a schedule shared by every lane group (one
+ * counter for all keys) is expanded once.
+ */
+export function sha256Rounds4(st: usize, w: usize, out: usize): void {
   let a = v128.load(st, 0), b = v128.load(st, 16), c = v128.load(st, 32), d = v128.load(st, 48);
   let e = v128.load(st, 64), f = v128.load(st, 80), g = v128.load(st, 96), h = v128.load(st, 112);
   // v128.load32_splat broadcasts K[t] to the 4 lanes straight from the scalar table.
@@ -125,13 +184,13 @@ export function sha256Rounds4(st: usize, w: usize): void {
     b = t14(g, h, a, b, i32x4.add(v128.load32_splat(k, 24), v128.load(p, 96))); f = i32x4.add(f, b); b = i32x4.add(b, t24(c, d, e));
     a = t14(f, g, h, a, i32x4.add(v128.load32_splat(k, 28), v128.load(p, 112))); e = i32x4.add(e, a); a = i32x4.add(a, t24(b, c, d));
   }
-  v128.store(st, i32x4.add(v128.load(st, 0), a), 0);
-  v128.store(st, i32x4.add(v128.load(st, 16), b), 16);
-  v128.store(st, i32x4.add(v128.load(st, 32), c), 32);
-  v128.store(st, i32x4.add(v128.load(st, 48), d), 48);
-  v128.store(st, i32x4.add(v128.load(st, 64), e), 64);
-  v128.store(st, i32x4.add(v128.load(st, 80), f), 80);
-  v128.store(st, i32x4.add(v128.load(st, 96), g), 96);
-  v128.store(st, i32x4.add(v128.load(st, 112), h), 112);
+  v128.store(out, i32x4.add(v128.load(st, 0), a), 0);
+  v128.store(out, i32x4.add(v128.load(st, 16), b), 16);
+  v128.store(out, i32x4.add(v128.load(st, 32), c), 32);
+  v128.store(out, i32x4.add(v128.load(st, 48), d), 48);
+  v128.store(out, i32x4.add(v128.load(st, 64), e), 64);
+  v128.store(out, i32x4.add(v128.load(st, 80), f), 80);
+  v128.store(out, i32x4.add(v128.load(st, 96), g), 96);
+  v128.store(out, i32x4.add(v128.load(st, 112), h), 112);
 }
 

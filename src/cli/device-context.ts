@@ -4,7 +4,8 @@
  * the confirmation prompt.
  */
 import { DeviceManager, type DeviceFamily, type DeviceInfo, type FamilyRule } from "../drivers/device-manager.js";
-import { startSimulation, type Simulation } from "../drivers/simulation.js";
+import { startSimulation, type SimulatedCard, type Simulation } from "../drivers/simulation.js";
+import { SingleProfileToken } from "../emulator/single-profile-token.js";
 import { otpbError, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import { PcscManager } from "../transports/pcsc.js";
@@ -20,7 +21,7 @@ export const DEVICE_OPTIONS_HELP = `  --reader NAME          the reader whose na
 
 export interface DeviceContext {
   manager: DeviceManager;
-  simulation: Simulation | undefined;
+  simulation: Simulation<SingleProfileToken> | undefined;
   close(): Promise<void>;
 }
 
@@ -42,15 +43,23 @@ export function parseFamilyRules(values: readonly string[] | undefined): FamilyR
   });
 }
 
+/** One token per time-sync class and form factor: two keep their seed on a clock sync, two erase it (TOKEN2.md §2.1). */
+const SIMULATED_SERIALS = ["86596121000001", "86596221000002", "86596011000003", "86596321000004"];
+
+function simulatedTokens(): SimulatedCard<SingleProfileToken>[] {
+  return SIMULATED_SERIALS.map((serial, i) => ({
+    family: "single-profile",
+    name: `Simulated NFC reader ${i + 1}`,
+    card: new SingleProfileToken({ serial }),
+  }));
+}
+
 /**
  * Opens PC/SC (or the simulation) and the device manager, and waits for the first listing.
  * `OTPBRIDGE_SIMULATE_LINK=memory|vpcd` forces the simulation's link (tests).
  */
 export async function openDevices(options: { simulate: boolean; families: FamilyRule[]; logger: Logger; hid: boolean; reader?: string | undefined }): Promise<DeviceContext> {
-  const forced = process.env.OTPBRIDGE_SIMULATE_LINK;
-  const simulation = options.simulate
-    ? await startSimulation({ logger: options.logger, ...(forced === "memory" || forced === "vpcd" ? { link: forced } : {}) })
-    : undefined;
+  const simulation = options.simulate ? await startSimulation(simulatedTokens(), { logger: options.logger }) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc,

@@ -1,84 +1,42 @@
 /**
- * `--simulate` for the device commands: the emulators of src/emulator stand in for hardware, behind
- * the same transports the real devices use, so that the commands can be shown without a token.
- * A Molto2Token goes into a free vpcd reader when pcscd and vpcd run (the whole PC/SC stack is then
- * real), or straight into an in-memory transport otherwise; an OTP-applet key is reached through
- * the in-memory HID link, with the busy-frame polling a real key does by itself.
+ * `--simulate` for the molto2 and applet commands: the emulators of src/emulator stand in for
+ * hardware, behind the same transports the real devices use. A Molto2Token is attached by the one
+ * simulation mechanism (vpcd when pcscd runs, else memory); an OTP-applet key is reached through the
+ * in-memory HID link, with the busy-frame polling a real key does by itself.
  */
-import { existsSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
+import { startSimulation } from "../drivers/simulation.js";
 import { otpbError, reasonOf } from "../lib/errors.js";
 import { Molto2Token } from "../emulator/molto2-token.js";
 import { OtpAppletHidDevice } from "../emulator/otp-applet-hid.js";
 import { OtpAppletKey } from "../emulator/otp-applet-key.js";
 import { MemoryHidTransport } from "../transports/hid-memory.js";
 import type { HidTransport } from "../transports/hid-types.js";
-import { MemoryTransport } from "../transports/memory.js";
-import { PcscManager } from "../transports/pcsc.js";
 import type { ApduTransport } from "../transports/types.js";
-import { insertCard, VPCD_FIRST_PORT } from "../transports/vpcd-bridge.js";
 
 /**
- * vsmartcard-vpcd's own two readers and their ports (/etc/reader.conf.d/vpcd), the second first:
- * the first is the default slot of insertCard, which tests and demos of other commands use.
+ * vsmartcard-vpcd's own two readers, the second first: the first is the default slot of
+ * insertCard, which tests and demos of other commands use.
  */
-const VPCD_SLOTS = [
-  { reader: "Virtual PCD 00 01", port: VPCD_FIRST_PORT + 1 },
-  { reader: "Virtual PCD 00 00", port: VPCD_FIRST_PORT },
-];
-const PCSCD_SOCKET = process.env.PCSCLITE_CSOCK_NAME ?? "/run/pcscd/pcscd.comm";
-/** pcscd sees a vpcd card 100-420 ms after it connects (docs: TEST-INFRA.md). */
-const INSERT_WAIT_MS = 2_000;
+const MOLTO2_SLOTS = ["Virtual PCD 00 01", "Virtual PCD 00 00"];
 
 /**
- * Runs `fn` with a session on an emulated Molto2: through pcscd and vpcd when available (`via`
- * names the reader), else in memory. The token is fresh (factory key, empty profiles).
+ * Runs `fn` with a session on an emulated Molto2 attached by the one simulation mechanism
+ * (src/drivers/simulation.ts): through pcscd and vpcd when available (`via` names the reader),
+ * else in memory. The token is fresh (factory key, empty profiles).
  * @throws whatever `fn` throws.
  */
 export async function withSimulatedMolto2<T>(
   fn: (transport: ApduTransport, token: Molto2Token, via: string) => Promise<T>,
 ): Promise<T> {
   const token = new Molto2Token({ serial: "SIM000000000001" });
-  if (existsSync(PCSCD_SOCKET)) {
-    const manager = await PcscManager.start();
-    try {
-      const slot = await freeVpcdSlot(manager);
-      if (slot !== undefined) {
-        const card = await insertCard(token, { port: slot.port }).catch(() => undefined);
-        if (card !== undefined) {
-          try {
-            if (await waitForCard(manager, slot.reader)) {
-              return await manager.withCard(slot.reader, (transport) => fn(transport, token, `pcscd, ${slot.reader}`));
-            }
-          } finally {
-            await card.remove();
-          }
-        }
-      }
-    } finally {
-      await manager.close();
-    }
+  const simulation = await startSimulation([{ family: "molto2", name: "Simulated Molto2", card: token }], { slots: MOLTO2_SLOTS });
+  try {
+    const [reader] = simulation.cards.keys();
+    const via = simulation.link === "vpcd" ? `pcscd, ${reader}` : "memory";
+    return await simulation.pcsc.withCard(reader!, (transport) => fn(transport, token, via));
+  } finally {
+    await simulation.close();
   }
-  return fn(new MemoryTransport(token), token, "memory");
-}
-
-async function freeVpcdSlot(manager: PcscManager): Promise<(typeof VPCD_SLOTS)[number] | undefined> {
-  const deadline = Date.now() + 1_000;
-  for (;;) {
-    const readers = manager.readers();
-    const free = VPCD_SLOTS.find((slot) => readers.some((r) => r.name === slot.reader && !r.cardPresent));
-    if (free !== undefined || Date.now() > deadline) return free;
-    await sleep(50);
-  }
-}
-
-async function waitForCard(manager: PcscManager, reader: string): Promise<boolean> {
-  const deadline = Date.now() + INSERT_WAIT_MS;
-  while (Date.now() < deadline) {
-    if (manager.readers().some((r) => r.name === reader && r.cardPresent)) return true;
-    await sleep(25);
-  }
-  return false;
 }
 
 /**

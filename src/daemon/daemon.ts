@@ -26,7 +26,7 @@ import { sessionMethods } from "./handlers/session.js";
 import { tokenMethods } from "./handlers/token.js";
 import { RpcDispatcher } from "./rpc.js";
 import { DaemonServer, DEFAULT_LIMITS, type ServerLimits } from "./server.js";
-import { startSimulation } from "./simulate.js";
+import { startDaemonSimulation } from "./simulate.js";
 
 /** The documented default port (docs/API.md). */
 export const DEFAULT_PORT = 21_630;
@@ -84,7 +84,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const token = loadOrCreateToken(dataDir);
   const pairings = new PairingStore(dataDir);
   const journal = Journal.open({ dataDir, key: { kind: "keyFile" } });
-  const simulation = options.simulate ? await startSimulation(log, options.simulateTokens) : undefined;
+  const simulation = options.simulate ? await startDaemonSimulation(log, options.simulateTokens) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc, families: [...(simulation?.families ?? []), ...(options.families ?? [])], logger: log,

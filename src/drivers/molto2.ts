@@ -7,17 +7,19 @@
  */
 import { abool, abytes, aint } from "../lib/checks.js";
 import { otpbError, reasonOf, type OtpbridgeError } from "../lib/errors.js";
-import { decodeResponseApdu, expectSuccess, type ResponseApdu } from "../protocol/apdu.js";
+import { decodeResponseApdu, type ResponseApdu } from "../protocol/apdu.js";
 import {
   MOLTO2_DEFAULT_CUSTOMER_KEY, MOLTO2_MAX_PROFILE, encodeMolto2Config, molto2AuthResult, molto2ChallengeApdu,
   molto2ChangeKeyApdu, molto2DeleteSeedApdu, molto2FactoryResetApdu, molto2InfoApdu, molto2Key,
   molto2ScreenLockApdu, molto2SyncTimeApdu, molto2WriteConfigApdu, molto2WriteSeedApdu, molto2WriteTitleApdu,
   parsePublicRead, publicReadApdu, type Molto2Config, type Molto2PublicProfile,
 } from "../protocol/molto2.js";
-import { SW, isSuccess, swName } from "../protocol/status-words.js";
+import { describeSw, type SwOperation } from "../protocol/status-messages.js";
+import { SW, isSuccess } from "../protocol/status-words.js";
 import { parseTokenInfo, type TokenInfo } from "../protocol/token-info.js";
 import { authFinishApdu, parseChallenge } from "../protocol/token2-auth.js";
 import type { ApduTransport } from "../transports/types.js";
+import { DEFAULT_KEY_WARNING, checkNewCustomerKey, isFactoryKey, type Molto2Warning } from "./molto2-keys.js";
 
 /** What a ▲ press would commit (§3.11, §3.12). */
 export type Molto2ButtonAction = "change-key" | "factory-reset";
@@ -38,6 +40,8 @@ export type Molto2ButtonHandler = (prompt: Molto2ButtonPrompt) => Promise<void>;
 export interface Molto2SessionOptions {
   /** The customer key; default the factory key TOKEN2MOLTO1-KEY (§3.2). Only K = SHA-1(key)[0:16] is kept, and close() wipes it. */
   customerKey?: Uint8Array;
+  /** Called with each warning as it arises (the CLI prints it); {@link Molto2Session.warnings} keeps them all. */
+  onWarning?: (warning: Molto2Warning) => void;
   /** Unix seconds written into config and time sync; default the host clock. */
   clock?: () => number;
 }
@@ -77,18 +81,28 @@ export class Molto2Session {
   readonly info: TokenInfo;
   readonly #transport: ApduTransport;
   readonly #clock: () => number;
+  readonly #onWarning: ((warning: Molto2Warning) => void) | undefined;
+  readonly #warnings: Molto2Warning[] = [];
   #key: Uint8Array;
   #authed = false;
+  /** Set while changeCustomerKey authenticates: moving off the factory key needs no warning about it. */
+  #changingKey = false;
   /** Set by the first failed authentication: the session refuses to try again (§3.6). */
   #authFailure: Error | undefined;
   #profileCount: 50 | 100 | undefined;
   #closed = false;
 
-  private constructor(transport: ApduTransport, info: TokenInfo, key: Uint8Array, clock: () => number) {
+  private constructor(transport: ApduTransport, info: TokenInfo, key: Uint8Array, options: Molto2SessionOptions) {
     this.#transport = transport;
     this.info = info;
     this.#key = key;
-    this.#clock = clock;
+    this.#clock = options.clock ?? hostClock;
+    this.#onWarning = options.onWarning;
+  }
+
+  /** Every warning of this session so far (the API returns them with the result). */
+  get warnings(): Molto2Warning[] {
+    return this.#warnings.map((w) => ({ ...w }));
   }
 
   /**
@@ -101,8 +115,8 @@ export class Molto2Session {
   static async open(transport: ApduTransport, options: Molto2SessionOptions = {}): Promise<Molto2Session> {
     const key = molto2Key(options.customerKey ?? MOLTO2_DEFAULT_CUSTOMER_KEY);
     try {
-      const { data } = expectSuccess(await transport.transmit(molto2InfoApdu()), "Molto2 info");
-      return new Molto2Session(transport, parseTokenInfo(data), key, options.clock ?? hostClock);
+      const { data } = expectMolto2(decodeResponseApdu(await transport.transmit(molto2InfoApdu())), "Molto2 info", "info");
+      return new Molto2Session(transport, parseTokenInfo(data), key, options);
     } catch (error) {
       key.fill(0);
       throw error;
@@ -130,7 +144,7 @@ export class Molto2Session {
    */
   async readProfile(profile: number): Promise<Molto2ProfileEntry> {
     await this.#checkProfile(profile);
-    const { data } = this.#expect(await this.#send(publicReadApdu(profile)), `public read of profile ${profile}`);
+    const { data } = expectMolto2(await this.#send(publicReadApdu(profile)), `public read of profile ${profile}`, "public-read");
     return { profile, ...parsePublicRead(data) };
   }
 
@@ -169,11 +183,11 @@ export class Molto2Session {
       });
     }
     await this.#authenticate();
-    if (seed !== undefined) await this.#secure(molto2WriteSeedApdu(this.#key, profile, seed), `seed write to profile ${profile}`);
-    if (title !== undefined) await this.#secure(molto2WriteTitleApdu(this.#key, profile, title), `title write to profile ${profile}`);
+    if (seed !== undefined) await this.#secure(molto2WriteSeedApdu(this.#key, profile, seed), `seed write to profile ${profile}`, "seed");
+    if (title !== undefined) await this.#secure(molto2WriteTitleApdu(this.#key, profile, title), `title write to profile ${profile}`, "title");
     if (config !== undefined) {
       const apdu = molto2WriteConfigApdu(this.#key, profile, { ...config, time: this.#clock() });
-      await this.#secure(apdu, `config write to profile ${profile}`);
+      await this.#secure(apdu, `config write to profile ${profile}`, "config");
     }
   }
 
@@ -189,7 +203,7 @@ export class Molto2Session {
     if (response.sw === SW.RECORD_NOT_FOUND) {
       throw otpbError("PROFILE_EMPTY", `profile ${profile} holds no seed`, { detail: { profile } });
     }
-    this.#expect(response, `delete of profile ${profile}`);
+    expectMolto2(response, `delete of profile ${profile}`, "delete");
   }
 
   /**
@@ -211,7 +225,7 @@ export class Molto2Session {
       if (!isSuccess(sw)) failed.push({ profile, sw });
     }
     if (failed.length > 0) {
-      throw otpbError("DEVICE_ERROR", `time sync failed on ${failed.length} profile(s): ${failed.map((f) => `${f.profile} ${swName(f.sw)}`).join(", ")}`, {
+      throw otpbError("DEVICE_ERROR", `time sync failed on ${failed.length} profile(s): ${failed.map((f) => `profile ${f.profile}: ${describeSw("molto2", f.sw, "sync")}`).join("; ")}`, {
         detail: { operation: "time sync", failed },
       });
     }
@@ -223,14 +237,21 @@ export class Molto2Session {
    * Afterwards the session authenticates with the new key to prove it took (the [EMU] model drops
    * the session on the press; whether the real token keeps it is [UNK]). That check costs one try
    * if the press did not happen, and then reports KEY_CHANGE_NOT_APPLIED with the tries left.
+   * The new key is checked first ({@link checkNewCustomerKey}); a short one adds a warning.
    * @throws OtpbridgeError KEY_CHANGE_NOT_APPLIED {triesLeft}, WRONG_CUSTOMER_KEY (current key),
-   *   DEVICE_ERROR; whatever `onButton` rejects with; RangeError (INVALID_INPUT) on an empty key.
+   *   DEVICE_ERROR; whatever `onButton` rejects with; INVALID_INPUT on an empty key or the factory
+   *   key, before anything is sent.
    */
   async changeCustomerKey(newCustomerKey: Uint8Array, options: { onButton: Molto2ButtonHandler }): Promise<void> {
-    abytes(newCustomerKey, "newCustomerKey", { min: 1 });
+    for (const warning of checkNewCustomerKey(newCustomerKey)) this.#warn(warning);
     const next = molto2Key(newCustomerKey);
     try {
-      await this.#authenticate();
+      this.#changingKey = true;
+      try {
+        await this.#authenticate();
+      } finally {
+        this.#changingKey = false;
+      }
       await this.#awaitButton(molto2ChangeKeyApdu(this.#key, newCustomerKey), "change-key", options.onButton);
       this.#replaceKey(next.slice());
       try {
@@ -266,7 +287,7 @@ export class Molto2Session {
   async setScreenLock(locked: boolean): Promise<void> {
     abool(locked, "locked");
     await this.#authenticate();
-    this.#expect(await this.#send(molto2ScreenLockApdu(locked)), locked ? "screen lock" : "screen unlock");
+    expectMolto2(await this.#send(molto2ScreenLockApdu(locked)), locked ? "screen lock" : "screen unlock", "screen-lock");
   }
 
   /** Wipes the derived key. Does not close the transport, which the caller owns. Idempotent. */
@@ -285,12 +306,14 @@ export class Molto2Session {
   async #authenticate(): Promise<void> {
     if (this.#authFailure !== undefined) throw this.#authFailure;
     if (this.#authed) return;
-    const { data } = this.#expect(await this.#send(molto2ChallengeApdu()), "Molto2 get challenge");
+    const { data } = expectMolto2(await this.#send(molto2ChallengeApdu()), "Molto2 get challenge", "challenge");
     const challenge = parseChallenge(data);
     const { sw } = await this.#send(authFinishApdu(this.#key, challenge));
     const result = molto2AuthResult(sw);
     if (result.ok) {
       this.#authed = true;
+      // The factory key is public (§3.2): say so every time a session relies on it.
+      if (!this.#changingKey && isFactoryKey(this.#key)) this.#warn(DEFAULT_KEY_WARNING);
       return;
     }
     this.#authFailure =
@@ -302,7 +325,7 @@ export class Molto2Session {
           ? otpbError("WRONG_CUSTOMER_KEY", `wrong customer key: ${result.triesLeft} tries left before the token locks`, {
               detail: { triesLeft: result.triesLeft },
             })
-          : otpbError("DEVICE_ERROR", `Molto2 authentication failed: ${swName(sw)}`, { detail: { operation: "authentication", sw } });
+          : otpbError("DEVICE_ERROR", `Molto2 authentication failed: ${describeSw("molto2", sw, "auth")}`, { detail: { operation: "authentication", sw } });
     throw this.#authFailure;
   }
 
@@ -310,9 +333,15 @@ export class Molto2Session {
   async #awaitButton(apdu: Uint8Array, action: Molto2ButtonAction, onButton: Molto2ButtonHandler): Promise<void> {
     if (typeof onButton !== "function") throw otpbError("INVALID_INPUT", "onButton must be a function");
     const response = await this.#send(apdu);
-    if (response.sw !== SW.WAITING_FOR_BUTTON) this.#expect(response, action);
+    if (response.sw !== SW.WAITING_FOR_BUTTON) expectMolto2(response, action, action);
     // molto2.py accepts any 90XX; a plain 9000 would mean "done without a press" [UNK], which the prompt still covers.
     await onButton({ action, message: BUTTON_MESSAGE });
+  }
+
+  #warn(warning: Molto2Warning): void {
+    if (this.#warnings.some((w) => w.code === warning.code)) return;
+    this.#warnings.push({ ...warning });
+    this.#onWarning?.({ ...warning });
   }
 
   #replaceKey(key: Uint8Array): void {
@@ -321,9 +350,9 @@ export class Molto2Session {
     this.#authed = false;
   }
 
-  async #secure(apdu: Uint8Array, operation: string): Promise<void> {
+  async #secure(apdu: Uint8Array, operation: string, kind: SwOperation<"molto2">): Promise<void> {
     try {
-      this.#expect(await this.#send(apdu), operation);
+      expectMolto2(await this.#send(apdu), operation, kind);
     } finally {
       apdu.fill(0); // the seed frame is encrypted, but under a key the caller may reuse for years
     }
@@ -333,10 +362,14 @@ export class Molto2Session {
     if (this.#closed) throw otpbError("TRANSPORT_CLOSED", "the Molto2 session is closed");
     return decodeResponseApdu(await this.#transport.transmit(apdu));
   }
+}
 
-  /** SW1 = 90 is success (§3.15); anything else is DEVICE_ERROR with the SW and the operation. */
-  #expect(response: ResponseApdu, operation: string): ResponseApdu {
-    if (isSuccess(response.sw)) return response;
-    throw otpbError("DEVICE_ERROR", `${operation} failed: ${swName(response.sw)}`, { detail: { operation, sw: response.sw } });
-  }
+/**
+ * SW1 = 90 is success (§3.15); anything else is DEVICE_ERROR with the SW and what it means for
+ * `kind` (src/protocol/status-messages.ts).
+ * @throws OtpbridgeError DEVICE_ERROR {operation, sw}.
+ */
+function expectMolto2(response: ResponseApdu, operation: string, kind: SwOperation<"molto2">): ResponseApdu {
+  if (isSuccess(response.sw)) return response;
+  throw otpbError("DEVICE_ERROR", `${operation} failed: ${describeSw("molto2", response.sw, kind)}`, { detail: { operation, sw: response.sw } });
 }

@@ -15,7 +15,8 @@ import {
   encodeEntryDelete, encodeEntryWrite, parseEntryPage, parseEntryRecord, type OtpEntryRecord, type OtpEntryWrite,
 } from "../protocol/otp-entries.js";
 import { seal } from "../protocol/otp-seal.js";
-import { SW, isSuccess, swName } from "../protocol/status-words.js";
+import { describeSw, type SwOperation } from "../protocol/status-messages.js";
+import { SW, isSuccess } from "../protocol/status-words.js";
 import type { HidTransport } from "../transports/hid-types.js";
 import { withT0Continuations } from "../transports/t0.js";
 import type { ApduTransport } from "../transports/types.js";
@@ -77,7 +78,7 @@ export class OtpAppletSession {
     if (response.sw === SW.WRONG_DATA || response.sw === SW.RECORD_NOT_FOUND) return [];
     const records: OtpEntryRecord[] = [];
     for (let page = 0; ; page++) {
-      const { data } = this.#expect(response, "list entries");
+      const { data } = this.#expect(response, "list entries", "list");
       const parsed = parseEntryPage(data);
       records.push(...parsed.records);
       if (!parsed.morePages) return records;
@@ -115,7 +116,7 @@ export class OtpAppletSession {
    * @throws OtpbridgeError ENTRY_NOT_FOUND, BUTTON_TIMEOUT (6FF9 or 20 s of busy frames), DEVICE_ERROR.
    */
   async code(app: string, account: string, time: number = nowSeconds()): Promise<OtpEntryRecord & { code: string }> {
-    const { data } = this.#expect(await this.#send(readOneApdu(time, app, account)), `code of ${app}/${account}`, true);
+    const { data } = this.#expect(await this.#send(readOneApdu(time, app, account)), `code of ${app}/${account}`, "code", true);
     const record = parseEntryRecord(data);
     return { ...record, code: record.code! };
   }
@@ -125,7 +126,7 @@ export class OtpAppletSession {
    * @throws OtpbridgeError DEVICE_ERROR, MALFORMED_RESPONSE.
    */
   async settings(): Promise<OtpDeviceConfig> {
-    const { data } = this.#expect(await this.#send(readConfigApdu(64)), "read settings");
+    const { data } = this.#expect(await this.#send(readConfigApdu(64)), "read settings", "settings");
     return parseDeviceConfig(data);
   }
 
@@ -136,7 +137,7 @@ export class OtpAppletSession {
    * @throws OtpbridgeError DEVICE_ERROR, MALFORMED_RESPONSE, APPLET_NOT_FOUND (OTP re-select).
    */
   async serial(): Promise<{ hex: string; bytes: Uint8Array }> {
-    if (this.#link === "hid") return parseSerialResponse(this.#expect(await this.#send(readSerialApdu()), "read serial").data);
+    if (this.#link === "hid") return parseSerialResponse(this.#expect(await this.#send(readSerialApdu()), "read serial", "serial").data);
     await this.#send(selectApdu(FIDO_AID));
     let response: ResponseApdu;
     try {
@@ -144,7 +145,7 @@ export class OtpAppletSession {
     } finally {
       await this.#selectOtp();
     }
-    return parseSerialResponse(this.#expect(response, "read serial").data);
+    return parseSerialResponse(this.#expect(response, "read serial", "serial").data);
   }
 
   /** Closes the channel (and the transport under it). */
@@ -155,20 +156,20 @@ export class OtpAppletSession {
   async #selectOtp(): Promise<void> {
     const { sw } = await this.#send(selectApdu(OTP_AID));
     if (!isSuccess(sw)) {
-      throw otpbError("APPLET_NOT_FOUND", `this card has no Token2 OTP applet (SELECT answered ${swName(sw)})`, { detail: { sw } });
+      throw otpbError("APPLET_NOT_FOUND", `this card has no Token2 OTP applet: SELECT answered that ${describeSw("otp-applet", sw, "select")}`, { detail: { sw } });
     }
   }
 
   /** GET_ECDH_PUBKEY, then the sealed WRITE_SEED; a fresh device key for every seal (§4.4). */
   async #writeSealed(cleartext: Uint8Array, operation: string, names = false): Promise<void> {
-    const { data: devicePublic } = this.#expect(await this.#send(getEcdhPubkeyApdu()), "get device key");
+    const { data: devicePublic } = this.#expect(await this.#send(getEcdhPubkeyApdu()), "get device key", "device-key");
     if (devicePublic.length !== DEVICE_KEY_LENGTH) {
       throw otpbError("MALFORMED_RESPONSE", `device key: expected ${DEVICE_KEY_LENGTH} bytes, got ${devicePublic.length}`);
     }
     const blob = seal(devicePublic, cleartext, IV_WRITE_SEED);
     const apdu = sealedWriteApdu("entry", blob);
     try {
-      this.#expect(await this.#send(apdu), operation, names);
+      this.#expect(await this.#send(apdu), operation, names ? "delete" : "add", names);
     } finally {
       blob.fill(0);
       apdu.fill(0);
@@ -179,17 +180,20 @@ export class OtpAppletSession {
     return decodeResponseApdu(await this.#channel.transmit(apdu));
   }
 
-  /** Maps the SWs of §4.11 whose meaning is known; the rest is DEVICE_ERROR with the SW. */
-  #expect(response: ResponseApdu, operation: string, names = false): ResponseApdu {
+  /**
+   * Maps the SWs of §4.11 whose meaning is known; the rest is DEVICE_ERROR with the SW and what it
+   * means for `kind` (src/protocol/status-messages.ts).
+   */
+  #expect(response: ResponseApdu, operation: string, kind: SwOperation<"otp-applet">, names = false): ResponseApdu {
     const { sw } = response;
     if (isSuccess(sw)) return response;
     const detail = { operation, sw };
     // 6A80 / 6A83 mean "entry not found" only for commands that name an entry (§4.11).
     if (names && (sw === SW.WRONG_DATA || sw === SW.RECORD_NOT_FOUND)) {
-      throw otpbError("ENTRY_NOT_FOUND", `${operation}: no such entry (${swName(sw)})`, { detail });
+      throw otpbError("ENTRY_NOT_FOUND", `${operation}: ${describeSw("otp-applet", sw, kind)}`, { detail });
     }
     if (sw === SW.NOT_ENOUGH_MEMORY) throw otpbError("STORAGE_FULL", `${operation}: the key has no room for another entry`, { detail });
     if (sw === SW.BUTTON_TIMEOUT) throw otpbError("BUTTON_TIMEOUT", `${operation}: the key was not touched in time`, { detail });
-    throw otpbError("DEVICE_ERROR", `${operation} failed: ${swName(sw)}`, { detail });
+    throw otpbError("DEVICE_ERROR", `${operation} failed: ${describeSw("otp-applet", sw, kind)}`, { detail });
   }
 }

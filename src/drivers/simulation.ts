@@ -1,40 +1,48 @@
 /**
- * `--simulate`: emulated single-profile tokens of several model classes, attached behind vpcd
- * readers of the real pcscd when it runs (so the whole PC/SC path is exercised), else behind
- * in-memory readers. Lets a burn be shown on a machine with no hardware. The tokens live in this
- * process: they leave the readers when the simulation is closed.
+ * `--simulate`, for every command and the daemon: emulated cards of any family attached behind
+ * vpcd readers of the real pcscd when it runs (so the whole PC/SC path is exercised), else behind
+ * in-memory readers. Lets the whole flow be shown on a machine with no hardware. The cards live in
+ * this process: they leave the readers when the simulation is closed.
+ * `OTPBRIDGE_SIMULATE_LINK=memory|vpcd` forces the link (tests, benchmarks).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { otpbError } from "../lib/errors.js";
 import { silentLogger, type Logger } from "../lib/log.js";
-import { SingleProfileToken } from "../emulator/single-profile-token.js";
 import { PcscManager, type PcscEvent } from "../transports/pcsc.js";
+import type { VirtualCard } from "../transports/types.js";
 import { insertCard, type InsertedCard } from "../transports/vpcd-bridge.js";
-import type { FamilyRule, PcscSource } from "./device-manager.js";
+import type { DeviceFamily, FamilyRule, PcscSource } from "./device-manager.js";
 import { MemoryReaders } from "./memory-readers.js";
 
-/** One token per time-sync class and form factor: two keep their seed on a clock sync, two erase it (TOKEN2.md §2.1). */
-export const SIMULATED_SERIALS: readonly string[] = ["86596121000001", "86596221000002", "86596011000003", "86596321000004"];
+/** A card to attach: its family (vpcd readers cannot be told apart otherwise) and its in-memory reader name. */
+export interface SimulatedCard<C extends VirtualCard = VirtualCard> {
+  family: DeviceFamily;
+  card: C;
+  /** The reader's name when the simulation runs in memory. */
+  name: string;
+}
 
-export interface Simulation {
+export interface Simulation<C extends VirtualCard = VirtualCard> {
   link: "vpcd" | "memory";
   pcsc: PcscSource;
-  /** The emulated token in each reader, by reader name. */
-  tokens: Map<string, SingleProfileToken>;
-  /** Exact reader→family rules for the readers in use (vpcd readers cannot be told apart otherwise). */
+  /** The emulated card in each reader, by reader name. */
+  cards: Map<string, C>;
+  /** Exact reader→family rules for the readers in use. */
   families: FamilyRule[];
-  /** Takes the tokens out and closes what the simulation opened. */
+  /** Takes the cards out and closes what the simulation opened. */
   close(): Promise<void>;
 }
 
 export interface SimulationOptions {
-  /** "vpcd" or "memory" forces a link; default vpcd when pcscd runs with vpcd readers, else memory. */
+  /** "vpcd" or "memory" forces a link; default $OTPBRIDGE_SIMULATE_LINK, else vpcd when pcscd runs with free vpcd readers. */
   link?: "vpcd" | "memory";
   logger?: Logger;
+  /** vpcd readers to use, in order; default the free vpcd slots from the last one back (the first ones are those people and tests use by hand). */
+  slots?: readonly string[];
   /** reader.conf.d directory to find vpcd readers in; default /etc/reader.conf.d. */
   readerConfDir?: string;
-  /** pcscd's socket; default /run/pcscd/pcscd.comm. */
+  /** pcscd's socket; default $PCSCLITE_CSOCK_NAME or /run/pcscd/pcscd.comm. */
   socketPath?: string;
 }
 
@@ -64,13 +72,10 @@ export function vpcdSlots(confDir = "/etc/reader.conf.d"): Array<{ name: string;
   return slots.sort((a, b) => a.port - b.port);
 }
 
-function tokens(): SingleProfileToken[] {
-  return SIMULATED_SERIALS.map((serial) => new SingleProfileToken({ serial }));
-}
-
-/** Waits until pcscd reports a card in each of `readers` (100-420 ms after the TCP connect), or `timeoutMs`. */
-function cardsSeen(pcsc: PcscManager, readers: string[], timeoutMs: number): Promise<void> {
-  const missing = new Set(readers.filter((name) => !pcsc.readers().some((r) => r.name === name && r.cardPresent)));
+/** Waits until pcscd reports each of `readers` with a card (`present`) or without one, or `timeoutMs`. */
+function readersSeen(pcsc: PcscManager, readers: string[], present: boolean, timeoutMs: number): Promise<void> {
+  const state = (name: string): boolean => pcsc.readers().some((r) => r.name === name && r.cardPresent);
+  const missing = new Set(readers.filter((name) => state(name) !== present));
   if (missing.size === 0) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
@@ -80,75 +85,90 @@ function cardsSeen(pcsc: PcscManager, readers: string[], timeoutMs: number): Pro
     };
     const timer = setTimeout(done, timeoutMs);
     const off = pcsc.on((event: PcscEvent) => {
-      if (event.type === "card-inserted") missing.delete(event.reader);
+      if (event.type === (present ? "card-inserted" : "card-removed")) missing.delete(event.reader);
       if (missing.size === 0) done();
     });
   });
 }
 
-async function vpcdSimulation(options: SimulationOptions, log: Logger): Promise<Simulation | undefined> {
+async function vpcdSimulation<C extends VirtualCard>(
+  cards: readonly SimulatedCard<C>[], options: SimulationOptions, log: Logger,
+): Promise<Simulation<C> | undefined> {
   const slots = vpcdSlots(options.readerConfDir);
-  if (slots.length === 0 || !existsSync(options.socketPath ?? "/run/pcscd/pcscd.comm")) return undefined;
-  const pcsc = await PcscManager.start(options.socketPath === undefined ? {} : { socketPath: options.socketPath });
-  if (pcsc.status.state !== "ready") {
-    // A stale socket of a pcscd that is gone.
-    await pcsc.close();
-    return undefined;
-  }
-  // pcscd lists its readers shortly after the context starts.
-  const deadline = Date.now() + 2_000;
-  while (Date.now() < deadline && !slots.every((s) => pcsc.readers().some((r) => r.name === s.name))) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  // Free slots from the last one back: the first readers are the ones people and other tests use.
-  const free = slots.filter((s) => pcsc.readers().some((r) => r.name === s.name && !r.cardPresent)).reverse();
-  const chosen = tokens().slice(0, free.length).map((token, i) => ({ token, slot: free[i]! }));
-  if (chosen.length === 0) {
-    await pcsc.close();
-    return undefined;
-  }
+  const socket = options.socketPath ?? process.env.PCSCLITE_CSOCK_NAME ?? "/run/pcscd/pcscd.comm";
+  if (slots.length === 0 || !existsSync(socket)) return undefined;
+  const pcsc = await PcscManager.start({ socketPath: socket });
   const inserted: InsertedCard[] = [];
-  for (const { token, slot } of chosen) inserted.push(await insertCard(token, { port: slot.port }));
-  await cardsSeen(pcsc, chosen.map((c) => c.slot.name), 2_000);
-  log.info("simulation: tokens behind vpcd readers", { readers: chosen.map((c) => c.slot.name) });
-  return {
-    link: "vpcd",
-    pcsc,
-    tokens: new Map(chosen.map((c) => [c.slot.name, c.token])),
-    families: chosen.map((c) => ({ reader: c.slot.name, match: "exact", family: "single-profile" })),
-    close: async () => {
+  let attached = false;
+  try {
+    if (pcsc.status.state !== "ready") return undefined; // a stale socket of a pcscd that is gone
+    // pcscd lists its readers shortly after the context starts.
+    const deadline = Date.now() + 2_000;
+    while (Date.now() < deadline && !slots.every((s) => pcsc.readers().some((r) => r.name === s.name))) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const isFree = (name: string): boolean => pcsc.readers().some((r) => r.name === name && !r.cardPresent);
+    const wanted = options.slots ?? slots.map((s) => s.name).reverse();
+    const free = wanted.flatMap((name) => slots.filter((s) => s.name === name && isFree(name)));
+    if (free.length < cards.length) return undefined;
+    const chosen = cards.map((card, i) => ({ ...card, slot: free[i]! }));
+    for (const { card, slot } of chosen) inserted.push(await insertCard(card, { port: slot.port }));
+    await readersSeen(pcsc, chosen.map((c) => c.slot.name), true, 3_000);
+    log.info("simulation: vpcd readers", { readers: chosen.map((c) => c.slot.name) });
+    attached = true;
+    return {
+      link: "vpcd",
+      pcsc,
+      cards: new Map(chosen.map((c) => [c.slot.name, c.card])),
+      families: chosen.map((c) => ({ reader: c.slot.name, match: "exact", family: c.family })),
+      close: async () => {
+        await Promise.all(inserted.map((card) => card.remove()));
+        // Hand the readers back only once pcscd has seen them empty: a card inserted into a slot
+        // before that is answered with empty responses (measured with vpcd 3.3).
+        await readersSeen(pcsc, chosen.map((c) => c.slot.name), false, 2_000);
+        await pcsc.close();
+      },
+    };
+  } finally {
+    // Not attached (no room, stale pcscd, a failed insert): leave nothing behind, fall back to memory.
+    if (!attached) {
       await Promise.all(inserted.map((card) => card.remove()));
       await pcsc.close();
-    },
+    }
+  }
+}
+
+function memorySimulation<C extends VirtualCard>(cards: readonly SimulatedCard<C>[]): Simulation<C> {
+  const readers = new MemoryReaders();
+  for (const { name, card } of cards) {
+    readers.addReader(name);
+    readers.insert(name, card);
+  }
+  return {
+    link: "memory",
+    pcsc: readers,
+    cards: new Map(cards.map((c) => [c.name, c.card])),
+    families: cards.map((c) => ({ reader: c.name, match: "exact", family: c.family })),
+    close: async () => {},
   };
 }
 
-function memorySimulation(): Simulation {
-  const readers = new MemoryReaders();
-  const map = new Map<string, SingleProfileToken>();
-  tokens().forEach((token, i) => {
-    const name = `Simulated NFC reader ${i + 1}`;
-    readers.addReader(name);
-    readers.insert(name, token);
-    map.set(name, token);
-  });
-  return { link: "memory", pcsc: readers, tokens: map, families: [], close: async () => {} };
-}
-
 /**
- * Attaches the simulated tokens.
- * @throws OtpbridgeError READER_GONE / PCSC_UNAVAILABLE only when `link: "vpcd"` is forced and
- *   pcscd with free vpcd readers is not there.
+ * Attaches `cards`: all behind free vpcd readers, or all in memory.
+ * @throws OtpbridgeError PCSC_UNAVAILABLE only when the vpcd link is forced and pcscd with
+ *   enough free vpcd readers is not there.
  */
-export async function startSimulation(options: SimulationOptions = {}): Promise<Simulation> {
+export async function startSimulation<C extends VirtualCard>(
+  cards: readonly SimulatedCard<C>[], options: SimulationOptions = {},
+): Promise<Simulation<C>> {
   const log = options.logger ?? silentLogger;
-  if (options.link !== "memory") {
-    const simulation = await vpcdSimulation(options, log);
+  const env = process.env.OTPBRIDGE_SIMULATE_LINK;
+  const link = options.link ?? (env === "memory" || env === "vpcd" ? env : undefined);
+  if (link !== "memory") {
+    const simulation = await vpcdSimulation(cards, options, log);
     if (simulation !== undefined) return simulation;
-    if (options.link === "vpcd") {
-      throw otpbError("PCSC_UNAVAILABLE", "no pcscd with free vpcd readers to attach simulated tokens to");
-    }
+    if (link === "vpcd") throw otpbError("PCSC_UNAVAILABLE", `no pcscd with ${cards.length} free vpcd readers to attach simulated cards to`);
   }
-  log.info("simulation: tokens behind in-memory readers");
-  return memorySimulation();
+  log.info("simulation: in-memory readers", { readers: cards.map((c) => c.name) });
+  return memorySimulation(cards);
 }

@@ -7,8 +7,10 @@
  * Status words become domain errors only where their meaning is known (§2.8): 6983 from AUTH
  * FINISH is TOKEN_LOCKED (locked, or not this family: never retried); 6983 from a secure write is
  * "authentication lost or MAC bug": one re-authentication and one retry, then AUTH_FAILED. Any
- * other failing status word is DEVICE_ERROR naming the word. Link failures (CARD_REMOVED,
- * READER_GONE, PCSC_UNAVAILABLE) propagate with their reason, plus what state the seed is in.
+ * other failing status word is DEVICE_ERROR saying what the word means at that step
+ * (src/protocol/status-messages.ts). Link failures (CARD_REMOVED, READER_GONE, PCSC_UNAVAILABLE)
+ * propagate with their reason, plus what state the seed is in; {@link safeToRepeat} says which of
+ * them a caller may retry once the same token is back (src/drivers/hold-still.ts).
  */
 import { abytes, aint, aoneOf } from "../lib/checks.js";
 import { OtpbridgeError, otpbError } from "../lib/errors.js";
@@ -19,7 +21,8 @@ import {
   DISPLAY_TIMEOUT_CODES, SINGLE_PROFILE_KEY, getChallengeApdu, getInfoApdu, parseSingleProfileInfo,
   writeConfigApdu, writeSeedApdu, type TokenAlgorithm,
 } from "../protocol/single-profile.js";
-import { SW, swName } from "../protocol/status-words.js";
+import { describeSw, type SwOperation } from "../protocol/status-messages.js";
+import { SW } from "../protocol/status-words.js";
 import { authFinishApdu, parseChallenge } from "../protocol/token2-auth.js";
 import type { ApduTransport } from "../transports/types.js";
 
@@ -95,6 +98,8 @@ export interface SyncTimeResult {
 
 export interface SessionOptions {
   logger?: Logger;
+  /** The serial the caller means: another token answering is refused with CARD_REMOVED {swapped} before anything else is sent. */
+  expectSerial?: string;
   /** Host clock in Unix seconds; default Date.now. */
   now?: () => number;
 }
@@ -160,9 +165,9 @@ export class SingleProfileSession {
 
   /**
    * Identifies the token with GET INFO (§2.10 steps 1-3). Nothing else is sent.
-   * @throws OtpbridgeError UNKNOWN_MODEL when the card is not a single-profile token or its serial
-   *   matches no known model (nothing that could lock it is ever sent); MALFORMED_RESPONSE; the
-   *   transport's link errors.
+   * @throws OtpbridgeError CARD_REMOVED {swapped} when `expectSerial` is not the serial found;
+   *   UNKNOWN_MODEL when the card is not a single-profile token or its serial matches no known
+   *   model (nothing that could lock it is ever sent); MALFORMED_RESPONSE; the transport's link errors.
    * @example const session = await SingleProfileSession.open(transport); session.info().model.name
    */
   static async open(transport: ApduTransport, options: SessionOptions = {}): Promise<SingleProfileSession> {
@@ -171,7 +176,7 @@ export class SingleProfileSession {
     log.debug("single-profile: GET INFO");
     const found = await identifySingleProfile(transport);
     if (found.kind === "other") {
-      throw otpbError("UNKNOWN_MODEL", `not a single-profile token: GET INFO answered ${swName(found.sw)}`, {
+      throw otpbError("UNKNOWN_MODEL", `not a single-profile token: GET INFO answered that ${describeSw("single-profile", found.sw, "info")}`, {
         detail: { sw: found.sw },
       });
     }
@@ -180,6 +185,7 @@ export class SingleProfileSession {
         detail: { serial: found.serial },
       });
     }
+    if (options.expectSerial !== undefined && found.serial !== options.expectSerial) throw swapped(options.expectSerial, found.serial);
     const info: SingleProfileInfo = {
       serial: found.serial, model: found.model, restrictedSync: found.model.restrictedSync,
       clock: found.clock, driftSeconds: found.clock - now(),
@@ -200,9 +206,7 @@ export class SingleProfileSession {
   async readInfo(): Promise<SingleProfileInfo> {
     this.#log.debug("single-profile: GET INFO (clock)");
     const found = await identifySingleProfile(this.#transport);
-    if (found.kind !== "token" || found.serial !== this.#info.serial) {
-      throw otpbError("CARD_REMOVED", "a different card answers in this session: the token was swapped", { detail: { serial: this.#info.serial } });
-    }
+    if (found.kind !== "token" || found.serial !== this.#info.serial) throw swapped(this.#info.serial, found.kind === "token" ? found.serial : null);
     this.#info = { ...this.#info, clock: found.clock, driftSeconds: found.clock - this.#now() };
     return this.info();
   }
@@ -288,7 +292,7 @@ export class SingleProfileSession {
   async #authenticate(): Promise<void> {
     this.#log.debug("single-profile: GET CHALLENGE");
     const got = split(await this.#transport.transmit(getChallengeApdu()));
-    if (got.sw !== SW.OK) throw deviceError("GET CHALLENGE", got.sw);
+    if (got.sw !== SW.OK) throw deviceError("GET CHALLENGE", "challenge", got.sw);
     const challenge = parseChallenge(got.data);
     const apdu = authFinishApdu(SINGLE_PROFILE_KEY, challenge);
     challenge.fill(0);
@@ -304,7 +308,7 @@ export class SingleProfileSession {
         detail: { serial: this.#info.serial, sw },
       });
     }
-    if (sw !== SW.OK) throw deviceError("AUTH FINISH", sw);
+    if (sw !== SW.OK) throw deviceError("AUTH FINISH", "auth", sw);
     this.#log.info("single-profile: authenticated");
   }
 
@@ -313,7 +317,7 @@ export class SingleProfileSession {
    * The APDU is built afresh for each try and wiped after it (a seed frame is the seed under a
    * public key).
    */
-  async #secureWrite(step: string, build: () => Uint8Array): Promise<void> {
+  async #secureWrite(step: "WRITE CONFIG" | "WRITE SEED", build: () => Uint8Array): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const apdu = build();
       let sw: number;
@@ -323,7 +327,7 @@ export class SingleProfileSession {
         apdu.fill(0);
       }
       if (sw === SW.OK) return;
-      if (sw !== SW.AUTH_METHOD_BLOCKED) throw deviceError(step, sw);
+      if (sw !== SW.AUTH_METHOD_BLOCKED) throw deviceError(step, step === "WRITE SEED" ? "seed" : "config", sw);
       if (attempt > 0) {
         throw otpbError("AUTH_FAILED", `${step} was refused (6983) again after re-authenticating`, { detail: { step, sw } });
       }
@@ -344,8 +348,47 @@ export class SingleProfileSession {
   }
 }
 
-function deviceError(step: string, sw: number): OtpbridgeError {
-  return otpbError("DEVICE_ERROR", `${step} failed: ${swName(sw)}`, { detail: { step, sw } });
+/** CARD_REMOVED for another card answering where `serial` was: never retried ({@link safeToRepeat}). */
+function swapped(serial: string, found: string | null): OtpbridgeError {
+  return otpbError("CARD_REMOVED", `a different card (${found ?? "not a token"}) answers instead of token ${serial}: the token was swapped; nothing more was sent`, {
+    detail: { serial, found, swapped: true },
+  });
+}
+
+/**
+ * Whether a single-profile operation that failed because the card left the field or was reset
+ * (CARD_REMOVED) may be run again from its start once the SAME token is back (the caller checks
+ * the serial: `expectSerial`). What a repeat re-sends, step by step:
+ * - GET INFO (open, readInfo): reads only (§2.4): always safe.
+ * - GET CHALLENGE + AUTH FINISH: nothing persistent changes; a new session draws a fresh challenge,
+ *   and authentication never survives a reconnection anyway (§2.9 field loss): always safe.
+ * - WRITE CONFIG: it may or may not have landed. Sent again it sets the clock to a newer time and
+ *   the same settings; on an unrestricted model the seed stays, so that converges (seedState
+ *   "kept"). On a restricted model it erases the seed (§2.1, §2.6): safe only if the seed write
+ *   follows in the same run (burn, or sync with reseed); a lone sync on such a model is a
+ *   destructive step the user confirmed once, and is reported, not re-sent.
+ * - WRITE SEED: the config before it has landed. A repeat runs auth, config, seed again: the
+ *   config may erase the seed again, and the seed write that follows restores it, so the token
+ *   ends in the state asked for (§2.10 order; a config is never sent after the seed alone).
+ * A swapped token (`detail.swapped`) and any other reason are never repeated.
+ */
+export function safeToRepeat(error: unknown, plan: { seedFollows: boolean }): boolean {
+  if (!(error instanceof OtpbridgeError) || error.reason !== "CARD_REMOVED" || error.detail.swapped === true) return false;
+  switch (error.detail.stage) {
+    case undefined:
+    case "auth":
+      return true;
+    case "config":
+    case "seed":
+      return plan.seedFollows || error.detail.seedState === "kept";
+    default:
+      return false;
+  }
+}
+
+/** DEVICE_ERROR for a refused step, with what the word means there (src/protocol/status-messages.ts). */
+function deviceError(step: string, operation: SwOperation<"single-profile">, sw: number): OtpbridgeError {
+  return otpbError("DEVICE_ERROR", `${step} failed: ${describeSw("single-profile", sw, operation)}`, { detail: { step, sw } });
 }
 
 /**

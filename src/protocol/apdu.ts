@@ -4,9 +4,8 @@
  * Pure functions; T=0 continuations (61XX/6CXX) are handled by the transports, not here.
  */
 import { abytes, aint } from "../lib/checks.js";
-import { otpbError } from "../lib/errors.js";
 import { malformed } from "./_errors.js";
-import { isSuccess, swBytes, swName } from "./status-words.js";
+import { swBytes } from "./status-words.js";
 
 /** A command APDU. `le` is Ne, the number of response bytes expected (1..256 short, 1..65536 extended). */
 export interface CommandApdu {
@@ -127,18 +126,4 @@ export function encodeResponseApdu(data: Uint8Array, sw: number): Uint8Array {
   out.set(data, 0);
   out.set(swBytes(sw), data.length);
   return out;
-}
-
-/**
- * Decodes a response and requires SW1 = 90 (the Token2 hosts' success test, §3.15) or one of `accept`.
- * @throws OtpbridgeError DEVICE_ERROR carrying `detail.sw` and the operation; MALFORMED_RESPONSE if < 2 bytes.
- */
-export function expectSuccess(response: Uint8Array, operation: string, accept: readonly number[] = []): ResponseApdu {
-  const decoded = decodeResponseApdu(response);
-  if (!isSuccess(decoded.sw) && !accept.includes(decoded.sw)) {
-    throw otpbError("DEVICE_ERROR", `${operation} failed: ${swName(decoded.sw)}`, {
-      detail: { operation, sw: decoded.sw },
-    });
-  }
-  return decoded;
 }

@@ -4,6 +4,7 @@ import { OtpbridgeError, reasonOf } from "../../src/lib/errors.js";
 import { aes256CbcDecrypt, aes256CbcEncrypt } from "../../src/crypto/aes.js";
 import { cipherCore } from "../../src/crypto/cipher-exports.js";
 import { SeededRandom, hex, toHex } from "./cipher-random.js";
+import { thrownBy } from "../fixtures/errors.js";
 
 const ZERO_IV = new Uint8Array(16);
 
@@ -90,12 +91,7 @@ describe("AES-256-CBC", () => {
 
   it("fails with DECRYPTION_FAILED under a wrong key, with no detail", () => {
     const ct = aes256CbcEncrypt(new Uint8Array(32).fill(1), ZERO_IV, new Uint8Array(20));
-    let thrown: unknown;
-    try {
-      aes256CbcDecrypt(new Uint8Array(32).fill(2), ZERO_IV, ct);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => aes256CbcDecrypt(new Uint8Array(32).fill(2), ZERO_IV, ct));
     // A wrong key gives valid-looking padding with probability ~1/256; this key pair does not.
     expect(thrown).toBeInstanceOf(OtpbridgeError);
     expect((thrown as OtpbridgeError).reason).toBe("DECRYPTION_FAILED");

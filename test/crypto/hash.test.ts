@@ -4,6 +4,7 @@ import { hash, hmac, sha1, sha256, sha512 } from "../../src/crypto/index.js";
 import { wasmCore } from "../../src/crypto/wasm.js";
 import { reasonOf } from "../../src/lib/errors.js";
 import { prng } from "./prng.js";
+import { thrownBy } from "../fixtures/errors.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -150,12 +151,7 @@ describe("HMAC (RFC 2104)", () => {
       [() => sha1(new Uint16Array(2) as never), TypeError],
     ];
     for (const [fn, kind] of bad) {
-      let thrown: unknown;
-      try {
-        fn();
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(fn);
       expect(thrown).toBeInstanceOf(kind);
       expect(reasonOf(thrown)).toBe("INVALID_INPUT");
       expect((thrown as Error).message).not.toContain("super-secret");

@@ -5,6 +5,7 @@ import { wasmCore } from "../../src/crypto/wasm.js";
 import { OtpbridgeError, reasonOf } from "../../src/lib/errors.js";
 import { prng } from "./prng.js";
 import { nodeHotp } from "./reference.js";
+import { thrownBy } from "../fixtures/errors.js";
 
 const core = wasmCore();
 
@@ -30,12 +31,7 @@ describe("ResidentKeySet", () => {
     expect(core.allocatedBytes()).toBe(before);
     expect(set.released).toBe(true);
     set.release(); // idempotent
-    let thrown: unknown;
-    try {
-      set.codes(1);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => set.codes(1));
     expect(thrown).toBeInstanceOf(OtpbridgeError);
     expect(reasonOf(thrown)).toBe("RELEASED");
     expect(() => set.search("123456", 1, 1)).toThrow(/after release/);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatCode, hotp, totp, totpCounter } from "../../src/crypto/index.js";
 import { reasonOf } from "../../src/lib/errors.js";
+import { thrownBy } from "../fixtures/errors.js";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -90,12 +91,7 @@ describe("code formatting and input checks", () => {
       [() => formatCode(-1, 6), RangeError, /code/],
     ];
     for (const [fn, kind, message] of cases) {
-      let thrown: unknown;
-      try {
-        fn();
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(fn);
       expect(thrown, String(fn)).toBeInstanceOf(kind);
       expect((thrown as Error).message).toMatch(message);
       expect(reasonOf(thrown)).toBe("INVALID_INPUT");

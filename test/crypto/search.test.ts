@@ -3,6 +3,7 @@ import { ResidentKeySet, type WindowMatch, formatCode, hotpBatch, searchWindow }
 import { reasonOf } from "../../src/lib/errors.js";
 import { prng } from "./prng.js";
 import { ALGORITHMS, U64_MAX, nodeHotp } from "./reference.js";
+import { thrownBy } from "../fixtures/errors.js";
 
 /** Every (key, offset) in the window whose code is `code`, by exhaustive node:crypto HMACs. */
 function bruteForce(algorithm: (typeof ALGORITHMS)[number], keys: Uint8Array[], centre: bigint, window: number, code: string): WindowMatch[] {
@@ -91,12 +92,7 @@ describe("window search", () => {
       [() => searchWindow("SHA1", [new Uint8Array(1), "x"] as never, 0, 1, "123456"), TypeError],
     ];
     for (const [fn, kind] of cases) {
-      let thrown: unknown;
-      try {
-        fn();
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(fn);
       expect(thrown, String(fn)).toBeInstanceOf(kind);
       expect(reasonOf(thrown)).toBe("INVALID_INPUT");
       expect((thrown as Error).message).not.toContain("12a456");

@@ -14,6 +14,7 @@ import {
   type SeedFrameRequest,
 } from "../../src/crypto/token2-frame.js";
 import { SeededRandom, toHex } from "./cipher-random.js";
+import { thrownBy } from "../fixtures/errors.js";
 
 function refPad(x: Uint8Array): Buffer {
   const out = Buffer.alloc((Math.floor(x.length / 16) + 1) * 16);
@@ -155,12 +156,7 @@ describe("Token2 frames: secrets and inputs", () => {
       [() => unpadIso9797M2(null as unknown as Uint8Array), TypeError, /^data must be a Uint8Array, got null$/],
     ];
     for (const [fn, kind, message] of cases) {
-      let thrown: unknown;
-      try {
-        fn();
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(fn);
       expect(thrown).toBeInstanceOf(kind);
       expect((thrown as Error).message).toMatch(message);
       expect(reasonOf(thrown)).toBe("INVALID_INPUT");

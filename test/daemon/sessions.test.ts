@@ -87,8 +87,13 @@ describe("device sessions", () => {
     const s = (await a.call("device.acquire", { id: molto2, previous: null })).result.session;
     expect((await a.call("token.burn", { session: s })).error).toMatchObject({ code: -32009, data: { reason: "WRONG_FAMILY" } });
     expect((await a.call("token.burn", { session: s, period: 45 })).error).toMatchObject({ code: -32602, data: { reason: "INVALID_INPUT" } });
-    expect((await a.call("molto2.write", { session: s, profile: 3, title: "GitHub", seed: "JBSWY3DPEHPK3PXP" })).result).toEqual({ profile: 3, written: ["seed", "title"] });
+    // The simulated Molto2 has the factory key: the result says so (TOKEN2.md §3.2).
+    expect((await a.call("molto2.write", { session: s, profile: 3, title: "GitHub", seed: "JBSWY3DPEHPK3PXP" })).result).toEqual({
+      profile: 3, written: ["seed", "title"],
+      warnings: [{ code: "default-key", message: expect.stringMatching(/still uses the public factory customer key/) }],
+    });
     const listed = await a.call("molto2.list", { session: s });
+    expect(listed.result.warnings).toBeUndefined(); // public reads only: no authentication
     expect(listed.result.profiles.find((p: any) => p.profile === 3).title).toBe("GitHub");
     expect((await a.call("device.acquire", { id: "pcsc:No Such Reader", previous: null })).error.data.reason).toBe("NO_DEVICE");
     await a.call("device.release", { session: s });

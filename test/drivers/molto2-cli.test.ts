@@ -60,6 +60,28 @@ describe("otpbridge molto2 --simulate", () => {
     expect((await run(["molto2", "unlock", "--simulate"])).out).toEqual(["screen unlocked"]);
   });
 
+  it("warns on stderr while the factory key is in use; refuses it as the new key; reset needs no key and warns of nothing", async () => {
+    const lock = await run(["molto2", "lock", "--simulate"]);
+    expect(lock.out).toEqual(["screen locked"]);
+    expect(lock.err).toContain("warning: this Molto2 still uses the public factory customer key TOKEN2MOLTO1-KEY: anyone holding it can rewrite its profiles; set your own with `otpbridge molto2 set-key`");
+    // A list reads public blocks only: no authentication, no warning.
+    expect((await run(["molto2", "list", "--simulate"])).err.some((l) => l.startsWith("warning:"))).toBe(false);
+    process.env.OTPB_TEST_NEW_KEY = "TOKEN2MOLTO1-KEY";
+    const same = await run(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
+    process.env.OTPB_TEST_NEW_KEY = "abc";
+    const short = await run(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
+    delete process.env.OTPB_TEST_NEW_KEY;
+    expect(same.code).toBe(2);
+    expect(same.err.at(-1)).toMatch(/^otpbridge: the new customer key is the public factory key TOKEN2MOLTO1-KEY; choose your own/);
+    expect(same.err.some((l) => l.startsWith("simulated"))).toBe(false); // refused before the token is touched
+    expect(short.code).toBe(0);
+    expect(short.err).toContain("warning: the new customer key is 3 bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)");
+    expect(short.err.some((l) => l.includes("factory customer key"))).toBe(false);
+    const reset = await run(["molto2", "reset", "--simulate"]);
+    expect(reset.code).toBe(0);
+    expect(reset.err.some((l) => l.startsWith("warning:"))).toBe(false); // it never authenticated
+  });
+
   it("stops at a wrong customer key with the tries left and exit code 77, without echoing the key", async () => {
     const r = await run(["molto2", "lock", "--simulate", "--key-stdin"], "not the key\n");
     expect(r.code).toBe(77);

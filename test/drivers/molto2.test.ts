@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { totp } from "../../src/crypto/index.js";
+import { checkNewCustomerKey, type Molto2Warning } from "../../src/drivers/molto2-keys.js";
 import { Molto2Session, type Molto2ButtonPrompt } from "../../src/drivers/molto2.js";
 import { pinnedClock } from "../../src/emulator/common.js";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
@@ -208,6 +209,71 @@ describe("key change and factory reset with the ▲ button (§3.11, §3.12)", ()
     expect(token.state().triesLeft).toBe(10);
     await forgotten.setScreenLock(true); // the session now uses the factory key
     expect(token.state().screenLocked).toBe(true);
+  });
+});
+
+describe("customer-key hygiene (§3.2, §3.11)", () => {
+  const press = (token: Molto2Token) => async () => void token.pressButton();
+
+  it("warns, once per session, whenever it authenticates with the public factory key; not with its own key", async () => {
+    const { transport } = rig();
+    const seen: Molto2Warning[] = [];
+    const session = await Molto2Session.open(transport, { onWarning: (w) => seen.push(w) });
+    await session.listProfiles(); // no authentication, no warning
+    expect(seen).toEqual([]);
+    await session.setScreenLock(true);
+    await session.setScreenLock(false);
+    expect(seen.map((w) => w.code)).toEqual(["default-key"]);
+    expect(seen[0]!.message).toMatch(/still uses the public factory customer key TOKEN2MOLTO1-KEY/);
+    expect(session.warnings).toEqual(seen);
+    const { transport: own } = rig({ customerKey: CUSTOM_KEY });
+    const mine = await Molto2Session.open(own, { customerKey: CUSTOM_KEY, onWarning: (w) => seen.push(w) });
+    await mine.setScreenLock(true);
+    expect(mine.warnings).toEqual([]);
+    expect(seen).toHaveLength(1);
+  });
+
+  it("refuses an empty key and the factory key as the new key before sending anything; warns under 16 bytes", async () => {
+    expect(() => checkNewCustomerKey(new Uint8Array(0))).toThrow(RangeError);
+    expect(checkNewCustomerKey(CUSTOM_KEY)).toEqual([]);
+    expect(checkNewCustomerKey(new TextEncoder().encode("short"))).toEqual([
+      { code: "short-key", message: "the new customer key is 5 bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)" },
+    ]);
+    const { token, transport, log } = rig();
+    const session = await Molto2Session.open(transport);
+    const sent = log.length;
+    for (const key of [new Uint8Array(0), MOLTO2_DEFAULT_CUSTOMER_KEY.slice()]) {
+      const error = await rejection(session.changeCustomerKey(key, { onButton: press(token) }));
+      expect(reasonOf(error)).toBe("INVALID_INPUT");
+    }
+    expect(log.length).toBe(sent);
+    expect(token.state().triesLeft).toBe(10);
+  });
+
+  it("a short new key works, with its warning, and is proven by authenticating with it; moving off the factory key is not warned about", async () => {
+    const { token, transport, ins } = rig();
+    const seen: Molto2Warning[] = [];
+    const session = await Molto2Session.open(transport, { onWarning: (w) => seen.push(w) });
+    const short = new TextEncoder().encode("abc");
+    await session.changeCustomerKey(short, { onButton: press(token) });
+    expect(seen.map((w) => w.code)).toEqual(["short-key"]);
+    // auth with the old key, the change, then auth with the new one (the proof).
+    expect(ins().slice(-5)).toEqual(["4B", "CE", "D7", "4B", "CE"]);
+    await (await Molto2Session.open(transport, { customerKey: short })).setScreenLock(true);
+    expect(token.state().screenLocked).toBe(true);
+  });
+});
+
+describe("status-word messages in DEVICE_ERROR", () => {
+  it("says what the emulator's answer means for the operation", async () => {
+    const { token, transport } = rig();
+    const session = await Molto2Session.open(transport);
+    await session.setScreenLock(true);
+    token.reset(); // a USB reset drops the token's authentication; the session does not know
+    const error = await rejection(session.writeProfile(4, { title: "x" }));
+    expect(reasonOf(error)).toBe("DEVICE_ERROR");
+    expect(error.message).toBe("title write to profile 4 failed: the token wants an authentication first (6982): the session was reset (reconnected or USB-reset); run the command again");
+    expect(error.detail).toEqual({ operation: "title write to profile 4", sw: 0x6982 });
   });
 });
 

@@ -77,7 +77,9 @@ describe.each(LINKS)("OtpAppletSession over %s (§4)", (_name, open) => {
     await session.add(totpEntry(2));
     expect(reasonOf(await rejection(session.add(totpEntry(3))))).toBe("STORAGE_FULL");
     expect(reasonOf(await rejection(session.delete("nobody", "none")))).toBe("ENTRY_NOT_FOUND");
-    expect(reasonOf(await rejection(session.code("nobody", "none")))).toBe("ENTRY_NOT_FOUND");
+    const missing = await rejection(session.code("nobody", "none"));
+    expect(reasonOf(missing)).toBe("ENTRY_NOT_FOUND");
+    expect(missing.message).toMatch(/^code of nobody\/none: the key has no such entry \(6A8[03]\)$/);
     expect(reasonOf(await rejection(session.add(totpEntry(4, { seed: new Uint8Array(0) }))))).toBe("INVALID_INPUT");
   });
 

@@ -165,15 +165,24 @@ describe("burn", () => {
     expect(t.state().seed).toHaveLength(0);
   });
 
-  it("another failing status word is DEVICE_ERROR naming it", async () => {
+  it("another failing status word is DEVICE_ERROR saying what it means for that step", async () => {
     const { card } = token("8659612");
     card.intercept = (step) => (step === WRITE_SEED ? sw(0x6a80) : undefined);
     const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
     const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(3))));
     expect(error.reason).toBe("DEVICE_ERROR");
-    expect(error.message).toContain("WRONG_DATA (6A80)");
+    expect(error.message).toMatch(/^WRITE SEED failed: the token rejected the seed frame \(6A80\): its length or padding is wrong/);
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "previous", sw: 0x6a80 });
     expect(card.steps.filter((s) => s === WRITE_SEED)).toHaveLength(1);
+  });
+
+  it("a status word no table lists is shown as raw hex with the --debug hint", async () => {
+    const { card } = token("8659612");
+    card.intercept = (step) => (step === GET_CHALLENGE ? sw(0x6f12) : undefined);
+    const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
+    const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(3))));
+    expect(error.reason).toBe("DEVICE_ERROR");
+    expect(error.message).toMatch(/^GET CHALLENGE failed: unknown status word 6F12 \(run with --debug for the exchange\) \(during auth; nothing was written\)$/);
   });
 
   it("card removed between config and seed on a restricted model: CARD_REMOVED, token left seedless, and the error says so", async () => {

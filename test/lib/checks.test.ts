@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { aarray, abool, abytes, aint, aoneOf, au64 } from "../../src/lib/checks.js";
 import { reasonOf } from "../../src/lib/errors.js";
+import { thrownBy } from "../fixtures/errors.js";
 
 describe("input checks", () => {
   it("rejects the wrong kind with TypeError and the wrong size with RangeError, reason INVALID_INPUT", () => {
@@ -23,12 +24,7 @@ describe("input checks", () => {
       [() => au64("5", "counter"), TypeError, /bigint or an integer/],
     ];
     for (const [fn, kind, message] of cases) {
-      let thrown: unknown;
-      try {
-        fn();
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(fn);
       expect(thrown).toBeInstanceOf(kind);
       expect((thrown as Error).message).toMatch(message);
       expect(reasonOf(thrown)).toBe("INVALID_INPUT");

@@ -1,28 +1,56 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { REASONS } from "../../src/lib/errors.js";
-import { parseReasons, renderErrorsDoc } from "../../scripts/errors-doc.mjs";
+import { parseReasons, renderErrorsDoc, renderTroubleshootingDoc } from "../../scripts/errors-doc.mjs";
 
 const source = readFileSync(new URL("../../src/lib/errors.ts", import.meta.url), "utf8");
+const page = (name: string): string => readFileSync(new URL(`../../docs/${name}`, import.meta.url), "utf8");
 
-describe("docs/ERRORS.md", () => {
-  it("documents every reason with its exit code and JSON-RPC code, and a meaning", () => {
+describe("the REASONS table's doc comments", () => {
+  it("document every reason with its exit code and JSON-RPC code, a meaning and a fix", () => {
     const parsed = parseReasons(source);
     expect(parsed.map((r) => r.reason)).toEqual(Object.keys(REASONS));
     for (const r of parsed) {
       const entry = REASONS[r.reason as keyof typeof REASONS];
       expect({ exitCode: r.exitCode, rpcCode: r.rpcCode }).toEqual(entry);
-      expect(r.meaning.length).toBeGreaterThan(10);
+      expect(r.meaning.length, r.reason).toBeGreaterThan(10);
+      expect(r.meaning, r.reason).not.toMatch(/^\*|Fix:/);
+      expect(r.fix.length, `${r.reason} has no "Fix:" text`).toBeGreaterThan(30);
     }
   });
 
+  it("give different advice for different reasons", () => {
+    const fixes = parseReasons(source).map((r) => r.fix);
+    expect(new Set(fixes).size).toBe(fixes.length);
+  });
+});
+
+describe("docs/ERRORS.md", () => {
   it("is the page the table renders (regenerate with `node scripts/errors-doc.mjs`)", () => {
-    expect(readFileSync(new URL("../../docs/ERRORS.md", import.meta.url), "utf8")).toBe(renderErrorsDoc(source));
+    expect(page("ERRORS.md")).toBe(renderErrorsDoc(source));
   });
 
   it("explains every exit code the table uses", () => {
-    const page = readFileSync(new URL("../../docs/ERRORS.md", import.meta.url), "utf8");
-    const legend = page.slice(page.indexOf("Exit codes:"), page.indexOf("| reason |"));
+    const text = page("ERRORS.md");
+    const legend = text.slice(text.indexOf("Exit codes:"), text.indexOf("| reason |"));
     for (const code of new Set(Object.values(REASONS).map((r) => r.exitCode))) expect(legend).toMatch(new RegExp(`\\b${code} `));
+  });
+});
+
+describe("docs/TROUBLESHOOTING.md", () => {
+  it("is the page the table renders (regenerate with `node scripts/errors-doc.mjs`)", () => {
+    expect(page("TROUBLESHOOTING.md")).toBe(renderTroubleshootingDoc(source));
+  });
+
+  it("has one section per reason, in table order, with its codes, meaning and fix", () => {
+    const text = page("TROUBLESHOOTING.md");
+    const headings = [...text.matchAll(/^## ([A-Z_]+)$/gm)].map((m) => m[1]);
+    expect(headings).toEqual(Object.keys(REASONS));
+    for (const r of parseReasons(source)) {
+      const section = text.slice(text.indexOf(`## ${r.reason}\n`)).split(/\n## /)[0]!;
+      expect(section).toContain(`Exit code ${r.exitCode}, JSON-RPC code ${r.rpcCode}.`);
+      expect(section).toContain(`**What it means.** ${r.meaning}`);
+      expect(section).toContain(`**What to do.** ${r.fix}`);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeCommandApdu, decodeResponseApdu, encodeCommandApdu, encodeResponseApdu, expectSuccess } from "../../src/protocol/apdu.js";
+import { decodeCommandApdu, decodeResponseApdu, encodeCommandApdu, encodeResponseApdu } from "../../src/protocol/apdu.js";
 import { SW, isSuccess, swName, triesLeft } from "../../src/protocol/status-words.js";
 import { reasonOf } from "../../src/lib/errors.js";
 import { expectMalformed, thrown } from "./_expect.js";
@@ -64,13 +64,5 @@ describe("response APDUs and status words", () => {
     expect(triesLeft(0x9000)).toBeNull();
     expect(isSuccess(0x9060)).toBe(true);
     expect(isSuccess(0x6a80)).toBe(false);
-  });
-
-  it("expectSuccess throws DEVICE_ERROR with the SW in detail", () => {
-    expect(expectSuccess(hex("9060"), "reset").sw).toBe(0x9060);
-    expect(expectSuccess(hex("6A83"), "delete", [SW.RECORD_NOT_FOUND]).sw).toBe(0x6a83);
-    const error = thrown(() => expectSuccess(hex("6983"), "auth"));
-    expect(reasonOf(error)).toBe("DEVICE_ERROR");
-    expect((error as Error).message).toBe("auth failed: AUTH_METHOD_BLOCKED (6983)");
   });
 });

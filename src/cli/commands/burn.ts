@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
-import { SingleProfileSession, type BurnResult } from "../../drivers/single-profile.js";
-import { otpbError } from "../../lib/errors.js";
+import type { DeviceManager } from "../../drivers/device-manager.js";
+import { holdStill, type HeldToken, type HoldStillOptions } from "../../drivers/hold-still.js";
+import { SingleProfileSession, safeToRepeat, type BurnResult, type SingleProfileSettings } from "../../drivers/single-profile.js";
+import type { Logger } from "../../lib/log.js";
 import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
@@ -14,7 +16,9 @@ export const BURN_HELP = `Usage: otpbridge burn [--reader NAME] (SEED SOURCE) [-
 Burns a seed into a single-profile Token2 token (OTPC-P1-i, OTPC-P2-i, miniOTP-2-i/3-i,
 C301-i, C302-i) on an NFC reader: authenticates, writes the settings with the current UTC
 time, then the seed. Prints the token's serial, model and the code it should now show.
-Tokens whose serial matches no known model are refused before anything is sent.
+Tokens whose serial matches no known model are refused before anything is sent. If the token
+leaves the field during the burn, "hold the token still, retrying" is printed and the burn runs
+again once the same token is back (twice at most, 5 s each); another token never gets it.
 
 ${SETTINGS_HELP}
   --yes, -y                burn without asking (required when there is no terminal)
@@ -41,17 +45,10 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
       const target = chooseToken(devices.manager.list(), values.reader);
       await checkClockBeforeWriting(values, io);
       await confirm(io, `Burn a new seed into the ${target.model} ${target.serial} in reader "${target.reader}"? It replaces the seed the token holds.`, values.yes === true);
-      const result: BurnResult & { drift: { driftSeconds: number; message: string } } = await withTokenSession(devices.manager, target.reader, async (transport) => {
-        const session = await SingleProfileSession.open(transport, { logger: context.logger.child({ reader: target.reader }) });
-        if (session.info().serial !== target.serial) {
-          throw otpbError("CARD_REMOVED", `the token in reader "${target.reader}" was swapped (now ${session.info().serial}); nothing was written`);
-        }
-        const burned = await session.burn({ seed: seed.secret, ...settings });
-        // Read the clock back: the token now runs on its own RTC, so this is the drift to report.
-        const after = await session.readInfo();
-        return { ...burned, drift: describeDeviceDrift(after.clock, Date.now()) };
-      });
-      const shown = devices.simulation?.tokens.get(target.reader)?.code(result.codes.time) ?? undefined;
+      // chooseToken returns only "ready" single-profile tokens, which the manager lists with their serial.
+      const held = { reader: target.reader, serial: target.serial! };
+      const result = await burnHoldingStill(devices.manager, held, seed.secret, settings, io, context.logger);
+      const shown = devices.simulation?.cards.get(target.reader)?.code(result.codes.time) ?? undefined;
       if (values.json) {
         io.out(JSON.stringify({ reader: target.reader, ...result, ...settings, ...(shown !== undefined ? { simulatedTokenShows: shown } : {}) }, null, 2));
         return 0;
@@ -70,4 +67,30 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
   } finally {
     seed.secret.fill(0);
   }
+}
+
+/**
+ * The burn on the chosen token (authenticate, config, seed, then the clock read back), repeated
+ * when the token leaves the field or is reset and comes back within seconds: every step of a burn
+ * is safe to repeat from the start, since the seed write always follows the config write
+ * (`safeToRepeat`, src/drivers/single-profile.ts). Only the same serial gets the retry; after the
+ * burn went through, a retry only reads the clock.
+ * @throws OtpbridgeError as SingleProfileSession.burn, after the retries.
+ */
+export async function burnHoldingStill(
+  manager: DeviceManager, target: HeldToken, seed: Uint8Array, settings: SingleProfileSettings, io: CommandIo, logger: Logger,
+  retry: Pick<HoldStillOptions, "attempts" | "waitMs"> = {},
+): Promise<BurnResult & { drift: { driftSeconds: number; message: string } }> {
+  let burned: BurnResult | undefined;
+  return holdStill(manager, target, async (transport) => {
+    const session = await SingleProfileSession.open(transport, { logger: logger.child({ reader: target.reader }), expectSerial: target.serial });
+    burned ??= await session.burn({ seed, ...settings });
+    // Read the clock back: the token now runs on its own RTC, so this is the drift to report.
+    const after = await session.readInfo();
+    return { ...burned, drift: describeDeviceDrift(after.clock, Date.now()) };
+  }, (error) => safeToRepeat(error, { seedFollows: true }), {
+    ...retry,
+    connect: (fn) => withTokenSession(manager, target.reader, fn),
+    onRetry: (event) => io.err(`${event.message} (the token left the field during ${event.stage}; retry ${event.attempt} of ${event.attempts})`),
+  });
 }

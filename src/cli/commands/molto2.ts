@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { checkNewCustomerKey } from "../../drivers/molto2-keys.js";
 import { Molto2Session, type Molto2ButtonHandler, type Molto2ProfileConfig, type Molto2ProfileEntry } from "../../drivers/molto2.js";
 import { parseBase32Secret, parseOtpauthUri } from "../../input/secret.js";
 import { otpbError } from "../../lib/errors.js";
@@ -35,7 +36,9 @@ ${keySourceHelp("key", "the customer key")}
 The new key of set-key:
 ${keySourceHelp("new-key", "the new customer key")}
 A wrong key costs one of the token's tries: the command stops at the first refusal and says how
-many are left; it never tries again by itself.
+many are left; it never tries again by itself. While the token still has the factory key, every
+command that authenticates warns about it. set-key refuses the factory key as the new key and
+warns about one shorter than 16 bytes. reset needs no key at all.
 
 ${SECRET_SOURCE_HELP}`;
 
@@ -96,7 +99,10 @@ export async function runMolto2(argv: string[], io: CommandIo): Promise<number> 
   const customerKey = readCustomerKey("key", { stdin: values["key-stdin"], file: values["key-file"], env: values["key-env"], hex: values["key-hex"] }, io.readStdin);
   try {
     const run = async (transport: ApduTransport, onButton: Molto2ButtonHandler): Promise<void> => {
-      const session = await Molto2Session.open(transport, customerKey === undefined ? {} : { customerKey });
+      const session = await Molto2Session.open(transport, {
+        ...(customerKey === undefined ? {} : { customerKey }),
+        onWarning: ({ message }) => io.err(`warning: ${message}`),
+      });
       try {
         await operation(session, onButton);
       } finally {
@@ -163,6 +169,13 @@ function prepare(sub: Subcommand, values: Values, io: CommandIo): Operation {
         stdin: values["new-key-stdin"], file: values["new-key-file"], env: values["new-key-env"], hex: values["new-key-hex"],
       }, io.readStdin);
       if (newKey === undefined) throw otpbError("INVALID_INPUT", "set-key needs the new key: --new-key-stdin, --new-key-file or --new-key-env");
+      try {
+        // Refused before the token is touched; the session repeats the check and prints its warnings.
+        checkNewCustomerKey(newKey);
+      } catch (error) {
+        newKey.fill(0);
+        throw error;
+      }
       const op: Operation = async (session, onButton) => {
         await session.changeCustomerKey(newKey, { onButton });
         io.out("customer key changed (the token accepted the new key)");

@@ -5,6 +5,7 @@
  * change, factory reset) are not offered over the API: they need a person at the token, and the
  * CLI serves them.
  */
+import type { Molto2Warning } from "../../drivers/molto2-keys.js";
 import { Molto2Session, type Molto2ProfileWrite } from "../../drivers/molto2.js";
 import { otpbError } from "../../lib/errors.js";
 import { parseHexSecret } from "../../input/secret.js";
@@ -22,14 +23,19 @@ function customerKey(params: Record<string, unknown>): Uint8Array | undefined {
   return parseHexSecret(value);
 }
 
-/** Runs `fn` with a Molto2 session on the `session` param's device. */
-function withMolto2<T>(s: DaemonServices, raw: unknown, client: Parameters<typeof onSession>[2], fn: (m: Molto2Session, params: Record<string, unknown>) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with a Molto2 session on the `session` param's device. The session's warnings (the
+ * public factory key in use, TOKEN2.md §3.2) are added to the result as `warnings`.
+ */
+function withMolto2<T extends object>(s: DaemonServices, raw: unknown, client: Parameters<typeof onSession>[2], fn: (m: Molto2Session, params: Record<string, unknown>) => Promise<T>): Promise<T & { warnings?: Molto2Warning[] }> {
   const params = objectParams(raw);
   const key = customerKey(params);
   return onSession(s.core, params, client, async (link, device) => {
     const molto2 = await Molto2Session.open(apduOf(link, device, "molto2").transport, key === undefined ? {} : { customerKey: key });
     try {
-      return await fn(molto2, params);
+      const result = await fn(molto2, params);
+      const warnings = molto2.warnings;
+      return warnings.length > 0 ? { ...result, warnings } : result;
     } finally {
       molto2.close();
     }

@@ -1,0 +1,100 @@
+/**
+ * "Hold the token still, retrying": an NFC token that slips out of the field, or a card that the
+ * reader resets, ends the PC/SC session with CARD_REMOVED (src/transports/pcsc-errors.ts). When the
+ * step it ended is safe to repeat (the caller's predicate, for single-profile tokens
+ * `safeToRepeat` of ./single-profile.ts), this waits a short time for the SAME token to be listed again by the
+ * device manager, opens a new session through the manager's queue and runs the operation again, a
+ * bounded number of times. Waiting and queueing are the manager's: this only watches its list.
+ */
+import type { ApduTransport } from "../transports/types.js";
+import type { DeviceManager } from "./device-manager.js";
+
+/** What the operator is told before each retry. */
+export const HOLD_STILL_MESSAGE = "hold the token still, retrying";
+
+export interface RetryEvent {
+  message: typeof HOLD_STILL_MESSAGE;
+  reader: string;
+  serial: string;
+  /** 1 for the first retry. */
+  attempt: number;
+  /** Retries allowed in all. */
+  attempts: number;
+  /** The step the card left during (`detail.stage` of the error), or "info". */
+  stage: string;
+}
+
+export interface HoldStillOptions {
+  /** Retries after the first try (default 2). */
+  attempts?: number;
+  /** How long the token has to be back, each time, in ms (default 5000). */
+  waitMs?: number;
+  /** Told before each retry (the CLI prints {@link HOLD_STILL_MESSAGE}). */
+  onRetry?: (event: RetryEvent) => void;
+  /** Opens the session; default the manager's `withReader` (the CLI adds its DEVICE_BUSY wait). */
+  connect?: <T>(fn: (transport: ApduTransport) => Promise<T>) => Promise<T>;
+}
+
+/** The token a retry is for: it must be this serial in this reader. */
+export interface HeldToken {
+  reader: string;
+  serial: string;
+}
+
+/**
+ * Resolves true once `manager` lists `reader` ready with `serial`, false after `timeoutMs` (or
+ * when another card, or none, is all it saw by then). A short settle first: the removal event may
+ * reach the manager after the failed transmit, and its stale "ready" must not count.
+ */
+export async function waitForToken(manager: DeviceManager, token: HeldToken, timeoutMs: number, settleMs = 100): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, Math.min(settleMs, timeoutMs)));
+  const back = (): boolean => manager.list().some((d) => d.reader === token.reader && d.state === "ready" && d.serial === token.serial);
+  if (back()) return true;
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs - settleMs));
+    const unsubscribe = manager.on(() => {
+      if (back()) finish(true);
+    });
+    function finish(result: boolean): void {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(result);
+    }
+  });
+}
+
+/**
+ * Runs `operation` in a session on `token.reader`; when it fails and `repeatable(error)` says the
+ * step may be repeated, tells `onRetry`, waits for the same token (serial) to be back and runs it
+ * again, at most `attempts` more times. `operation` must itself refuse a different token
+ * (`SingleProfileSession.open(t, { expectSerial })`), since a swap can happen between the manager's
+ * listing and the new session.
+ * @returns what `operation` returned on the try that succeeded.
+ * @throws the last error when it is not repeatable, when the token is not back in time, or when
+ *   the retries are spent.
+ * @example await holdStill(manager, { reader, serial }, (t) => burn(t), (e) => safeToRepeat(e, { seedFollows: true }), { onRetry });
+ */
+export async function holdStill<T>(
+  manager: DeviceManager,
+  token: HeldToken,
+  operation: (transport: ApduTransport, attempt: number) => Promise<T>,
+  repeatable: (error: unknown) => boolean,
+  options: HoldStillOptions = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 2;
+  const waitMs = options.waitMs ?? 5_000;
+  const connect = options.connect ?? (<R>(fn: (transport: ApduTransport) => Promise<R>) => manager.withReader(token.reader, fn));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connect((transport) => operation(transport, attempt));
+    } catch (error) {
+      if (attempt >= attempts || !repeatable(error)) throw error;
+      const stage = (error as { detail?: { stage?: unknown } }).detail?.stage;
+      options.onRetry?.({
+        message: HOLD_STILL_MESSAGE, reader: token.reader, serial: token.serial, attempt: attempt + 1, attempts,
+        stage: typeof stage === "string" ? stage : "info",
+      });
+      if (!(await waitForToken(manager, token, waitMs))) throw error;
+    }
+  }
+}
