@@ -8,11 +8,13 @@
  * and each stays in its reader until the daemon says it is done.
  *
  * At the end: all 200 items committed; every emulated token holds exactly the seed the journal
- * has for its serial; no seed is on two tokens; the export equals the emulators' state.
+ * has for its serial; no seed is on two tokens; the export equals the emulators' state; and no
+ * seed is in the daemons' logs or the journal files.
  */
-import { mkdtempSync, rmSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import hiBase32 from "hi-base32";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { parseOtpauthUri } from "../../src/input/secret.js";
@@ -103,6 +105,8 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
     let arm: Arm | undefined;
     // Serials whose last tap ended without the item committed: the operator taps them again.
     const retap = new Set<string>();
+    // Every daemon's log lines (warn and above), for the seed scan at the end.
+    const logs: string[] = [];
     const fire = (): void => {
       if (arm === undefined || daemon === undefined) return;
       arm = undefined;
@@ -166,6 +170,7 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
         if (address !== undefined) await life(d, address);
         if (done.size >= TOKENS) break;
         await d.exited;
+        logs.push(...d.stderr);
         client?.close();
         client = undefined;
         daemon = spawnDaemon(dataDir, familyArgs); // same data directory: the journal and the batch carry on
@@ -198,6 +203,7 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
     const final = daemon!;
     final.child.kill("SIGTERM");
     expect(await final.exited).toBe(0);
+    logs.push(...final.stderr);
     console.log(`crash test: ${kills} kills (${apduKills} fired by a token at an APDU step), seed ${SEED}, ${Math.round((Date.now() - t0) / 1000)} s`);
     expect(kills).toBeGreaterThanOrEqual(KILLS);
 
@@ -224,6 +230,15 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
       expect(exported).toHaveLength(TOKENS);
       const emulated = new Map(tokens.map((t) => [t.state().serial, Buffer.from(t.state().seed).toString("hex")]));
       expect(new Map(exported.map((a) => [a.label, Buffer.from(a.secret).toString("hex")]))).toEqual(emulated);
+      // Killed mid-transaction 50 times, the journal files (the key file aside) and the logs still
+      // hold no seed as raw bytes, hex or base32.
+      const haystacks = [Buffer.from(logs.join("\n")), ...readdirSync(dataDir).filter((f) => f !== "seed.key").map((f) => readFileSync(join(dataDir, f)))];
+      const leaks = tokens.filter((t) => {
+        const seed = Buffer.from(t.state().seed);
+        const forms = [seed, Buffer.from(seed.toString("hex")), Buffer.from(hiBase32.encode(seed).replace(/=+$/, ""))];
+        return haystacks.some((h) => forms.some((f) => h.includes(f)));
+      });
+      expect(leaks.map((t) => t.state().serial)).toEqual([]);
     } finally {
       journal.close();
     }
