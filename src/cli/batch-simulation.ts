@@ -18,7 +18,7 @@ export interface BatchSimulation {
   onItem(event: BatchItemEvent): void;
 }
 
-/** OTPC-P2-i serials (prefix 86596221, TOKEN2.md §2.1), counted from `first`. */
+/** The n-th OTPC-P2-i serial (prefix 86596221, TOKEN2.md §2.1). */
 function serialOf(n: number): string {
   return `86596221${String(n).padStart(6, "0")}`;
 }
