@@ -1,6 +1,7 @@
 import { OtpbridgeError, REASONS, reasonOf } from "../lib/errors.js";
 import { createLogger } from "../lib/log.js";
 import { runApplet } from "./commands/applet.js";
+import { runBatch } from "./commands/batch.js";
 import { runBurn } from "./commands/burn.js";
 import { runCode } from "./commands/code.js";
 import { runDaemon } from "./commands/daemon.js";
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   pair: { run: runPair, summary: "list, approve or revoke browser origins paired with the daemon" },
   devices: { run: runDevices, summary: "list the readers and tokens attached" },
   burn: { run: runBurn, summary: "burn a seed into a single-profile token" },
+  batch: { run: runBatch, summary: "create a batch, burn it on every reader in parallel, show its status, export it" },
   "sync-time": { run: runSyncTime, summary: "read a single-profile token's clock drift, or set its clock" },
   molto2: { run: runMolto2, summary: "list, write, delete, sync, re-key, reset or lock a Token2 Molto2" },
   applet: { run: runApplet, summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code" },

@@ -5,15 +5,18 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { DeviceManager } from "../drivers/device-manager.js";
+import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import type { Logger } from "../lib/log.js";
 import { Journal } from "../store/journal.js";
 import { ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
+import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
+import { BatchEngine } from "./batch-engine.js";
 import { DaemonCore } from "./core.js";
 import { managerSource } from "./device-source.js";
 import { EventHub } from "./events.js";
+import { batchMethods } from "./handlers/batch.js";
 import { deviceMethods } from "./handlers/devices.js";
 import { journalMethods } from "./handlers/journal.js";
 import { molto2Methods } from "./handlers/molto2.js";
@@ -36,6 +39,8 @@ export interface DaemonOptions {
   simulate: boolean;
   /** Single-profile tokens in the in-memory simulation (default 2). */
   simulateTokens?: number;
+  /** Reader→family rules added to the simulation's (vpcd readers cannot be told apart by name). */
+  families?: FamilyRule[];
   log: Logger;
   limits?: Partial<ServerLimits>;
 }
@@ -82,7 +87,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const simulation = options.simulate ? await startDaemonSimulation(log, options.simulateTokens) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
-    pcsc, families: simulation?.families ?? [], logger: log,
+    pcsc, families: [...(simulation?.families ?? []), ...(options.families ?? [])], logger: log,
     ...(simulation === undefined ? { hid: { list: async () => (await import("../transports/hid.js")).listToken2HidDevices() } } : {}),
   });
   const hub = new EventHub();
@@ -90,9 +95,33 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const core = new DaemonCore(managerSource(manager, openHid), { logger: log, onEnded: (lease, reason) => hub.sessionEnded(lease, reason) });
   const unsubscribe = manager.on(() => hub.devicesChanged(core.devicesJson()));
   const services: DaemonServices = { core, journal, pairings, version: packageVersion(), log };
+  // The batch engine leaves alone a device an API client holds a session on.
+  const batches = new BatchEngine({
+    journal, devices: manager, logger: log, skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
+    onAttach: (batchId) => {
+      try {
+        writeActiveBatch(dataDir, batchId);
+      } catch (error) {
+        // The batch runs all the same; only a restart would not pick it up by itself (batch.start does).
+        log.warn("daemon: could not record the running batch", { batchId, error });
+      }
+    },
+  });
+  batches.onItem((event) => hub.batchEvent("batch.item", event));
+  batches.onProgress((progress) => hub.batchEvent("batch.progress", progress));
+  const active = readActiveBatch(dataDir);
+  if (active !== undefined) {
+    try {
+      const batch = journal.batch(active);
+      // After a restart: go on with the batch the engine drove (paused stays paused, but attached).
+      if (batch.state === "running") batches.run(active);
+    } catch (error) {
+      log.warn("daemon: the recorded batch cannot be resumed", { batchId: active, error });
+    }
+  }
   const dispatcher = new RpcDispatcher({
     ...sessionMethods(services), ...deviceMethods(services), ...tokenMethods(services),
-    ...molto2Methods(services), ...otpAppletMethods(services), ...journalMethods(services),
+    ...molto2Methods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches),
   }, log);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   await manager.settled();
@@ -108,6 +137,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       // A burn under way finishes (its journal item then says what the token holds) before the journal closes.
       const deadline = Date.now() + DRAIN_MS;
       while (core.running > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // A batch burn under way finishes too, so its item is committed, failed or left to resume.
+      await batches.close();
       core.close();
       unsubscribe();
       manager.close();

@@ -1,6 +1,6 @@
 /**
  * Events (JSON-RPC notifications): `devices.changed` to every client past hello that may read,
- * and `device.sessionEnded` to the owner of a session the daemon ended (device gone, taken over).
+ * `batch.item` and `batch.progress` to those holding `batch`, and `device.sessionEnded` to the owner of a session the daemon ended (device gone, taken over).
  */
 import type { EndReason, Lease } from "./core.js";
 import { RawJson, type ClientContext } from "./rpc.js";
@@ -29,6 +29,14 @@ export class EventHub {
     const params = new RawJson(`{"devices":${devicesJson}}`);
     for (const client of this.#clients.values()) {
       if (client.helloDone && client.paired() && client.capabilities().has("read")) client.notify("devices.changed", params);
+    }
+  }
+
+  /** Sends a batch event (`batch.item`, `batch.progress`) to every client holding the `batch` capability. */
+  batchEvent(method: "batch.item" | "batch.progress", params: object): void {
+    const json = new RawJson(JSON.stringify(params));
+    for (const client of this.#clients.values()) {
+      if (client.helloDone && client.paired() && client.capabilities().has("batch")) client.notify(method, json);
     }
   }
 

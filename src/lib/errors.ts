@@ -174,6 +174,20 @@ export const REASONS = {
    */
   ITEM_STATE: { exitCode: 2, rpcCode: -32053 },
   /**
+   * Batch verification failed: the token's clock, read back after the burn, is more than 2 s from the
+   * host's, so its codes would be off; the item is marked failed.
+   * Fix: Check the host clock (`otpbridge doctor`), then burn the token again: `otpbridge batch run ID
+   * --reburn` (or the API with reburn) retries the same item with the same seed. A token whose clock
+   * drifts again at once is faulty: set it aside.
+   */
+  VERIFY_MISMATCH: { exitCode: 3, rpcCode: -32056 },
+  /**
+   * The batch engine is driving another batch that is running and not finished (one batch takes taps
+   * at a time); `detail.batchId` names it.
+   * Fix: Pause or cancel that batch (`batch.pause`, `batch.cancel`), then start this one.
+   */
+  BATCH_BUSY: { exitCode: 75, rpcCode: -32057 },
+  /**
    * The export format cannot represent an item (for example SHA-256 in an Entra ID CSV).
    * Fix: Choose an export target that takes these items (the message lists what it refuses), or burn
    * such accounts with settings that target accepts (SHA-1, 30 s, 6 digits for most).

@@ -5,9 +5,10 @@ import { aint, aoneOf } from "../../lib/checks.js";
 import { createLogger, type LogLevel } from "../../lib/log.js";
 import { DEFAULT_PORT, defaultDataDir, startDaemon } from "../../daemon/daemon.js";
 import { DEFAULT_LIMITS } from "../../daemon/server.js";
+import { parseFamilyRules } from "../device-context.js";
 import type { CommandIo } from "../io.js";
 
-export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--log-level LEVEL]
+export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--family READER=FAMILY] [--log-level LEVEL]
 
 Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
 
@@ -16,6 +17,8 @@ Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
                   else ~/.local/share/otpbridge)
   --simulate      emulated tokens of every family: through pcscd and vpcd when they run, else in memory
   --simulate-tokens N  single-profile tokens in the in-memory simulation (default 2, up to 1000)
+  --family READER=FAMILY  the family behind a reader (name or part of it): single-profile, molto2
+                  or otp-applet; repeatable (vpcd readers cannot be told apart otherwise)
   --log-level L   debug, info (default), warn, error or off: JSON lines on stderr, never secrets
   --max-rate N    requests per second per client (default ${DEFAULT_LIMITS.rate.perSecond}, bursts of twice that)
   --max-sockets N open WebSockets at most (default ${DEFAULT_LIMITS.maxSockets})
@@ -33,6 +36,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       "data-dir": { type: "string" },
       simulate: { type: "boolean" },
       "simulate-tokens": { type: "string" },
+      family: { type: "string", multiple: true },
       "log-level": { type: "string" },
       "max-rate": { type: "string" },
       "max-sockets": { type: "string" },
@@ -56,6 +60,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   const log = createLogger({ level, write: io.err });
   const daemon = await startDaemon({
     port, dataDir: resolve(values["data-dir"] ?? defaultDataDir()), simulate: values.simulate === true, simulateTokens, log,
+    families: parseFamilyRules(values.family),
     limits: { maxSockets, rate: { perSecond, burst: 2 * perSecond } },
   });
   io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));

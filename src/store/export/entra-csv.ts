@@ -5,7 +5,8 @@
  * SHA-1, 6 digits; items that differ are refused rather than exported into tokens that never match.
  */
 import { stringify } from "csv-stringify/sync";
-import { encode as base32 } from "hi-base32";
+// hi-base32 is CommonJS: plain Node (dist/, run-ts) sees only its default export, not named ones.
+import hiBase32 from "hi-base32";
 import { otpbError } from "../../lib/errors.js";
 import type { CommittedSeed } from "../types.js";
 
@@ -39,7 +40,7 @@ export function formatEntraCsv(items: readonly CommittedSeed[]): string {
     item.label,
     item.serial,
     // RFC 4648 §3.2: padding may be left out where the length is known; authenticator imports expect none.
-    base32(item.seed).replace(/=+$/, ""),
+    hiBase32.encode(item.seed).replace(/=+$/, ""),
     String(item.period),
     item.manufacturer,
     item.model ?? "",

@@ -13,7 +13,8 @@
  * is put there; a UPN label goes into `displayName` for the operator to assign (our choice: the
  * documented example never shows a UPN in assignTo).
  */
-import { encode as base32 } from "hi-base32";
+// hi-base32 is CommonJS: plain Node (dist/, run-ts) sees only its default export, not named ones.
+import hiBase32 from "hi-base32";
 import type { CommittedSeed } from "../types.js";
 
 const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,7 +29,7 @@ export function formatGraphJson(items: readonly CommittedSeed[]): string {
     serialNumber: item.serial,
     manufacturer: item.manufacturer,
     model: item.model ?? "",
-    secretKey: base32(item.seed).replace(/=+$/, ""),
+    secretKey: hiBase32.encode(item.seed).replace(/=+$/, ""),
     timeIntervalInSeconds: String(item.period),
     hashFunction: item.algorithm === "SHA256" ? "hmacsha256" : "hmacsha1",
     ...(item.label === null ? {} : OBJECT_ID.test(item.label) ? { assignTo: { id: item.label } } : { displayName: item.label }),

@@ -67,17 +67,28 @@ function format(items: readonly CommittedSeed[], request: ExportRequest): string
  * @example exportBatch(journal, 1, { format: "entra-csv" }, "/home/admin/tokens.csv");
  */
 export function exportBatch(journal: Journal, batchId: number, request: ExportRequest, path: string): ExportResult {
+  const { text, count } = renderExport(journal, batchId, request);
+  const bytes = Buffer.from(text, "utf8");
+  try {
+    writePrivateFileAtomic(path, bytes);
+  } finally {
+    bytes.fill(0);
+  }
+  return { path, count };
+}
+
+/**
+ * The export text of the committed items of a batch, after the linter passed (what
+ * {@link exportBatch} writes; the daemon's batch.export returns it to a client with `export`).
+ * @throws OtpbridgeError BATCH_NOT_FOUND, SEED_TAMPERED, EXPORT_UNSUPPORTED.
+ * @example renderExport(journal, 1, { format: "otpauth" }).text
+ */
+export function renderExport(journal: Journal, batchId: number, request: ExportRequest): { text: string; count: number } {
   const target: ExportTarget = request.format;
   return journal.withCommittedSeeds(batchId, (items) => {
     assertLintClean(lintItems(items, target), target);
     const text = format(items, request);
     assertLintClean(lintText(text, target, items.length), target);
-    const bytes = Buffer.from(text, "utf8");
-    try {
-      writePrivateFileAtomic(path, bytes);
-    } finally {
-      bytes.fill(0);
-    }
-    return { path, count: items.length };
+    return { text, count: items.length };
   });
 }

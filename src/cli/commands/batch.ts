@@ -1,0 +1,254 @@
+/**
+ * `otpbridge batch create|run|status|list|export` (issue #6). The CLI opens the journal itself, so
+ * it runs while no daemon holds it (JOURNAL_BUSY otherwise: use the daemon's batch.* API then);
+ * `run` drives the same BatchEngine the daemon uses, with its own device manager.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../daemon/batch-engine.js";
+import { CSV_HEADERS, generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../daemon/batch-input.js";
+import { ProgressMeter } from "../../daemon/batch-progress.js";
+import { checkTypedCode } from "../../daemon/batch-verify.js";
+import { defaultDataDir } from "../../daemon/daemon.js";
+import { DeviceManager } from "../../drivers/device-manager.js";
+import { EXPORT_TARGETS, type ExportTarget } from "../../input/capabilities.js";
+import { aint, aoneOf } from "../../lib/checks.js";
+import { otpbError } from "../../lib/errors.js";
+import { exportBatch, type ExportRequest } from "../../store/export/index.js";
+import { Journal } from "../../store/journal.js";
+import { simulatedBatchReaders } from "../batch-simulation.js";
+import type { CommandContext } from "../context.js";
+import { openDevices, parseFamilyRules } from "../device-context.js";
+import { processIo, type CommandIo } from "../io.js";
+import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
+
+export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FILE | --generate N) --name NAME [--issuer TEXT]
+                              [--algorithm SHA1|SHA256] [--period 30|60]
+       otpbridge batch run ID [--simulate [--readers N]] [--reader NAME] [--family READER=FAMILY]...
+                              [--reburn] [--display 15|30|60|120]
+       otpbridge batch status ID [--json]
+       otpbridge batch check ID --item ITEM --code CODE
+       otpbridge batch list [--json]
+       otpbridge batch export ID --format FORMAT --out FILE [--password-env VAR --key-name NAME]
+  (every form takes --data-dir DIR: default $XDG_DATA_HOME/otpbridge, the daemon's)
+
+create   a batch from a CSV (header names: ${CSV_HEADERS.join(", ")}; empty secret: generated),
+         from otpauth://totp URIs (one per line), or N seeds of 20 random bytes
+run      every single-profile token tapped on any reader takes the next item, readers in parallel:
+         claimed in the journal, burned, its clock read back (within 2 s), committed. Leave each
+         token on the reader until its line says done or remove. Ends when no item is left, or on
+         Ctrl-C (the batch is paused; burns under way finish). --simulate: in-memory readers
+         (--readers N, default 4) with emulated tokens swapped in as each is done
+status   counts per state, rate and readers
+check    compare the code a burned token shows with the one its seed gives now (±1 step)
+export   committed items only, to a 0600 file: ${EXPORT_TARGETS.join(", ")}; PSKC formats
+         encrypt the seeds under the password in environment variable --password-env`;
+
+const OPTIONS = {
+  "data-dir": { type: "string" },
+  csv: { type: "string" },
+  uris: { type: "string" },
+  generate: { type: "string" },
+  name: { type: "string" },
+  issuer: { type: "string" },
+  algorithm: { type: "string" },
+  period: { type: "string" },
+  display: { type: "string" },
+  simulate: { type: "boolean" },
+  readers: { type: "string" },
+  reader: { type: "string" },
+  family: { type: "string", multiple: true },
+  reburn: { type: "boolean" },
+  json: { type: "boolean" },
+  format: { type: "string" },
+  out: { type: "string" },
+  "password-env": { type: "string" },
+  "key-name": { type: "string" },
+  item: { type: "string" },
+  code: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+function openJournal(values: Values): Journal {
+  return Journal.open({ dataDir: resolve(values["data-dir"] ?? defaultDataDir()), key: { kind: "keyFile" } });
+}
+
+function batchIdOf(text: string | undefined): number {
+  const id = Number(text);
+  aint(id, "batch ID", 1, Number.MAX_SAFE_INTEGER);
+  return id;
+}
+
+/** `otpbridge batch ...`. */
+export async function runBatch(argv: string[], io: CommandIo, context: CommandContext): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const [sub, id] = positionals;
+  if (values.help || sub === undefined) {
+    io.out(BATCH_HELP);
+    return values.help ? 0 : 2;
+  }
+  switch (sub) {
+    case "create":
+      return create(values, io);
+    case "run":
+      return run(batchIdOf(id), values, io, context);
+    case "status":
+      return status(batchIdOf(id), values, io);
+    case "list":
+      return list(values, io);
+    case "check":
+      return check(batchIdOf(id), values, io);
+    case "export":
+      return exportCommand(batchIdOf(id), values, io);
+    default:
+      throw otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, check, list or export`);
+  }
+}
+
+function parsedInput(values: Values): ParsedBatch {
+  const name = values.name;
+  if (name === undefined) throw otpbError("INVALID_INPUT", "--name is required");
+  const sources = (["csv", "uris", "generate"] as const).filter((k) => values[k] !== undefined);
+  if (sources.length !== 1) throw otpbError("INVALID_INPUT", "give exactly one of --csv FILE, --uris FILE and --generate N");
+  if (values.csv !== undefined) return parseBatchCsv(readFileSync(values.csv, "utf8"), name);
+  if (values.uris !== undefined) return parseBatchUris(readFileSync(values.uris, "utf8").split(/\r?\n/), name);
+  const algorithm = values.algorithm?.toUpperCase().replace("-", "") ?? "SHA1";
+  aoneOf(algorithm, "--algorithm", ["SHA1", "SHA256"] as const);
+  const period = Number(values.period ?? 30);
+  aoneOf(period, "--period", [30, 60] as const);
+  return generatedBatch(Number(values.generate), name, { algorithm, period });
+}
+
+function create(values: Values, io: CommandIo): number {
+  const input = parsedInput(values);
+  if (values.issuer !== undefined) input.issuer = values.issuer;
+  try {
+    const journal = openJournal(values);
+    try {
+      const batch = journal.createBatch(input);
+      if (values.json) io.out(JSON.stringify({ batch, total: input.items.length }));
+      else io.out(`batch ${batch.id} "${batch.name}": ${input.items.length} items; run it with: otpbridge batch run ${batch.id}`);
+      return 0;
+    } finally {
+      journal.close();
+    }
+  } finally {
+    wipeBatchInput(input);
+  }
+}
+
+async function run(batchId: number, values: Values, io: CommandIo, context: CommandContext): Promise<number> {
+  const display = Number(values.display ?? 30);
+  aoneOf(display, "--display", [15, 30, 60, 120] as const);
+  const journal = openJournal(values);
+  const simulation = values.simulate ? simulatedBatchReaders(Number(values.readers ?? 4)) : undefined;
+  const devices = simulation === undefined
+    ? await openDevices({ simulate: false, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader })
+    : { manager: new DeviceManager({ pcsc: simulation.pcsc, families: simulation.families, logger: context.logger }), close: async () => {} };
+  const engine = new BatchEngine({ journal, devices: devices.manager, logger: context.logger, display, reburn: values.reburn === true });
+  const live = io === processIo && process.stderr.isTTY === true;
+  const startedAt = Date.now();
+  let last: BatchProgress | undefined;
+  let onSigint = (): void => {};
+  try {
+    const finished = new Promise<"finished" | "interrupted">((done) => {
+      engine.onItem((event: BatchItemEvent) => {
+        if (live) process.stderr.write("\r\x1b[K");
+        io.out(formatItem(event));
+        simulation?.onItem(event);
+      });
+      engine.onProgress((progress) => {
+        last = progress;
+        if (live) process.stderr.write(`\r\x1b[K${formatLive(progress, process.stderr.columns ?? 100)}`);
+        if (progress.finished && progress.inFlight === 0) done("finished");
+      });
+      onSigint = () => done("interrupted");
+      process.once("SIGINT", onSigint);
+    });
+    engine.run(batchId);
+    last = engine.progress();
+    if (!last.finished) {
+      if (!live) io.out(`batch ${batchId}: ${last.done}/${last.total} done; tap tokens on any reader (Ctrl-C pauses)`);
+      if ((await finished) === "interrupted") {
+        io.err("stopping: burns under way finish, then the batch is paused");
+        await engine.close();
+        if (journal.batch(batchId).state === "running") engine.pause(batchId);
+      }
+    }
+    await engine.close();
+    if (live) process.stderr.write("\r\x1b[K");
+    const final = engine.progress(batchId);
+    io.out(formatSummary(final, Date.now() - startedAt));
+    return 0;
+  } finally {
+    process.off("SIGINT", onSigint);
+    await engine.close();
+    devices.manager.close();
+    await devices.close();
+    journal.close();
+  }
+}
+
+function status(batchId: number, values: Values, io: CommandIo): number {
+  const journal = openJournal(values);
+  try {
+    const progress = new ProgressMeter().progress(journal.status(batchId), [], 0);
+    if (values.json) io.out(JSON.stringify(progress, null, 2));
+    else io.out(formatSummary(progress));
+    return 0;
+  } finally {
+    journal.close();
+  }
+}
+
+function check(batchId: number, values: Values, io: CommandIo): number {
+  const itemId = Number(values.item);
+  aint(itemId, "--item", 1, Number.MAX_SAFE_INTEGER);
+  const journal = openJournal(values);
+  try {
+    const result = checkTypedCode(journal, batchId, itemId, values.code ?? "");
+    if (values.json) io.out(JSON.stringify(result));
+    else io.out(result.match ? `item ${itemId} (token ${result.serial}): the code matches` : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`);
+    return result.match ? 0 : 3;
+  } finally {
+    journal.close();
+  }
+}
+
+function list(values: Values, io: CommandIo): number {
+  const journal = openJournal(values);
+  try {
+    const rows = journal.batches().map((b) => ({ ...b, counts: journal.status(b.id).counts }));
+    if (values.json) io.out(JSON.stringify(rows, null, 2));
+    else for (const b of rows) io.out(`${String(b.id).padStart(4)}  ${b.state.padEnd(9)}  ${b.counts.committed} committed  ${b.name}`);
+    return 0;
+  } finally {
+    journal.close();
+  }
+}
+
+function exportCommand(batchId: number, values: Values, io: CommandIo): number {
+  if (values.out === undefined || values.format === undefined) throw otpbError("INVALID_INPUT", "--format and --out are required");
+  const format = values.format as ExportTarget;
+  aoneOf(format, "--format", EXPORT_TARGETS);
+  let request: ExportRequest;
+  if (format === "pskc" || format === "privacyidea-pskc") {
+    const variable = values["password-env"];
+    const password = variable === undefined ? undefined : process.env[variable];
+    if (password === undefined || password === "") throw otpbError("INVALID_INPUT", `${format} needs --password-env VAR naming a set environment variable (the PSKC encryption password)`);
+    request = { format, protection: { kind: "password", password, keyName: values["key-name"] ?? "otpbridge" } };
+  } else {
+    request = { format };
+  }
+  const journal = openJournal(values);
+  try {
+    const result = exportBatch(journal, batchId, request, resolve(values.out));
+    io.out(`${result.count} committed items of batch ${batchId} written to ${result.path} (${format}, mode 0600)`);
+    return 0;
+  } finally {
+    journal.close();
+  }
+}

@@ -1,0 +1,404 @@
+/**
+ * The batch engine (issue #6; DESIGN.md "Batches and the journal"): while a batch runs, every
+ * single-profile token that becomes ready in any reader takes the next item, readers in parallel,
+ * one burn per reader. Per tap, in this order:
+ *
+ *   GET INFO (serial) → journal.claimNext (committed: the item is bound to the serial and its
+ *   sealed seed is on disk BEFORE any byte that writes goes to the token) → burn (auth, config,
+ *   seed: TOKEN2.md §2.10) → markBurned → clock read-back within 2 s of the host (§2.4) →
+ *   markVerified → commit.
+ *
+ * What a failure leaves:
+ * - a link failure (card pulled, reader unplugged, pcscd gone) or a journal write failing after the
+ *   claim leaves the item claimed or burned: the next tap of the same token resumes it with the same
+ *   seed (the journal's rule), and no other token can get it;
+ * - a journal write failing AT the claim (disk full) means nothing was claimed: nothing is sent;
+ * - a token's refusal (locked, auth failed, a status word) or a clock off by more than 2 s fails
+ *   the item (journal.fail); it stays bound to that token, and `reburn` retries it;
+ * - a token already committed in this batch, failed before, or live in another batch is not
+ *   touched: the operator is told to remove it.
+ * A token stays in its reader after its burn, so a reader does nothing more until its card changes
+ * (no-card or identifying in the device list): the same token is never burned twice by being
+ * identified again.
+ */
+import { DISPLAY_SECONDS, PERIODS, SingleProfileSession, type DisplaySeconds } from "../drivers/single-profile.js";
+import type { DeviceEvent, DeviceInfo } from "../drivers/device-manager.js";
+import { OtpbridgeError, otpbError, reasonOf, type Reason } from "../lib/errors.js";
+import { silentLogger, type Logger } from "../lib/log.js";
+import type { Journal } from "../store/journal.js";
+import type { BatchRecord, ClaimedItem } from "../store/types.js";
+import type { ApduTransport } from "../transports/types.js";
+import { ProgressMeter, seedState, statusAfter, type BatchItemEvent, type BatchProgress, type ReaderState, type ReaderStatus } from "./batch-progress.js";
+
+export type { BatchItemEvent, BatchProgress, ReaderState, ReaderStatus } from "./batch-progress.js";
+
+/** What the engine needs from the device manager (DeviceManager has it). */
+export interface BatchDevices {
+  list(): DeviceInfo[];
+  on(listener: (event: DeviceEvent) => void): () => void;
+  withReader<T>(reader: string, fn: (transport: ApduTransport) => Promise<T>): Promise<T>;
+}
+
+export interface BatchEngineOptions {
+  journal: Journal;
+  devices: BatchDevices;
+  logger?: Logger;
+  /** Display-off timeout written with each config (default 30 s). */
+  display?: DisplaySeconds;
+  /** Burn again tokens this batch committed or failed before, and take over tokens of other batches. */
+  reburn?: boolean;
+  /** Largest |token clock − host clock| accepted at verification, seconds (default 2, issue #6). */
+  clockToleranceSeconds?: number;
+  /** A device the engine must leave alone (held by an API session). */
+  skip?: (deviceId: string) => boolean;
+  /** Called after the engine attaches to or detaches from a batch (the daemon remembers it). */
+  onAttach?: (batchId: number | undefined) => void;
+}
+
+/** Failures of the link or of the journal after the claim: the item stays in flight and resumes. */
+const INTERRUPTING: ReadonlySet<Reason> = new Set<Reason>([
+  "CARD_REMOVED", "READER_GONE", "PCSC_UNAVAILABLE", "DEVICE_BUSY", "TRANSPORT_CLOSED", "JOURNAL_FULL", "JOURNAL_IO",
+]);
+
+/** Wait before trying again a card another PC/SC client held. */
+const BUSY_RETRY_MS = 300;
+
+interface ReaderRun {
+  status: ReaderStatus;
+  /** The serial of the card already handled; null once the card leaves (or is identified again). */
+  handled: string | null;
+  busy: boolean;
+}
+
+/** See the module comment. */
+export class BatchEngine {
+  readonly #journal: Journal;
+  readonly #devices: BatchDevices;
+  readonly #log: Logger;
+  readonly #display: DisplaySeconds;
+  readonly #reburn: boolean;
+  readonly #tolerance: number;
+  readonly #skip: (deviceId: string) => boolean;
+  readonly #onAttach: (batchId: number | undefined) => void;
+  readonly #readers = new Map<string, ReaderRun>();
+  readonly #itemListeners = new Set<(event: BatchItemEvent) => void>();
+  readonly #progressListeners = new Set<(event: BatchProgress) => void>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #unsubscribe: () => void;
+  #batchId: number | undefined;
+  #meter: ProgressMeter | undefined;
+  #closed = false;
+
+  constructor(options: BatchEngineOptions) {
+    this.#journal = options.journal;
+    this.#devices = options.devices;
+    this.#log = options.logger ?? silentLogger;
+    this.#display = options.display ?? 30;
+    if (!DISPLAY_SECONDS.includes(this.#display)) throw otpbError("INVALID_INPUT", "display must be 15, 30, 60 or 120");
+    this.#reburn = options.reburn === true;
+    this.#tolerance = options.clockToleranceSeconds ?? 2;
+    this.#skip = options.skip ?? (() => false);
+    this.#onAttach = options.onAttach ?? (() => {});
+    this.#unsubscribe = this.#devices.on((event) => this.#update(event.devices));
+  }
+
+  /** The batch the engine drives (running or paused), if any. */
+  get batchId(): number | undefined {
+    return this.#batchId;
+  }
+
+  /** Burns under way now. */
+  get inFlight(): number {
+    return this.#running.size;
+  }
+
+  /** Subscribes to `batch.item` events; returns the unsubscribe function. */
+  onItem(listener: (event: BatchItemEvent) => void): () => void {
+    this.#itemListeners.add(listener);
+    return () => this.#itemListeners.delete(listener);
+  }
+
+  /** Subscribes to `batch.progress` events; returns the unsubscribe function. */
+  onProgress(listener: (event: BatchProgress) => void): () => void {
+    this.#progressListeners.add(listener);
+    return () => this.#progressListeners.delete(listener);
+  }
+
+  /**
+   * Runs `batchId`: starts it (created), resumes it (paused) or takes it over as it is (running,
+   * e.g. after a restart), then offers it every ready token, those in the readers now included.
+   * @throws OtpbridgeError BATCH_NOT_FOUND, BATCH_STATE (cancelled), BATCH_BUSY (the engine drives
+   *   another batch that is running and not finished), JOURNAL_FULL / JOURNAL_IO.
+   */
+  run(batchId: number): BatchRecord {
+    this.#assertOpen();
+    const current = this.#batchId;
+    // A finished batch (nothing pending or in flight) stays "running" in the journal but holds nothing up.
+    if (current !== undefined && current !== batchId && this.#journal.batch(current).state === "running" && !this.#journal.status(current).done) {
+      throw otpbError("BATCH_BUSY", `batch ${current} is running: pause or cancel it before running batch ${batchId}`, { detail: { batchId: current } });
+    }
+    let batch = this.#journal.batch(batchId);
+    if (batch.state === "created") batch = this.#journal.setBatchState(batchId, "start");
+    else if (batch.state === "paused") batch = this.#journal.setBatchState(batchId, "resume");
+    else if (batch.state !== "running") {
+      throw otpbError("BATCH_STATE", `batch ${batchId} is ${batch.state}; it cannot run`, { detail: { batchId, state: batch.state } });
+    }
+    if (current !== batchId) {
+      // Every token in a reader is a new tap for another batch (it gets reported there if it must not be burned).
+      for (const run of this.#readers.values()) if (!run.busy) run.handled = null;
+      this.#batchId = batchId;
+      this.#meter = new ProgressMeter();
+      this.#onAttach(batchId);
+    }
+    this.#log.info("batch: running", { batchId });
+    this.#update(this.#devices.list());
+    return batch;
+  }
+
+  /**
+   * Pauses the engine's batch: no new tap is taken; burns under way finish.
+   * @throws OtpbridgeError BATCH_STATE (no batch, or not running), JOURNAL_FULL / JOURNAL_IO.
+   */
+  pause(batchId: number): BatchRecord {
+    const batch = this.#journal.setBatchState(batchId, "pause");
+    this.#emitProgress();
+    return batch;
+  }
+
+  /**
+   * Cancels a batch (created, running or paused); the engine lets go of it. Committed items stay
+   * exportable; items in flight stay as the journal has them.
+   * @throws OtpbridgeError BATCH_NOT_FOUND, BATCH_STATE, JOURNAL_FULL / JOURNAL_IO.
+   */
+  cancel(batchId: number): BatchRecord {
+    const batch = this.#journal.setBatchState(batchId, "cancel");
+    if (this.#batchId === batchId) {
+      this.#emitProgress();
+      this.#batchId = undefined;
+      this.#meter = undefined;
+      this.#onAttach(undefined);
+    }
+    return batch;
+  }
+
+  /**
+   * The progress of `batchId` (default the engine's batch): journal counts, and when the engine
+   * drives it, rate, ETA and the readers.
+   * @throws OtpbridgeError BATCH_NOT_FOUND; BATCH_STATE when no batch is given and none is driven.
+   */
+  progress(batchId = this.#batchId): BatchProgress {
+    if (batchId === undefined) throw otpbError("BATCH_STATE", "no batch is running in the engine");
+    const status = this.#journal.status(batchId);
+    const readers = batchId === this.#batchId ? [...this.#readers.values()].map((r) => ({ ...r.status })) : [];
+    const meter = batchId === this.#batchId ? this.#meter : undefined;
+    return (meter ?? new ProgressMeter()).progress(status, readers, this.#running.size);
+  }
+
+  /** Stops taking taps and waits for the burns under way (their items then say what each token holds). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe();
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    this.#itemListeners.clear();
+    this.#progressListeners.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw otpbError("BATCH_STATE", "the batch engine is closed");
+  }
+
+  /** Follows the device list: resets readers whose card changed, starts a burn where a new token is ready. */
+  #update(devices: readonly DeviceInfo[]): void {
+    if (this.#closed) return;
+    let changed = false;
+    const seen = new Set<string>();
+    for (const device of devices) {
+      if (device.link !== "pcsc" || device.reader === undefined) continue;
+      const name = device.reader;
+      seen.add(name);
+      let run = this.#readers.get(name);
+      if (run === undefined) {
+        run = { status: { reader: name, state: "empty", serial: null }, handled: null, busy: false };
+        this.#readers.set(name, run);
+        changed = true;
+      }
+      if (device.state === "no-card" || device.state === "identifying") {
+        // The card left (or another one is being identified): whatever comes next is a new tap.
+        run.handled = null;
+        if (!run.busy && run.status.state !== (device.state === "no-card" ? "empty" : "waiting")) {
+          run.status = { reader: name, state: device.state === "no-card" ? "empty" : "waiting", serial: null };
+          changed = true;
+        }
+        continue;
+      }
+      if (run.busy || (run.handled !== null && run.handled === device.serial)) continue;
+      if (device.state !== "ready" || device.family !== "single-profile" || device.serial === null) {
+        const state: ReaderState = device.state === "ready" || device.state === "unsupported" ? "unsupported" : "waiting";
+        const message = device.message ?? (device.family !== "single-profile" && device.state === "ready" ? `not a single-profile token (${device.family ?? "unidentified"})` : undefined);
+        if (run.status.state !== state || run.status.message !== message) {
+          run.status = { reader: name, state, serial: device.serial, ...(message !== undefined ? { message } : {}) };
+          changed = true;
+        }
+        continue;
+      }
+      if (!this.#takingTaps() || this.#skip(device.id)) {
+        if (run.status.state !== "waiting" || run.status.serial !== device.serial) {
+          run.status = { reader: name, state: "waiting", serial: device.serial, model: device.model };
+          changed = true;
+        }
+        continue;
+      }
+      this.#start(run, device);
+      changed = true;
+    }
+    for (const [name, run] of this.#readers) {
+      if (!seen.has(name) && !run.busy) {
+        this.#readers.delete(name);
+        changed = true;
+      }
+    }
+    if (changed) this.#emitProgress();
+  }
+
+  #takingTaps(): boolean {
+    if (this.#batchId === undefined || this.#closed) return false;
+    try {
+      return this.#journal.batch(this.#batchId).state === "running";
+    } catch {
+      return false;
+    }
+  }
+
+  #start(run: ReaderRun, device: DeviceInfo): void {
+    const batchId = this.#batchId!;
+    const serial = device.serial!;
+    run.busy = true;
+    run.handled = serial;
+    run.status = { reader: device.reader!, state: "burning", serial, model: device.model };
+    const job = this.#tap(batchId, device.reader!, serial)
+      .then((event) => {
+        run.status = statusAfter(event);
+        if (event.reason === "DEVICE_BUSY" && event.itemId === undefined) {
+          // Another PC/SC client held the card at connect time: the same tap is tried again shortly.
+          run.handled = null;
+          setTimeout(() => this.#update(this.#devices.list()), BUSY_RETRY_MS).unref();
+        }
+        this.#meter?.record(event);
+        this.#notify(this.#itemListeners, event);
+      })
+      .finally(() => {
+        run.busy = false;
+        this.#running.delete(job);
+        // The card may have changed while the burn ran: look at the list as it is now.
+        this.#update(this.#devices.list());
+        this.#emitProgress();
+      });
+    this.#running.add(job);
+  }
+
+  /** One tap, start to end; never throws: the event says what happened. */
+  async #tap(batchId: number, reader: string, listedSerial: string): Promise<BatchItemEvent> {
+    const base = { batchId, reader, serial: listedSerial };
+    let claimed: ClaimedItem | undefined;
+    const log = this.#log.child({ batchId, reader });
+    try {
+      return await this.#devices.withReader(reader, async (transport) => {
+        const session = await SingleProfileSession.open(transport, { logger: log });
+        const info = session.info();
+        if (info.serial !== listedSerial) {
+          throw otpbError("CARD_REMOVED", `the token in reader ${reader} was swapped (now ${info.serial}); nothing was written`);
+        }
+        const model = info.model.name;
+        // The claim is committed before anything that writes is sent (issue #6).
+        const claim = this.#journal.claimNext(batchId, { serial: info.serial, manufacturer: "Token2", model }, { reburn: this.#reburn });
+        if (!("seed" in claim)) {
+          if (claim.outcome === "serial-in-other-batch") {
+            return { ...base, model, outcome: "conflict", conflicts: claim.conflicts, message: "this token holds a seed of another batch: remove it (or run with reburn)" };
+          }
+          if (claim.outcome === "exhausted") return { ...base, model, outcome: "exhausted", message: "no item left in the batch: remove the token" };
+          const what = claim.outcome === "already-committed" ? "already burned in this batch" : "failed before in this batch";
+          return { ...base, model, outcome: claim.outcome, itemId: claim.item.id, position: claim.item.position, message: `${what}: remove the token` };
+        }
+        claimed = claim;
+        return await this.#burnClaimed(session, claim, { ...base, model });
+      });
+    } catch (error) {
+      return this.#failure(error, base, claimed);
+    } finally {
+      claimed?.seed.fill(0);
+    }
+  }
+
+  async #burnClaimed(session: SingleProfileSession, claim: ClaimedItem, base: { batchId: number; reader: string; serial: string; model: string }): Promise<BatchItemEvent> {
+    const item = claim.item;
+    const period = item.period as (typeof PERIODS)[number];
+    if (item.digits !== 6 || !PERIODS.includes(period)) {
+      // Batch input is checked at creation; an item made otherwise is refused here, unburned.
+      throw otpbError("NOT_BURNABLE", `item ${item.id} asks for ${item.digits} digits every ${item.period} s; single-profile tokens show 6 digits every 30 or 60 s`);
+    }
+    const burned = await session.burn({ seed: claim.seed, algorithm: item.algorithm, period, display: this.#display });
+    this.#journal.markBurned(item.id);
+    // The token runs on its own clock from here: read it back (§2.4) before calling the item good.
+    const after = await session.readInfo();
+    if (Math.abs(after.driftSeconds) > this.#tolerance) {
+      throw otpbError("VERIFY_MISMATCH", `the token's clock reads ${after.driftSeconds} s from the host's after the burn (more than ${this.#tolerance} s)`, {
+        detail: { driftSeconds: after.driftSeconds },
+      });
+    }
+    this.#journal.markVerified(item.id, { checked: false });
+    const done = this.#journal.commit(item.id);
+    return {
+      ...base, outcome: "committed", itemId: item.id, position: item.position, label: item.label, attempts: done.attempts,
+      resumed: claim.outcome !== "claimed", codes: burned.codes, driftSeconds: after.driftSeconds,
+    };
+  }
+
+  /** The event for a tap that threw; fails the item when the token refused or verification failed. */
+  #failure(error: unknown, base: { batchId: number; reader: string; serial: string }, claimed: ClaimedItem | undefined): BatchItemEvent {
+    const reason = reasonOf(error);
+    const message = error instanceof Error ? error.message.slice(0, 400) : "the burn failed";
+    const detail = error instanceof OtpbridgeError ? error.detail : {};
+    const item = claimed === undefined ? {} : { itemId: claimed.item.id, position: claimed.item.position };
+    if (claimed === undefined) {
+      // Nothing was claimed (identification failed, the claim itself failed): nothing was written.
+      this.#log.warn("batch: tap not taken", { ...base, reason });
+      return { ...base, outcome: reason === "UNKNOWN_MODEL" ? "unsupported" : "error", reason, message };
+    }
+    if (INTERRUPTING.has(reason)) {
+      this.#log.warn("batch: burn interrupted; the same token resumes it", { ...base, itemId: claimed.item.id, reason });
+      return { ...base, ...item, outcome: "interrupted", reason, message: `${message}; tap the same token again to resume`, ...seedState(detail) };
+    }
+    try {
+      this.#journal.fail(claimed.item.id, message);
+    } catch (failError) {
+      // The item stays in flight: the next tap of this token resumes it with the same seed.
+      this.#log.error("batch: could not record the failure", { itemId: claimed.item.id, error: failError });
+      return { ...base, ...item, outcome: "interrupted", reason: reasonOf(failError), message };
+    }
+    this.#log.warn("batch: item failed", { ...base, itemId: claimed.item.id, reason });
+    return { ...base, ...item, outcome: "failed", reason, message, ...seedState(detail) };
+  }
+
+  #emitProgress(): void {
+    if (this.#batchId === undefined || this.#progressListeners.size === 0) return;
+    let progress: BatchProgress;
+    try {
+      progress = this.progress();
+    } catch (error) {
+      this.#log.warn("batch: progress unavailable", { error });
+      return;
+    }
+    this.#notify(this.#progressListeners, progress);
+  }
+
+  /** A listener that throws is logged; it stops neither the engine nor the other listeners. */
+  #notify<E>(listeners: Set<(event: E) => void>, event: E): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#log.error("batch: an event listener failed", { error });
+      }
+    }
+  }
+}

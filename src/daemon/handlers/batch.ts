@@ -1,0 +1,165 @@
+/**
+ * `batch.*` (issue #6): create a batch from items, a CSV text, otpauth URIs or "generate N"; run
+ * it through the daemon's batch engine (start, pause, resume, cancel); read its status; export
+ * its committed items (the `export` capability: the one batch method that returns seeds); check
+ * the code the operator reads off a burned token (batch.checkCode). The
+ * engine sends `batch.item` and `batch.progress` to clients with the `batch` capability.
+ */
+import { ALGORITHMS, PERIODS } from "../../drivers/single-profile.js";
+import { EXPORT_TARGETS } from "../../input/capabilities.js";
+import { otpbError } from "../../lib/errors.js";
+import { renderExport, type ExportRequest } from "../../store/export/index.js";
+import type { BatchRecord, BatchState } from "../../store/types.js";
+import type { BatchEngine } from "../batch-engine.js";
+import { checkTypedCode } from "../batch-verify.js";
+import { generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../batch-input.js";
+import type { MethodTable } from "../rpc.js";
+import { int, objectParams, oneOf, optionalSeed, optionalText, text } from "./_params.js";
+import type { DaemonServices } from "./_services.js";
+
+const MAX_ITEMS = 10_000;
+/** CSV or URI text of 10,000 rows fits the 64 KiB message limit only for short rows; larger batches use the CLI. */
+const MAX_TEXT = 1_000_000;
+
+function batchId(params: Record<string, unknown>): number {
+  return int(params, "batchId", 1, Number.MAX_SAFE_INTEGER);
+}
+
+/** `items`: [{label?, seed? (base32), algorithm?, period?, digits?}]. Seeds decoded so far are zeroed on error. */
+function listedItems(raw: unknown, name: string): ParsedBatch {
+  if (!Array.isArray(raw) || raw.length < 1 || raw.length > MAX_ITEMS) {
+    throw otpbError("INVALID_INPUT", `items must be an array of 1 to ${MAX_ITEMS} objects`, { detail: { param: "items" } });
+  }
+  // Checked through the same path as a CSV: one row per item.
+  const batch: ParsedBatch = { name, items: [] };
+  try {
+    raw.forEach((entry, i) => {
+      const p = objectParams(entry);
+      const seed = optionalSeed(p);
+      const label = optionalText(p, "label", 256);
+      batch.items.push({
+        ...(seed !== undefined ? { seed } : {}), ...(label !== undefined ? { label } : {}),
+        ...(p.algorithm !== undefined ? { algorithm: oneOf(p, "algorithm", ALGORITHMS) } : {}),
+        ...(p.period !== undefined ? { period: oneOf(p, "period", PERIODS) } : {}),
+        ...(p.digits !== undefined ? { digits: oneOf(p, "digits", [6] as const) } : {}),
+      });
+      if (seed !== undefined && (seed.length < 10 || seed.length > 63)) {
+        throw otpbError("NOT_BURNABLE", `items[${i}]: the seed is ${seed.length} bytes; a batch seed is 10 to 63`, { detail: { item: i } });
+      }
+    });
+  } catch (error) {
+    wipeBatchInput(batch);
+    throw error;
+  }
+  return batch;
+}
+
+/** Exactly one of items, csv, uris, generate. */
+function batchInput(params: Record<string, unknown>): ParsedBatch {
+  const name = text(params, "name", 200);
+  const sources = ["items", "csv", "uris", "generate"].filter((k) => params[k] !== undefined);
+  if (sources.length !== 1) throw otpbError("INVALID_INPUT", "give exactly one of items, csv, uris and generate");
+  let batch: ParsedBatch;
+  switch (sources[0]) {
+    case "items":
+      batch = listedItems(params.items, name);
+      break;
+    case "csv":
+      batch = parseBatchCsv(text(params, "csv", MAX_TEXT), name);
+      break;
+    case "uris": {
+      const uris = params.uris;
+      if (!Array.isArray(uris) || uris.length > MAX_ITEMS || !uris.every((u) => typeof u === "string" && u.length <= 2048)) {
+        throw otpbError("INVALID_INPUT", `uris must be an array of at most ${MAX_ITEMS} otpauth URI strings`, { detail: { param: "uris" } });
+      }
+      batch = parseBatchUris(uris as string[], name);
+      break;
+    }
+    default:
+      batch = generatedBatch(int(params, "generate", 1, MAX_ITEMS), name, {
+        algorithm: oneOf(params, "algorithm", ALGORITHMS, "SHA1"),
+        period: oneOf(params, "period", PERIODS, 30),
+      });
+  }
+  const issuer = optionalText(params, "issuer", 200);
+  if (issuer !== undefined) batch.issuer = issuer;
+  return batch;
+}
+
+function exportRequest(params: Record<string, unknown>): ExportRequest {
+  const format = oneOf(params, "format", EXPORT_TARGETS);
+  if (format !== "pskc" && format !== "privacyidea-pskc") return { format };
+  // PSKC secrets are encrypted under a password the importer is given separately (RFC 6030 §6.2).
+  const password = text(params, "password", 1024);
+  return { format, protection: { kind: "password", password, keyName: optionalText(params, "keyName", 200) ?? "otpbridge" } };
+}
+
+/** @returns the `batch.*` methods, driving `engine`. */
+export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTable {
+  return {
+    "batch.create": {
+      capability: "batch",
+      handler: (raw, client) => {
+        const input = batchInput(objectParams(raw));
+        try {
+          const batch = s.journal.createBatch(input);
+          s.log.info("batch created", { batchId: batch.id, items: input.items.length, client: client.id });
+          return { batch, total: input.items.length };
+        } finally {
+          wipeBatchInput(input);
+        }
+      },
+    },
+    "batch.list": {
+      capability: "batch",
+      handler: () => ({ batches: s.journal.batches().map((b) => ({ ...b, ...countsOf(s, b.id) })) }),
+    },
+    // start: created → running; resume: paused → running. Either takes over a batch that is running
+    // already but not driven (after a restart), so a client can always say "go on".
+    "batch.start": { capability: "batch", handler: (raw) => ({ batch: runFrom(s, engine, raw, ["created", "running"]) }) },
+    "batch.resume": { capability: "batch", handler: (raw) => ({ batch: runFrom(s, engine, raw, ["paused", "running"]) }) },
+    "batch.pause": { capability: "batch", handler: (raw) => ({ batch: engine.pause(batchId(objectParams(raw))) }) },
+    "batch.cancel": { capability: "batch", handler: (raw) => ({ batch: engine.cancel(batchId(objectParams(raw))) }) },
+    "batch.status": {
+      capability: "batch",
+      handler: (raw) => {
+        const id = batchId(objectParams(raw));
+        return { progress: engine.progress(id), driven: engine.batchId === id };
+      },
+    },
+    "batch.checkCode": {
+      capability: "batch",
+      handler: (raw, client) => {
+        const params = objectParams(raw);
+        const check = checkTypedCode(s.journal, batchId(params), int(params, "itemId", 1, Number.MAX_SAFE_INTEGER), text(params, "code", 10));
+        s.log.info("batch code checked", { batchId: batchId(params), itemId: check.itemId, match: check.match, client: client.id });
+        return check;
+      },
+    },
+    "batch.export": {
+      capability: "export",
+      handler: (raw, client) => {
+        const params = objectParams(raw);
+        const id = batchId(params);
+        const request = exportRequest(params);
+        const { text: content, count } = renderExport(s.journal, id, request);
+        s.log.info("batch exported", { batchId: id, format: request.format, items: count, client: client.id });
+        return { format: request.format, count, content };
+      },
+    },
+  };
+}
+
+function runFrom(s: DaemonServices, engine: BatchEngine, raw: unknown, from: readonly BatchState[]): BatchRecord {
+  const id = batchId(objectParams(raw));
+  const state = s.journal.batch(id).state;
+  if (!from.includes(state)) {
+    throw otpbError("BATCH_STATE", `batch ${id} is ${state}; this call needs it ${from.join(" or ")}`, { detail: { batchId: id, state } });
+  }
+  return engine.run(id);
+}
+
+function countsOf(s: DaemonServices, id: number): { total: number; done: number } {
+  const status = s.journal.status(id);
+  return { total: status.total, done: status.counts.committed };
+}

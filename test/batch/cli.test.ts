@@ -1,0 +1,122 @@
+/**
+ * `otpbridge batch` in process (main() with captured output): create from a CSV file and from a
+ * URI file, run on simulated readers to the end, status, export (0600), and what printing shows:
+ * codes for the operator, never a seed. A journal that is not ours (random bytes, another
+ * application's SQLite file) is refused by the CLI and by the daemon with a clear error, and its
+ * bytes are left as they were.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import hiBase32 from "hi-base32";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import type { CommandIo } from "../../src/cli/io.js";
+import { startDaemon } from "../../src/daemon/daemon.js";
+import { parseOtpauthUri } from "../../src/input/secret.js";
+import { silentLogger } from "../../src/lib/log.js";
+import { OtpbridgeError } from "../../src/lib/errors.js";
+
+let root: string;
+let dataDir: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "otpb-batch-cli-"));
+  dataDir = join(root, "data");
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => "" };
+  return { code: await main(argv, io), out, err };
+}
+
+const sha = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+describe("otpbridge batch", () => {
+  it("create from a CSV, run on 3 simulated readers to the end, status and export; nothing printed holds a seed", async () => {
+    const given = randomBytes(20);
+    const csvPath = join(root, "users.csv");
+    writeFileSync(csvPath, `upn,secret\nalice@example.com,${hiBase32.encode(given)}\n${Array.from({ length: 8 }, (_, i) => `user${i}@example.com,`).join("\n")}\n`);
+    const created = await cli("batch", "create", "--csv", csvPath, "--name", "march", "--data-dir", dataDir);
+    expect(created).toMatchObject({ code: 0, out: [expect.stringMatching(/^batch 1 "march": 9 items/)] });
+
+    const run = await cli("batch", "run", "1", "--simulate", "--readers", "3", "--data-dir", dataDir);
+    expect(run.code).toBe(0);
+    const done = run.out.filter((l) => l.startsWith("done "));
+    expect(done).toHaveLength(9);
+    expect(new Set(done.map((l) => /Simulated NFC reader \d/.exec(l)?.[0]))).toEqual(
+      new Set(["Simulated NFC reader 1", "Simulated NFC reader 2", "Simulated NFC reader 3"]),
+    );
+    expect(run.out.join("\n")).toMatch(/batch 1 "march" \(running, finished\): 9 of 9 committed/);
+
+    const status = await cli("batch", "status", "1", "--json", "--data-dir", dataDir);
+    expect(JSON.parse(status.out.join("\n"))).toMatchObject({ total: 9, done: 9, finished: true });
+
+    const out = join(root, "tokens.txt");
+    const exported = await cli("batch", "export", "1", "--format", "otpauth", "--out", out, "--data-dir", dataDir);
+    expect(exported.code).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const accounts = readFileSync(out, "utf8").trim().split("\n").map((u) => parseOtpauthUri(u));
+    expect(accounts).toHaveLength(9);
+    expect(Buffer.from(accounts.find((a) => a.label === "alice@example.com")!.secret).equals(given)).toBe(true);
+
+    const printed = [created, run, status, exported].flatMap((r) => [...r.out, ...r.err]).join("\n");
+    for (const account of accounts) {
+      const seed = Buffer.from(account.secret);
+      for (const form of [seed.toString("hex"), hiBase32.encode(seed).replace(/=+$/, ""), seed.toString("base64").replace(/=+$/, "")]) {
+        expect(printed.includes(form)).toBe(false);
+      }
+    }
+  }, 30_000);
+
+  it("create from a URI file; PSKC export needs a password from the environment", async () => {
+    const uris = join(root, "uris.txt");
+    writeFileSync(uris, "# exported accounts\notpauth://totp/ACME:bob?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=ACME\n\n");
+    expect((await cli("batch", "create", "--uris", uris, "--name", "u", "--data-dir", dataDir)).code).toBe(0);
+    const refused = await cli("batch", "export", "1", "--format", "pskc", "--out", join(root, "x.pskc"), "--data-dir", dataDir);
+    expect(refused.code).toBe(2);
+    expect(refused.err.join("\n")).toMatch(/--password-env/);
+    const wrong = await cli("batch", "create", "--generate", "5", "--csv", uris, "--name", "x", "--data-dir", dataDir);
+    expect(wrong.code).toBe(2);
+  });
+
+  describe("a journal that is not ours is refused, untouched", () => {
+    function plant(write: (path: string) => void): string {
+      mkdirSync(dataDir, { mode: 0o700 });
+      const path = join(dataDir, "journal.sqlite");
+      write(path);
+      chmodSync(path, 0o600);
+      return path;
+    }
+
+    it("random bytes: the CLI exits 65 (JOURNAL_CORRUPT) and the daemon does not start", async () => {
+      const path = plant((p) => writeFileSync(p, randomBytes(8192)));
+      const before = sha(path);
+      const listed = await cli("batch", "list", "--data-dir", dataDir);
+      expect(listed.code).toBe(65);
+      expect(listed.err.join("\n")).toContain(path);
+      await expect(startDaemon({ port: 0, dataDir, simulate: true, log: silentLogger })).rejects.toMatchObject({ reason: "JOURNAL_CORRUPT" });
+      expect(sha(path)).toBe(before);
+      expect(readdirSync(dataDir).filter((f) => f.startsWith("journal"))).toEqual(["journal.sqlite"]);
+    });
+
+    it("another application's SQLite file: JOURNAL_FOREIGN, its table intact", async () => {
+      const path = plant((p) => {
+        const db = new Database(p);
+        db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
+        db.close();
+      });
+      const before = sha(path);
+      const created = await cli("batch", "create", "--generate", "3", "--name", "x", "--data-dir", dataDir);
+      expect(created.code).toBe(65);
+      const error = await startDaemon({ port: 0, dataDir, simulate: true, log: silentLogger }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OtpbridgeError);
+      expect((error as OtpbridgeError).reason).toBe("JOURNAL_FOREIGN");
+      expect(sha(path)).toBe(before);
+    });
+  });
+});
