@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import type { Logger } from "../lib/log.js";
-import { Journal } from "../store/journal.js";
+import { Journal, type KeySource } from "../store/journal.js";
 import { ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
@@ -43,6 +43,8 @@ export interface DaemonOptions {
   families?: FamilyRule[];
   log: Logger;
   limits?: Partial<ServerLimits>;
+  /** The journal's key: the 0600 key file by default, or a passphrase (scrypt). */
+  journalKey?: KeySource;
 }
 
 export interface RunningDaemon {
@@ -83,7 +85,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   ensurePrivateDir(dataDir);
   const token = loadOrCreateToken(dataDir);
   const pairings = new PairingStore(dataDir);
-  const journal = Journal.open({ dataDir, key: { kind: "keyFile" } });
+  const journal = Journal.open({ dataDir, key: options.journalKey ?? { kind: "keyFile" } });
   const simulation = options.simulate ? await startDaemonSimulation(log, options.simulateTokens) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({

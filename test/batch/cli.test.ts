@@ -17,7 +17,7 @@ import type { CommandIo } from "../../src/cli/io.js";
 import { startDaemon } from "../../src/daemon/daemon.js";
 import { parseOtpauthUri } from "../../src/input/secret.js";
 import { silentLogger } from "../../src/lib/log.js";
-import { OtpbridgeError } from "../../src/lib/errors.js";
+import { OtpbridgeError, REASONS } from "../../src/lib/errors.js";
 
 let root: string;
 let dataDir: string;
@@ -37,6 +37,30 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string[]; er
 const sha = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 describe("otpbridge batch", () => {
+  it("keeps the journal under a passphrase when asked: no key file, and the wrong or no passphrase is refused", async () => {
+    process.env.OTPB_TEST_PASSPHRASE = "correct horse battery staple";
+    process.env.OTPB_TEST_WRONG = "incorrect horse";
+    try {
+      const withPass = ["--data-dir", dataDir, "--passphrase-env", "OTPB_TEST_PASSPHRASE"];
+      expect((await cli("batch", "create", "--generate", "3", "--name", "locked", ...withPass)).code).toBe(0);
+      expect(readdirSync(dataDir)).not.toContain("seed.key");
+      const run = await cli("batch", "run", "1", "--simulate", "--readers", "1", ...withPass);
+      expect(run.code).toBe(0);
+      expect(run.out.filter((l) => l.startsWith("done "))).toHaveLength(3);
+
+      const wrong = await cli("batch", "status", "1", "--data-dir", dataDir, "--passphrase-env", "OTPB_TEST_WRONG");
+      expect(wrong.code).toBe(REASONS.WRONG_PASSPHRASE.exitCode);
+      expect(wrong.err.at(-1)).toMatch(/wrong passphrase for journal/);
+      const none = await cli("batch", "status", "1", "--data-dir", dataDir);
+      expect(none.code).not.toBe(0);
+      expect(none.err.at(-1)).toMatch(/was created with a passphrase; open it with the passphrase/);
+      expect([...run.err, ...wrong.err, ...none.err].join("\n")).not.toContain("horse");
+    } finally {
+      delete process.env.OTPB_TEST_PASSPHRASE;
+      delete process.env.OTPB_TEST_WRONG;
+    }
+  }, 60_000);
+
   it("create from a CSV, run on 3 simulated readers to the end, status and export; nothing printed holds a seed", async () => {
     const given = randomBytes(20);
     const csvPath = join(root, "users.csv");

@@ -22,6 +22,7 @@ import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";
 import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
+import { JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
 
 export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FILE | --generate N) --name NAME [--issuer TEXT]
                               [--algorithm SHA1|SHA256] [--period 30|60]
@@ -31,7 +32,8 @@ export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FI
        otpbridge batch check ID --item ITEM --code CODE
        otpbridge batch list [--json]
        otpbridge batch export ID --format FORMAT --out FILE [--password-env VAR --key-name NAME]
-  (every form takes --data-dir DIR: default $XDG_DATA_HOME/otpbridge, the daemon's)
+  (every form takes --data-dir DIR: default $XDG_DATA_HOME/otpbridge, the daemon's, and the
+   journal's passphrase if it has one: --passphrase-stdin | --passphrase-file PATH | --passphrase-env NAME)
 
 create   a batch from a CSV (header names: ${CSV_HEADERS.join(", ")}; empty secret: generated),
          from otpauth://totp URIs (one per line), or N seeds of 20 random bytes
@@ -67,13 +69,14 @@ const OPTIONS = {
   "key-name": { type: "string" },
   item: { type: "string" },
   code: { type: "string" },
+  ...JOURNAL_KEY_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
-function openJournal(values: Values): Journal {
-  return Journal.open({ dataDir: resolve(values["data-dir"] ?? defaultDataDir()), key: { kind: "keyFile" } });
+function openJournal(values: Values, io: CommandIo): Journal {
+  return Journal.open({ dataDir: resolve(values["data-dir"] ?? defaultDataDir()), key: journalKeyFrom(values, io.readStdin) });
 }
 
 function batchIdOf(text: string | undefined): number {
@@ -126,7 +129,7 @@ function create(values: Values, io: CommandIo): number {
   const input = parsedInput(values);
   if (values.issuer !== undefined) input.issuer = values.issuer;
   try {
-    const journal = openJournal(values);
+    const journal = openJournal(values, io);
     try {
       const batch = journal.createBatch(input);
       if (values.json) io.out(JSON.stringify({ batch, total: input.items.length }));
@@ -143,7 +146,7 @@ function create(values: Values, io: CommandIo): number {
 async function run(batchId: number, values: Values, io: CommandIo, context: CommandContext): Promise<number> {
   const display = Number(values.display ?? 30);
   aoneOf(display, "--display", [15, 30, 60, 120] as const);
-  const journal = openJournal(values);
+  const journal = openJournal(values, io);
   const simulation = values.simulate ? simulatedBatchReaders(Number(values.readers ?? 4)) : undefined;
   const devices = simulation === undefined
     ? await openDevices({ simulate: false, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader })
@@ -193,7 +196,7 @@ async function run(batchId: number, values: Values, io: CommandIo, context: Comm
 }
 
 function status(batchId: number, values: Values, io: CommandIo): number {
-  const journal = openJournal(values);
+  const journal = openJournal(values, io);
   try {
     const progress = new ProgressMeter().progress(journal.status(batchId), [], 0);
     if (values.json) io.out(JSON.stringify(progress, null, 2));
@@ -207,7 +210,7 @@ function status(batchId: number, values: Values, io: CommandIo): number {
 function check(batchId: number, values: Values, io: CommandIo): number {
   const itemId = Number(values.item);
   aint(itemId, "--item", 1, Number.MAX_SAFE_INTEGER);
-  const journal = openJournal(values);
+  const journal = openJournal(values, io);
   try {
     const result = checkTypedCode(journal, batchId, itemId, values.code ?? "");
     if (values.json) io.out(JSON.stringify(result));
@@ -219,7 +222,7 @@ function check(batchId: number, values: Values, io: CommandIo): number {
 }
 
 function list(values: Values, io: CommandIo): number {
-  const journal = openJournal(values);
+  const journal = openJournal(values, io);
   try {
     const rows = journal.batches().map((b) => ({ ...b, counts: journal.status(b.id).counts }));
     if (values.json) io.out(JSON.stringify(rows, null, 2));
@@ -243,7 +246,7 @@ function exportCommand(batchId: number, values: Values, io: CommandIo): number {
   } else {
     request = { format };
   }
-  const journal = openJournal(values);
+  const journal = openJournal(values, io);
   try {
     const result = exportBatch(journal, batchId, request, resolve(values.out));
     io.out(`${result.count} committed items of batch ${batchId} written to ${result.path} (${format}, mode 0600)`);

@@ -7,6 +7,7 @@ import { DEFAULT_PORT, defaultDataDir, startDaemon } from "../../daemon/daemon.j
 import { DEFAULT_LIMITS } from "../../daemon/server.js";
 import { parseFamilyRules } from "../device-context.js";
 import type { CommandIo } from "../io.js";
+import { JOURNAL_KEY_HELP, JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
 
 export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--family READER=FAMILY] [--log-level LEVEL]
 
@@ -25,7 +26,9 @@ Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
 
 Prints one JSON line on stdout once listening: {"listening":true,"port":N,"tokenFile":...,"link":...}.
 Native clients send "Authorization: Bearer <contents of tokenFile>"; browser pages pair
-(otpbridge pair --help). SIGINT or SIGTERM stops it cleanly.`;
+(otpbridge pair --help). SIGINT or SIGTERM stops it cleanly.
+
+${JOURNAL_KEY_HELP}`;
 
 /** `otpbridge daemon`; resolves with 0 after a clean shutdown. */
 export async function runDaemon(argv: string[], io: CommandIo): Promise<number> {
@@ -40,6 +43,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       "log-level": { type: "string" },
       "max-rate": { type: "string" },
       "max-sockets": { type: "string" },
+      ...JOURNAL_KEY_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -62,6 +66,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     port, dataDir: resolve(values["data-dir"] ?? defaultDataDir()), simulate: values.simulate === true, simulateTokens, log,
     families: parseFamilyRules(values.family),
     limits: { maxSockets, rate: { perSecond, burst: 2 * perSecond } },
+    journalKey: journalKeyFrom(values, io.readStdin),
   });
   io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
   await new Promise<void>((done) => {
