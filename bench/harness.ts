@@ -21,9 +21,9 @@ export interface BenchGroup {
 
 export interface BenchResult {
   name: string;
-  /** Units per second (codes/s, frames/s, bytes/s). */
+  /** Units per second (codes/s, frames/s, bytes/s), median over the rounds. */
   hz: number;
-  /** `hz` divided by the baseline's `hz` in the same group and run. */
+  /** Median over the rounds of `hz` divided by the baseline's `hz` in the same round. */
   ratio: number;
   rme: number;
   samples: number;
@@ -33,23 +33,33 @@ export interface RunOptions {
   quick: boolean;
 }
 
-/** Runs every case of a group with benchmark.js and prints a table with ratios to the baseline. */
+/** Rounds per group: each round times every case once, in turn (full runs: 5, --quick: 3). */
+const ROUNDS = { full: 5, quick: 3 };
+
+/**
+ * Runs every case of a group with benchmark.js and prints a table with ratios to the baseline.
+ *
+ * This 2-core VM's speed drifts by tens of percent from one second to the next, so a case and its
+ * baseline timed at different moments give a ratio that is mostly drift. The cases are therefore
+ * timed in several short rounds, in turn; each round's ratio uses the baseline of that same round,
+ * and the reported rate and ratio are the medians over the rounds.
+ */
 export function runGroup(group: BenchGroup, options: RunOptions): BenchResult[] {
-  const suite = new Benchmark.Suite(group.title);
-  for (const c of group.cases) {
-    suite.add(c.name, c.fn, options.quick ? { maxTime: 0.25, minSamples: 5 } : { maxTime: 2, minSamples: 20 });
-  }
-  suite.run({ async: false });
-  const measured = new Map<string, { hz: number; rme: number; samples: number }>();
-  suite.forEach((b: Benchmark) => {
-    const c = group.cases.find((x) => x.name === b.name)!;
-    measured.set(c.name, { hz: b.hz * c.ops, rme: b.stats.rme, samples: b.stats.sample.length });
-  });
-  const base = measured.get(group.baseline);
-  if (!base) throw new Error(`bench: group "${group.title}" has no baseline case ${group.baseline}`);
+  // Warm every case before any is timed: a baseline measured cold (its first calls in the process,
+  // before V8 optimises them) makes every ratio against it look better than it is.
+  for (const c of group.cases) for (let i = 0; i < 3; i++) c.fn();
+  const rounds = options.quick ? ROUNDS.quick : ROUNDS.full;
+  const perRound = Array.from({ length: rounds }, () => timeRound(group, options));
   const results = group.cases.map((c) => {
-    const m = measured.get(c.name)!;
-    return { name: c.name, hz: m.hz, ratio: m.hz / base.hz, rme: m.rme, samples: m.samples };
+    const rounds = perRound.map((round) => round.get(c.name)!);
+    const ratios = perRound.map((round) => round.get(c.name)!.hz / round.get(group.baseline)!.hz);
+    return {
+      name: c.name,
+      hz: median(rounds.map((r) => r.hz)),
+      ratio: median(ratios),
+      rme: median(rounds.map((r) => r.rme)),
+      samples: rounds.reduce((n, r) => n + r.samples, 0),
+    };
   });
   console.log(`\n${group.title}`);
   for (const [i, r] of results.entries()) {
@@ -60,6 +70,27 @@ export function runGroup(group: BenchGroup, options: RunOptions): BenchResult[] 
     );
   }
   return results;
+}
+
+/** One round: every case timed once, in turn; rates in units per second. */
+function timeRound(group: BenchGroup, options: RunOptions): Map<string, { hz: number; rme: number; samples: number }> {
+  const suite = new Benchmark.Suite(group.title);
+  const budget = options.quick ? { maxTime: 0.03, minSamples: 2 } : { maxTime: 0.5, minSamples: 10 };
+  for (const c of group.cases) suite.add(c.name, c.fn, budget);
+  suite.run({ async: false });
+  const measured = new Map<string, { hz: number; rme: number; samples: number }>();
+  suite.forEach((b: Benchmark) => {
+    const c = group.cases.find((x) => x.name === b.name)!;
+    measured.set(c.name, { hz: b.hz * c.ops, rme: b.stats.rme, samples: b.stats.sample.length });
+  });
+  if (!measured.has(group.baseline)) throw new Error(`bench: group "${group.title}" has no baseline case ${group.baseline}`);
+  return measured;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function formatRate(hz: number): string {
