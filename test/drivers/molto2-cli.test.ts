@@ -10,6 +10,7 @@ import base32 from "hi-base32";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import type { CommandIo } from "../../src/cli/io.js";
+import { REASONS } from "../../src/lib/errors.js";
 import { lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
 
 const SEED_B32 = base32.encode("12345678901234567890").replace(/=/g, "");
@@ -80,6 +81,15 @@ describe("otpbridge molto2 --simulate", () => {
     const reset = await run(["molto2", "reset", "--simulate"]);
     expect(reset.code).toBe(0);
     expect(reset.err.some((l) => l.startsWith("warning:"))).toBe(false); // it never authenticated
+  });
+
+  it.skipIf(missingPcscStack() !== undefined)("names no reader or several readers with the device reasons, opening none", async () => {
+    const none = await run(["molto2", "list", "--reader", "no such reader"]);
+    expect(none.code).toBe(REASONS.NO_DEVICE.exitCode);
+    expect(none.err.at(-1)).toBe('otpbridge: no reader name contains "no such reader"');
+    const several = await run(["molto2", "list", "--reader", "Virtual PCD"]);
+    expect(several.code).toBe(REASONS.AMBIGUOUS_DEVICE.exitCode);
+    expect(several.err.at(-1)).toMatch(/^otpbridge: several readers match "Virtual PCD" \(Virtual PCD 00 00, .*\): name one with --reader$/);
   });
 
   it("stops at a wrong customer key with the tries left and exit code 77, without echoing the key", async () => {
