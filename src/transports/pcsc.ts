@@ -9,6 +9,10 @@
  * - when pcscd dies, the context emits one `error` and every reader ends: the context cannot be
  *   revived, so it is dropped and a new one built when the service answers again;
  * - `reader.close()` inside a `status` listener deadlocks: closing is always deferred (setImmediate);
+ * - `reader.close()` before the reader's status thread has reported once leaves that thread's
+ *   event-loop handle open forever, so the process never exits (the thread had no pcscd context
+ *   to cancel yet; seen when pcscd starts while the manager waits for it): a reader is closed only
+ *   after its first status, error or end;
  * - the process only exits once every reader and then the context are closed; closing the context
  *   makes it emit "Command cancelled", which is expected then and ignored.
  */
@@ -70,6 +74,8 @@ export interface PcscOptions {
 
 interface ReaderEntry {
   readonly reader: BindingReader;
+  /** Settles on the reader's first status, error or end: from then on it may be closed. */
+  readonly reported: Promise<void>;
   present: boolean;
   atr: Uint8Array;
   busy: boolean;
@@ -80,6 +86,8 @@ const MAX_RESPONSE = 65_538;
 /** How long to wait for the reader or the service to explain an ambiguous failure: pcscd polls card presence every 400 ms. */
 const SETTLE_MS = 1_000;
 const NOT_RUNNING = "PC/SC service not running";
+/** How long close() waits for new readers to report before closing them anyway. */
+const REPORT_WAIT_MS = 2_000;
 
 /** The PC/SC side of otpbridge: one per process. Build it with {@link PcscManager.start}. */
 export class PcscManager implements CardConnector {
@@ -197,8 +205,14 @@ export class PcscManager implements CardConnector {
     await Promise.all([...this.#sessions].map((session) => session.close()));
     const context = this.#context;
     this.#context = undefined;
-    for (const entry of this.#readers.values()) entry.reader.close();
+    const entries = [...this.#readers.values()];
     this.#readers.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((resolve) => (timer = setTimeout(resolve, REPORT_WAIT_MS)));
+    await Promise.race([Promise.all(entries.map((entry) => entry.reported)), late]);
+    clearTimeout(timer);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const entry of entries) entry.reader.close();
     context?.close();
   }
 
@@ -236,14 +250,18 @@ export class PcscManager implements CardConnector {
   }
 
   #onReader(context: BindingContext, reader: BindingReader): void {
-    // Status-thread errors need no handling here: a lost service is reported by the context, a
-    // lost reader by "end". The listener must exist anyway: an unheard "error" would throw.
-    reader.on("error", () => {});
+    // Status-thread errors need no handling beyond this: a lost service is reported by the context,
+    // a lost reader by "end". The listener must exist anyway: an unheard "error" would throw.
+    const reported = new Promise<void>((resolve) => {
+      reader.on("status", () => resolve());
+      reader.on("error", () => resolve());
+      reader.on("end", () => resolve());
+    });
     if (context !== this.#context || this.#state === "closed") {
-      setImmediate(() => reader.close());
+      closeAfterReport(reader, reported);
       return;
     }
-    const entry: ReaderEntry = { reader, present: false, atr: new Uint8Array(0), busy: false };
+    const entry: ReaderEntry = { reader, reported, present: false, atr: new Uint8Array(0), busy: false };
     this.#readers.set(reader.name, entry);
     reader.on("end", () => {
       if (this.#readers.get(reader.name) === entry) this.#dropReader(entry);
@@ -264,7 +282,7 @@ export class PcscManager implements CardConnector {
     this.#readers.delete(name);
     if (entry.present) this.#emit({ type: "card-removed", reader: name });
     this.#emit({ type: "reader-removed", reader: name });
-    setImmediate(() => entry.reader.close());
+    closeAfterReport(entry.reader, entry.reported);
   }
 
   #session(entry: ReaderEntry, protocol: number): ApduTransport {
@@ -370,4 +388,9 @@ export class PcscManager implements CardConnector {
   #emit(event: PcscEvent): void {
     for (const listener of [...this.#listeners]) listener(event);
   }
+}
+
+/** Closes a reader once its status thread has reported, outside the binding's callbacks (see the header). */
+function closeAfterReport(reader: BindingReader, reported: Promise<void>): void {
+  void reported.then(() => setImmediate(() => reader.close()));
 }

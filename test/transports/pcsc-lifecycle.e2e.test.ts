@@ -84,6 +84,14 @@ describe.skipIf(missing !== undefined)("PC/SC manager across pcscd stops and sta
     expect(await proc.exit(5_000)).toBe(0);
   });
 
+  // The binding's reader closed before its status thread has reported keeps the process alive
+  // forever; without the manager's guard this hangs on every run.
+  it("exits after being closed the moment its first reader appears, 30 times over", async () => {
+    const proc = child("churn", "30");
+    expect(await proc.next()).toEqual({ step: "closed" });
+    expect(await proc.exit(5_000)).toBe(0);
+  });
+
   it("reports pcscd killed mid-session as PCSC_UNAVAILABLE, then recovers when it restarts", async () => {
     const manager = await PcscManager.start({ retryMaxMs: 500 });
     try {

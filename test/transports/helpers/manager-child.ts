@@ -5,6 +5,8 @@
  *                        then wait until the parent starts pcscd and report the readers; close.
  *   shutdown <port>      start, put a card in the vpcd slot at <port>, open a session, then close
  *                        the manager from inside an event listener with the session still open.
+ *   churn <times>        start a manager and close it as soon as its first reader appears, before
+ *                        that reader's status thread has reported, <times> times over.
  */
 import { PcscManager } from "../../../src/transports/pcsc.js";
 import { insertCard } from "../../../src/transports/vpcd-bridge.js";
@@ -51,6 +53,16 @@ if (mode === "absent") {
   await slot.remove();
   await closed;
   say({ step: "closed", status: manager.status });
+} else if (mode === "churn") {
+  for (let i = 0; i < Number(arg); i++) {
+    const manager = await PcscManager.start();
+    await new Promise<void>((resolve) =>
+      manager.on((event) => {
+        if (event.type === "reader-added") void manager.close().then(resolve);
+      }),
+    );
+  }
+  say({ step: "closed" });
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
