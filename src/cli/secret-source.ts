@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { classifySecretInput } from "../input/classify.js";
-import type { TotpAccount } from "../input/secret.js";
+import type { DeviceFamily } from "../input/capabilities.js";
+import { seedForDevice, type DeviceSeed, type SeedParameters } from "../input/seed-input.js";
 import { decodeQrFile } from "../input/qr.js";
 import { otpbError } from "../lib/errors.js";
 
@@ -49,14 +49,6 @@ export interface SecretText {
   /** How `text` is written. */
   format: "base32" | "hex" | "uri";
   source: "argument" | "stdin" | "file" | "environment" | "image";
-}
-
-/** A decoded seed, with the parameters an otpauth URI carried (if it came as one). */
-export interface SeedInput {
-  secret: Uint8Array;
-  /** Present when the seed came as an otpauth URI (argument, stdin, file, environment or QR image). */
-  account?: TotpAccount;
-  source: SecretText["source"];
 }
 
 /**
@@ -120,22 +112,15 @@ export function readSecretText(options: SecretSourceOptions, readStdin: () => st
 }
 
 /**
- * Reads and decodes the seed from the one source the user chose, through the shared input
- * classifier (so a wrong code scanned by mistake is refused with advice, as everywhere else).
- * @throws OtpbridgeError INVALID_INPUT (no or several sources, or an export holding several
- *   accounts), INVALID_SECRET_FORMAT (undecodable), WRONG_CODE_SCANNED, QR_UNREADABLE.
+ * Reads the seed from the one source the user chose, for a `family` device, through the shared
+ * seed rules (src/input/seed-input.ts): wrong codes refused with advice, one account only, and
+ * `explicit` (the command's --algorithm, --digits, --period) refused beside an otpauth URI.
+ * @throws OtpbridgeError INVALID_INPUT, INVALID_SECRET_FORMAT, WRONG_CODE_SCANNED, QR_UNREADABLE, NOT_BURNABLE.
  */
-export function readSeedInput(options: SecretSourceOptions, readStdin?: () => string): SeedInput {
+export function readSeedInput(
+  options: SecretSourceOptions, family: DeviceFamily, explicit: Partial<SeedParameters>, readStdin?: () => string,
+): DeviceSeed & { source: SecretText["source"] } {
   const input = readSecretText(options, readStdin);
-  const classified = classifySecretInput(input.text, { hex: input.format === "hex" });
-  if (classified.accounts.length !== 1) {
-    for (const account of classified.accounts) account.secret.fill(0);
-    throw otpbError(
-      "INVALID_INPUT",
-      `this export holds ${classified.accounts.length} accounts and a token takes one; export them one at a time`,
-    );
-  }
-  const account = classified.accounts[0]!;
-  const fromUri = classified.source === "otpauth" || classified.source === "otpauth-migration";
-  return fromUri ? { secret: account.secret, account, source: input.source } : { secret: account.secret, source: input.source };
+  const seed = seedForDevice(input.text, family, { hex: input.format === "hex", explicit, paramName: (param) => `--${param}` });
+  return { ...seed, source: input.source };
 }

@@ -3,10 +3,15 @@
  * single-profile token that becomes ready in any reader takes the next item, readers in parallel,
  * one burn per reader. Per tap, in this order:
  *
- *   GET INFO (serial) → journal.claimNext (committed: the item is bound to the serial and its
- *   sealed seed is on disk BEFORE any byte that writes goes to the token) → burn (auth, config,
- *   seed: TOKEN2.md §2.10) → markBurned → clock read-back within 2 s of the host (§2.4) →
- *   markVerified → commit.
+ *   GET INFO (serial) → host clock check (the token's clock is set from it: src/daemon/host-clock.ts)
+ *   → journal.claimNext (committed: the item is bound to the serial and its sealed seed is on disk
+ *   BEFORE any byte that writes goes to the token) → burn (auth, config, seed: TOKEN2.md §2.10) →
+ *   markBurned → clock read-back within 2 s of the host (§2.4) → markVerified → commit.
+ *
+ * A token that slips out of the field during any of these steps (CARD_REMOVED; all are safe to
+ * repeat, `safeToRepeat`) is waited for: the reader shows "hold the token still, retrying", and
+ * when the same serial is back within seconds the tap goes on from where it was (claimed once,
+ * burned again only if the burn did not go through). Only then is it reported interrupted.
  *
  * What a failure leaves:
  * - a link failure (card pulled, reader unplugged, pcscd gone) or a journal write failing after the
@@ -21,12 +26,13 @@
  * (no-card or identifying in the device list): the same token is never burned twice by being
  * identified again.
  */
-import { DISPLAY_SECONDS, PERIODS, SingleProfileSession, type DisplaySeconds } from "../drivers/single-profile.js";
+import { holdStill, type RetryEvent } from "../drivers/hold-still.js";
+import { DISPLAY_SECONDS, PERIODS, SingleProfileSession, safeToRepeat, type BurnResult, type DisplaySeconds } from "../drivers/single-profile.js";
 import type { DeviceEvent, DeviceInfo } from "../drivers/device-manager.js";
 import { OtpbridgeError, otpbError, reasonOf, type Reason } from "../lib/errors.js";
 import { silentLogger, type Logger } from "../lib/log.js";
 import type { Journal } from "../store/journal.js";
-import type { BatchRecord, ClaimedItem } from "../store/types.js";
+import type { BatchRecord, ClaimedItem, ClaimResult } from "../store/types.js";
 import type { ApduTransport } from "../transports/types.js";
 import { ProgressMeter, seedState, statusAfter, type BatchItemEvent, type BatchProgress, type ReaderState, type ReaderStatus } from "./batch-progress.js";
 
@@ -53,6 +59,19 @@ export interface BatchEngineOptions {
   skip?: (deviceId: string) => boolean;
   /** Called after the engine attaches to or detaches from a batch (the daemon remembers it). */
   onAttach?: (batchId: number | undefined) => void;
+  /**
+   * The host-clock check before each claim (HostClockGuard#check): throws to refuse the tap, or
+   * returns the problems `force` overrode.
+   */
+  checkClock?: (force: boolean) => Promise<{ overridden: string[] }>;
+  /** Hold-still retries per tap (default 2 retries, 5000 ms each to be back). */
+  holdStill?: { attempts?: number; waitMs?: number };
+}
+
+/** A tap's progress kept across its hold-still attempts. */
+interface TapState {
+  claimed?: ClaimedItem;
+  burned?: BurnResult;
 }
 
 /** Failures of the link or of the journal after the claim: the item stays in flight and resumes. */
@@ -80,6 +99,8 @@ export class BatchEngine {
   readonly #tolerance: number;
   readonly #skip: (deviceId: string) => boolean;
   readonly #onAttach: (batchId: number | undefined) => void;
+  readonly #checkClock: (force: boolean) => Promise<{ overridden: string[] }>;
+  readonly #holdStill: { attempts?: number; waitMs?: number };
   readonly #readers = new Map<string, ReaderRun>();
   readonly #itemListeners = new Set<(event: BatchItemEvent) => void>();
   readonly #progressListeners = new Set<(event: BatchProgress) => void>();
@@ -88,6 +109,8 @@ export class BatchEngine {
   #batchId: number | undefined;
   #meter: ProgressMeter | undefined;
   #closed = false;
+  /** The batch was started with the host-clock check forced. */
+  #forceClock = false;
 
   constructor(options: BatchEngineOptions) {
     this.#journal = options.journal;
@@ -99,6 +122,8 @@ export class BatchEngine {
     this.#tolerance = options.clockToleranceSeconds ?? 2;
     this.#skip = options.skip ?? (() => false);
     this.#onAttach = options.onAttach ?? (() => {});
+    this.#checkClock = options.checkClock ?? (async () => ({ overridden: [] }));
+    this.#holdStill = options.holdStill ?? {};
     this.#unsubscribe = this.#devices.on((event) => this.#update(event.devices));
   }
 
@@ -127,10 +152,11 @@ export class BatchEngine {
   /**
    * Runs `batchId`: starts it (created), resumes it (paused) or takes it over as it is (running,
    * e.g. after a restart), then offers it every ready token, those in the readers now included.
+   * `forceClock`: taps go on when the host clock check fails (its problems are logged as warnings).
    * @throws OtpbridgeError BATCH_NOT_FOUND, BATCH_STATE (cancelled), BATCH_BUSY (the engine drives
    *   another batch that is running and not finished), JOURNAL_FULL / JOURNAL_IO.
    */
-  run(batchId: number): BatchRecord {
+  run(batchId: number, options: { forceClock?: boolean } = {}): BatchRecord {
     this.#assertOpen();
     const current = this.#batchId;
     // A finished batch (nothing pending or in flight) stays "running" in the journal but holds nothing up.
@@ -150,7 +176,8 @@ export class BatchEngine {
       this.#meter = new ProgressMeter();
       this.#onAttach(batchId);
     }
-    this.#log.info("batch: running", { batchId });
+    this.#forceClock = options.forceClock === true;
+    this.#log.info("batch: running", { batchId, forceClock: this.#forceClock });
     this.#update(this.#devices.list());
     return batch;
   }
@@ -224,7 +251,8 @@ export class BatchEngine {
       }
       if (device.state === "no-card" || device.state === "identifying") {
         // The card left (or another one is being identified): whatever comes next is a new tap.
-        run.handled = null;
+        // Not while a tap runs: a token back from a hold-still wait is that tap's, not a new one.
+        if (!run.busy) run.handled = null;
         if (!run.busy && run.status.state !== (device.state === "no-card" ? "empty" : "waiting")) {
           run.status = { reader: name, state: device.state === "no-card" ? "empty" : "waiting", serial: null };
           changed = true;
@@ -275,7 +303,7 @@ export class BatchEngine {
     run.busy = true;
     run.handled = serial;
     run.status = { reader: device.reader!, state: "burning", serial, model: device.model };
-    const job = this.#tap(batchId, device.reader!, serial)
+    const job = this.#tap(batchId, run, device.reader!, serial)
       .then((event) => {
         run.status = statusAfter(event);
         if (event.reason === "DEVICE_BUSY" && event.itemId === undefined) {
@@ -296,48 +324,66 @@ export class BatchEngine {
     this.#running.add(job);
   }
 
-  /** One tap, start to end; never throws: the event says what happened. */
-  async #tap(batchId: number, reader: string, listedSerial: string): Promise<BatchItemEvent> {
+  /** One tap, start to end, with its hold-still retries; never throws: the event says what happened. */
+  async #tap(batchId: number, run: ReaderRun, reader: string, listedSerial: string): Promise<BatchItemEvent> {
     const base = { batchId, reader, serial: listedSerial };
-    let claimed: ClaimedItem | undefined;
+    const state: TapState = {};
     const log = this.#log.child({ batchId, reader });
     try {
-      return await this.#devices.withReader(reader, async (transport) => {
-        const session = await SingleProfileSession.open(transport, { logger: log });
-        const info = session.info();
-        if (info.serial !== listedSerial) {
-          throw otpbError("CARD_REMOVED", `the token in reader ${reader} was swapped (now ${info.serial}); nothing was written`);
+      return await holdStill(this.#devices, { reader, serial: listedSerial }, async (transport: ApduTransport) => {
+        // Another token in the reader (swapped during a wait, or before the first try) is refused: CARD_REMOVED {swapped}.
+        const session = await SingleProfileSession.open(transport, { logger: log, expectSerial: listedSerial });
+        const model = session.info().model.name;
+        if (state.claimed === undefined) {
+          const overridden = (await this.#checkClock(this.#forceClock)).overridden;
+          if (overridden.length > 0) log.warn("batch: host clock check overridden", { problems: overridden });
+          // The claim is committed before anything that writes is sent (issue #6).
+          const claim = this.#journal.claimNext(batchId, { serial: listedSerial, manufacturer: "Token2", model }, { reburn: this.#reburn });
+          if (!("seed" in claim)) return this.#notTaken(claim, { ...base, model });
+          state.claimed = claim;
         }
-        const model = info.model.name;
-        // The claim is committed before anything that writes is sent (issue #6).
-        const claim = this.#journal.claimNext(batchId, { serial: info.serial, manufacturer: "Token2", model }, { reburn: this.#reburn });
-        if (!("seed" in claim)) {
-          if (claim.outcome === "serial-in-other-batch") {
-            return { ...base, model, outcome: "conflict", conflicts: claim.conflicts, message: "this token holds a seed of another batch: remove it (or run with reburn)" };
-          }
-          if (claim.outcome === "exhausted") return { ...base, model, outcome: "exhausted", message: "no item left in the batch: remove the token" };
-          const what = claim.outcome === "already-committed" ? "already burned in this batch" : "failed before in this batch";
-          return { ...base, model, outcome: claim.outcome, itemId: claim.item.id, position: claim.item.position, message: `${what}: remove the token` };
-        }
-        claimed = claim;
-        return await this.#burnClaimed(session, claim, { ...base, model });
+        return await this.#burnClaimed(session, state, { ...base, model });
+      }, (error) => safeToRepeat(error, { seedFollows: true }), {
+        ...this.#holdStill,
+        connect: (fn) => this.#devices.withReader(reader, fn),
+        onRetry: (event) => this.#retrying(run, event),
       });
     } catch (error) {
-      return this.#failure(error, base, claimed);
+      return this.#failure(error, base, state.claimed);
     } finally {
-      claimed?.seed.fill(0);
+      state.claimed?.seed.fill(0);
     }
   }
 
-  async #burnClaimed(session: SingleProfileSession, claim: ClaimedItem, base: { batchId: number; reader: string; serial: string; model: string }): Promise<BatchItemEvent> {
+  /** The event for a token the journal does not hand an item to. */
+  #notTaken(claim: Exclude<ClaimResult, ClaimedItem>, base: { batchId: number; reader: string; serial: string; model: string }): BatchItemEvent {
+    if (claim.outcome === "serial-in-other-batch") {
+      return { ...base, outcome: "conflict", conflicts: claim.conflicts, message: "this token holds a seed of another batch: remove it (or run with reburn)" };
+    }
+    if (claim.outcome === "exhausted") return { ...base, outcome: "exhausted", message: "no item left in the batch: remove the token" };
+    const what = claim.outcome === "already-committed" ? "already burned in this batch" : "failed before in this batch";
+    return { ...base, outcome: claim.outcome, itemId: claim.item.id, position: claim.item.position, message: `${what}: remove the token` };
+  }
+
+  /** Shows "hold the token still, retrying" on the reader while the tap waits for its token. */
+  #retrying(run: ReaderRun, event: RetryEvent): void {
+    this.#log.warn("batch: the token left the field; waiting for it", { reader: event.reader, serial: event.serial, stage: event.stage, attempt: event.attempt });
+    run.status = { ...run.status, message: `${event.message} (the token left the field during ${event.stage}; retry ${event.attempt} of ${event.attempts})` };
+    this.#emitProgress();
+  }
+
+  async #burnClaimed(session: SingleProfileSession, state: TapState, base: { batchId: number; reader: string; serial: string; model: string }): Promise<BatchItemEvent> {
+    const claim = state.claimed!;
     const item = claim.item;
     const period = item.period as (typeof PERIODS)[number];
     if (item.digits !== 6 || !PERIODS.includes(period)) {
       // Batch input is checked at creation; an item made otherwise is refused here, unburned.
       throw otpbError("NOT_BURNABLE", `item ${item.id} asks for ${item.digits} digits every ${item.period} s; single-profile tokens show 6 digits every 30 or 60 s`);
     }
-    const burned = await session.burn({ seed: claim.seed, algorithm: item.algorithm, period, display: this.#display });
-    this.#journal.markBurned(item.id);
+    if (state.burned === undefined) {
+      state.burned = await session.burn({ seed: claim.seed, algorithm: item.algorithm, period, display: this.#display });
+      this.#journal.markBurned(item.id);
+    }
     // The token runs on its own clock from here: read it back (§2.4) before calling the item good.
     const after = await session.readInfo();
     if (Math.abs(after.driftSeconds) > this.#tolerance) {
@@ -349,7 +395,7 @@ export class BatchEngine {
     const done = this.#journal.commit(item.id);
     return {
       ...base, outcome: "committed", itemId: item.id, position: item.position, label: item.label, attempts: done.attempts,
-      resumed: claim.outcome !== "claimed", codes: burned.codes, driftSeconds: after.driftSeconds,
+      resumed: claim.outcome !== "claimed", codes: state.burned.codes, driftSeconds: after.driftSeconds,
     };
   }
 

@@ -16,9 +16,10 @@
  */
 import { parse } from "csv-parse/sync";
 import { DEVICE_CAPABILITIES, checkBurnable } from "../input/capabilities.js";
-import { parseBase32Secret, parseOtpauthUri } from "../input/secret.js";
+import { classifySecretInput, type ClassifiedInput } from "../input/classify.js";
+import type { SkippedAccount } from "../input/migration.js";
 import { aint } from "../lib/checks.js";
-import { otpbError } from "../lib/errors.js";
+import { OtpbridgeError, otpbError, reasonOf } from "../lib/errors.js";
 import type { BatchInput, ItemInput, TotpAlgorithm } from "../store/types.js";
 
 /** Seeds the journal accepts (10-64 bytes) that a single-profile token also holds (1-63, §2.7). */
@@ -48,8 +49,25 @@ const HEADERS: Record<string, Column> = {
 /** The header names {@link parseBatchCsv} understands (for messages and docs). */
 export const CSV_HEADERS: readonly string[] = Object.keys(HEADERS);
 
-/** A batch description ready for Journal#createBatch; zero it with {@link wipeBatchInput} after use. */
-export type ParsedBatch = BatchInput & { items: ItemInput[] };
+/**
+ * A batch description ready for Journal#createBatch; zero it with {@link wipeBatchInput} after use.
+ * `skipped`: accounts of Google Authenticator exports that cannot go onto a TOTP token (HOTP ones),
+ * reported to the operator rather than silently dropped.
+ */
+export type ParsedBatch = BatchInput & { items: ItemInput[]; skipped?: Array<SkippedAccount & { line: number }> };
+
+/**
+ * `text` through the shared classifier (src/input/classify.ts), its failures tagged with the line.
+ * @throws OtpbridgeError as classifySecretInput, with `detail.line`.
+ */
+function classifyLine(text: string, line: number): ClassifiedInput {
+  try {
+    return classifySecretInput(text);
+  } catch (error) {
+    const detail = error instanceof OtpbridgeError ? error.detail : {};
+    throw otpbError(reasonOf(error), `line ${line}: ${(error as Error).message}`, { detail: { ...detail, line } });
+  }
+}
 
 function rowError(line: number, message: string, detail: Record<string, unknown> = {}): Error {
   return otpbError("INVALID_INPUT", `line ${line}: ${message}`, { detail: { line, ...detail } });
@@ -129,13 +147,15 @@ export function parseBatchCsv(text: string, name: string): ParsedBatch {
             if (cell.length > 256) throw rowError(line, "the upn/label is longer than 256 characters", { column: "label" });
             item.label = cell;
             break;
-          case "secret":
-            try {
-              item.seed = parseBase32Secret(cell);
-            } catch (error) {
-              throw otpbError("INVALID_SECRET_FORMAT", `line ${line}: ${(error as Error).message}`, { detail: { line, column: "secret" } });
+          case "secret": {
+            const classified = classifyLine(cell, line);
+            if (classified.source !== "base32") {
+              for (const account of classified.accounts) account.secret.fill(0);
+              throw rowError(line, `the secret column takes a base32 secret, not an ${classified.source} URI; import URIs as a URI list`, { column: "secret" });
             }
+            item.seed = classified.accounts[0]!.secret;
             break;
+          }
           case "algorithm":
             item.algorithm = algorithmOf(cell, line);
             break;
@@ -160,34 +180,42 @@ export function parseBatchCsv(text: string, name: string): ParsedBatch {
 }
 
 /**
- * Parses otpauth://totp URIs (one per line; blank lines and lines starting with # skipped). The
- * account name becomes the item's label; a common issuer becomes the batch's issuer.
- * @throws OtpbridgeError INVALID_SECRET_FORMAT (a line that is no TOTP URI: `detail.line`),
- *   NOT_BURNABLE, INVALID_INPUT (no URI at all). Seeds decoded before the failure are zeroed.
+ * Parses otpauth://totp URIs and Google Authenticator otpauth-migration exports (one per line; blank
+ * lines and lines starting with # skipped), through the shared classifier: an export becomes its
+ * TOTP accounts, and a code scanned by mistake is refused with what to scan instead. The account
+ * name becomes the item's label; a common issuer becomes the batch's issuer.
+ * @throws OtpbridgeError INVALID_SECRET_FORMAT, WRONG_CODE_SCANNED (`detail.line`), NOT_BURNABLE,
+ *   INVALID_INPUT (a bare secret, or no URI at all). Seeds decoded before the failure are zeroed.
  */
 export function parseBatchUris(lines: readonly string[], name: string): ParsedBatch {
   const items: ItemInput[] = [];
+  const skipped: NonNullable<ParsedBatch["skipped"]> = [];
   const issuers = new Set<string>();
   try {
     lines.forEach((raw, i) => {
       const text = raw.trim();
+      const line = i + 1;
       if (text === "" || text.startsWith("#")) return;
-      let account;
-      try {
-        account = parseOtpauthUri(text);
-      } catch (error) {
-        throw otpbError("INVALID_SECRET_FORMAT", `line ${i + 1}: ${(error as Error).message}`, { detail: { line: i + 1 } });
+      const classified = classifyLine(text, line);
+      const accounts = classified.accounts;
+      if (classified.source !== "otpauth" && classified.source !== "otpauth-migration") {
+        for (const account of accounts) account.secret.fill(0);
+        throw rowError(line, "a URI list takes otpauth:// or otpauth-migration:// URIs; put bare secrets in a CSV with a secret column");
       }
-      const algorithm = account.algorithm;
-      if (algorithm !== "SHA1" && algorithm !== "SHA256") {
-        account.secret.fill(0);
-        throw otpbError("NOT_BURNABLE", `line ${i + 1}: single-profile tokens compute SHA1 or SHA256, not ${algorithm}`, { detail: { line: i + 1 } });
-      }
-      const item: ItemInput = { seed: account.secret, algorithm, digits: account.digits, period: account.period };
-      if (account.label !== undefined && account.label !== "") item.label = account.label.slice(0, 256);
-      issuers.add(account.issuer ?? "");
-      items.push(item);
-      checkItem(item, i + 1);
+      skipped.push(...classified.skipped.map((s) => ({ ...s, line })));
+      accounts.forEach((account, index) => {
+        const item: ItemInput = { seed: account.secret, algorithm: account.algorithm as TotpAlgorithm, digits: account.digits, period: account.period };
+        if (account.label !== undefined && account.label !== "") item.label = account.label.slice(0, 256);
+        issuers.add(account.issuer ?? "");
+        items.push(item);
+        // The rest of this line's accounts are not in `items` yet: zero them if this one fails.
+        try {
+          checkItem(item, line);
+        } catch (error) {
+          for (const rest of accounts.slice(index + 1)) rest.secret.fill(0);
+          throw error;
+        }
+      });
     });
   } catch (error) {
     for (const item of items) item.seed?.fill(0);
@@ -195,7 +223,11 @@ export function parseBatchUris(lines: readonly string[], name: string): ParsedBa
   }
   if (items.length === 0) throw otpbError("INVALID_INPUT", "no otpauth URI in the list");
   const [issuer] = issuers;
-  return { name, items, ...(issuers.size === 1 && issuer !== undefined && issuer !== "" ? { issuer: issuer.slice(0, 200) } : {}) };
+  return {
+    name, items,
+    ...(issuers.size === 1 && issuer !== undefined && issuer !== "" ? { issuer: issuer.slice(0, 200) } : {}),
+    ...(skipped.length > 0 ? { skipped } : {}),
+  };
 }
 
 /**

@@ -13,9 +13,14 @@
  * - one call in flight per session (a second one is DEVICE_BUSY, not queued: the client decides);
  * - a session ends when its owner goes (socket closed), when it is released, or when its device
  *   leaves the list or loses its card; a running call finishes first (the driver's own error, or
- *   the journal, tells what the token holds), and the device is free once it has.
+ *   the journal, tells what the token holds), and the device is free once it has;
+ * - a call may ask for hold-still retries (src/drivers/hold-still.ts): a token that slips out of the
+ *   field during a step that is safe to repeat is waited for and the call runs again on a new link.
+ *   So a card that leaves while a call runs ends the session only if, when the call is over, the
+ *   same token (serial) is not back in the reader.
  */
 import { randomBytes } from "node:crypto";
+import { holdStill, type DeviceWatch, type RetryEvent } from "../drivers/hold-still.js";
 import { otpbError } from "../lib/errors.js";
 import { silentLogger, type Logger } from "../lib/log.js";
 import type { DeviceInfo } from "../drivers/device-manager.js";
@@ -47,6 +52,22 @@ export interface Lease {
 interface LeaseState extends Lease {
   calling: boolean;
   ended: boolean;
+  /** The token's serial when the session began (null: not identified). */
+  serial: string | null;
+  /** The card left while a call ran: decided when the call is over. */
+  cardLeft: boolean;
+}
+
+/** Hold-still retries for one call (PC/SC tokens whose serial the device list gives). */
+export interface CallRetry {
+  /** Whether the step the error ended may run again (single-profile: `safeToRepeat`). */
+  repeatable: (error: unknown) => boolean;
+  /** Told before each retry. */
+  onRetry?: (event: RetryEvent) => void;
+  /** Retries after the first try (default 2). */
+  attempts?: number;
+  /** How long the token has to be back, each time, in ms (default 5000). */
+  waitMs?: number;
 }
 
 /** Why a session ended, sent to its owner. */
@@ -118,7 +139,9 @@ export class DaemonCore {
     } else {
       this.#end(current, "taken-over");
     }
-    const lease: LeaseState = { session: randomBytes(12).toString("base64url"), deviceId, owner, calling: false, ended: false };
+    const lease: LeaseState = {
+      session: randomBytes(12).toString("base64url"), deviceId, owner, calling: false, ended: false, serial: device.serial, cardLeft: false,
+    };
     this.#byDevice.set(deviceId, lease);
     this.#bySession.set(lease.session, lease);
     this.#devicesJson = undefined;
@@ -141,20 +164,34 @@ export class DaemonCore {
   }
 
   /**
-   * Runs `fn` on the session's device: one call at a time per session.
+   * Runs `fn` on the session's device: one call at a time per session. With `retry`, a PC/SC token
+   * that leaves during a repeatable step is waited for and `fn` runs again (see the module comment).
    * @throws OtpbridgeError NOT_ACQUIRED, DEVICE_BUSY (a call is running), NO_DEVICE (the device
    *   left the list); the link's and `fn`'s errors.
    */
-  async call<T>(owner: string, session: string, fn: (link: DeviceLink, device: DeviceInfo) => Promise<T>): Promise<T> {
+  async call<T>(owner: string, session: string, fn: (link: DeviceLink, device: DeviceInfo) => Promise<T>, retry?: CallRetry): Promise<T> {
     const lease = this.#owned(owner, session);
     if (lease.calling) throw otpbError("DEVICE_BUSY", "a call is already running in this session", { detail: { device: lease.deviceId } });
     const device = this.#devices.get(lease.deviceId);
     if (device === undefined) throw otpbError("NO_DEVICE", "the device is gone", { detail: { device: lease.deviceId } });
     lease.calling = true;
     try {
-      return await this.#source.withDevice(device, (link) => fn(link, device));
+      if (retry === undefined || device.reader === undefined || device.serial === null) {
+        return await this.#source.withDevice(device, (link) => fn(link, device));
+      }
+      const watch: DeviceWatch = { list: () => this.#source.list(), on: (listener) => this.#source.onChange(() => listener()) };
+      return await holdStill(watch, { reader: device.reader, serial: device.serial }, (link: DeviceLink) => fn(link, device), retry.repeatable, {
+        ...retry,
+        // A retry opens the device as it is listed now (back in its reader, identified again).
+        connect: (run) => this.#source.withDevice(this.#devices.get(device.id) ?? device, run),
+      });
     } finally {
       lease.calling = false;
+      if (!lease.ended && lease.cardLeft) {
+        lease.cardLeft = false;
+        const now = this.#devices.get(lease.deviceId);
+        if (now === undefined || now.state === "no-card" || now.serial === null || now.serial !== lease.serial) this.#end(lease, "device-gone");
+      }
       // A session ended while its call ran (client gone, device gone) frees the device only now.
       if (lease.ended) this.#free(lease);
     }
@@ -201,7 +238,10 @@ export class DaemonCore {
     this.#devicesJson = undefined;
     for (const lease of [...this.#bySession.values()]) {
       const device = devices.find((d) => d.id === lease.deviceId);
-      if (device === undefined || device.state === "no-card") this.#end(lease, "device-gone");
+      if (device !== undefined && device.state !== "no-card") continue;
+      // During a call the token may be coming back (hold-still): call() decides when it is over.
+      if (lease.calling) lease.cardLeft = true;
+      else this.#end(lease, "device-gone");
     }
   }
 }

@@ -13,6 +13,7 @@ import { PcscManager } from "../transports/pcsc.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
 import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
 import { BatchEngine } from "./batch-engine.js";
+import { HostClockGuard } from "./host-clock.js";
 import { DaemonCore } from "./core.js";
 import { managerSource } from "./device-source.js";
 import { EventHub } from "./events.js";
@@ -45,6 +46,8 @@ export interface DaemonOptions {
   limits?: Partial<ServerLimits>;
   /** The journal's key: the 0600 key file by default, or a passphrase (scrypt). */
   journalKey?: KeySource;
+  /** `--ntp HOST[:PORT]`: the SNTP server the host clock is compared with before each write. */
+  ntp?: { host: string; port?: number };
 }
 
 export interface RunningDaemon {
@@ -96,10 +99,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const openHid = simulation === undefined ? async (path: string) => (await import("../transports/hid.js")).openHidTransport(path) : undefined;
   const core = new DaemonCore(managerSource(manager, openHid), { logger: log, onEnded: (lease, reason) => hub.sessionEnded(lease, reason) });
   const unsubscribe = manager.on(() => hub.devicesChanged(core.devicesJson()));
-  const services: DaemonServices = { core, journal, pairings, version: packageVersion(), log };
+  const hostClock = new HostClockGuard(options.ntp !== undefined ? { ntp: options.ntp } : {});
+  const services: DaemonServices = { core, journal, pairings, hostClock, version: packageVersion(), log };
   // The batch engine leaves alone a device an API client holds a session on.
   const batches = new BatchEngine({
-    journal, devices: manager, logger: log, skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
+    journal, devices: manager, logger: log, checkClock: (force) => hostClock.check(force), skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
     onAttach: (batchId) => {
       try {
         writeActiveBatch(dataDir, batchId);

@@ -33,6 +33,8 @@ export interface HostClockOptions {
   ntpHost?: string;
   /** --force: report, but do not refuse. */
   force?: boolean;
+  /** How the caller overrides a refusal, for the message (default "--force burns anyway"). */
+  forceHint?: string;
   maxOffsetMs?: number;
   sntp?: SntpOptions;
 }
@@ -60,7 +62,7 @@ export async function checkHostClock(options: HostClockOptions): Promise<HostClo
       report.overridden.push(message);
       return;
     }
-    throw otpbError(reason, `${message}; not burning (--force burns anyway)`, { detail: { ...report }, ...(cause ? { cause } : {}) });
+    throw otpbError(reason, `${message}; not burning (${options.forceHint ?? "--force burns anyway"})`, { detail: { ...report }, ...(cause ? { cause } : {}) });
   };
   if (report.sync === "unsynchronized") {
     refuse("CLOCK_UNTRUSTED", "the system clock is not synchronised (timedatectl: NTPSynchronized=no); fix: sudo timedatectl set-ntp true");

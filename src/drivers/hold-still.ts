@@ -2,12 +2,19 @@
  * "Hold the token still, retrying": an NFC token that slips out of the field, or a card that the
  * reader resets, ends the PC/SC session with CARD_REMOVED (src/transports/pcsc-errors.ts). When the
  * step it ended is safe to repeat (the caller's predicate, for single-profile tokens
- * `safeToRepeat` of ./single-profile.ts), this waits a short time for the SAME token to be listed again by the
- * device manager, opens a new session through the manager's queue and runs the operation again, a
- * bounded number of times. Waiting and queueing are the manager's: this only watches its list.
+ * `safeToRepeat` of ./single-profile.ts), this waits a short time for the SAME token to be listed again
+ * (by the device manager, or the daemon core's view of it), opens a new link through the caller's
+ * `connect` and runs the operation again, a bounded number of times. Waiting and queueing are the
+ * caller's: this only watches the list.
  */
-import type { ApduTransport } from "../transports/types.js";
-import type { DeviceManager } from "./device-manager.js";
+import type { DeviceInfo } from "./device-manager.js";
+
+/** The device list to watch: the DeviceManager has this shape; the daemon core adapts its source to it. */
+export interface DeviceWatch {
+  list(): DeviceInfo[];
+  /** Calls `listener` on every change of the list; returns the unsubscribe function. */
+  on(listener: () => void): () => void;
+}
 
 /** What the operator is told before each retry. */
 export const HOLD_STILL_MESSAGE = "hold the token still, retrying";
@@ -24,15 +31,15 @@ export interface RetryEvent {
   stage: string;
 }
 
-export interface HoldStillOptions {
+export interface HoldStillOptions<L> {
   /** Retries after the first try (default 2). */
   attempts?: number;
   /** How long the token has to be back, each time, in ms (default 5000). */
   waitMs?: number;
-  /** Told before each retry (the CLI prints {@link HOLD_STILL_MESSAGE}). */
+  /** Told before each retry (the CLI prints {@link HOLD_STILL_MESSAGE}, the daemon sends an event). */
   onRetry?: (event: RetryEvent) => void;
-  /** Opens the session; default the manager's `withReader` (the CLI adds its DEVICE_BUSY wait). */
-  connect?: <T>(fn: (transport: ApduTransport) => Promise<T>) => Promise<T>;
+  /** Opens a new link to the token's reader for one try (a PC/SC session, the core's device link). */
+  connect: <T>(fn: (link: L) => Promise<T>) => Promise<T>;
 }
 
 /** The token a retry is for: it must be this serial in this reader. */
@@ -46,7 +53,7 @@ export interface HeldToken {
  * when another card, or none, is all it saw by then). A short settle first: the removal event may
  * reach the manager after the failed transmit, and its stale "ready" must not count.
  */
-export async function waitForToken(manager: DeviceManager, token: HeldToken, timeoutMs: number, settleMs = 100): Promise<boolean> {
+export async function waitForToken(manager: DeviceWatch, token: HeldToken, timeoutMs: number, settleMs = 100): Promise<boolean> {
   await new Promise((resolve) => setTimeout(resolve, Math.min(settleMs, timeoutMs)));
   const back = (): boolean => manager.list().some((d) => d.reader === token.reader && d.state === "ready" && d.serial === token.serial);
   if (back()) return true;
@@ -64,7 +71,7 @@ export async function waitForToken(manager: DeviceManager, token: HeldToken, tim
 }
 
 /**
- * Runs `operation` in a session on `token.reader`; when it fails and `repeatable(error)` says the
+ * Runs `operation` on a link to `token.reader`; when it fails and `repeatable(error)` says the
  * step may be repeated, tells `onRetry`, waits for the same token (serial) to be back and runs it
  * again, at most `attempts` more times. `operation` must itself refuse a different token
  * (`SingleProfileSession.open(t, { expectSerial })`), since a swap can happen between the manager's
@@ -72,21 +79,20 @@ export async function waitForToken(manager: DeviceManager, token: HeldToken, tim
  * @returns what `operation` returned on the try that succeeded.
  * @throws the last error when it is not repeatable, when the token is not back in time, or when
  *   the retries are spent.
- * @example await holdStill(manager, { reader, serial }, (t) => burn(t), (e) => safeToRepeat(e, { seedFollows: true }), { onRetry });
+ * @example await holdStill(manager, { reader, serial }, (t) => burn(t), (e) => safeToRepeat(e, { seedFollows: true }), { connect, onRetry });
  */
-export async function holdStill<T>(
-  manager: DeviceManager,
+export async function holdStill<T, L>(
+  manager: DeviceWatch,
   token: HeldToken,
-  operation: (transport: ApduTransport, attempt: number) => Promise<T>,
+  operation: (link: L, attempt: number) => Promise<T>,
   repeatable: (error: unknown) => boolean,
-  options: HoldStillOptions = {},
+  options: HoldStillOptions<L>,
 ): Promise<T> {
   const attempts = options.attempts ?? 2;
   const waitMs = options.waitMs ?? 5_000;
-  const connect = options.connect ?? (<R>(fn: (transport: ApduTransport) => Promise<R>) => manager.withReader(token.reader, fn));
   for (let attempt = 0; ; attempt++) {
     try {
-      return await connect((transport) => operation(transport, attempt));
+      return await options.connect((link) => operation(link, attempt));
     } catch (error) {
       if (attempt >= attempts || !repeatable(error)) throw error;
       const stage = (error as { detail?: { stage?: unknown } }).detail?.stage;

@@ -6,7 +6,7 @@
  */
 import { otpbError } from "../lib/errors.js";
 import type { HashAlgorithm } from "../crypto/hash.js";
-import { checkBurnable, type DeviceCapabilities, type ExportTarget } from "./capabilities.js";
+import { checkBurnable, type DeviceCapabilities, type DeviceFamily, type ExportTarget } from "./capabilities.js";
 import { decodeMigrationUri, type SkippedAccount } from "./migration.js";
 import { parseBase32Secret, parseHexSecret, parseOtpauthUri, type TotpAccount } from "./secret.js";
 
@@ -21,6 +21,8 @@ export interface ClassifyOptions {
   /** When given, every account is checked against this device (and `target`) before it is returned. */
   device?: DeviceCapabilities;
   target?: ExportTarget;
+  /** The family the seed is for, when known: the advice for an HOTP code depends on it. */
+  family?: DeviceFamily;
 }
 
 export interface ClassifiedInput {
@@ -56,7 +58,7 @@ function refuse(scanned: WrongCode, message: string): never {
 export function classifySecretInput(text: string, options: ClassifyOptions = {}): ClassifiedInput {
   const input = text.trim();
   if (input.length === 0) throw otpbError("INVALID_SECRET_FORMAT", "nothing was scanned or pasted");
-  recogniseWrongCodes(input);
+  recogniseWrongCodes(input, options.family ?? options.device?.family);
   let result: ClassifiedInput;
   if (/^otpauth-migration:/i.test(input)) {
     const batch = decodeMigrationUri(input);
@@ -87,7 +89,15 @@ export function classifySecretInput(text: string, options: ClassifyOptions = {})
 }
 
 /** Refuses, with advice, the codes that are not TOTP seeds but get scanned for one. */
-function recogniseWrongCodes(input: string): void {
+function recogniseWrongCodes(input: string, family: DeviceFamily | undefined): void {
+  if (/^otpauth:\/\/hotp\//i.test(input) && family === "otp-applet") {
+    // The applet does keep HOTP entries, but they always start at counter 0 (TOKEN2.md §4.5).
+    refuse(
+      "hotp",
+      "you scanned an otpauth://hotp code; the OTP applet takes HOTP entries as a base32 secret with the HOTP type, " +
+        "and starts them at counter 0, so give the secret that way only if the service's counter is 0 too",
+    );
+  }
   if (/^otpauth:\/\/hotp\//i.test(input)) {
     refuse(
       "hotp",

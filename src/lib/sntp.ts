@@ -92,3 +92,18 @@ export function sntpQuery(host: string, options: SntpOptions = {}): Promise<Sntp
     });
   });
 }
+
+/**
+ * An NTP server as given on the command line: `host`, `host:port`, `[v6]` or `[v6]:port`.
+ * @throws OtpbridgeError INVALID_INPUT, naming `flag`.
+ * @example parseServerAddress("127.0.0.1:1123", "--ntp") // { host: "127.0.0.1", port: 1123 }
+ */
+export function parseServerAddress(text: string, flag: string): { host: string; port?: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  const port = match?.[3] === undefined ? undefined : Number(match[3]);
+  if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+    throw otpbError("INVALID_INPUT", `${flag} must be HOST, HOST:PORT or [IPv6]:PORT, got ${JSON.stringify(text)}`);
+  }
+  const host = match[1] ?? match[2]!;
+  return port === undefined ? { host } : { host, port };
+}

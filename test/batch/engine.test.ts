@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BatchEngine, type BatchItemEvent } from "../../src/daemon/batch-engine.js";
+import { BatchEngine, type BatchEngineOptions, type BatchItemEvent } from "../../src/daemon/batch-engine.js";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
 import { MemoryReaders } from "../../src/drivers/memory-readers.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
@@ -27,9 +27,15 @@ let journal: Journal;
 let engine: BatchEngine;
 let events: BatchItemEvent[];
 
-function open(options: { maxPageCount?: number; reburn?: boolean } = {}): void {
+/** How long a tap waits for a token that slipped out (the engine's default is 5 s). */
+const HOLD_STILL_MS = 400;
+
+function open(options: { maxPageCount?: number; reburn?: boolean; checkClock?: BatchEngineOptions["checkClock"] } = {}): void {
   journal = Journal.open({ dataDir: t.dataDir, key: { kind: "keyFile" }, ...(options.maxPageCount ? { maxPageCount: options.maxPageCount } : {}) });
-  engine = new BatchEngine({ journal, devices: manager, ...(options.reburn ? { reburn: true } : {}) });
+  engine = new BatchEngine({
+    journal, devices: manager, holdStill: { waitMs: HOLD_STILL_MS },
+    ...(options.reburn ? { reburn: true } : {}), ...(options.checkClock ? { checkClock: options.checkClock } : {}),
+  });
   events = [];
   engine.onItem((e) => events.push(e));
 }
@@ -133,7 +139,52 @@ describe("batch engine on in-memory readers", () => {
     expect(journal.status(second.id).counts.pending).toBe(2);
   });
 
-  it("card pulled between config and seed: the item stays claimed, another token gets the next item, the same token resumes with the same seed", async () => {
+  it("a token that slips out during the seed write and is back within the wait: 'hold the token still', then committed from the same claim", async () => {
+    const batch = journal.createBatch({ name: "b", count: 2 });
+    const progress: string[] = [];
+    engine.onProgress((p) => progress.push(...p.readers.map((r) => r.message ?? "").filter((m) => m.startsWith("hold"))));
+    engine.run(batch.id);
+    const token = new SingleProfileToken({ serial: serial(11) }); // OTPC-P2-i: the config write erased the seed
+    const card = new RecordingCard(token);
+    card.intercept = (step) => {
+      if (step !== WRITE_SEED) return undefined;
+      card.intercept = () => undefined;
+      readers.remove("R1");
+      setTimeout(() => readers.insert("R1", card), 50);
+      throw otpbError("CARD_REMOVED", "the card left the reader", { detail: { stage: "seed" } });
+    };
+    readers.insert("R1", card);
+    const event = await itemEvent(serial(11));
+    expect(event).toMatchObject({ outcome: "committed", attempts: 1, resumed: false });
+    expect(progress[0]).toBe("hold the token still, retrying (the token left the field during seed; retry 1 of 2)");
+    expect(Buffer.from(token.state().seed).equals(journalSeed(batch.id, serial(11))!)).toBe(true);
+    expect(token.code(event.codes!.time)).toBe(event.codes!.current);
+    // One item claimed and committed; the other still pending; the token in the reader is not tapped twice.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(journal.status(batch.id).counts).toMatchObject({ committed: 1, pending: 1 });
+    expect(events.filter((e) => e.serial === serial(11))).toHaveLength(1);
+  });
+
+  it("refuses a tap while the host clock check fails, before anything is claimed or written", async () => {
+    await engine.close();
+    journal.close();
+    // A clock 5 s off (the SNTP side of the check is tested through the daemon, test/daemon/clock.test.ts).
+    open({ checkClock: async (force) => {
+      if (!force) throw otpbError("CLOCK_UNTRUSTED", "the system clock is 5.0 s behind 127.0.0.1 (limit 2 s); not burning");
+      return { overridden: ["the system clock is 5.0 s behind 127.0.0.1 (limit 2 s)"] };
+    } });
+    const batch = journal.createBatch({ name: "b", count: 2 });
+    engine.run(batch.id);
+    const card = new RecordingCard(new SingleProfileToken({ serial: serial(12) }));
+    expect(await tap("R1", card, serial(12))).toMatchObject({ outcome: "error", reason: "CLOCK_UNTRUSTED" });
+    expect(card.steps.filter((s) => WRITES.includes(s))).toEqual([]);
+    expect(journal.status(batch.id).counts.pending).toBe(2);
+    // Forced: the tap goes on (the problem is logged as a warning).
+    engine.run(batch.id, { forceClock: true });
+    expect(await tap("R1", card, serial(12))).toMatchObject({ outcome: "committed" });
+  });
+
+  it("card pulled between config and seed and not back within the wait: the item stays claimed, another token gets the next item, the same token resumes with the same seed", async () => {
     const batch = journal.createBatch({ name: "b", count: 3 });
     engine.run(batch.id);
     const token = new SingleProfileToken({ serial: serial(1) });

@@ -50,7 +50,7 @@ describe.skipIf(missing !== undefined)("batch faults through pcscd and vpcd", ()
     manager = new DeviceManager({ pcsc: rig.pcsc, families: READERS.map((r) => ({ reader: r.name, match: "exact", family: "single-profile" })) });
     t = tempRoot();
     journal = Journal.open({ dataDir: t.dataDir, key: { kind: "keyFile" } });
-    engine = new BatchEngine({ journal, devices: manager });
+    engine = new BatchEngine({ journal, devices: manager, holdStill: { waitMs: 500 } });
     engine.onItem((e) => events.push(e));
   }, 320_000);
 

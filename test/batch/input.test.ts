@@ -6,6 +6,7 @@
 import hiBase32 from "hi-base32";
 import { describe, expect, it } from "vitest";
 import { generatedBatch, parseBatchCsv, parseBatchUris } from "../../src/daemon/batch-input.js";
+import { encodeMigrationUri } from "../../src/input/migration.js";
 import { OtpbridgeError } from "../../src/lib/errors.js";
 
 function failure(fn: () => unknown): OtpbridgeError {
@@ -58,10 +59,34 @@ describe("batch URIs and generate", () => {
   });
 
   it("refuses HOTP, SHA-512 and 8 digits by line; an empty list", () => {
-    expect(failure(() => parseBatchUris(["", `otpauth://hotp/a?secret=${B32}&counter=1`], "u"))).toMatchObject({ reason: "INVALID_SECRET_FORMAT", detail: { line: 2 } });
+    expect(failure(() => parseBatchUris(["", `otpauth://hotp/a?secret=${B32}&counter=1`], "u"))).toMatchObject({ reason: "WRONG_CODE_SCANNED", detail: { line: 2, scanned: "hotp" } });
     expect(failure(() => parseBatchUris([`otpauth://totp/a?secret=${B32}&algorithm=SHA512`], "u"))).toMatchObject({ reason: "NOT_BURNABLE", detail: { line: 1 } });
     expect(failure(() => parseBatchUris([`otpauth://totp/a?secret=${B32}&digits=8`], "u"))).toMatchObject({ reason: "NOT_BURNABLE", detail: { line: 1 } });
     expect(failure(() => parseBatchUris(["# nothing"], "u")).reason).toBe("INVALID_INPUT");
+  });
+
+  it("goes through the shared classifier: a Google Authenticator export becomes its TOTP accounts, its HOTP ones are named as skipped", () => {
+    const other = Uint8Array.from({ length: 32 }, (_, i) => 100 + i);
+    const exported = encodeMigrationUri([
+      { secret: SEED, name: "ACME:carol", issuer: "ACME", type: 2 },
+      { secret: other, name: "ACME:dave", issuer: "ACME", algorithm: 2, type: 2 },
+      { secret: SEED, name: "bank", type: 1 },
+    ]);
+    const batch = parseBatchUris([`otpauth://totp/ACME:alice?secret=${B32}&issuer=ACME`, exported], "u");
+    expect(batch.items.map((i) => [i.label, i.algorithm, i.period, i.digits])).toEqual([["alice", "SHA1", 30, 6], ["carol", "SHA1", 30, 6], ["dave", "SHA256", 30, 6]]);
+    expect(Buffer.from(batch.items[2]!.seed!).equals(Buffer.from(other))).toBe(true);
+    expect(batch.issuer).toBe("ACME");
+    expect(batch.skipped).toEqual([{ index: 2, name: "bank", reason: "hotp", line: 2 }]);
+  });
+
+  it("refuses, by line and with advice, codes scanned by mistake and bare secrets in a URI list", () => {
+    expect(failure(() => parseBatchUris([`otpauth://totp/a?secret=${B32}`, "phonefactor://activate_account?code=123"], "u"))).toMatchObject({
+      reason: "WRONG_CODE_SCANNED", detail: { line: 2, scanned: "phonefactor" },
+    });
+    const bare = failure(() => parseBatchUris([B32], "u"));
+    expect(bare).toMatchObject({ reason: "INVALID_INPUT", detail: { line: 1 } });
+    expect(bare.message).toMatch(/CSV with a secret column/);
+    expect(bare.message).not.toContain(B32);
   });
 
   it("generate N: N items without seeds (the journal draws them), with the chosen settings", () => {

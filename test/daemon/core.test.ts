@@ -8,17 +8,19 @@ import { MemoryReaders } from "../../src/drivers/memory-readers.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { DaemonCore, type EndReason, type Lease } from "../../src/daemon/core.js";
 import { managerSource } from "../../src/daemon/device-source.js";
-import { reasonOf } from "../../src/lib/errors.js";
+import type { RetryEvent } from "../../src/drivers/hold-still.js";
+import { otpbError, reasonOf } from "../../src/lib/errors.js";
 
 async function setup() {
   const readers = new MemoryReaders();
   readers.addReader("R1");
-  readers.insert("R1", new SingleProfileToken({ serial: "86596221000002" }));
+  const token = new SingleProfileToken({ serial: "86596221000002" });
+  readers.insert("R1", token);
   const manager = new DeviceManager({ pcsc: readers });
   await manager.settled(20);
   const ended: Array<{ lease: Lease; reason: EndReason }> = [];
   const core = new DaemonCore(managerSource(manager), { onEnded: (lease, reason) => ended.push({ lease, reason }) });
-  return { readers, manager, core, ended };
+  return { readers, manager, core, ended, token };
 }
 
 function gate(): { open: () => void; wait: Promise<void> } {
@@ -87,5 +89,61 @@ describe("DaemonCore", () => {
     expect(await reasonOfCall(() => core.release("b", s))).toBe("NOT_ACQUIRED");
     core.release("a", s);
     expect(await reasonOfCall(() => core.release("a", s))).toBe("NOT_ACQUIRED");
+  });
+
+  it("a call with hold-still retries keeps its session while its token slips out and back, and runs again on a new link", async () => {
+    const { core, readers, ended, token } = await setup();
+    const s = core.acquire("a", "pcsc:R1", null).session;
+    const retries: RetryEvent[] = [];
+    let tries = 0;
+    const result = await core.call("a", s, async (link) => {
+      if (++tries === 1) {
+        // The token leaves the field in the middle of the call and comes back 50 ms later.
+        readers.remove("R1");
+        setTimeout(() => readers.insert("R1", token), 50);
+        throw otpbError("CARD_REMOVED", "the card left the reader", { detail: { stage: "auth" } });
+      }
+      return link.kind === "apdu" ? (await link.transport.transmit(Uint8Array.of(0x80, 0x41, 0, 0, 0))).length : 0;
+    }, { repeatable: (error) => reasonOf(error) === "CARD_REMOVED", onRetry: (event) => retries.push(event) });
+    expect(result).toBeGreaterThan(2);
+    expect(retries).toEqual([{ message: "hold the token still, retrying", reader: "R1", serial: "86596221000002", attempt: 1, attempts: 2, stage: "auth" }]);
+    expect(ended).toEqual([]);
+    expect(await reasonOfCall(core.call("a", s, async () => {}))).toBe("ok");
+  });
+
+  it("a card that leaves during a call and is not back when it ends ends the session then, not before", async () => {
+    const { core, readers, ended } = await setup();
+    const s = core.acquire("a", "pcsc:R1", null).session;
+    const inside = gate();
+    const g = gate();
+    const running = core.call("a", s, () => {
+      inside.open();
+      return g.wait;
+    });
+    await inside.wait;
+    readers.remove("R1");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ended).toEqual([]);
+    g.open();
+    await running;
+    expect(ended).toEqual([{ lease: { session: s, deviceId: "pcsc:R1", owner: "a" }, reason: "device-gone" }]);
+    expect(await reasonOfCall(core.call("a", s, async () => {}))).toBe("NOT_ACQUIRED");
+  });
+
+  it("another token in the reader when the call ends ends the session: a session is for one token", async () => {
+    const { core, readers, ended } = await setup();
+    const s = core.acquire("a", "pcsc:R1", null).session;
+    const inside = gate();
+    const g = gate();
+    const running = core.call("a", s, () => {
+      inside.open();
+      return g.wait;
+    });
+    await inside.wait;
+    readers.remove("R1");
+    readers.insert("R1", new SingleProfileToken({ serial: "86596221000003" }));
+    g.open();
+    await running;
+    expect(ended.map((e) => e.reason)).toEqual(["device-gone"]);
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { Journal } from "../../src/store/journal.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
+import { RecordingCard, WRITE_SEED, sw } from "../drivers/_cards.js";
 import { ensurePcscd, hasQuickackRoute, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
 import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "./helpers/daemon.js";
 
@@ -72,6 +73,37 @@ describe.skipIf(missing !== undefined)("daemon through pcscd and vpcd", () => {
     expect((await client.call("token.info", { session: s })).error.data.reason).toBe("NOT_ACQUIRED");
   });
 
+  it("a token pulled during the seed write and put back: token.retrying, then the burn completes in the same session", async () => {
+    const token = new SingleProfileToken({ serial: "86596221000008" }); // OTPC-P2-i: the config write erased its seed
+    const recording = new RecordingCard(token);
+    recording.intercept = (step) => {
+      if (step !== WRITE_SEED) return undefined;
+      recording.intercept = () => undefined;
+      void card?.remove();
+      return sw(0x6f00); // never delivered: the card is gone with its vpcd connection
+    };
+    client.events.length = 0;
+    card = await insertCard(recording, { port: SLOT.port });
+    await waitForEvent(client, "devices.changed", (p) => p.devices.some((x: any) => x.id === ID && x.state === "ready"), 3_000);
+    const s = (await client.call("device.acquire", { id: ID, previous: null })).result.session;
+    const burning = client.call("token.burn", { session: s, label: "held still" });
+    const retrying = await waitForEvent(client, "token.retrying", (p) => p.session === s, 5_000);
+    expect(retrying?.params).toEqual({
+      session: s, message: "hold the token still, retrying", reader: SLOT.name, serial: "86596221000008", attempt: 1, attempts: 2, stage: "seed",
+    });
+    // Back once pcscd has seen the slot empty (a vpcd slot reused before that answers nothing).
+    await waitForEvent(client, "devices.changed", (p) => p.devices.some((x: any) => x.id === ID && x.state === "no-card"), 3_000);
+    card = await insertCard(recording, { port: SLOT.port });
+    const burned = await burning;
+    expect(burned.result).toMatchObject({ serial: "86596221000008", journal: { state: "committed" } });
+    expect(token.code(burned.result.codes.time)).toBe(burned.result.codes.current);
+    // The session outlived the slip: the same token is back in it.
+    expect(client.events.some((e) => e.method === "device.sessionEnded" && e.params.session === s)).toBe(false);
+    expect((await client.call("token.info", { session: s })).result.serial).toBe("86596221000008");
+    await client.call("device.release", { session: s });
+    await takeOut();
+  });
+
   it("leaves the device released and the token holding what the journal says when the client disconnects mid-burn", async () => {
     const token = new SingleProfileToken({ serial: "86596221000007" });
     client.events.length = 0;
@@ -109,4 +141,5 @@ describe.skipIf(missing !== undefined)("daemon through pcscd and vpcd", () => {
       journal.close();
     }
   });
+
 });

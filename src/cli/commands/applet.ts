@@ -1,12 +1,12 @@
 import { parseArgs } from "node:util";
 import { OtpAppletSession } from "../../drivers/otp-applet.js";
-import { parseBase32Secret, parseOtpauthUri } from "../../input/secret.js";
+import type { HashAlgorithm } from "../../crypto/hash.js";
 import { otpbError } from "../../lib/errors.js";
 import type { OtpEntryRecord, OtpEntryWrite } from "../../protocol/otp-entries.js";
 import { listToken2HidDevices, openHidTransport } from "../../transports/hid.js";
 import type { CommandIo } from "../io.js";
 import { withMatchingReader } from "../pcsc-reader.js";
-import { readSecretText, SECRET_SOURCE_HELP } from "../secret-source.js";
+import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
 import { simulatedOtpKey } from "../simulate.js";
 import { parseInteger } from "./code.js";
 
@@ -121,29 +121,21 @@ function prepare(sub: Subcommand, values: Values, io: CommandIo): Operation {
 
 function prepareAdd(values: Values, io: CommandIo): Operation {
   const { app, account } = names(values);
-  const input = readSecretText(values, io.readStdin);
-  let entry: OtpEntryWrite;
-  if (input.isUri) {
-    if (["algorithm", "digits", "period"].some((k) => values[k as keyof Values] !== undefined) || values.hotp) {
-      throw otpbError("INVALID_INPUT", "the otpauth URI sets the algorithm, digits and period");
-    }
-    const parsed = parseOtpauthUri(input.text);
-    if (parsed.algorithm === "SHA512") throw otpbError("INVALID_INPUT", "the OTP applet computes SHA1 or SHA256 codes, not SHA512");
-    entry = { type: "TOTP", algorithm: parsed.algorithm, period: parsed.period, digits: parsed.digits, buttonRequired: values.touch === true, app, account, seed: parsed.secret };
-  } else {
-    const algorithm = (values.algorithm ?? "SHA1").toUpperCase().replace("-", "");
-    if (algorithm !== "SHA1" && algorithm !== "SHA256") throw otpbError("INVALID_INPUT", `--algorithm must be SHA1 or SHA256, got ${JSON.stringify(values.algorithm)}`);
-    entry = {
-      type: values.hotp ? "HOTP" : "TOTP", algorithm,
-      period: values.hotp ? 0 : parseInteger(values.period ?? "30", "--period", 1, 65535),
-      digits: parseInteger(values.digits ?? "6", "--digits", 4, 10),
-      buttonRequired: values.touch === true, app, account, seed: parseBase32Secret(input.text),
-    };
+  const explicit = {
+    ...(values.algorithm !== undefined ? { algorithm: values.algorithm.toUpperCase().replace("-", "") as HashAlgorithm } : {}),
+    ...(values.digits !== undefined ? { digits: parseInteger(values.digits, "--digits", 1, 99) } : {}),
+    ...(values.period !== undefined ? { period: parseInteger(values.period, "--period", 1, 65535) } : {}),
+  };
+  // The seed rules check the parameters (from the URI or the flags) against the applet's table.
+  const seed = readSeedInput(values, "otp-applet", explicit, io.readStdin);
+  if (seed.fromUri && values.hotp) {
+    seed.secret.fill(0);
+    throw otpbError("INVALID_INPUT", "--hotp cannot be given with an otpauth URI, which is a TOTP account");
   }
-  if (entry.seed.length > 64) {
-    entry.seed.fill(0);
-    throw otpbError("INVALID_INPUT", `the OTP applet holds seeds of 1 to 64 bytes, this one has ${entry.seed.length}`);
-  }
+  const entry: OtpEntryWrite = {
+    type: values.hotp ? "HOTP" : "TOTP", algorithm: seed.algorithm as OtpEntryWrite["algorithm"],
+    period: values.hotp ? 0 : seed.period, digits: seed.digits, buttonRequired: values.touch === true, app, account, seed: seed.secret,
+  };
   const op: Operation = async (session) => {
     await session.add(entry);
     io.out(`added ${label(app, account)} (${entry.type} ${entry.algorithm} ${entry.digits} digits${entry.type === "TOTP" ? `, ${entry.period} s` : ""})`);

@@ -17,6 +17,8 @@ import { aint, aoneOf } from "../../lib/checks.js";
 import { otpbError } from "../../lib/errors.js";
 import { exportBatch, type ExportRequest } from "../../store/export/index.js";
 import { Journal } from "../../store/journal.js";
+import { HostClockGuard } from "../../daemon/host-clock.js";
+import { parseServerAddress } from "../../lib/sntp.js";
 import { simulatedBatchReaders } from "../batch-simulation.js";
 import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
@@ -27,7 +29,7 @@ import { JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
 export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FILE | --generate N) --name NAME [--issuer TEXT]
                               [--algorithm SHA1|SHA256] [--period 30|60]
        otpbridge batch run ID [--simulate [--readers N]] [--reader NAME] [--family READER=FAMILY]...
-                              [--reburn] [--display 15|30|60|120]
+                              [--reburn] [--display 15|30|60|120] [--ntp HOST[:PORT]] [--force]
        otpbridge batch status ID [--json]
        otpbridge batch check ID --item ITEM --code CODE
        otpbridge batch list [--json]
@@ -41,7 +43,9 @@ run      every single-profile token tapped on any reader takes the next item, re
          claimed in the journal, burned, its clock read back (within 2 s), committed. Leave each
          token on the reader until its line says done or remove. Ends when no item is left, or on
          Ctrl-C (the batch is paused; burns under way finish). --simulate: in-memory readers
-         (--readers N, default 4) with emulated tokens swapped in as each is done
+         (--readers N, default 4) with emulated tokens swapped in as each is done. Refused while the
+         system clock is unsynchronised or, with --ntp, more than 2 s off that server (checked before
+         the first tap and again every minute); --force runs anyway, with a warning
 status   counts per state, rate and readers
 check    compare the code a burned token shows with the one its seed gives now (±1 step)
 export   committed items only, to a 0600 file: ${EXPORT_TARGETS.join(", ")}; PSKC formats
@@ -62,6 +66,8 @@ const OPTIONS = {
   reader: { type: "string" },
   family: { type: "string", multiple: true },
   reburn: { type: "boolean" },
+  ntp: { type: "string" },
+  force: { type: "boolean" },
   json: { type: "boolean" },
   format: { type: "string" },
   out: { type: "string" },
@@ -132,8 +138,11 @@ function create(values: Values, io: CommandIo): number {
     const journal = openJournal(values, io);
     try {
       const batch = journal.createBatch(input);
-      if (values.json) io.out(JSON.stringify({ batch, total: input.items.length }));
+      if (values.json) io.out(JSON.stringify({ batch, total: input.items.length, ...(input.skipped !== undefined ? { skipped: input.skipped } : {}) }));
       else io.out(`batch ${batch.id} "${batch.name}": ${input.items.length} items; run it with: otpbridge batch run ${batch.id}`);
+      for (const s of input.skipped ?? []) {
+        io.err(`skipped  line ${s.line}: ${s.issuer ? `${s.issuer}:` : ""}${s.name} (${s.reason === "hotp" ? "a counter-based HOTP account" : s.reason}; a TOTP token cannot hold it)`);
+      }
       return 0;
     } finally {
       journal.close();
@@ -146,12 +155,18 @@ function create(values: Values, io: CommandIo): number {
 async function run(batchId: number, values: Values, io: CommandIo, context: CommandContext): Promise<number> {
   const display = Number(values.display ?? 30);
   aoneOf(display, "--display", [15, 30, 60, 120] as const);
+  // Before anything is opened: every token of the batch gets its clock from this host.
+  const force = values.force === true;
+  const clock = new HostClockGuard({ forceHint: "--force burns anyway", ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}) });
+  for (const line of (await clock.check(force)).overridden) io.err(`warning (--force): ${line}`);
   const journal = openJournal(values, io);
   const simulation = values.simulate ? simulatedBatchReaders(Number(values.readers ?? 4)) : undefined;
   const devices = simulation === undefined
     ? await openDevices({ simulate: false, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader })
     : { manager: new DeviceManager({ pcsc: simulation.pcsc, families: simulation.families, logger: context.logger }), close: async () => {} };
-  const engine = new BatchEngine({ journal, devices: devices.manager, logger: context.logger, display, reburn: values.reburn === true });
+  const engine = new BatchEngine({
+    journal, devices: devices.manager, logger: context.logger, display, reburn: values.reburn === true, checkClock: (forced) => clock.check(forced),
+  });
   const live = io === processIo && process.stderr.isTTY === true;
   const startedAt = Date.now();
   let last: BatchProgress | undefined;
@@ -171,7 +186,7 @@ async function run(batchId: number, values: Values, io: CommandIo, context: Comm
       onSigint = () => done("interrupted");
       process.once("SIGINT", onSigint);
     });
-    engine.run(batchId);
+    engine.run(batchId, { forceClock: force });
     last = engine.progress();
     if (!last.finished) {
       if (!live) io.out(`batch ${batchId}: ${last.done}/${last.total} done; tap tokens on any reader (Ctrl-C pauses)`);

@@ -3,12 +3,14 @@ import type { DeviceManager } from "../../drivers/device-manager.js";
 import { holdStill, type HeldToken, type HoldStillOptions } from "../../drivers/hold-still.js";
 import { SingleProfileSession, safeToRepeat, type BurnResult, type SingleProfileSettings } from "../../drivers/single-profile.js";
 import type { Logger } from "../../lib/log.js";
+import type { ApduTransport } from "../../transports/types.js";
 import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
+import { checkBurnerSeedLength } from "../../input/seed-input.js";
 import { readSeedInput, SEED_SOURCE_HELP } from "../secret-source.js";
 import { describeDeviceDrift } from "../../doctor/index.js";
-import { checkClockBeforeWriting, checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
+import { checkClockBeforeWriting, explicitParameters, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
 
 export const BURN_HELP = `Usage: otpbridge burn [--reader NAME] (SEED SOURCE) [--algorithm SHA1|SHA256] [--period 30|60]
                       [--display 15|30|60|120] [--ntp HOST[:PORT]] [--force] [--yes] [--json] [--simulate]
@@ -35,9 +37,9 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
     return 0;
   }
   // The seed and the settings are checked before any device is touched.
-  const seed = readSeedInput(values, io.readStdin);
+  const seed = readSeedInput(values, "single-profile", explicitParameters(values), io.readStdin);
   try {
-    checkSeedLength(seed.secret);
+    checkBurnerSeedLength(seed.secret);
     const settings = settingsFrom(values, seed);
     const families = parseFamilyRules(values.family);
     const devices = await openDevices({ simulate: values.simulate === true, families, logger: context.logger, hid: false, reader: values.reader });
@@ -79,10 +81,10 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
  */
 export async function burnHoldingStill(
   manager: DeviceManager, target: HeldToken, seed: Uint8Array, settings: SingleProfileSettings, io: CommandIo, logger: Logger,
-  retry: Pick<HoldStillOptions, "attempts" | "waitMs"> = {},
+  retry: Pick<HoldStillOptions<ApduTransport>, "attempts" | "waitMs"> = {},
 ): Promise<BurnResult & { drift: { driftSeconds: number; message: string } }> {
   let burned: BurnResult | undefined;
-  return holdStill(manager, target, async (transport) => {
+  return holdStill(manager, target, async (transport: ApduTransport) => {
     const session = await SingleProfileSession.open(transport, { logger: logger.child({ reader: target.reader }), expectSerial: target.serial });
     burned ??= await session.burn({ seed, ...settings });
     // Read the clock back: the token now runs on its own RTC, so this is the drift to report.

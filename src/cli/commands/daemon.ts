@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { aint, aoneOf } from "../../lib/checks.js";
 import { createLogger, type LogLevel } from "../../lib/log.js";
+import { parseServerAddress } from "../../lib/sntp.js";
 import { DEFAULT_PORT, defaultDataDir, startDaemon } from "../../daemon/daemon.js";
 import { DEFAULT_LIMITS } from "../../daemon/server.js";
 import { parseFamilyRules } from "../device-context.js";
@@ -10,6 +11,7 @@ import type { CommandIo } from "../io.js";
 import { JOURNAL_KEY_HELP, JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
 
 export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--family READER=FAMILY] [--log-level LEVEL]
+                        [--ntp HOST[:PORT]]
 
 Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
 
@@ -23,6 +25,9 @@ Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
   --log-level L   debug, info (default), warn, error or off: JSON lines on stderr, never secrets
   --max-rate N    requests per second per client (default ${DEFAULT_LIMITS.rate.perSecond}, bursts of twice that)
   --max-sockets N open WebSockets at most (default ${DEFAULT_LIMITS.maxSockets})
+  --ntp HOST[:PORT]  before writing a token's clock (token.burn, token.syncTime, batch taps),
+                  refuse when the system clock is more than 2 s off this SNTP server (a call's
+                  force: true overrides). An unsynchronised system clock is refused with or without it.
 
 Prints one JSON line on stdout once listening: {"listening":true,"port":N,"tokenFile":...,"link":...}.
 Native clients send "Authorization: Bearer <contents of tokenFile>"; browser pages pair
@@ -43,6 +48,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       "log-level": { type: "string" },
       "max-rate": { type: "string" },
       "max-sockets": { type: "string" },
+      ntp: { type: "string" },
       ...JOURNAL_KEY_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -67,6 +73,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     families: parseFamilyRules(values.family),
     limits: { maxSockets, rate: { perSecond, burst: 2 * perSecond } },
     journalKey: journalKeyFrom(values, io.readStdin),
+    ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}),
   });
   io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
   await new Promise<void>((done) => {

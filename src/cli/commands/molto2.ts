@@ -2,14 +2,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { checkNewCustomerKey } from "../../drivers/molto2-keys.js";
 import { Molto2Session, type Molto2ButtonHandler, type Molto2ProfileConfig, type Molto2ProfileEntry } from "../../drivers/molto2.js";
-import { parseBase32Secret, parseOtpauthUri } from "../../input/secret.js";
+import type { HashAlgorithm } from "../../crypto/hash.js";
 import { otpbError } from "../../lib/errors.js";
 import type { ApduTransport } from "../../transports/types.js";
 import { waitForPress } from "../button.js";
 import type { CommandIo } from "../io.js";
 import { withMatchingReader } from "../pcsc-reader.js";
 import { keySourceHelp, readCustomerKey } from "../key-source.js";
-import { readSecretText, SECRET_SOURCE_HELP } from "../secret-source.js";
+import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
 import { withSimulatedMolto2 } from "../simulate.js";
 import { parseInteger } from "./code.js";
 
@@ -204,24 +204,23 @@ function prepareWrite(values: Values, io: CommandIo): Operation {
   let seed: Uint8Array | undefined;
   let config: Molto2ProfileConfig | undefined;
   if (seedGiven) {
-    const input = readSecretText(values, io.readStdin);
-    if (input.isUri) {
-      if (["algorithm", "digits", "period"].some((k) => values[k as keyof Values] !== undefined)) {
-        throw otpbError("INVALID_INPUT", "--algorithm, --digits and --period come from the otpauth URI");
-      }
-      const account = parseOtpauthUri(input.text);
-      seed = account.secret;
-      config = molto2Config(account.algorithm, String(account.digits), String(account.period), values.display);
-    } else {
-      seed = parseBase32Secret(input.text);
+    const explicit = {
+      ...(values.algorithm !== undefined ? { algorithm: values.algorithm.toUpperCase().replace("-", "") as HashAlgorithm } : {}),
+      ...(values.digits !== undefined ? { digits: parseInteger(values.digits, "--digits", 1, 99) } : {}),
+      ...(values.period !== undefined ? { period: parseInteger(values.period, "--period", 1, 86400) } : {}),
+    };
+    // The seed rules check the parameters (from the URI or the flags) against the Molto2's table.
+    const input = readSeedInput(values, "molto2", explicit, io.readStdin);
+    try {
+      config = molto2Config(input.algorithm, String(input.digits), String(input.period), values.display);
+    } catch (error) {
+      input.secret.fill(0);
+      throw error;
     }
+    seed = input.secret;
   }
   // A seed always goes with its config: the codes depend on it, and it sets the clock (§3.9).
-  if (config === undefined && (seedGiven || configGiven)) config = molto2Config(values.algorithm ?? "SHA1", values.digits ?? "6", values.period ?? "30", values.display);
-  if (seed !== undefined && (seed.length < 1 || seed.length > 63)) {
-    seed.fill(0);
-    throw otpbError("INVALID_INPUT", `a Molto2 seed is 1 to 63 bytes, this one has ${seed.length}`);
-  }
+  if (config === undefined && configGiven) config = molto2Config(values.algorithm ?? "SHA1", values.digits ?? "6", values.period ?? "30", values.display);
   const write = { ...(seed ? { seed } : {}), ...(values.title !== undefined ? { title: values.title } : {}), ...(config ? { config } : {}) };
   const op: Operation = async (session) => {
     await session.writeProfile(profile, write, { overwrite: values.overwrite === true });

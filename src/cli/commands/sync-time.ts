@@ -4,8 +4,10 @@ import { otpbError } from "../../lib/errors.js";
 import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
-import { readSeedInput, SEED_SOURCE_HELP, type SeedInput } from "../secret-source.js";
-import { checkClockBeforeWriting, checkSeedLength, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
+import type { DeviceSeed } from "../../input/seed-input.js";
+import { checkBurnerSeedLength } from "../../input/seed-input.js";
+import { readSeedInput, SEED_SOURCE_HELP } from "../secret-source.js";
+import { checkClockBeforeWriting, explicitParameters, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
 
 export const SYNC_TIME_HELP = `Usage: otpbridge sync-time [--reader NAME] [--check] [--algorithm ...] [--period ...] [--display ...]
                           [--wipe-seed [SEED SOURCE]] [--ntp HOST[:PORT]] [--force] [--yes] [--json] [--simulate]
@@ -41,9 +43,9 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
     io.out(SYNC_TIME_HELP);
     return 0;
   }
-  const seed: SeedInput | undefined = SOURCES.some((key) => values[key] !== undefined) ? readSeedInput(values, io.readStdin) : undefined;
+  const seed: DeviceSeed | undefined = SOURCES.some((key) => values[key] !== undefined) ? readSeedInput(values, "single-profile", explicitParameters(values), io.readStdin) : undefined;
   try {
-    if (seed !== undefined) checkSeedLength(seed.secret);
+    if (seed !== undefined) checkBurnerSeedLength(seed.secret);
     if (seed !== undefined && values.check) throw otpbError("INVALID_INPUT", "--check writes nothing: it takes no seed");
     const settings = settingsFrom(values, seed);
     const devices = await openDevices({ simulate: values.simulate === true, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader });

@@ -4,13 +4,20 @@
  */
 import { aint, aoneOf } from "../../lib/checks.js";
 import { otpbError } from "../../lib/errors.js";
-import { parseBase32Secret } from "../../input/secret.js";
+import type { DeviceFamily } from "../../input/capabilities.js";
+import { seedForDevice, type DeviceSeed, type SeedParameters } from "../../input/seed-input.js";
 import { objectParams } from "../rpc.js";
 import type { DeviceInfo } from "../../drivers/device-manager.js";
 import type { DaemonCore, DeviceLink } from "../core.js";
 import type { ClientContext } from "../rpc.js";
 
 export { objectParams };
+
+/**
+ * Longest `seed` text: an otpauth-migration export of one account with long names fits; a
+ * 63-byte seed is 101 base32 characters.
+ */
+const MAX_SEED_TEXT = 2048;
 
 /**
  * A string param of 1..`max` characters.
@@ -50,16 +57,27 @@ export function flag(params: Record<string, unknown>, name: string, fallback: bo
   return value;
 }
 
+/** Like {@link oneOf}, or undefined when absent. */
+export function optionalOneOf<T extends string | number>(params: Record<string, unknown>, name: string, allowed: readonly T[]): T | undefined {
+  return params[name] === undefined ? undefined : oneOf(params, name, allowed);
+}
+
 /**
- * A base32 seed param (the caller zeroes the bytes once used), or undefined when absent. The
- * message never quotes the value.
- * @throws OtpbridgeError INVALID_SECRET_FORMAT / INVALID_INPUT.
+ * The `seed` param for a `family` device, through the same seed rules as the CLI
+ * (src/input/seed-input.ts): base32, an otpauth://totp URI or a one-account otpauth-migration
+ * export, or hex when `seedEncoding` is "hex"; `explicit` (the method's own algorithm, digits,
+ * period params, undefined when absent) is refused beside a URI. Undefined when `seed` is absent.
+ * The caller zeroes the secret once used; no message quotes the value.
+ * @throws OtpbridgeError INVALID_INPUT, INVALID_SECRET_FORMAT, WRONG_CODE_SCANNED, NOT_BURNABLE.
  */
-export function optionalSeed(params: Record<string, unknown>, name = "seed"): Uint8Array | undefined {
-  const value = params[name];
+export function optionalSeed(params: Record<string, unknown>, family: DeviceFamily, explicit: Partial<SeedParameters> = {}): DeviceSeed | undefined {
+  const value = params.seed;
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.length > 128) throw otpbError("INVALID_INPUT", `${name} must be a base32 string`, { detail: { param: name } });
-  return parseBase32Secret(value);
+  const encoding = oneOf(params, "seedEncoding", ["base32", "hex"] as const, "base32");
+  if (typeof value !== "string" || value.length > MAX_SEED_TEXT) {
+    throw otpbError("INVALID_INPUT", `seed must be a string of at most ${MAX_SEED_TEXT} characters`, { detail: { param: "seed" } });
+  }
+  return seedForDevice(value, family, { hex: encoding === "hex", explicit });
 }
 
 /** Runs `fn` on the device of the `session` param, in the core (one call in flight per session). */

@@ -14,7 +14,7 @@ import type { BatchEngine } from "../batch-engine.js";
 import { checkTypedCode } from "../batch-verify.js";
 import { generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../batch-input.js";
 import type { MethodTable } from "../rpc.js";
-import { int, objectParams, oneOf, optionalSeed, optionalText, text } from "./_params.js";
+import { flag, int, objectParams, oneOf, optionalOneOf, optionalSeed, optionalText, text } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
 
 const MAX_ITEMS = 10_000;
@@ -25,7 +25,10 @@ function batchId(params: Record<string, unknown>): number {
   return int(params, "batchId", 1, Number.MAX_SAFE_INTEGER);
 }
 
-/** `items`: [{label?, seed? (base32), algorithm?, period?, digits?}]. Seeds decoded so far are zeroed on error. */
+/**
+ * `items`: [{label?, seed? (base32, otpauth URI, or hex with seedEncoding), seedEncoding?, algorithm?,
+ * period?, digits?}]. Seeds decoded so far are zeroed on error.
+ */
 function listedItems(raw: unknown, name: string): ParsedBatch {
   if (!Array.isArray(raw) || raw.length < 1 || raw.length > MAX_ITEMS) {
     throw otpbError("INVALID_INPUT", `items must be an array of 1 to ${MAX_ITEMS} objects`, { detail: { param: "items" } });
@@ -35,13 +38,20 @@ function listedItems(raw: unknown, name: string): ParsedBatch {
   try {
     raw.forEach((entry, i) => {
       const p = objectParams(entry);
-      const seed = optionalSeed(p);
+      const explicit = {
+        algorithm: optionalOneOf(p, "algorithm", ALGORITHMS), period: optionalOneOf(p, "period", PERIODS), digits: optionalOneOf(p, "digits", [6] as const),
+      };
       const label = optionalText(p, "label", 256);
+      // A seed given as an otpauth URI brings its own parameters (and its account name as the label).
+      const given = optionalSeed(p, "single-profile", explicit);
+      const seed = given?.secret;
+      const itemLabel = label ?? given?.label?.slice(0, 256);
+      const parameters = given ?? explicit;
       batch.items.push({
-        ...(seed !== undefined ? { seed } : {}), ...(label !== undefined ? { label } : {}),
-        ...(p.algorithm !== undefined ? { algorithm: oneOf(p, "algorithm", ALGORITHMS) } : {}),
-        ...(p.period !== undefined ? { period: oneOf(p, "period", PERIODS) } : {}),
-        ...(p.digits !== undefined ? { digits: oneOf(p, "digits", [6] as const) } : {}),
+        ...(seed !== undefined ? { seed } : {}), ...(itemLabel ? { label: itemLabel } : {}),
+        ...(parameters.algorithm !== undefined ? { algorithm: parameters.algorithm as (typeof ALGORITHMS)[number] } : {}),
+        ...(parameters.period !== undefined ? { period: parameters.period } : {}),
+        ...(parameters.digits !== undefined ? { digits: parameters.digits } : {}),
       });
       if (seed !== undefined && (seed.length < 10 || seed.length > 63)) {
         throw otpbError("NOT_BURNABLE", `items[${i}]: the seed is ${seed.length} bytes; a batch seed is 10 to 63`, { detail: { item: i } });
@@ -104,7 +114,8 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTabl
         try {
           const batch = s.journal.createBatch(input);
           s.log.info("batch created", { batchId: batch.id, items: input.items.length, client: client.id });
-          return { batch, total: input.items.length };
+          // Accounts of a Google Authenticator export that a TOTP token cannot hold are named, not dropped silently.
+          return { batch, total: input.items.length, ...(input.skipped !== undefined ? { skipped: input.skipped } : {}) };
         } finally {
           wipeBatchInput(input);
         }
@@ -116,8 +127,8 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTabl
     },
     // start: created → running; resume: paused → running. Either takes over a batch that is running
     // already but not driven (after a restart), so a client can always say "go on".
-    "batch.start": { capability: "batch", handler: (raw) => ({ batch: runFrom(s, engine, raw, ["created", "running"]) }) },
-    "batch.resume": { capability: "batch", handler: (raw) => ({ batch: runFrom(s, engine, raw, ["paused", "running"]) }) },
+    "batch.start": { capability: "batch", handler: (raw) => runFrom(s, engine, raw, ["created", "running"]) },
+    "batch.resume": { capability: "batch", handler: (raw) => runFrom(s, engine, raw, ["paused", "running"]) },
     "batch.pause": { capability: "batch", handler: (raw) => ({ batch: engine.pause(batchId(objectParams(raw))) }) },
     "batch.cancel": { capability: "batch", handler: (raw) => ({ batch: engine.cancel(batchId(objectParams(raw))) }) },
     "batch.status": {
@@ -150,13 +161,21 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTabl
   };
 }
 
-function runFrom(s: DaemonServices, engine: BatchEngine, raw: unknown, from: readonly BatchState[]): BatchRecord {
-  const id = batchId(objectParams(raw));
+/**
+ * Runs the batch after the host-clock check (refused before any tap unless `force`; then every
+ * tap is checked again, since a batch can run for hours).
+ */
+async function runFrom(s: DaemonServices, engine: BatchEngine, raw: unknown, from: readonly BatchState[]): Promise<{ batch: BatchRecord; warnings?: string[] }> {
+  const params = objectParams(raw);
+  const id = batchId(params);
+  const force = flag(params, "force", false);
   const state = s.journal.batch(id).state;
   if (!from.includes(state)) {
     throw otpbError("BATCH_STATE", `batch ${id} is ${state}; this call needs it ${from.join(" or ")}`, { detail: { batchId: id, state } });
   }
-  return engine.run(id);
+  const clock = await s.hostClock.check(force);
+  const batch = engine.run(id, { forceClock: force });
+  return clock.overridden.length > 0 ? { batch, warnings: clock.overridden } : { batch };
 }
 
 function countsOf(s: DaemonServices, id: number): { total: number; done: number } {

@@ -10,7 +10,8 @@ import { Molto2Session, type Molto2ProfileWrite } from "../../drivers/molto2.js"
 import { otpbError } from "../../lib/errors.js";
 import { parseHexSecret } from "../../input/secret.js";
 import type { MethodTable } from "../rpc.js";
-import { flag, int, objectParams, oneOf, onSession, optionalSeed, optionalText } from "./_params.js";
+import type { SeedParameters } from "../../input/seed-input.js";
+import { flag, int, objectParams, oneOf, onSession, optionalOneOf, optionalSeed, optionalText } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
 import { apduOf } from "./token.js";
 
@@ -56,19 +57,29 @@ export function molto2Methods(s: DaemonServices): MethodTable {
       capability: "burn",
       handler: (raw, client) => withMolto2(s, raw, client, async (m, params) => {
         const profile = int(params, "profile", 0, 99);
-        const seed = optionalSeed(params);
         const title = optionalText(params, "title", 64);
-        const write: Molto2ProfileWrite = {
-          ...(seed !== undefined ? { seed } : {}),
-          ...(title !== undefined ? { title } : {}),
-          ...(params.config !== undefined ? { config: molto2Config(objectParams(params.config)) } : {}),
+        const configParams = params.config === undefined ? undefined : objectParams(params.config);
+        const explicit = configParams === undefined ? {} : {
+          algorithm: optionalOneOf(configParams, "algorithm", ["SHA1", "SHA256"] as const),
+          digits: optionalOneOf(configParams, "digits", [4, 6, 8, 10] as const),
+          period: optionalOneOf(configParams, "period", [30, 60] as const),
         };
+        const display = configParams === undefined ? 1 : oneOf(configParams, "display", DISPLAY_CODES, 1);
+        const seed = optionalSeed(params, "molto2", explicit);
         try {
+          // A seed always goes with its config, as on the command line: the codes depend on it, and
+          // it sets the profile's clock (TOKEN2.md §3.9). A URI seed brings its own parameters.
+          const parameters = seed ?? (configParams !== undefined ? explicit : undefined);
+          const write: Molto2ProfileWrite = {
+            ...(seed !== undefined ? { seed: seed.secret } : {}),
+            ...(title !== undefined ? { title } : {}),
+            ...(parameters !== undefined ? { config: molto2Config(parameters, display) } : {}),
+          };
           await m.writeProfile(profile, write, { overwrite: flag(params, "overwrite", false) });
+          return { profile, written: Object.keys(write) };
         } finally {
-          seed?.fill(0);
+          seed?.secret.fill(0);
         }
-        return { profile, written: Object.keys(write) };
       }),
     },
     "molto2.delete": {
@@ -95,11 +106,13 @@ export function molto2Methods(s: DaemonServices): MethodTable {
   };
 }
 
-function molto2Config(c: Record<string, unknown>): NonNullable<Molto2ProfileWrite["config"]> {
+/** The profile config; parameters the client left out default to SHA1, 6 digits, 30 s. */
+function molto2Config(p: Partial<SeedParameters>, display: (typeof DISPLAY_CODES)[number]): NonNullable<Molto2ProfileWrite["config"]> {
+  // seedForDevice or optionalOneOf checked every value against the Molto2's table.
   return {
-    display: oneOf(c, "display", DISPLAY_CODES, 1),
-    algorithm: oneOf(c, "algorithm", ["SHA1", "SHA256"] as const, "SHA1"),
-    digits: oneOf(c, "digits", [4, 6, 8, 10] as const, 6),
-    period: oneOf(c, "period", [30, 60] as const, 30),
+    display,
+    algorithm: (p.algorithm ?? "SHA1") as "SHA1" | "SHA256",
+    digits: (p.digits ?? 6) as 4 | 6 | 8 | 10,
+    period: (p.period ?? 30) as 30 | 60,
   };
 }

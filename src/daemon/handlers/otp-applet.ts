@@ -1,14 +1,14 @@
 /**
  * `otpApplet.*` (TOKEN2.md §4): list, add, delete, code on a FIDO key's OTP applet, over HID or
  * PC/SC. Codes returned by list/code are one-time codes, not seeds; `add` takes the seed from the
- * client (base32) and zeroes it after the sealed write.
+ * client (base32, an otpauth URI, or hex) and zeroes it after the sealed write.
  */
 import type { DeviceInfo } from "../../drivers/device-manager.js";
 import { OtpAppletSession } from "../../drivers/otp-applet.js";
 import { otpbError } from "../../lib/errors.js";
 import type { DeviceLink } from "../core.js";
 import type { MethodTable } from "../rpc.js";
-import { flag, int, objectParams, oneOf, onSession, optionalSeed, text } from "./_params.js";
+import { flag, int, objectParams, oneOf, onSession, optionalOneOf, optionalSeed, text } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
 
 async function open(link: DeviceLink, device: DeviceInfo): Promise<OtpAppletSession> {
@@ -47,19 +47,26 @@ export function otpAppletMethods(s: DaemonServices): MethodTable {
       capability: "burn",
       handler: (raw, client) => run(raw, client, async (otp, params) => {
         const { app, account } = names(params);
-        const seed = optionalSeed(params);
-        if (seed === undefined) throw otpbError("INVALID_INPUT", "seed (base32) is required", { detail: { param: "seed" } });
         const type = oneOf(params, "type", ["TOTP", "HOTP"] as const, "TOTP");
+        const explicit = {
+          algorithm: optionalOneOf(params, "algorithm", ["SHA1", "SHA256"] as const),
+          digits: params.digits === undefined ? undefined : int(params, "digits", 4, 10),
+          period: params.period === undefined || type === "HOTP" ? undefined : int(params, "period", 1, 65535),
+        };
+        const buttonRequired = flag(params, "buttonRequired", false);
+        const seed = optionalSeed(params, "otp-applet", explicit);
+        if (seed === undefined) throw otpbError("INVALID_INPUT", "seed is required", { detail: { param: "seed" } });
         try {
+          if (seed.fromUri && type === "HOTP") throw otpbError("INVALID_INPUT", "type HOTP cannot be given with an otpauth URI, which is a TOTP account", { detail: { param: "type" } });
           await otp.add({
-            app, account, seed, type,
-            algorithm: oneOf(params, "algorithm", ["SHA1", "SHA256"] as const, "SHA1"),
-            period: type === "TOTP" ? int(params, "period", 1, 65535, 30) : 0,
-            digits: int(params, "digits", 4, 10, 6),
-            buttonRequired: flag(params, "buttonRequired", false),
+            app, account, seed: seed.secret, type, buttonRequired,
+            // seedForDevice checked the algorithm against the applet's table.
+            algorithm: seed.algorithm as "SHA1" | "SHA256",
+            period: type === "TOTP" ? seed.period : 0,
+            digits: seed.digits,
           });
         } finally {
-          seed.fill(0);
+          seed.secret.fill(0);
         }
         return { app, account, added: true };
       }),

@@ -8,15 +8,15 @@
  */
 import { Molto2Session } from "../../drivers/molto2.js";
 import { OtpAppletSession } from "../../drivers/otp-applet.js";
-import { DISPLAY_SECONDS, PERIODS, SingleProfileSession } from "../../drivers/single-profile.js";
+import { ALGORITHMS, DISPLAY_SECONDS, PERIODS, SingleProfileSession, safeToRepeat } from "../../drivers/single-profile.js";
 import type { DeviceInfo } from "../../drivers/device-manager.js";
-import { otpbError, OtpbridgeError } from "../../lib/errors.js";
-import type { DeviceLink } from "../core.js";
-import type { MethodTable } from "../rpc.js";
-import { flag, objectParams, oneOf, onSession, optionalSeed, optionalText } from "./_params.js";
+import { otpbError } from "../../lib/errors.js";
+import type { CallRetry, DeviceLink } from "../core.js";
+import { checkBurnerSeedLength } from "../../input/seed-input.js";
+import { JournaledBurn } from "../journaled-burn.js";
+import type { ClientContext, MethodTable } from "../rpc.js";
+import { flag, objectParams, oneOf, onSession, optionalOneOf, optionalSeed, optionalText, text } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
-
-const ALGORITHMS = ["SHA1", "SHA256"] as const;
 
 /**
  * The APDU session of a device of `family`.
@@ -47,6 +47,22 @@ async function info(link: DeviceLink, device: DeviceInfo): Promise<Record<string
   return { family: "single-profile", serial: i.serial, model: i.model.name, restrictedSync: i.restrictedSync, clock: i.clock, driftSeconds: i.driftSeconds };
 }
 
+/** The single-profile settings of `token.burn` and `token.syncTime`, and the seed if one was sent. */
+function burnParams(params: Record<string, unknown>) {
+  const explicit = { algorithm: optionalOneOf(params, "algorithm", ALGORITHMS), period: optionalOneOf(params, "period", PERIODS) };
+  const display = oneOf(params, "display", DISPLAY_SECONDS, 30);
+  const force = flag(params, "force", false);
+  return { explicit, display, force };
+}
+
+/** The hold-still retries of a call, each announced to the client as `token.retrying`. */
+function retrying(client: ClientContext, session: string, seedFollows: boolean): CallRetry {
+  return {
+    repeatable: (error) => safeToRepeat(error, { seedFollows }),
+    onRetry: (event) => client.notify("token.retrying", { session, ...event }),
+  };
+}
+
 /** @returns the `token.*` methods. */
 export function tokenMethods(s: DaemonServices): MethodTable {
   return {
@@ -55,60 +71,43 @@ export function tokenMethods(s: DaemonServices): MethodTable {
       capability: "burn",
       handler: async (raw, client) => {
         const params = objectParams(raw);
-        const algorithm = oneOf(params, "algorithm", ALGORITHMS, "SHA1");
-        const period = oneOf(params, "period", PERIODS, 30);
-        const display = oneOf(params, "display", DISPLAY_SECONDS, 30);
-        const label = optionalText(params, "label", 256);
-        const seed = optionalSeed(params);
+        const { explicit, display, force } = burnParams(params);
+        const session = text(params, "session", 64);
+        const labelParam = optionalText(params, "label", 256);
+        const seed = optionalSeed(params, "single-profile", explicit);
         try {
-          // Awaited here, so that the client's seed is zeroed only once the call is over.
-          return await onSession(s.core, params, client, async (link, device) => {
-            const session = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport, { logger: s.log });
-            const { serial, model } = session.info();
-            const batch = s.journal.createBatch({
-              name: `token.burn ${serial}`, defaults: { algorithm, period, digits: 6 },
-              items: [{ ...(seed !== undefined ? { seed } : {}), ...(label !== undefined ? { label } : {}) }],
-            });
-            s.journal.setBatchState(batch.id, "start");
-            // A one-off burn replaces whatever an earlier burn of this serial left in the journal.
-            const claim = s.journal.claimNext(batch.id, { serial, manufacturer: "Token2", model: model.name }, { reburn: true });
-            if (!("seed" in claim)) throw otpbError("ITEM_STATE", `the journal did not hand out an item (${claim.outcome})`);
-            const item = claim.item;
-            const journal = { batchId: batch.id, itemId: item.id };
-            try {
-              const result = await session.burn({ seed: claim.seed, algorithm, period, display });
-              s.journal.markBurned(item.id);
-              // The token's code cannot be read back (§2.11): the operator compares the codes shown.
-              s.journal.markVerified(item.id, { checked: false });
-              const done = s.journal.commit(item.id);
-              return { serial, model: model.name, restrictedSync: result.restrictedSync, codes: result.codes, journal: { ...journal, state: done.state } };
-            } catch (error) {
-              const failed = s.journal.fail(item.id, error instanceof Error ? error.message.slice(0, 400) : "burn failed");
-              if (error instanceof OtpbridgeError) Object.assign(error.detail, { journal: { ...journal, state: failed.state } });
-              throw error;
-            } finally {
-              claim.seed.fill(0);
-            }
-          });
+          if (seed !== undefined) checkBurnerSeedLength(seed.secret);
+          // seedForDevice checked a URI's parameters against the single-profile table.
+          const algorithm = (seed?.algorithm ?? explicit.algorithm ?? "SHA1") as (typeof ALGORITHMS)[number];
+          const period = (seed?.period ?? explicit.period ?? 30) as (typeof PERIODS)[number];
+          const label = labelParam ?? seed?.label?.slice(0, 256);
+          // The token's clock is set from the host's: refused before anything is claimed or sent.
+          const clock = await s.hostClock.check(force);
+          const burn = new JournaledBurn(s, { algorithm, period, display, ...(seed !== undefined ? { seed: seed.secret } : {}), ...(label !== undefined ? { label } : {}) });
+          const result = await burn.run(() => s.core.call(client.id, session, (link, device) => burn.attempt(apduOf(link, device, "single-profile").transport), retrying(client, session, true)));
+          return clock.overridden.length > 0 ? { ...result, warnings: clock.overridden } : result;
         } finally {
-          seed?.fill(0);
+          seed?.secret.fill(0);
         }
       },
     },
     "token.syncTime": {
       capability: "burn",
-      handler: (raw, client) => {
+      handler: async (raw, client) => {
         const params = objectParams(raw);
+        const { explicit, display, force } = burnParams(params);
+        const session = text(params, "session", 64);
         const settings = {
-          algorithm: oneOf(params, "algorithm", ALGORITHMS, "SHA1"),
-          period: oneOf(params, "period", PERIODS, 30),
-          display: oneOf(params, "display", DISPLAY_SECONDS, 30),
+          algorithm: explicit.algorithm ?? "SHA1", period: explicit.period ?? 30, display,
           confirmSeedWipe: flag(params, "confirmSeedWipe", false),
         };
-        return onSession(s.core, params, client, async (link, device) => {
-          const session = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport, { logger: s.log });
-          return session.syncTime(settings);
-        });
+        const clock = await s.hostClock.check(force);
+        // A clock write alone on a restricted model erases the seed: not repeated (safeToRepeat).
+        const result = await s.core.call(client.id, session, async (link, device) => {
+          const token = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport, { logger: s.log, ...(device.serial !== null ? { expectSerial: device.serial } : {}) });
+          return token.syncTime(settings);
+        }, retrying(client, session, false));
+        return clock.overridden.length > 0 ? { ...result, warnings: clock.overridden } : result;
       },
     },
   };
