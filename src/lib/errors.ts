@@ -293,15 +293,17 @@ export const REASONS = {
   NOT_BURNABLE: { exitCode: 2, rpcCode: -32091 },
   /**
    * The host clock is known to be unsynchronised or too far from the --ntp server: burning would set a
-   * wrong time (--force overrides).
+   * wrong time (--force, or `force: true` in the API call, overrides).
    * Fix: Synchronise the clock (`sudo timedatectl set-ntp true`, or start chrony / systemd-timesyncd)
-   * and check with `otpbridge doctor`; only if you know the clock is right, pass `--force`.
+   * and check with `otpbridge doctor`; only if you know the clock is right, pass `--force` (API:
+   * `force: true`).
    */
   CLOCK_UNTRUSTED: { exitCode: 3, rpcCode: -32092 },
   /**
    * The SNTP server did not answer in time, or answered with a packet RFC 4330 says to discard.
-   * Fix: Check the `--ntp` host and port and that UDP 123 is allowed out; try another server
-   * (`pool.ntp.org`), or leave out `--ntp` when the system clock is synchronised.
+   * Fix: Check the `--ntp` host and port (of the command, or of `otpbridge daemon`) and that UDP 123
+   * is allowed out; try another server (`pool.ntp.org`), or leave out `--ntp` when the system clock
+   * is synchronised.
    */
   NTP_UNAVAILABLE: { exitCode: 69, rpcCode: -32093 },
   /**
