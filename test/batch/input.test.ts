@@ -7,17 +7,7 @@ import hiBase32 from "hi-base32";
 import { describe, expect, it } from "vitest";
 import { generatedBatch, parseBatchCsv, parseBatchUris } from "../../src/daemon/batch-input.js";
 import { encodeMigrationUri } from "../../src/input/migration.js";
-import { OtpbridgeError } from "../../src/lib/errors.js";
-
-function failure(fn: () => unknown): OtpbridgeError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof OtpbridgeError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
+import { failure } from "../fixtures/errors.js";
 
 const SEED = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
 const B32 = hiBase32.encode(SEED).replace(/=+$/, "");

@@ -47,7 +47,7 @@ async function info(link: DeviceLink, device: DeviceInfo): Promise<Record<string
   return { family: "single-profile", serial: i.serial, model: i.model.name, restrictedSync: i.restrictedSync, clock: i.clock, driftSeconds: i.driftSeconds };
 }
 
-/** The single-profile settings of `token.burn` and `token.syncTime`, and the seed if one was sent. */
+/** The params `token.burn` and `token.syncTime` share: settings given explicitly (undefined when absent), display, force. */
 function burnParams(params: Record<string, unknown>) {
   const explicit = { algorithm: optionalOneOf(params, "algorithm", ALGORITHMS), period: optionalOneOf(params, "period", PERIODS) };
   const display = oneOf(params, "display", DISPLAY_SECONDS, 30);
