@@ -26,7 +26,7 @@
  * (no-card or identifying in the device list): the same token is never burned twice by being
  * identified again.
  */
-import { holdStill, type RetryEvent } from "../drivers/hold-still.js";
+import { describeRetry, holdStill, type RetryEvent } from "../drivers/hold-still.js";
 import { DISPLAY_SECONDS, PERIODS, SingleProfileSession, safeToRepeat, type BurnResult, type DisplaySeconds } from "../drivers/single-profile.js";
 import type { DeviceEvent, DeviceInfo } from "../drivers/device-manager.js";
 import { OtpbridgeError, otpbError, reasonOf, type Reason } from "../lib/errors.js";
@@ -368,7 +368,7 @@ export class BatchEngine {
   /** Shows "hold the token still, retrying" on the reader while the tap waits for its token. */
   #retrying(run: ReaderRun, event: RetryEvent): void {
     this.#log.warn("batch: the token left the field; waiting for it", { reader: event.reader, serial: event.serial, stage: event.stage, attempt: event.attempt });
-    run.status = { ...run.status, message: `${event.message} (the token left the field during ${event.stage}; retry ${event.attempt} of ${event.attempts})` };
+    run.status = { ...run.status, message: describeRetry(event) };
     this.#emitProgress();
   }
 

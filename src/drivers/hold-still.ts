@@ -31,6 +31,11 @@ export interface RetryEvent {
   stage: string;
 }
 
+/** The line an operator reads before a retry: "hold the token still, retrying (the token left the field during seed; retry 1 of 2)". */
+export function describeRetry(event: RetryEvent): string {
+  return `${event.message} (the token left the field during ${event.stage}; retry ${event.attempt} of ${event.attempts})`;
+}
+
 export interface HoldStillOptions<L> {
   /** Retries after the first try (default 2). */
   attempts?: number;

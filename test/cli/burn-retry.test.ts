@@ -1,10 +1,11 @@
 /**
- * "Hold the token still, retrying" on the burn path: in-memory readers and the real device
+ * "Hold the token still, retrying" on the burn and sync-time paths: in-memory readers and the real device
  * manager, with the token taken out of its reader in the middle of a step (MemoryReaders.remove,
  * which powers it down as a field loss does, §2.9) and put back, or replaced by another token.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { burnHoldingStill } from "../../src/cli/commands/burn.js";
+import { syncHoldingStill } from "../../src/cli/commands/sync-time.js";
 import type { CommandIo } from "../../src/cli/io.js";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
 import { MemoryReaders } from "../../src/drivers/memory-readers.js";
@@ -120,5 +121,37 @@ describe("burn: hold the token still, retrying", () => {
     expect(r.err).toEqual(["hold the token still, retrying (the token left the field during info; retry 1 of 2)"]);
     expect(r.card.steps.filter((s) => s === WRITE_SEED)).toHaveLength(1);
     expect(r.token.code(result.codes.time)).toBe(result.codes.current);
+  });
+});
+
+describe("sync-time: hold the token still, retrying, only from steps safe to repeat", () => {
+  const SYNC = { ...SETTINGS, confirmSeedWipe: true };
+
+  it("the token leaves during authentication: retried, the clock is set", async () => {
+    const r = await rig("86596220000042"); // OTPC-P2-i: restricted
+    slipAt(r, AUTH_FINISH, { landed: false });
+    const result = await syncHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, SYNC, r.io, silentLogger);
+    expect(r.err).toEqual(["hold the token still, retrying (the token left the field during auth; retry 1 of 2)"]);
+    expect(result).toMatchObject({ serial: "86596220000042", seed: "wiped" });
+  });
+
+  it("a clock write that may have erased the seed is not sent again when no seed follows: the error says what the token holds", async () => {
+    const r = await rig("86596220000042");
+    // Cut during the clock write: it may have landed. The token is back 40 ms later, but no retry.
+    slipAt(r, WRITE_CONFIG, { landed: false });
+    const error = await rejection(syncHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, SYNC, r.io, silentLogger));
+    expect(error.reason).toBe("CARD_REMOVED");
+    expect(error.detail).toMatchObject({ stage: "config", seedState: "unknown" });
+    expect(r.err).toEqual([]);
+    expect(r.card.steps.filter((s) => s === WRITE_CONFIG)).toHaveLength(1);
+  });
+
+  it("with the seed to burn again, the same slip is retried and the token ends with its seed", async () => {
+    const r = await rig("86596220000042");
+    slipAt(r, WRITE_SEED, { landed: false });
+    const result = await syncHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { ...SYNC, reseed: SEED }, r.io, silentLogger);
+    expect(r.err).toEqual(["hold the token still, retrying (the token left the field during seed; retry 1 of 2)"]);
+    expect(result.seed).toBe("rewritten");
+    expect(Buffer.from(r.token.state().seed).equals(Buffer.from(SEED))).toBe(true);
   });
 });

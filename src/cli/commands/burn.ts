@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { DeviceManager } from "../../drivers/device-manager.js";
-import { holdStill, type HeldToken, type HoldStillOptions } from "../../drivers/hold-still.js";
+import { describeRetry, holdStill, type HeldToken, type HoldStillOptions } from "../../drivers/hold-still.js";
 import { SingleProfileSession, safeToRepeat, type BurnResult, type SingleProfileSettings } from "../../drivers/single-profile.js";
 import type { Logger } from "../../lib/log.js";
 import type { ApduTransport } from "../../transports/types.js";
@@ -93,6 +93,6 @@ export async function burnHoldingStill(
   }, (error) => safeToRepeat(error, { seedFollows: true }), {
     ...retry,
     connect: (fn) => withTokenSession(manager, target.reader, fn),
-    onRetry: (event) => io.err(`${event.message} (the token left the field during ${event.stage}; retry ${event.attempt} of ${event.attempts})`),
+    onRetry: (event) => io.err(describeRetry(event)),
   });
 }

@@ -1,5 +1,9 @@
 import { parseArgs } from "node:util";
-import { SingleProfileSession, type SingleProfileInfo, type SyncTimeResult } from "../../drivers/single-profile.js";
+import type { DeviceManager } from "../../drivers/device-manager.js";
+import { describeRetry, holdStill, type HeldToken, type HoldStillOptions } from "../../drivers/hold-still.js";
+import { SingleProfileSession, safeToRepeat, type SingleProfileInfo, type SyncTimeOptions, type SyncTimeResult } from "../../drivers/single-profile.js";
+import type { Logger } from "../../lib/log.js";
+import type { ApduTransport } from "../../transports/types.js";
 import { otpbError } from "../../lib/errors.js";
 import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
 import type { CommandContext } from "../context.js";
@@ -19,6 +23,9 @@ give the algorithm, period and display the token was burned with (defaults SHA1,
 On OTPC-P2-i, OTPC-P2-i-NB, miniOTP-3-i, miniOTP-3-i-NB and C301-i it ALSO ERASES THE SEED
 (so that winding the clock back cannot replay codes): this is refused unless you pass
 --wipe-seed or confirm on the terminal. Give the seed too and it is burned again right after.
+If the token leaves the field, "hold the token still, retrying" is printed and the sync goes on
+once the same token is back, but only from a step that is safe to repeat (a clock write that
+erased the seed is not sent again unless the seed follows).
 
   --check                  only print the drift; write nothing
   --wipe-seed              accept that a restricted model loses its seed
@@ -52,14 +59,8 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
     try {
       const target = chooseToken(devices.manager.list(), values.reader);
       const logger = context.logger.child({ reader: target.reader });
-      const open = async (transport: Parameters<Parameters<typeof devices.manager.withReader>[1]>[0]): Promise<SingleProfileSession> => {
-        const session = await SingleProfileSession.open(transport, { logger });
-        if (session.info().serial !== target.serial) {
-          throw otpbError("CARD_REMOVED", `the token in reader "${target.reader}" was swapped (now ${session.info().serial}); nothing was written`);
-        }
-        return session;
-      };
-      const info: SingleProfileInfo = await withTokenSession(devices.manager, target.reader, async (t) => (await open(t)).info());
+      const info: SingleProfileInfo = await withTokenSession(devices.manager, target.reader, async (t) =>
+        (await SingleProfileSession.open(t, { logger, expectSerial: target.serial! })).info());
       const drift = `${info.driftSeconds >= 0 ? "+" : ""}${info.driftSeconds} s`;
       if (values.check) {
         if (values.json) io.out(JSON.stringify({ reader: target.reader, serial: info.serial, model: info.model.name, clock: info.clock, driftSeconds: info.driftSeconds }, null, 2));
@@ -74,9 +75,8 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
       } else {
         await confirm(io, `Set the clock of the ${info.model.name} ${info.serial} (drift ${drift}) and re-send ${settings.algorithm}, ${settings.period} s, display ${settings.display} s?`, values.yes === true);
       }
-      const result: SyncTimeResult = await withTokenSession(devices.manager, target.reader, async (t) =>
-        (await open(t)).syncTime({ ...settings, confirmSeedWipe, ...(seed !== undefined ? { reseed: seed.secret } : {}) }),
-      );
+      const held = { reader: target.reader, serial: target.serial! };
+      const result = await syncHoldingStill(devices.manager, held, { ...settings, confirmSeedWipe, ...(seed !== undefined ? { reseed: seed.secret } : {}) }, io, logger);
       if (values.json) {
         io.out(JSON.stringify({ reader: target.reader, ...result }, null, 2));
         return 0;
@@ -92,4 +92,25 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
   } finally {
     seed?.secret.fill(0);
   }
+}
+
+/**
+ * The clock write on the chosen token, repeated when the token leaves the field and comes back
+ * within seconds, but only from a step that is safe to repeat: a clock write that may have erased
+ * the seed of a restricted model is sent again only when the seed follows (`reseed`; safeToRepeat).
+ * Another token put in the reader meanwhile is refused (CARD_REMOVED {swapped}) before anything is sent.
+ * @throws OtpbridgeError as SingleProfileSession.syncTime, after the retries.
+ */
+export function syncHoldingStill(
+  manager: DeviceManager, target: HeldToken, options: SyncTimeOptions, io: CommandIo, logger: Logger,
+  retry: Pick<HoldStillOptions<ApduTransport>, "attempts" | "waitMs"> = {},
+): Promise<SyncTimeResult> {
+  return holdStill(manager, target, async (transport: ApduTransport) => {
+    const session = await SingleProfileSession.open(transport, { logger, expectSerial: target.serial });
+    return session.syncTime(options);
+  }, (error) => safeToRepeat(error, { seedFollows: options.reseed !== undefined }), {
+    ...retry,
+    connect: (fn) => withTokenSession(manager, target.reader, fn),
+    onRetry: (event) => io.err(describeRetry(event)),
+  });
 }
