@@ -29,6 +29,19 @@ function gate(): { open: () => void; wait: Promise<void> } {
   return { open, wait };
 }
 
+/** A call on session `s` that has reached its device and stays there until `finish()`. */
+async function callHeldOpen(core: DaemonCore, s: string): Promise<{ running: () => boolean; finish: () => Promise<void> }> {
+  const inside = gate();
+  const g = gate();
+  let done = false;
+  const call = core.call("a", s, () => {
+    inside.open();
+    return g.wait;
+  }).finally(() => (done = true));
+  await inside.wait;
+  return { running: () => !done, finish: () => (g.open(), call) };
+}
+
 const reasonOfCall = async (p: unknown): Promise<string> => {
   try {
     await (typeof p === "function" ? p() : p);
@@ -114,18 +127,12 @@ describe("DaemonCore", () => {
   it("a card that leaves during a call and is not back when it ends ends the session then, not before", async () => {
     const { core, readers, ended } = await setup();
     const s = core.acquire("a", "pcsc:R1", null).session;
-    const inside = gate();
-    const g = gate();
-    const running = core.call("a", s, () => {
-      inside.open();
-      return g.wait;
-    });
-    await inside.wait;
+    const { running, finish } = await callHeldOpen(core, s);
     readers.remove("R1");
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(ended).toEqual([]);
-    g.open();
-    await running;
+    expect(running()).toBe(true);
+    await finish();
     expect(ended).toEqual([{ lease: { session: s, deviceId: "pcsc:R1", owner: "a" }, reason: "device-gone" }]);
     expect(await reasonOfCall(core.call("a", s, async () => {}))).toBe("NOT_ACQUIRED");
   });
@@ -133,17 +140,10 @@ describe("DaemonCore", () => {
   it("another token in the reader when the call ends ends the session: a session is for one token", async () => {
     const { core, readers, ended } = await setup();
     const s = core.acquire("a", "pcsc:R1", null).session;
-    const inside = gate();
-    const g = gate();
-    const running = core.call("a", s, () => {
-      inside.open();
-      return g.wait;
-    });
-    await inside.wait;
+    const { finish } = await callHeldOpen(core, s);
     readers.remove("R1");
     readers.insert("R1", new SingleProfileToken({ serial: "86596221000003" }));
-    g.open();
-    await running;
+    await finish();
     expect(ended.map((e) => e.reason)).toEqual(["device-gone"]);
   });
 });
