@@ -24,26 +24,20 @@
  *   touched: the operator is told to remove it.
  * A token stays in its reader after its burn, so a reader does nothing more until its card changes
  * (no-card or identifying in the device list): the same token is never burned twice by being
- * identified again.
+ * identified again. One tap is src/daemon/batch-tap.ts; this file follows the readers and reports.
  */
-import { describeRetry, holdStill, type RetryEvent } from "../drivers/hold-still.js";
-import { DISPLAY_SECONDS, PERIODS, SingleProfileSession, safeToRepeat, type BurnResult, type DisplaySeconds } from "../drivers/single-profile.js";
-import type { DeviceEvent, DeviceInfo } from "../drivers/device-manager.js";
-import { OtpbridgeError, otpbError, reasonOf, type Reason } from "../lib/errors.js";
+import { describeRetry, type RetryEvent } from "../drivers/hold-still.js";
+import { DISPLAY_SECONDS, type DisplaySeconds } from "../drivers/single-profile.js";
+import type { DeviceInfo } from "../drivers/device-manager.js";
+import { otpbError } from "../lib/errors.js";
 import { silentLogger, type Logger } from "../lib/log.js";
 import type { Journal } from "../store/journal.js";
-import type { BatchRecord, ClaimedItem, ClaimResult } from "../store/types.js";
-import type { ApduTransport } from "../transports/types.js";
-import { ProgressMeter, seedState, statusAfter, type BatchItemEvent, type BatchProgress, type ReaderState, type ReaderStatus } from "./batch-progress.js";
+import type { BatchRecord } from "../store/types.js";
+import { ProgressMeter, statusAfter, type BatchItemEvent, type BatchProgress, type ReaderState, type ReaderStatus } from "./batch-progress.js";
+import { BatchTapper, type BatchDevices } from "./batch-tap.js";
 
 export type { BatchItemEvent, BatchProgress, ReaderState, ReaderStatus } from "./batch-progress.js";
-
-/** What the engine needs from the device manager (DeviceManager has it). */
-export interface BatchDevices {
-  list(): DeviceInfo[];
-  on(listener: (event: DeviceEvent) => void): () => void;
-  withReader<T>(reader: string, fn: (transport: ApduTransport) => Promise<T>): Promise<T>;
-}
+export type { BatchDevices } from "./batch-tap.js";
 
 export interface BatchEngineOptions {
   journal: Journal;
@@ -68,17 +62,6 @@ export interface BatchEngineOptions {
   holdStill?: { attempts?: number; waitMs?: number };
 }
 
-/** A tap's progress kept across its hold-still attempts. */
-interface TapState {
-  claimed?: ClaimedItem;
-  burned?: BurnResult;
-}
-
-/** Failures of the link or of the journal after the claim: the item stays in flight and resumes. */
-const INTERRUPTING: ReadonlySet<Reason> = new Set<Reason>([
-  "CARD_REMOVED", "READER_GONE", "PCSC_UNAVAILABLE", "DEVICE_BUSY", "TRANSPORT_CLOSED", "JOURNAL_FULL", "JOURNAL_IO",
-]);
-
 /** Wait before trying again a card another PC/SC client held. */
 const BUSY_RETRY_MS = 300;
 
@@ -94,13 +77,9 @@ export class BatchEngine {
   readonly #journal: Journal;
   readonly #devices: BatchDevices;
   readonly #log: Logger;
-  readonly #display: DisplaySeconds;
-  readonly #reburn: boolean;
-  readonly #tolerance: number;
+  readonly #tapper: BatchTapper;
   readonly #skip: (deviceId: string) => boolean;
   readonly #onAttach: (batchId: number | undefined) => void;
-  readonly #checkClock: (force: boolean) => Promise<{ overridden: string[] }>;
-  readonly #holdStill: { attempts?: number; waitMs?: number };
   readonly #readers = new Map<string, ReaderRun>();
   readonly #itemListeners = new Set<(event: BatchItemEvent) => void>();
   readonly #progressListeners = new Set<(event: BatchProgress) => void>();
@@ -116,14 +95,16 @@ export class BatchEngine {
     this.#journal = options.journal;
     this.#devices = options.devices;
     this.#log = options.logger ?? silentLogger;
-    this.#display = options.display ?? 30;
-    if (!DISPLAY_SECONDS.includes(this.#display)) throw otpbError("INVALID_INPUT", "display must be 15, 30, 60 or 120");
-    this.#reburn = options.reburn === true;
-    this.#tolerance = options.clockToleranceSeconds ?? 2;
+    const display = options.display ?? 30;
+    if (!DISPLAY_SECONDS.includes(display)) throw otpbError("INVALID_INPUT", "display must be 15, 30, 60 or 120");
+    this.#tapper = new BatchTapper({
+      journal: this.#journal, devices: this.#devices, logger: this.#log, display, reburn: options.reburn === true,
+      tolerance: options.clockToleranceSeconds ?? 2,
+      checkClock: options.checkClock ?? (async () => ({ overridden: [] })),
+      holdStill: options.holdStill ?? {},
+    });
     this.#skip = options.skip ?? (() => false);
     this.#onAttach = options.onAttach ?? (() => {});
-    this.#checkClock = options.checkClock ?? (async () => ({ overridden: [] }));
-    this.#holdStill = options.holdStill ?? {};
     this.#unsubscribe = this.#devices.on((event) => this.#update(event.devices));
   }
 
@@ -303,7 +284,7 @@ export class BatchEngine {
     run.busy = true;
     run.handled = serial;
     run.status = { reader: device.reader!, state: "burning", serial, model: device.model };
-    const job = this.#tap(batchId, run, device.reader!, serial)
+    const job = this.#tapper.tap(batchId, device.reader!, serial, { forceClock: this.#forceClock, onRetry: (event) => this.#retrying(run, event) })
       .then((event) => {
         run.status = statusAfter(event);
         if (event.reason === "DEVICE_BUSY" && event.itemId === undefined) {
@@ -324,105 +305,11 @@ export class BatchEngine {
     this.#running.add(job);
   }
 
-  /** One tap, start to end, with its hold-still retries; never throws: the event says what happened. */
-  async #tap(batchId: number, run: ReaderRun, reader: string, listedSerial: string): Promise<BatchItemEvent> {
-    const base = { batchId, reader, serial: listedSerial };
-    const state: TapState = {};
-    const log = this.#log.child({ batchId, reader });
-    try {
-      return await holdStill(this.#devices, { reader, serial: listedSerial }, async (transport: ApduTransport) => {
-        // Another token in the reader (swapped during a wait, or before the first try) is refused: CARD_REMOVED {swapped}.
-        const session = await SingleProfileSession.open(transport, { logger: log, expectSerial: listedSerial });
-        const model = session.info().model.name;
-        if (state.claimed === undefined) {
-          const overridden = (await this.#checkClock(this.#forceClock)).overridden;
-          if (overridden.length > 0) log.warn("batch: host clock check overridden", { problems: overridden });
-          // The claim is committed before anything that writes is sent (issue #6).
-          const claim = this.#journal.claimNext(batchId, { serial: listedSerial, manufacturer: "Token2", model }, { reburn: this.#reburn });
-          if (!("seed" in claim)) return this.#notTaken(claim, { ...base, model });
-          state.claimed = claim;
-        }
-        return await this.#burnClaimed(session, state, { ...base, model });
-      }, (error) => safeToRepeat(error, { seedFollows: true }), {
-        ...this.#holdStill,
-        connect: (fn) => this.#devices.withReader(reader, fn),
-        onRetry: (event) => this.#retrying(run, event),
-      });
-    } catch (error) {
-      return this.#failure(error, base, state.claimed);
-    } finally {
-      state.claimed?.seed.fill(0);
-    }
-  }
-
-  /** The event for a token the journal does not hand an item to. */
-  #notTaken(claim: Exclude<ClaimResult, ClaimedItem>, base: { batchId: number; reader: string; serial: string; model: string }): BatchItemEvent {
-    if (claim.outcome === "serial-in-other-batch") {
-      return { ...base, outcome: "conflict", conflicts: claim.conflicts, message: "this token holds a seed of another batch: remove it (or run with reburn)" };
-    }
-    if (claim.outcome === "exhausted") return { ...base, outcome: "exhausted", message: "no item left in the batch: remove the token" };
-    const what = claim.outcome === "already-committed" ? "already burned in this batch" : "failed before in this batch";
-    return { ...base, outcome: claim.outcome, itemId: claim.item.id, position: claim.item.position, message: `${what}: remove the token` };
-  }
-
   /** Shows "hold the token still, retrying" on the reader while the tap waits for its token. */
   #retrying(run: ReaderRun, event: RetryEvent): void {
     this.#log.warn("batch: the token left the field; waiting for it", { reader: event.reader, serial: event.serial, stage: event.stage, attempt: event.attempt });
     run.status = { ...run.status, message: describeRetry(event) };
     this.#emitProgress();
-  }
-
-  async #burnClaimed(session: SingleProfileSession, state: TapState, base: { batchId: number; reader: string; serial: string; model: string }): Promise<BatchItemEvent> {
-    const claim = state.claimed!;
-    const item = claim.item;
-    const period = item.period as (typeof PERIODS)[number];
-    if (item.digits !== 6 || !PERIODS.includes(period)) {
-      // Batch input is checked at creation; an item made otherwise is refused here, unburned.
-      throw otpbError("NOT_BURNABLE", `item ${item.id} asks for ${item.digits} digits every ${item.period} s; single-profile tokens show 6 digits every 30 or 60 s`);
-    }
-    if (state.burned === undefined) {
-      state.burned = await session.burn({ seed: claim.seed, algorithm: item.algorithm, period, display: this.#display });
-      this.#journal.markBurned(item.id);
-    }
-    // The token runs on its own clock from here: read it back (§2.4) before calling the item good.
-    const after = await session.readInfo();
-    if (Math.abs(after.driftSeconds) > this.#tolerance) {
-      throw otpbError("VERIFY_MISMATCH", `the token's clock reads ${after.driftSeconds} s from the host's after the burn (more than ${this.#tolerance} s)`, {
-        detail: { driftSeconds: after.driftSeconds },
-      });
-    }
-    this.#journal.markVerified(item.id, { checked: false });
-    const done = this.#journal.commit(item.id);
-    return {
-      ...base, outcome: "committed", itemId: item.id, position: item.position, label: item.label, attempts: done.attempts,
-      resumed: claim.outcome !== "claimed", codes: state.burned.codes, driftSeconds: after.driftSeconds,
-    };
-  }
-
-  /** The event for a tap that threw; fails the item when the token refused or verification failed. */
-  #failure(error: unknown, base: { batchId: number; reader: string; serial: string }, claimed: ClaimedItem | undefined): BatchItemEvent {
-    const reason = reasonOf(error);
-    const message = error instanceof Error ? error.message.slice(0, 400) : "the burn failed";
-    const detail = error instanceof OtpbridgeError ? error.detail : {};
-    const item = claimed === undefined ? {} : { itemId: claimed.item.id, position: claimed.item.position };
-    if (claimed === undefined) {
-      // Nothing was claimed (identification failed, the claim itself failed): nothing was written.
-      this.#log.warn("batch: tap not taken", { ...base, reason });
-      return { ...base, outcome: reason === "UNKNOWN_MODEL" ? "unsupported" : "error", reason, message };
-    }
-    if (INTERRUPTING.has(reason)) {
-      this.#log.warn("batch: burn interrupted; the same token resumes it", { ...base, itemId: claimed.item.id, reason });
-      return { ...base, ...item, outcome: "interrupted", reason, message: `${message}; tap the same token again to resume`, ...seedState(detail) };
-    }
-    try {
-      this.#journal.fail(claimed.item.id, message);
-    } catch (failError) {
-      // The item stays in flight: the next tap of this token resumes it with the same seed.
-      this.#log.error("batch: could not record the failure", { itemId: claimed.item.id, error: failError });
-      return { ...base, ...item, outcome: "interrupted", reason: reasonOf(failError), message };
-    }
-    this.#log.warn("batch: item failed", { ...base, itemId: claimed.item.id, reason });
-    return { ...base, ...item, outcome: "failed", reason, message, ...seedState(detail) };
   }
 
   #emitProgress(): void {
