@@ -9,10 +9,13 @@
  * - when pcscd dies, the context emits one `error` and every reader ends: the context cannot be
  *   revived, so it is dropped and a new one built when the service answers again;
  * - `reader.close()` inside a `status` listener deadlocks: closing is always deferred (setImmediate);
- * - `reader.close()` before the reader's status thread has reported once leaves that thread's
- *   event-loop handle open forever, so the process never exits (the thread had no pcscd context
- *   to cancel yet; seen when pcscd starts while the manager waits for it): a reader is closed only
- *   after its first status, error or end;
+ * - `reader.close()` while the reader's status thread is not blocked in SCardGetStatusChange (it
+ *   has not started, or is between two reports) leaves that thread's event-loop handle open
+ *   forever, so the process never exits: the thread sees the stop flag at the top of its loop and
+ *   leaves without the wake-up that closes the handle. Seen when pcscd starts while the manager
+ *   waits for it, and under load in a loop of starts and closes. A reader is therefore closed only
+ *   once it has reported (status, error or end) and then been quiet for READER_QUIET_MS: by then
+ *   its thread is waiting in pcscd, where close() cancels it;
  * - the process only exits once every reader and then the context are closed; closing the context
  *   makes it emit "Command cancelled", which is expected then and ignored.
  */
@@ -74,8 +77,8 @@ export interface PcscOptions {
 
 interface ReaderEntry {
   readonly reader: BindingReader;
-  /** Settles on the reader's first status, error or end: from then on it may be closed. */
-  readonly reported: Promise<void>;
+  /** When the reader may be closed (see the header). */
+  readonly quiet: ReaderQuiet;
   present: boolean;
   atr: Uint8Array;
   busy: boolean;
@@ -86,8 +89,10 @@ const MAX_RESPONSE = 65_538;
 /** How long to wait for the reader or the service to explain an ambiguous failure: pcscd polls card presence every 400 ms. */
 const SETTLE_MS = 1_000;
 const NOT_RUNNING = "PC/SC service not running";
-/** How long close() waits for new readers to report before closing them anyway. */
-const REPORT_WAIT_MS = 2_000;
+/** How long a reader's status thread must have been quiet after a report before it is closed. */
+const READER_QUIET_MS = 100;
+/** How long close() waits for its readers to be quiet before closing them anyway. */
+const QUIET_WAIT_MS = 2_000;
 
 /** The PC/SC side of otpbridge: one per process. Build it with {@link PcscManager.start}. */
 export class PcscManager implements CardConnector {
@@ -207,10 +212,8 @@ export class PcscManager implements CardConnector {
     this.#context = undefined;
     const entries = [...this.#readers.values()];
     this.#readers.clear();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise((resolve) => (timer = setTimeout(resolve, REPORT_WAIT_MS)));
-    await Promise.race([Promise.all(entries.map((entry) => entry.reported)), late]);
-    clearTimeout(timer);
+    const deadline = performance.now() + QUIET_WAIT_MS;
+    await Promise.all(entries.map((entry) => entry.quiet.settled(deadline)));
     await new Promise((resolve) => setImmediate(resolve));
     for (const entry of entries) entry.reader.close();
     context?.close();
@@ -250,18 +253,14 @@ export class PcscManager implements CardConnector {
   }
 
   #onReader(context: BindingContext, reader: BindingReader): void {
-    // Status-thread errors need no handling beyond this: a lost service is reported by the context,
-    // a lost reader by "end". The listener must exist anyway: an unheard "error" would throw.
-    const reported = new Promise<void>((resolve) => {
-      reader.on("status", () => resolve());
-      reader.on("error", () => resolve());
-      reader.on("end", () => resolve());
-    });
+    // Status-thread errors need no handling beyond ReaderQuiet's listener: a lost service is
+    // reported by the context, a lost reader by "end".
+    const quiet = new ReaderQuiet(reader);
     if (context !== this.#context || this.#state === "closed") {
-      closeAfterReport(reader, reported);
+      quiet.closeWhenQuiet();
       return;
     }
-    const entry: ReaderEntry = { reader, reported, present: false, atr: new Uint8Array(0), busy: false };
+    const entry: ReaderEntry = { reader, quiet, present: false, atr: new Uint8Array(0), busy: false };
     this.#readers.set(reader.name, entry);
     reader.on("end", () => {
       if (this.#readers.get(reader.name) === entry) this.#dropReader(entry);
@@ -282,7 +281,7 @@ export class PcscManager implements CardConnector {
     this.#readers.delete(name);
     if (entry.present) this.#emit({ type: "card-removed", reader: name });
     this.#emit({ type: "reader-removed", reader: name });
-    closeAfterReport(entry.reader, entry.reported);
+    entry.quiet.closeWhenQuiet();
   }
 
   #session(entry: ReaderEntry, protocol: number): ApduTransport {
@@ -390,7 +389,43 @@ export class PcscManager implements CardConnector {
   }
 }
 
-/** Closes a reader once its status thread has reported, outside the binding's callbacks (see the header). */
-function closeAfterReport(reader: BindingReader, reported: Promise<void>): void {
-  void reported.then(() => setImmediate(() => reader.close()));
+/**
+ * Tells when a reader may be closed: once its status thread has reported (a status, an error or
+ * its end) and then been quiet for READER_QUIET_MS, so that it is blocked in pcscd where close()
+ * cancels it (see the header). Closing is always outside the binding's callbacks.
+ */
+class ReaderQuiet {
+  readonly #reader: BindingReader;
+  /** performance.now() of the last report; 0 before the first. */
+  #last = 0;
+
+  constructor(reader: BindingReader) {
+    this.#reader = reader;
+    const seen = (): void => {
+      this.#last = performance.now();
+    };
+    // The "error" listener must exist anyway: an unheard "error" would throw.
+    reader.on("status", seen);
+    reader.on("error", seen);
+    reader.on("end", seen);
+  }
+
+  /** Resolves once the reader may be closed, or at `deadline` (performance.now() time). */
+  async settled(deadline: number): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      const wait = this.#last === 0 ? 20 : this.#last + READER_QUIET_MS - now;
+      if (wait <= 0 || now >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, deadline - now)));
+    }
+  }
+
+  /**
+   * Closes the reader once it may be (for readers dropped while the manager goes on). Through
+   * setImmediate: a promise continuation can run inside the binding's callback scope, which holds
+   * the reader's mutex that close() takes.
+   */
+  closeWhenQuiet(): void {
+    void this.settled(performance.now() + QUIET_WAIT_MS).then(() => setImmediate(() => this.#reader.close()));
+  }
 }
