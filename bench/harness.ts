@@ -76,7 +76,10 @@ export function runGroup(group: BenchGroup, options: RunOptions): BenchResult[] 
 function timeRound(group: BenchGroup, options: RunOptions): Map<string, { hz: number; rme: number; samples: number }> {
   const suite = new Benchmark.Suite(group.title);
   const budget = options.quick ? { maxTime: 0.03, minSamples: 2 } : { maxTime: 0.5, minSamples: 10 };
-  for (const c of group.cases) suite.add(c.name, c.fn, budget);
+  // Each case starts on a collected heap, so none pays for another's garbage: node:crypto's Hmac
+  // objects are freed by pauses of 50-100 ms (their native contexts), which otherwise land in
+  // whichever case runs next. A case still pays for the garbage it makes itself while it runs.
+  for (const c of group.cases) suite.add(c.name, c.fn, { ...budget, onStart: collectGarbage });
   suite.run({ async: false });
   const measured = new Map<string, { hz: number; rme: number; samples: number }>();
   suite.forEach((b: Benchmark) => {
@@ -85,6 +88,13 @@ function timeRound(group: BenchGroup, options: RunOptions): Map<string, { hz: nu
   });
   if (!measured.has(group.baseline)) throw new Error(`bench: group "${group.title}" has no baseline case ${group.baseline}`);
   return measured;
+}
+
+/** A full collection, untimed (node --expose-gc, as `npm run bench` starts it). */
+function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("bench: run with node --expose-gc (npm run bench does)");
+  gc();
 }
 
 function median(values: number[]): number {
