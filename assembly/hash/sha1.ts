@@ -328,17 +328,18 @@ const FUSED_FROM: usize = 35;
   // From here p, q point at W[t - 16].
   p -= 256;
   q -= 256;
+  // Rounds 35 to 39: the rest of the parity rounds, expanding their own words.
   {
-      e = step4(a, e, parity4(b, c, d), i32x4.add(k, next4(p + 0))); b = rotl4(b, 30);
-      e2 = step4(a2, e2, parity4(b2, c2, d2), i32x4.add(k, next4(q + 0))); b2 = rotl4(b2, 30);
-      d = step4(e, d, parity4(a, b, c), i32x4.add(k, next4(p + 16))); a = rotl4(a, 30);
-      d2 = step4(e2, d2, parity4(a2, b2, c2), i32x4.add(k, next4(q + 16))); a2 = rotl4(a2, 30);
-      c = step4(d, c, parity4(e, a, b), i32x4.add(k, next4(p + 32))); e = rotl4(e, 30);
-      c2 = step4(d2, c2, parity4(e2, a2, b2), i32x4.add(k, next4(q + 32))); e2 = rotl4(e2, 30);
-      b = step4(c, b, parity4(d, e, a), i32x4.add(k, next4(p + 48))); d = rotl4(d, 30);
-      b2 = step4(c2, b2, parity4(d2, e2, a2), i32x4.add(k, next4(q + 48))); d2 = rotl4(d2, 30);
-      a = step4(b, a, parity4(c, d, e), i32x4.add(k, next4(p + 64))); c = rotl4(c, 30);
-      a2 = step4(b2, a2, parity4(c2, d2, e2), i32x4.add(k, next4(q + 64))); c2 = rotl4(c2, 30);
+    e = step4(a, e, parity4(b, c, d), i32x4.add(k, next4(p + 0))); b = rotl4(b, 30);
+    e2 = step4(a2, e2, parity4(b2, c2, d2), i32x4.add(k, next4(q + 0))); b2 = rotl4(b2, 30);
+    d = step4(e, d, parity4(a, b, c), i32x4.add(k, next4(p + 16))); a = rotl4(a, 30);
+    d2 = step4(e2, d2, parity4(a2, b2, c2), i32x4.add(k, next4(q + 16))); a2 = rotl4(a2, 30);
+    c = step4(d, c, parity4(e, a, b), i32x4.add(k, next4(p + 32))); e = rotl4(e, 30);
+    c2 = step4(d2, c2, parity4(e2, a2, b2), i32x4.add(k, next4(q + 32))); e2 = rotl4(e2, 30);
+    b = step4(c, b, parity4(d, e, a), i32x4.add(k, next4(p + 48))); d = rotl4(d, 30);
+    b2 = step4(c2, b2, parity4(d2, e2, a2), i32x4.add(k, next4(q + 48))); d2 = rotl4(d2, 30);
+    a = step4(b, a, parity4(c, d, e), i32x4.add(k, next4(p + 64))); c = rotl4(c, 30);
+    a2 = step4(b2, a2, parity4(c2, d2, e2), i32x4.add(k, next4(q + 64))); c2 = rotl4(c2, 30);
   }
   p += 80;
   q += 80;
