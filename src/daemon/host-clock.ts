@@ -7,7 +7,6 @@
  */
 import { checkHostClock, hostSystemView, type HostClockReport } from "../doctor/index.js";
 import type { SystemView } from "../doctor/system-view.js";
-import type { SntpOptions } from "../lib/sntp.js";
 
 /** How long a passing check is reused. */
 const PASS_REUSE_MS = 60_000;
@@ -15,9 +14,6 @@ const PASS_REUSE_MS = 60_000;
 export interface HostClockOptions {
   /** `--ntp HOST[:PORT]`: compare with this server before each write. */
   ntp?: { host: string; port?: number };
-  /** The machine (tests hand in a fake one). */
-  systemView?: SystemView;
-  sntp?: SntpOptions;
   /** How a refusal is overridden, for its message (default: the API's `force: true`). */
   forceHint?: string;
 }
@@ -31,13 +27,7 @@ export class HostClockGuard {
 
   constructor(options: HostClockOptions = {}) {
     this.#options = options;
-    this.#view = options.systemView ?? hostSystemView();
-  }
-
-  /** The `--ntp` server, as `host` or `host:port`, or null. */
-  get server(): string | null {
-    const ntp = this.#options.ntp;
-    return ntp === undefined ? null : ntp.port === undefined ? ntp.host : `${ntp.host}:${ntp.port}`;
+    this.#view = hostSystemView();
   }
 
   /**
@@ -52,7 +42,7 @@ export class HostClockGuard {
       systemView: this.#view,
       force,
       forceHint: this.#options.forceHint ?? "the call's force: true burns anyway",
-      ...(ntp !== undefined ? { ntpHost: ntp.host, sntp: { ...this.#options.sntp, ...(ntp.port !== undefined ? { port: ntp.port } : {}) } } : {}),
+      ...(ntp !== undefined ? { ntpHost: ntp.host, sntp: ntp.port !== undefined ? { port: ntp.port } : {} } : {}),
     });
     if (report.overridden.length === 0) {
       this.#passed = report;
