@@ -8,10 +8,11 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { PcscManager, type PcscEvent } from "../../src/transports/pcsc.js";
+import { PcscManager } from "../../src/transports/pcsc.js";
 import type { VirtualCard } from "../../src/transports/types.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { REPO_ROOT } from "../fixtures/pcscd.js";
+import { nextEvent } from "../fixtures/pcsc-events.js";
 
 const BIN = join(REPO_ROOT, "bin/otpbridge.js");
 const BUILT = join(REPO_ROOT, "dist/src/cli/main.js");
@@ -63,22 +64,6 @@ export function spawnDaemon(dataDir: string, args: string[] = []): Daemon {
     return { port: info.port, token: readFileSync(info.tokenFile, "utf8").trim() };
   });
   return { child, stderr, exited, listening };
-}
-
-/** Resolves on the first PC/SC event matching `match` (subscribe before causing it). */
-function nextEvent(pcsc: PcscManager, match: (event: PcscEvent) => boolean, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no matching PC/SC event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = pcsc.on((event) => {
-      if (!match(event)) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
 }
 
 /** Inserts and removes virtual cards, each time until pcscd has reported the change. */

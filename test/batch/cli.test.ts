@@ -12,8 +12,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import hiBase32 from "hi-base32";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
-import type { CommandIo } from "../../src/cli/io.js";
+import { runCli } from "../fixtures/cli.js";
 import { startDaemon } from "../../src/daemon/daemon.js";
 import { parseOtpauthUri } from "../../src/input/secret.js";
 import { silentLogger } from "../../src/lib/log.js";
@@ -27,13 +26,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => "" };
-  return { code: await main(argv, io), out, err };
-}
-
 const sha = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 describe("otpbridge batch", () => {
@@ -42,16 +34,16 @@ describe("otpbridge batch", () => {
     process.env.OTPB_TEST_WRONG = "incorrect horse";
     try {
       const withPass = ["--data-dir", dataDir, "--passphrase-env", "OTPB_TEST_PASSPHRASE"];
-      expect((await cli("batch", "create", "--generate", "3", "--name", "locked", ...withPass)).code).toBe(0);
+      expect((await runCli(["batch", "create", "--generate", "3", "--name", "locked", ...withPass])).code).toBe(0);
       expect(readdirSync(dataDir)).not.toContain("seed.key");
-      const run = await cli("batch", "run", "1", "--simulate", "--readers", "1", ...withPass);
+      const run = await runCli(["batch", "run", "1", "--simulate", "--readers", "1", ...withPass]);
       expect(run.code).toBe(0);
       expect(run.out.filter((l) => l.startsWith("done "))).toHaveLength(3);
 
-      const wrong = await cli("batch", "status", "1", "--data-dir", dataDir, "--passphrase-env", "OTPB_TEST_WRONG");
+      const wrong = await runCli(["batch", "status", "1", "--data-dir", dataDir, "--passphrase-env", "OTPB_TEST_WRONG"]);
       expect(wrong.code).toBe(REASONS.WRONG_PASSPHRASE.exitCode);
       expect(wrong.err.at(-1)).toMatch(/wrong passphrase for journal/);
-      const none = await cli("batch", "status", "1", "--data-dir", dataDir);
+      const none = await runCli(["batch", "status", "1", "--data-dir", dataDir]);
       expect(none.code).not.toBe(0);
       expect(none.err.at(-1)).toMatch(/was created with a passphrase; open it with the passphrase/);
       expect([...run.err, ...wrong.err, ...none.err].join("\n")).not.toContain("horse");
@@ -65,10 +57,10 @@ describe("otpbridge batch", () => {
     const given = randomBytes(20);
     const csvPath = join(root, "users.csv");
     writeFileSync(csvPath, `upn,secret\nalice@example.com,${hiBase32.encode(given)}\n${Array.from({ length: 8 }, (_, i) => `user${i}@example.com,`).join("\n")}\n`);
-    const created = await cli("batch", "create", "--csv", csvPath, "--name", "march", "--data-dir", dataDir);
+    const created = await runCli(["batch", "create", "--csv", csvPath, "--name", "march", "--data-dir", dataDir]);
     expect(created).toMatchObject({ code: 0, out: [expect.stringMatching(/^batch 1 "march": 9 items/)] });
 
-    const run = await cli("batch", "run", "1", "--simulate", "--readers", "3", "--data-dir", dataDir);
+    const run = await runCli(["batch", "run", "1", "--simulate", "--readers", "3", "--data-dir", dataDir]);
     expect(run.code).toBe(0);
     const done = run.out.filter((l) => l.startsWith("done "));
     expect(done).toHaveLength(9);
@@ -77,11 +69,11 @@ describe("otpbridge batch", () => {
     );
     expect(run.out.join("\n")).toMatch(/batch 1 "march" \(running, finished\): 9 of 9 committed/);
 
-    const status = await cli("batch", "status", "1", "--json", "--data-dir", dataDir);
+    const status = await runCli(["batch", "status", "1", "--json", "--data-dir", dataDir]);
     expect(JSON.parse(status.out.join("\n"))).toMatchObject({ total: 9, done: 9, finished: true });
 
     const out = join(root, "tokens.txt");
-    const exported = await cli("batch", "export", "1", "--format", "otpauth", "--out", out, "--data-dir", dataDir);
+    const exported = await runCli(["batch", "export", "1", "--format", "otpauth", "--out", out, "--data-dir", dataDir]);
     expect(exported.code).toBe(0);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const accounts = readFileSync(out, "utf8").trim().split("\n").map((u) => parseOtpauthUri(u));
@@ -100,11 +92,11 @@ describe("otpbridge batch", () => {
   it("create from a URI file; PSKC export needs a password from the environment", async () => {
     const uris = join(root, "uris.txt");
     writeFileSync(uris, "# exported accounts\notpauth://totp/ACME:bob?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=ACME\n\n");
-    expect((await cli("batch", "create", "--uris", uris, "--name", "u", "--data-dir", dataDir)).code).toBe(0);
-    const refused = await cli("batch", "export", "1", "--format", "pskc", "--out", join(root, "x.pskc"), "--data-dir", dataDir);
+    expect((await runCli(["batch", "create", "--uris", uris, "--name", "u", "--data-dir", dataDir])).code).toBe(0);
+    const refused = await runCli(["batch", "export", "1", "--format", "pskc", "--out", join(root, "x.pskc"), "--data-dir", dataDir]);
     expect(refused.code).toBe(2);
     expect(refused.err.join("\n")).toMatch(/--password-env/);
-    const wrong = await cli("batch", "create", "--generate", "5", "--csv", uris, "--name", "x", "--data-dir", dataDir);
+    const wrong = await runCli(["batch", "create", "--generate", "5", "--csv", uris, "--name", "x", "--data-dir", dataDir]);
     expect(wrong.code).toBe(2);
   });
 
@@ -120,7 +112,7 @@ describe("otpbridge batch", () => {
     it("random bytes: the CLI exits 65 (JOURNAL_CORRUPT) and the daemon does not start", async () => {
       const path = plant((p) => writeFileSync(p, randomBytes(8192)));
       const before = sha(path);
-      const listed = await cli("batch", "list", "--data-dir", dataDir);
+      const listed = await runCli(["batch", "list", "--data-dir", dataDir]);
       expect(listed.code).toBe(65);
       expect(listed.err.join("\n")).toContain(path);
       await expect(startDaemon({ port: 0, dataDir, simulate: true, log: silentLogger })).rejects.toMatchObject({ reason: "JOURNAL_CORRUPT" });
@@ -135,7 +127,7 @@ describe("otpbridge batch", () => {
         db.close();
       });
       const before = sha(path);
-      const created = await cli("batch", "create", "--generate", "3", "--name", "x", "--data-dir", dataDir);
+      const created = await runCli(["batch", "create", "--generate", "3", "--name", "x", "--data-dir", dataDir]);
       expect(created.code).toBe(65);
       const error = await startDaemon({ port: 0, dataDir, simulate: true, log: silentLogger }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OtpbridgeError);

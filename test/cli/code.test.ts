@@ -5,32 +5,23 @@ import { join } from "node:path";
 import base32 from "hi-base32";
 import * as OTPAuth from "otpauth";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { runCli } from "../fixtures/cli.js";
 import { encodeMigrationUri } from "../../src/input/migration.js";
-import type { CommandIo } from "../../src/cli/io.js";
 
 const SHA1_SEED = base32.encode("12345678901234567890").replace(/=/g, "");
 const SHA256_SEED = base32.encode("12345678901234567890123456789012").replace(/=/g, "");
 
-async function run(argv: string[], stdin = ""): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => stdin };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
-
 describe("otpbridge code", () => {
   it("prints the RFC 6238 Appendix B codes", async () => {
-    expect((await run(["code", "--secret", SHA1_SEED, "--digits", "8", "--time", "59"])).out).toEqual(["94287082"]);
+    expect((await runCli(["code", "--secret", SHA1_SEED, "--digits", "8", "--time", "59"])).out).toEqual(["94287082"]);
     expect(
-      (await run(["code", "--secret", SHA256_SEED, "--algorithm", "sha256", "--digits", "8", "--time", "1111111109"])).out,
+      (await runCli(["code", "--secret", SHA256_SEED, "--algorithm", "sha256", "--digits", "8", "--time", "1111111109"])).out,
     ).toEqual(["68084774"]);
   });
 
   it("takes algorithm, digits and period from an otpauth URI", async () => {
     const uri = `otpauth://totp/ACME:alice?secret=${SHA256_SEED}&issuer=ACME&algorithm=SHA256&digits=8&period=30`;
-    expect((await run(["code", "--uri", uri, "--time", "2000000000"])).out).toEqual(["90698825"]);
+    expect((await runCli(["code", "--uri", uri, "--time", "2000000000"])).out).toEqual(["90698825"]);
   });
 
   it("reads the seed from stdin, a file and the environment", async () => {
@@ -40,15 +31,15 @@ describe("otpbridge code", () => {
     chmodSync(file, 0o600);
     process.env.OTPB_TEST_SEED = SHA1_SEED.toLowerCase();
     const args = ["--digits", "8", "--time", "59"];
-    expect((await run(["code", "--secret-stdin", ...args], ` ${SHA1_SEED}\n`)).out).toEqual(["94287082"]);
-    expect((await run(["code", "--secret-file", file, ...args])).out).toEqual(["94287082"]);
-    expect((await run(["code", "--secret-env", "OTPB_TEST_SEED", ...args])).out).toEqual(["94287082"]);
+    expect((await runCli(["code", "--secret-stdin", ...args], { stdin: ` ${SHA1_SEED}\n` })).out).toEqual(["94287082"]);
+    expect((await runCli(["code", "--secret-file", file, ...args])).out).toEqual(["94287082"]);
+    expect((await runCli(["code", "--secret-env", "OTPB_TEST_SEED", ...args])).out).toEqual(["94287082"]);
     delete process.env.OTPB_TEST_SEED;
   });
 
   it("accepts base32 as people paste it: lower case, spaces, padding", async () => {
     const messy = SHA1_SEED.toLowerCase().replace(/(.{4})/g, "$1 ") + "====";
-    expect((await run(["code", "--secret", messy, "--digits", "8", "--time", "59"])).out).toEqual(["94287082"]);
+    expect((await runCli(["code", "--secret", messy, "--digits", "8", "--time", "59"])).out).toEqual(["94287082"]);
   });
 
   it("agrees with the otpauth package on random seeds and times", async () => {
@@ -63,7 +54,7 @@ describe("otpbridge code", () => {
       const secret = new OTPAuth.Secret({ buffer: seed.slice().buffer });
       const expected = new OTPAuth.TOTP({ secret, algorithm, digits, period }).generate({ timestamp: time * 1000 });
       const args = ["code", "--secret", secret.base32, "--algorithm", algorithm];
-      const result = await run([...args, "--digits", `${digits}`, "--period", `${period}`, "--time", `${time}`]);
+      const result = await runCli([...args, "--digits", `${digits}`, "--period", `${period}`, "--time", `${time}`]);
       expect(result.out).toEqual([expected]);
     }
   });
@@ -75,7 +66,7 @@ describe("otpbridge code", () => {
       { secret: seeds[0]!, name: "alice@example.com", issuer: "ACME", algorithm: 1, digits: 1, type: 2 },
       { secret: seeds[1]!, name: "bob", algorithm: 1, digits: 1, type: 2 },
     ]);
-    const result = await run(["code", "--secret-stdin", "--time", "59"], uri);
+    const result = await runCli(["code", "--secret-stdin", "--time", "59"], { stdin: uri });
     const expected = seeds.map((seed) =>
       new OTPAuth.TOTP({ secret: new OTPAuth.Secret({ buffer: Uint8Array.from(seed).buffer }) }).generate({ timestamp: 59_000 }),
     );
@@ -103,7 +94,7 @@ describe("otpbridge code", () => {
   ];
   for (const [what, args, message] of BAD) {
     it(`exits 2 with one line for ${what}`, async () => {
-      const result = await run(["code", ...args]);
+      const result = await runCli(["code", ...args]);
       expect(result.code).toBe(2);
       expect(result.out).toEqual([]);
       expect(result.err).toHaveLength(1);

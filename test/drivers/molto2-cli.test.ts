@@ -8,20 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import base32 from "hi-base32";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
-import type { CommandIo } from "../../src/cli/io.js";
+import { runCli } from "../fixtures/cli.js";
 import { REASONS } from "../../src/lib/errors.js";
 import { lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
 
 const SEED_B32 = base32.encode("12345678901234567890").replace(/=/g, "");
-
-async function run(argv: string[], stdin = ""): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => stdin };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 describe("otpbridge molto2 --simulate", () => {
   let release: () => void = () => {};
@@ -31,7 +22,7 @@ describe("otpbridge molto2 --simulate", () => {
   afterAll(() => release());
 
   it("lists a fresh token", async () => {
-    const r = await run(["molto2", "list", "--simulate"]);
+    const r = await runCli(["molto2", "list", "--simulate"]);
     expect(r.code).toBe(0);
     expect(r.err[0]).toMatch(/^simulated Molto2 \((memory|pcscd, Virtual PCD 00 0[01])\)$/);
     expect(r.out[0]).toMatch(/^Molto2 SIM000000000001, 100 profiles, clock /);
@@ -39,38 +30,38 @@ describe("otpbridge molto2 --simulate", () => {
   });
 
   it("writes a seed from stdin with its title and config, and never prints the seed", async () => {
-    const r = await run(["molto2", "write", "--simulate", "--profile", "5", "--secret-stdin", "--title", "Okta", "--digits", "8"], `${SEED_B32}\n`);
+    const r = await runCli(["molto2", "write", "--simulate", "--profile", "5", "--secret-stdin", "--title", "Okta", "--digits", "8"], { stdin: `${SEED_B32}\n` });
     expect(r.code).toBe(0);
     expect(r.out.at(-1)).toMatch(/^ {2}5 {2}seed +SHA1 30s 8 digits +"Okta"$/);
     expect([...r.out, ...r.err].join("\n")).not.toContain(SEED_B32);
   });
 
   it("runs delete, sync, set-key, reset, lock and unlock", async () => {
-    const empty = await run(["molto2", "delete", "--simulate", "--profile", "3"]);
+    const empty = await runCli(["molto2", "delete", "--simulate", "--profile", "3"]);
     expect(empty.code).toBe(3);
     expect(empty.err.at(-1)).toBe("otpbridge: profile 3 holds no seed");
-    const sync = await run(["molto2", "sync", "--simulate", "--all"]);
+    const sync = await runCli(["molto2", "sync", "--simulate", "--all"]);
     expect(sync.out.at(-1)).toMatch(/^clock set to .* through 100 profile\(s\)$/);
     process.env.OTPB_TEST_NEW_KEY = "0123456789abcdef";
-    const rekey = await run(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
+    const rekey = await runCli(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
     delete process.env.OTPB_TEST_NEW_KEY;
     expect(rekey.out).toEqual(["press ▲ on the token", "customer key changed (the token accepted the new key)"]);
-    const reset = await run(["molto2", "reset", "--simulate"]);
+    const reset = await runCli(["molto2", "reset", "--simulate"]);
     expect(reset.out).toEqual(["press ▲ on the token", "factory reset confirmed: every profile is empty and the factory key is back"]);
-    expect((await run(["molto2", "lock", "--simulate"])).out).toEqual(["screen locked"]);
-    expect((await run(["molto2", "unlock", "--simulate"])).out).toEqual(["screen unlocked"]);
+    expect((await runCli(["molto2", "lock", "--simulate"])).out).toEqual(["screen locked"]);
+    expect((await runCli(["molto2", "unlock", "--simulate"])).out).toEqual(["screen unlocked"]);
   });
 
   it("warns on stderr while the factory key is in use; refuses it as the new key; reset needs no key and warns of nothing", async () => {
-    const lock = await run(["molto2", "lock", "--simulate"]);
+    const lock = await runCli(["molto2", "lock", "--simulate"]);
     expect(lock.out).toEqual(["screen locked"]);
     expect(lock.err).toContain("warning: this Molto2 still uses the public factory customer key TOKEN2MOLTO1-KEY: anyone holding it can rewrite its profiles; set your own with `otpbridge molto2 set-key`");
     // A list reads public blocks only: no authentication, no warning.
-    expect((await run(["molto2", "list", "--simulate"])).err.some((l) => l.startsWith("warning:"))).toBe(false);
+    expect((await runCli(["molto2", "list", "--simulate"])).err.some((l) => l.startsWith("warning:"))).toBe(false);
     process.env.OTPB_TEST_NEW_KEY = "TOKEN2MOLTO1-KEY";
-    const same = await run(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
+    const same = await runCli(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
     process.env.OTPB_TEST_NEW_KEY = "abc";
-    const short = await run(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
+    const short = await runCli(["molto2", "set-key", "--simulate", "--new-key-env", "OTPB_TEST_NEW_KEY"]);
     delete process.env.OTPB_TEST_NEW_KEY;
     expect(same.code).toBe(2);
     expect(same.err.at(-1)).toMatch(/^otpbridge: the new customer key is the public factory key TOKEN2MOLTO1-KEY; choose your own/);
@@ -78,22 +69,22 @@ describe("otpbridge molto2 --simulate", () => {
     expect(short.code).toBe(0);
     expect(short.err).toContain("warning: the new customer key is 3 bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)");
     expect(short.err.some((l) => l.includes("factory customer key"))).toBe(false);
-    const reset = await run(["molto2", "reset", "--simulate"]);
+    const reset = await runCli(["molto2", "reset", "--simulate"]);
     expect(reset.code).toBe(0);
     expect(reset.err.some((l) => l.startsWith("warning:"))).toBe(false); // it never authenticated
   });
 
   it.skipIf(missingPcscStack() !== undefined)("names no reader or several readers with the device reasons, opening none", async () => {
-    const none = await run(["molto2", "list", "--reader", "no such reader"]);
+    const none = await runCli(["molto2", "list", "--reader", "no such reader"]);
     expect(none.code).toBe(REASONS.NO_DEVICE.exitCode);
     expect(none.err.at(-1)).toBe('otpbridge: no reader name contains "no such reader"');
-    const several = await run(["molto2", "list", "--reader", "Virtual PCD"]);
+    const several = await runCli(["molto2", "list", "--reader", "Virtual PCD"]);
     expect(several.code).toBe(REASONS.AMBIGUOUS_DEVICE.exitCode);
     expect(several.err.at(-1)).toMatch(/^otpbridge: several readers match "Virtual PCD" \(Virtual PCD 00 00, .*\): name one with --reader$/);
   });
 
   it("stops at a wrong customer key with the tries left and exit code 77, without echoing the key", async () => {
-    const r = await run(["molto2", "lock", "--simulate", "--key-stdin"], "not the key\n");
+    const r = await runCli(["molto2", "lock", "--simulate", "--key-stdin"], { stdin: "not the key\n" });
     expect(r.code).toBe(77);
     expect(r.err.at(-1)).toBe("otpbridge: wrong customer key: 9 tries left before the token locks");
     expect([...r.out, ...r.err].join("\n")).not.toContain("not the key");
@@ -107,11 +98,11 @@ describe("otpbridge molto2 --simulate", () => {
     writeFileSync(hexFile, Buffer.from("TOKEN2MOLTO1-KEY").toString("hex"));
     chmodSync(ascii, 0o600);
     chmodSync(hexFile, 0o600);
-    expect((await run(["molto2", "lock", "--simulate", "--key-file", ascii])).out).toEqual(["screen locked"]);
-    expect((await run(["molto2", "lock", "--simulate", "--key-file", hexFile, "--key-hex"])).out).toEqual(["screen locked"]);
-    const asText = await run(["molto2", "lock", "--simulate", "--key-file", hexFile]);
+    expect((await runCli(["molto2", "lock", "--simulate", "--key-file", ascii])).out).toEqual(["screen locked"]);
+    expect((await runCli(["molto2", "lock", "--simulate", "--key-file", hexFile, "--key-hex"])).out).toEqual(["screen locked"]);
+    const asText = await runCli(["molto2", "lock", "--simulate", "--key-file", hexFile]);
     expect(asText.code).toBe(77); // the hex digits taken as ASCII are another key
-    expect((await run(["molto2", "lock", "--simulate", "--key-file", ascii, "--key-hex"])).code).toBe(2);
+    expect((await runCli(["molto2", "lock", "--simulate", "--key-file", ascii, "--key-hex"])).code).toBe(2);
   });
 
   it("rejects bad input before touching a token", async () => {
@@ -125,7 +116,7 @@ describe("otpbridge molto2 --simulate", () => {
       ["molto2", "lock", "--simulate", "--key-stdin", "--secret-stdin"],
       ["molto2", "frobnicate"],
     ]) {
-      const r = await run(argv);
+      const r = await runCli(argv);
       expect(r.code, argv.join(" ")).toBe(2);
       expect(r.err.some((l) => l.startsWith("simulated"))).toBe(false);
     }
@@ -134,19 +125,19 @@ describe("otpbridge molto2 --simulate", () => {
 
 describe("otpbridge applet --simulate", () => {
   it("adds an entry and shows its code; list and delete on a fresh key", async () => {
-    const add = await run(["applet", "add", "--simulate", "--app", "ACME", "--account", "bob", "--secret-stdin"], SEED_B32);
+    const add = await runCli(["applet", "add", "--simulate", "--app", "ACME", "--account", "bob", "--secret-stdin"], { stdin: SEED_B32 });
     expect(add.code).toBe(0);
     expect(add.out).toEqual(["added ACME:bob (TOTP SHA1 6 digits, 30 s)"]);
-    expect((await run(["applet", "list", "--simulate"])).out).toEqual(["0 entries"]);
-    const missing = await run(["applet", "delete", "--simulate", "--account", "bob"]);
+    expect((await runCli(["applet", "list", "--simulate"])).out).toEqual(["0 entries"]);
+    const missing = await runCli(["applet", "delete", "--simulate", "--account", "bob"]);
     expect(missing.code).toBe(3);
     expect(missing.err.at(-1)).toMatch(/no such entry/);
-    const code = await run(["applet", "code", "--simulate", "--account", "bob"]);
+    const code = await runCli(["applet", "code", "--simulate", "--account", "bob"]);
     expect(code.code).toBe(3);
   });
 
   it("refuses two device choices and a missing account", async () => {
-    expect((await run(["applet", "list", "--simulate", "--hid", "/dev/hidraw0"])).code).toBe(2);
-    expect((await run(["applet", "code", "--simulate"])).code).toBe(2);
+    expect((await runCli(["applet", "list", "--simulate", "--hid", "/dev/hidraw0"])).code).toBe(2);
+    expect((await runCli(["applet", "code", "--simulate"])).code).toBe(2);
   });
 });

@@ -6,9 +6,10 @@
 import { randomBytes } from "node:crypto";
 import base32 from "hi-base32";
 import { describe, expect, it } from "vitest";
+import { failureOf } from "../fixtures/errors.js";
 import { totp } from "../../src/crypto/index.js";
 import { expectedCodes, SingleProfileSession, type BurnOptions } from "../../src/drivers/single-profile.js";
-import { OtpbridgeError, reasonOf } from "../../src/lib/errors.js";
+import { reasonOf } from "../../src/lib/errors.js";
 import { createLogger } from "../../src/lib/log.js";
 import { SINGLE_PROFILE_MODELS } from "../../src/protocol/models.js";
 import { pinnedClock } from "../../src/emulator/common.js";
@@ -30,16 +31,6 @@ const burnOptions = (seed: Uint8Array, over: Partial<BurnOptions> = {}): BurnOpt
   seed, algorithm: "SHA1", period: 30, display: 30, ...over,
 });
 
-async function failure(promise: Promise<unknown>): Promise<OtpbridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OtpbridgeError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
-
 describe("SingleProfileSession.open", () => {
   it("identifies every model of the §2.1 table by serial prefix, with its sync class and clock drift", async () => {
     for (const model of SINGLE_PROFILE_MODELS) {
@@ -54,7 +45,7 @@ describe("SingleProfileSession.open", () => {
 
   it("refuses an unknown serial prefix after GET INFO alone: no challenge, no auth", async () => {
     const { card } = token("8659623"); // C202/C203: not programmable (§2.1)
-    const error = await failure(SingleProfileSession.open(new MemoryTransport(card)));
+    const error = await failureOf(SingleProfileSession.open(new MemoryTransport(card)));
     expect(error.reason).toBe("UNKNOWN_MODEL");
     expect(error.detail.serial).toBe(serialOf("8659623"));
     expect(card.steps).toEqual([GET_INFO]);
@@ -62,7 +53,7 @@ describe("SingleProfileSession.open", () => {
 
   it("refuses a card that is not a token (GET INFO not answered with 9000)", async () => {
     const card = new RecordingCard(new EchoCard());
-    const error = await failure(SingleProfileSession.open(new MemoryTransport(card)));
+    const error = await failureOf(SingleProfileSession.open(new MemoryTransport(card)));
     expect(error.reason).toBe("UNKNOWN_MODEL");
     expect(error.message).toContain("6D00");
     expect(card.steps).toEqual([GET_INFO]);
@@ -128,7 +119,7 @@ describe("burn", () => {
   it("a locked token: TOKEN_LOCKED after exactly one AUTH FINISH, never a second try, nothing written", async () => {
     const { token: t, card } = token("8659622", { keyLocked: true });
     const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
-    const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(1))));
+    const error = await failureOf(session.burn(burnOptions(new Uint8Array(20).fill(1))));
     expect(error.reason).toBe("TOKEN_LOCKED");
     expect(error.detail).toMatchObject({ stage: "auth", seedState: "unchanged" });
     expect(card.steps).toEqual([GET_INFO, GET_CHALLENGE, AUTH_FINISH]);
@@ -156,7 +147,7 @@ describe("burn", () => {
     const { token: t, card } = token("8659601");
     card.intercept = (step) => (step === WRITE_SEED ? sw(0x6983) : undefined);
     const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
-    const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(3))));
+    const error = await failureOf(session.burn(burnOptions(new Uint8Array(20).fill(3))));
     expect(error.reason).toBe("AUTH_FAILED");
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "wiped", model: "miniOTP-3-i" });
     expect(error.message).toContain("NO seed");
@@ -169,7 +160,7 @@ describe("burn", () => {
     const { card } = token("8659612");
     card.intercept = (step) => (step === WRITE_SEED ? sw(0x6a80) : undefined);
     const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
-    const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(3))));
+    const error = await failureOf(session.burn(burnOptions(new Uint8Array(20).fill(3))));
     expect(error.reason).toBe("DEVICE_ERROR");
     expect(error.message).toMatch(/^WRITE SEED failed: the token rejected the seed frame \(6A80\): its length or padding is wrong/);
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "previous", sw: 0x6a80 });
@@ -180,7 +171,7 @@ describe("burn", () => {
     const { card } = token("8659612");
     card.intercept = (step) => (step === GET_CHALLENGE ? sw(0x6f12) : undefined);
     const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
-    const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(3))));
+    const error = await failureOf(session.burn(burnOptions(new Uint8Array(20).fill(3))));
     expect(error.reason).toBe("DEVICE_ERROR");
     expect(error.message).toMatch(/^GET CHALLENGE failed: unknown status word 6F12 \(run with --debug for the exchange\) \(during auth; nothing was written\)$/);
   });
@@ -191,7 +182,7 @@ describe("burn", () => {
     await (await SingleProfileSession.open(new MemoryTransport(card), { now })).burn(burnOptions(old));
     // INFO, CHALLENGE, AUTH, CONFIG answered; the seed write finds the card gone.
     const session = await SingleProfileSession.open(new MemoryTransport(card, { removeAfter: 4 }), { now });
-    const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(5))));
+    const error = await failureOf(session.burn(burnOptions(new Uint8Array(20).fill(5))));
     expect(error.reason).toBe("CARD_REMOVED");
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "wiped", serial: serialOf("8659622") });
     expect(error.message).toMatch(/NO seed.*run burn again/);
@@ -204,7 +195,7 @@ describe("burn", () => {
     const old = new Uint8Array(20).fill(9);
     await (await SingleProfileSession.open(new MemoryTransport(card), { now })).burn(burnOptions(old));
     const session = await SingleProfileSession.open(new MemoryTransport(card, { removeAfter: 4 }), { now });
-    const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(5), { algorithm: "SHA256" })));
+    const error = await failureOf(session.burn(burnOptions(new Uint8Array(20).fill(5), { algorithm: "SHA256" })));
     expect(error.reason).toBe("CARD_REMOVED");
     expect(error.detail.seedState).toBe("previous");
     expect(Buffer.from(t.state().seed).equals(Buffer.from(old))).toBe(true);
@@ -213,7 +204,7 @@ describe("burn", () => {
   it("card removed at the config write on a restricted model: the seed state is unknown, and the error says so", async () => {
     const { card } = token("8659610");
     const session = await SingleProfileSession.open(new MemoryTransport(card, { removeAfter: 3 }), { now });
-    const error = await failure(session.burn(burnOptions(new Uint8Array(20).fill(5))));
+    const error = await failureOf(session.burn(burnOptions(new Uint8Array(20).fill(5))));
     expect(error.reason).toBe("CARD_REMOVED");
     expect(error.detail).toMatchObject({ stage: "config", seedState: "unknown" });
   });
@@ -253,7 +244,7 @@ describe("syncTime", () => {
     await (await SingleProfileSession.open(new MemoryTransport(card), { now })).burn(burnOptions(seed));
     card.steps.length = 0;
     const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
-    const error = await failure(session.syncTime({ ...settings }));
+    const error = await failureOf(session.syncTime({ ...settings }));
     expect(error.reason).toBe("SEED_WIPE_NOT_CONFIRMED");
     expect(reasonOf(error)).toBe("SEED_WIPE_NOT_CONFIRMED");
     expect(card.steps).toEqual([GET_INFO]);

@@ -4,28 +4,13 @@
  * emulated tokens into the LAST four vpcd readers ("Virtual PCD C/D 00 00/01"), which these
  * suites own (the transports suites use the first ones).
  */
-import { PcscManager, type PcscEvent } from "../../src/transports/pcsc.js";
+import { PcscManager } from "../../src/transports/pcsc.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import type { VirtualCard } from "../../src/transports/types.js";
 import { VPCD_READERS, ensurePcscd, lockPcscd } from "../fixtures/pcscd.js";
+import { nextEvent } from "../fixtures/pcsc-events.js";
 
 export const OUR_READERS = VPCD_READERS.slice(-4);
-
-/** Resolves on the first event matching `match` (subscribe before causing it). */
-export function nextEvent(pcsc: PcscManager, match: (event: PcscEvent) => boolean, timeoutMs = 5_000): Promise<PcscEvent> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no matching PC/SC event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = pcsc.on((event) => {
-      if (!match(event)) return;
-      clearTimeout(timer);
-      off();
-      resolve(event);
-    });
-  });
-}
 
 /** Waits until every reader of `names` is listed. */
 export async function readersListed(pcsc: PcscManager, names: readonly string[], timeoutMs = 8_000): Promise<void> {
@@ -55,14 +40,14 @@ export async function openRig(): Promise<PcscRig> {
   return {
     pcsc,
     insert: async (card, reader) => {
-      const seen = nextEvent(pcsc, (e) => e.type === "card-inserted" && e.reader === reader.name);
+      const seen = nextEvent(pcsc, (e) => e.type === "card-inserted" && e.reader === reader.name, 5_000);
       const slot = await insertCard(card, { port: reader.port });
       inserted.add(slot);
       await seen;
       return slot;
     },
     remove: async (slot, reader) => {
-      const gone = nextEvent(pcsc, (e) => e.type === "card-removed" && e.reader === reader);
+      const gone = nextEvent(pcsc, (e) => e.type === "card-removed" && e.reader === reader, 5_000);
       await slot.remove();
       inserted.delete(slot);
       await gone;

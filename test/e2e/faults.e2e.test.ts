@@ -9,6 +9,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { failureOf } from "../fixtures/errors.js";
 import { DeviceManager, type DeviceInfo } from "../../src/drivers/device-manager.js";
 import { SingleProfileSession, type BurnOptions } from "../../src/drivers/single-profile.js";
 import { OtpbridgeError } from "../../src/lib/errors.js";
@@ -31,16 +32,6 @@ async function until(check: () => boolean, timeoutMs = 8_000): Promise<void> {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<OtpbridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OtpbridgeError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe.skipIf(missing !== undefined)("single-profile burn faults through pcscd and vpcd", () => {
@@ -84,7 +75,7 @@ describe.skipIf(missing !== undefined)("single-profile burn faults through pcscd
     slots.push(slot);
     await until(() => device(reader.name)?.state === "ready");
     const t0 = performance.now();
-    const error = await failure(burn(reader.name, burnOptions(1)));
+    const error = await failureOf(burn(reader.name, burnOptions(1)));
     expect(performance.now() - t0).toBeLessThan(3_000);
     expect(error.reason).toBe("CARD_REMOVED");
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "wiped", model: "OTPC-P2-i" });
@@ -139,7 +130,7 @@ describe.skipIf(missing !== undefined)("single-profile burn faults through pcscd
     let error: OtpbridgeError;
     try {
       const t0 = performance.now();
-      error = await failure(burn(reader.name, burnOptions(4)));
+      error = await failureOf(burn(reader.name, burnOptions(4)));
       expect(performance.now() - t0).toBeLessThan(5_000);
     } finally {
       card.intercept = () => undefined;

@@ -12,7 +12,7 @@ import { PcscManager } from "../../src/transports/pcsc.js";
 import { insertCard } from "../../src/transports/vpcd-bridge.js";
 import { EchoCard, counterApdu } from "../fixtures/cards.js";
 import { PCSCD_SOCKET, REPO_ROOT, VPCD_READERS, ensurePcscd, lockPcscd, missingPcscStack, startPcscd, stopPcscd } from "../fixtures/pcscd.js";
-import { is, nextEvent } from "./helpers/events.js";
+import { is, nextEvent } from "../fixtures/pcsc-events.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`PC/SC lifecycle tests skipped: ${missing}`);

@@ -12,7 +12,7 @@ import { withT0Continuations } from "../../src/transports/t0.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { EchoCard, T0Card, counterApdu, echoApdu } from "../fixtures/cards.js";
 import { REPO_ROOT, VPCD_READERS, ensurePcscd, lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
-import { is, nextEvent } from "./helpers/events.js";
+import { is, nextEvent } from "../fixtures/pcsc-events.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`PC/SC end-to-end tests skipped: ${missing}`);
