@@ -146,13 +146,11 @@ describe("batch engine on in-memory readers", () => {
     engine.run(batch.id);
     const token = new SingleProfileToken({ serial: serial(11) }); // OTPC-P2-i: the config write erased the seed
     const card = new RecordingCard(token);
-    card.intercept = (step) => {
-      if (step !== WRITE_SEED) return undefined;
-      card.intercept = () => undefined;
+    card.onceAt(WRITE_SEED, () => {
       readers.remove("R1");
       setTimeout(() => readers.insert("R1", card), 50);
       throw otpbError("CARD_REMOVED", "the card left the reader", { detail: { stage: "seed" } });
-    };
+    });
     readers.insert("R1", card);
     const event = await itemEvent(serial(11));
     expect(event).toMatchObject({ outcome: "committed", attempts: 1, resumed: false });
@@ -189,12 +187,10 @@ describe("batch engine on in-memory readers", () => {
     engine.run(batch.id);
     const token = new SingleProfileToken({ serial: serial(1) });
     const card = new RecordingCard(token);
-    card.intercept = (step) => {
-      if (step !== WRITE_SEED) return undefined;
-      card.intercept = () => undefined;
+    card.onceAt(WRITE_SEED, () => {
       readers.remove("R1");
       throw otpbError("CARD_REMOVED", "the card left the reader");
-    };
+    });
     readers.insert("R1", card);
     const cut = await itemEvent(serial(1));
     expect(cut).toMatchObject({ outcome: "interrupted", reason: "CARD_REMOVED" });
@@ -212,12 +208,10 @@ describe("batch engine on in-memory readers", () => {
     engine.run(batch.id);
     const token = new SingleProfileToken({ serial: serial(7) });
     const card = new RecordingCard(token);
-    card.intercept = (step) => {
-      if (step !== WRITE_CONFIG) return undefined;
-      card.intercept = () => undefined;
+    card.onceAt(WRITE_CONFIG, () => {
       readers.removeReader("R1");
       throw otpbError("READER_GONE", "the reader was unplugged");
-    };
+    });
     readers.insert("R1", card);
     expect(await itemEvent(serial(7))).toMatchObject({ outcome: "interrupted", reason: "READER_GONE" });
     expect(await tap("R2", card, serial(7))).toMatchObject({ outcome: "committed", resumed: true });

@@ -69,12 +69,10 @@ describe.skipIf(missing !== undefined)("batch faults through pcscd and vpcd", ()
     const token = new SingleProfileToken({ serial: "86596221000501" });
     const card = new RecordingCard(token);
     let slot!: InsertedCard;
-    card.intercept = (step) => {
-      if (step !== WRITE_SEED) return undefined;
-      card.intercept = () => undefined;
+    card.onceAt(WRITE_SEED, () => {
       void slot.remove();
       return sw(0x6f00);
-    };
+    });
     const before = events.length;
     slot = await rig.insert(card, READERS[0]!);
     await until(() => eventFor("86596221000501", before) !== undefined);
@@ -104,14 +102,12 @@ describe.skipIf(missing !== undefined)("batch faults through pcscd and vpcd", ()
     engine.run(batch.id);
     const token = new SingleProfileToken({ serial: "86596321000503" });
     const card = new RecordingCard(token);
-    card.intercept = (step, apdu, inner) => {
-      if (step !== WRITE_SEED) return undefined;
-      card.intercept = () => undefined;
+    card.onceAt(WRITE_SEED, (apdu, inner) => {
       // The seed lands on the token; pcscd dies before its answer reaches the daemon.
       const answer = inner.transmit(apdu);
       stopPcscd();
       return answer;
-    };
+    });
     const before = events.length;
     let slot: InsertedCard;
     try {

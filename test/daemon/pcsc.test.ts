@@ -76,12 +76,10 @@ describe.skipIf(missing !== undefined)("daemon through pcscd and vpcd", () => {
   it("a token pulled during the seed write and put back: token.retrying, then the burn completes in the same session", async () => {
     const token = new SingleProfileToken({ serial: "86596221000008" }); // OTPC-P2-i: the config write erased its seed
     const recording = new RecordingCard(token);
-    recording.intercept = (step) => {
-      if (step !== WRITE_SEED) return undefined;
-      recording.intercept = () => undefined;
+    recording.onceAt(WRITE_SEED, () => {
       void card?.remove();
       return sw(0x6f00); // never delivered: the card is gone with its vpcd connection
-    };
+    });
     client.events.length = 0;
     card = await insertCard(recording, { port: SLOT.port });
     await waitForEvent(client, "devices.changed", (p) => p.devices.some((x: any) => x.id === ID && x.state === "ready"), 3_000);

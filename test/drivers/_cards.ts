@@ -21,6 +21,18 @@ export class RecordingCard implements VirtualCard {
 
   constructor(readonly card: VirtualCard) {}
 
+  /**
+   * Lets `answer` take the first command of `step` (it may also pull the card, or throw), then lets
+   * the card answer everything again.
+   */
+  onceAt(step: Step, answer: (apdu: Uint8Array, card: VirtualCard) => Uint8Array): void {
+    this.intercept = (at, apdu, card) => {
+      if (at !== step) return undefined;
+      this.intercept = () => undefined;
+      return answer(apdu, card);
+    };
+  }
+
   get atr(): Uint8Array {
     return this.card.atr;
   }
