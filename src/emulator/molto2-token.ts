@@ -23,6 +23,11 @@ export interface Molto2TokenOptions {
   customerKey?: Uint8Array;
   /** Initial (and reset-to) tries counter; [EMU] default 10 (§3.16). */
   tries?: number;
+  /**
+   * Seconds after which an unconfirmed key change or factory reset lapses; default none. Whether
+   * the real token gives up waiting for ▲, and when, is not public [UNK] (§3.16).
+   */
+  confirmTimeout?: number;
   clock?: Clock;
   rng?: Rng;
 }
@@ -52,6 +57,7 @@ export class Molto2Token {
   readonly atr: Uint8Array = buildAtr(new TextEncoder().encode("Molto2"));
   private readonly serial: string;
   private readonly initialTries: number;
+  private readonly confirmTimeout: number | undefined;
   private readonly clock: Clock;
   private readonly rng: Rng;
   private key: Uint8Array;
@@ -63,7 +69,9 @@ export class Molto2Token {
   private challenge = new Uint8Array(8);
   private armed = false;
   private authed = false;
-  private pending: { kind: "none" } | { kind: "reset" } | { kind: "setKey"; key: Uint8Array } = { kind: "none" };
+  private pending: { kind: "none" } | { kind: "reset"; since: number } | { kind: "setKey"; since: number; key: Uint8Array } = {
+    kind: "none",
+  };
 
   /** @throws TypeError/RangeError (INVALID_INPUT) on bad options. */
   constructor(options: Molto2TokenOptions = {}) {
@@ -74,6 +82,8 @@ export class Molto2Token {
     this.initialTries = options.tries ?? 10;
     aint(this.initialTries, "tries", 1, 255);
     this.triesLeft = this.initialTries;
+    if (options.confirmTimeout !== undefined) aint(options.confirmTimeout, "confirmTimeout", 1, 86_400);
+    this.confirmTimeout = options.confirmTimeout;
     this.clock = options.clock ?? systemClock;
     this.rng = options.rng ?? systemRng;
     this.key = molto2Key(options.customerKey ?? MOLTO2_DEFAULT_CUSTOMER_KEY);
@@ -85,7 +95,11 @@ export class Molto2Token {
     return (this.clock() + this.rtcOffset) >>> 0;
   }
 
-  /** Power and reset drop the session and cancel a pending ▲ action [EMU]. */
+  /**
+   * Power and reset drop the session (§2.9 field loss, keyroost's "resets its card state" [HW]),
+   * but not a pending ▲ action: the official tools disconnect with the card unpowered or reset
+   * before the user presses ▲ (§3.16, "What ends a pending ▲ action").
+   */
   powerOn(): void {
     this.dropSession();
   }
@@ -99,19 +113,32 @@ export class Molto2Token {
   private dropSession(): void {
     this.armed = false;
     this.authed = false;
-    this.cancelPending();
   }
 
-  private cancelPending(): void {
+  /** Sets or replaces the action ▲ commits: the latest request wins [EMU]. */
+  private setPending(next: { kind: "reset" } | { kind: "setKey"; key: Uint8Array }): void {
+    this.clearPending();
+    this.pending = { ...next, since: this.clock() };
+  }
+
+  private clearPending(): void {
     if (this.pending.kind === "setKey") this.pending.key.fill(0);
     this.pending = { kind: "none" };
   }
 
+  /** Lets an unconfirmed action lapse once confirmTimeout has passed. */
+  private expirePending(): void {
+    if (this.pending.kind === "none" || this.confirmTimeout === undefined) return;
+    if (this.clock() - this.pending.since >= this.confirmTimeout) this.clearPending();
+  }
+
   /**
-   * The ▲ button: commits a pending key change or factory reset (§3.11, §3.12). Returns what it
-   * committed. After a key change the session is dropped [EMU]: the host re-authenticates with the new key.
+   * The ▲ button: commits a pending key change or factory reset (§3.11, §3.12), whatever was sent
+   * or powered in between. Returns what it committed. After a key change the session is dropped
+   * [EMU]: the host re-authenticates with the new key.
    */
   pressButton(): Molto2Pending {
+    this.expirePending();
     const pending = this.pending;
     this.pending = { kind: "none" };
     if (pending.kind === "setKey") {
@@ -139,6 +166,7 @@ export class Molto2Token {
 
   /** Inspection for tests. */
   state(): Molto2State {
+    this.expirePending();
     return {
       serial: this.serial, keyDigest: this.key.slice(), triesLeft: this.triesLeft, authed: this.authed, armed: this.armed,
       pending: this.pending.kind, screenLocked: this.screenLocked, display: this.display, rtc: this.rtc(),
@@ -162,12 +190,13 @@ export class Molto2Token {
   }
 
   /**
-   * Answers one C-APDU. Any APDU while a ▲ action is pending cancels it first [EMU].
+   * Answers one C-APDU. A pending ▲ action stays pending: the official GUIs poll the info read
+   * every 2 s while the user is asked to press (§3.16).
    * @throws TypeError (INVALID_INPUT) if apdu is not a Uint8Array; never for any byte content.
    */
   transmit(apdu: Uint8Array): Uint8Array {
     abytes(apdu, "apdu");
-    this.cancelPending();
+    this.expirePending();
     const cmd = readLax(apdu);
     if (cmd === null) return swBytes(SW.WRONG_LENGTH);
     if (cmd.cla === 0x80) return this.plain(cmd);
@@ -190,7 +219,7 @@ export class Molto2Token {
       case 0xe6:
         return swBytes(this.deleteSeed(cmd.p2));
       case 0x56:
-        this.pending = { kind: "reset" };
+        this.setPending({ kind: "reset" });
         return swBytes(SW.WAITING_FOR_BUTTON);
       case 0xd8:
         return swBytes(this.screenLock(cmd));
@@ -333,7 +362,7 @@ export class Molto2Token {
       payload?.fill(0);
       return SW.WRONG_DATA;
     }
-    this.pending = { kind: "setKey", key: payload.slice(1) };
+    this.setPending({ kind: "setKey", key: payload.slice(1) });
     payload.fill(0);
     return SW.WAITING_FOR_BUTTON;
   }

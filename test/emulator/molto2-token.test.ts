@@ -97,17 +97,22 @@ describe("Molto2Token against the host codec", () => {
     expect(auth(token)).toBe(0x9000);
   });
 
-  it("changes the customer key only after ▲; any other APDU first cancels it", () => {
+  it("changes the customer key only after ▲, which later commands and power cycles do not cancel", () => {
     const token = new Molto2Token();
     auth(token);
     const newCustomer = new TextEncoder().encode("my new customer key");
     const newK = molto2Key(newCustomer);
     expect(sw(token.transmit(molto2ChangeKeyApdu(DEFAULT_K, newCustomer)))).toBe(0x9060);
-    token.transmit(molto2InfoApdu());
-    expect(token.pressButton()).toBe("none");
+    // molto2.py --setkey --synctime: the sync goes out under the old key before the press.
+    expect(sw(token.transmit(molto2SyncTimeApdu(DEFAULT_K, 0, 0x66123456)))).toBe(0x9000);
     expect(toHex(token.state().keyDigest)).toBe(toHex(DEFAULT_K));
-    expect(sw(token.transmit(molto2ChangeKeyApdu(DEFAULT_K, newCustomer)))).toBe(0x9060);
+    token.powerOff(); // pyscard's disconnect unpowers the card
+    token.powerOn();
+    token.transmit(molto2InfoApdu()); // the GUIs' 2-second poll
+    token.reset();
+    expect(token.state().pending).toBe("setKey");
     expect(token.pressButton()).toBe("setKey");
+    expect(token.pressButton()).toBe("none");
     expect(toHex(token.state().keyDigest)).toBe(toHex(newK));
     expect(token.state().authed).toBe(false);
     expect(molto2AuthResult(auth(token))).toMatchObject({ ok: false });
@@ -117,6 +122,27 @@ describe("Molto2Token against the host codec", () => {
     token.pressButton();
     expect(token.state().profiles[0]!.seed.length).toBe(0);
     expect(auth(token)).toBe(0x9000);
+  });
+
+  it("lets the latest ▲ request win, and lets an unconfirmed one lapse after confirmTimeout", () => {
+    let now = 1_000;
+    const token = new Molto2Token({ clock: () => now, confirmTimeout: 60 });
+    auth(token);
+    token.transmit(molto2WriteSeedApdu(DEFAULT_K, 3, hex("0102")));
+    const newCustomer = new TextEncoder().encode("replaced by the reset");
+    expect(sw(token.transmit(molto2ChangeKeyApdu(DEFAULT_K, newCustomer)))).toBe(0x9060);
+    expect(sw(token.transmit(molto2FactoryResetApdu()))).toBe(0x9060);
+    expect(token.pressButton()).toBe("reset");
+    expect(toHex(token.state().keyDigest)).toBe(toHex(DEFAULT_K));
+    expect(token.state().profiles[3]!.seed.length).toBe(0);
+
+    expect(sw(token.transmit(molto2FactoryResetApdu()))).toBe(0x9060);
+    now += 59;
+    expect(token.state().pending).toBe("reset");
+    now += 1;
+    expect(token.state().pending).toBe("none");
+    expect(token.pressButton()).toBe("none");
+    expect(() => new Molto2Token({ confirmTimeout: 0 })).toThrow(RangeError);
   });
 
   it("locks and unlocks the screen only when authenticated", () => {
