@@ -32,8 +32,9 @@ export interface Molto2ButtonPrompt {
 }
 
 /**
- * Resolves once the user has pressed ▲ (or rejects to give up). No APDU may be sent meanwhile:
- * any command before the press cancels the pending action [EMU §3.16].
+ * Resolves once the user has pressed ▲ (or rejects to give up). The session sends nothing meanwhile;
+ * the token keeps the action pending across later commands and power-offs, so a press after a
+ * refusal still applies it (docs/PROTOCOL.md §3.16).
  */
 export type Molto2ButtonHandler = (prompt: Molto2ButtonPrompt) => Promise<void>;
 

@@ -1,5 +1,5 @@
 /**
- * Device side of a Molto2 (50 profiles) or Molto2v2 (100): the model of TOKEN2.md §3.16. No Molto2
+ * Device side of a Molto2 (50 profiles) or Molto2v2 (100): the model of docs/PROTOCOL.md §3.16. No Molto2
  * firmware is public; every choice the spec marks [EMU] is followed and named where it is made.
  * Commands are read the way Family A's firmware reads them (Lc = a[4], §2.9 steps 1-2) [EMU].
  */
