@@ -9,9 +9,8 @@
 //   nibble is j. 16 swizzles per 16 bytes.
 // - SM4 (sm4Sbox16): the S-box is A·I(A·x ⊕ D3) ⊕ D3 with I a GF(2^8) inversion; I is computed in
 //   a tower field GF(16)^2 with Hamburg's vector-permute inversion (CHES 2009), so that every step
-//   is a 16-entry table: 9 swizzles per 16 bytes, but a longer dependency chain. Measured in the
-//   seed-frame batch (two interleaved groups, sm4.ts): 0.54 µs per frame against 0.67 µs with the
-//   16-slice lookup.
+//   is a 16-entry table: 9 swizzles per 16 bytes, but a longer dependency chain, which the two
+//   interleaved groups of sm4.ts hide; faster than the 16-slice lookup there (docs/BENCHMARKS.md).
 //
 // scripts/gen-sbox-tables.mjs derives every table from the algebraic definitions (FIPS 197 §5.1.1;
 // GB/T 32907-2016 §6.2), checks the SM4 sequence below on all 256 inputs, and prints them.
@@ -78,7 +77,7 @@ export const AES_INV_SBOX: usize = memory.data<u8>([
  * Slice j is indexed with x - 16j (mod 256), which lies in [0, 16) exactly for the bytes whose high
  * nibble is j; swizzle zeroes every lane whose index is 16 or more. The indices come from four
  * chains (x - 16c, then steps of -64): four constants instead of fifteen, which V8 would otherwise
- * rematerialise and spill; measured about 15% faster per SM4 round than `x ^ 16j`.
+ * rematerialise and spill.
  */
 // @ts-ignore: decorator
 @inline

@@ -194,9 +194,8 @@ import { reduce } from "./truncate";
 
 /**
  * Lays out and expands, in WI, the inner block of one counter shared by every lane. For SHA-1 the round
- * constants are added in, so every group's inner rounds skip that add (measured 3-9% faster codes;
- * the same for SHA-256 measured 6% slower, and 7% again after the outer block changes, so it keeps
- * its per-round K).
+ * constants are added in, so every group's inner rounds skip that add; SHA-256 keeps its per-round K,
+ * because the same change made it slower (docs/BENCHMARKS.md).
  */
 @inline function sharedInner4(alg: i32, counter: u64): void {
   v128.store(WI, i32x4.splat(<i32>(counter >>> 32)));

@@ -93,7 +93,7 @@ export function sha1Block(st: usize): void {
 @inline function maj4(b: v128, c: v128, d: v128): v128 {
   return v128.bitselect(d, b, v128.xor(b, c));
 }
-// As in the scalar step: `a` last, which took a 4-lane group from 200 to 150 ns per 80 rounds here.
+// As in the scalar step: `a` last, to keep the round's dependency chain short.
 @inline function step4(a: v128, e: v128, f: v128, kw: v128): v128 {
   return i32x4.add(rotl4(a, 5), i32x4.add(f, i32x4.add(e, kw)));
 }
@@ -112,7 +112,7 @@ export function sha1Expand4(w: usize): void {
 
 /**
  * Expands two 4-lane schedules at once. Each word depends on one written 3 steps earlier, through
- * memory: one schedule alone waits on that chain, two interleaved took 171 to 109 ns a pair here.
+ * memory: one schedule alone waits on that chain, so two are interleaved.
  */
 export function sha1Expand8(w: usize, w2: usize): void {
   expand8(w, w2, 16, 80);
@@ -130,12 +130,8 @@ export function sha1Expand8(w: usize, w2: usize): void {
 
 /**
  * The rounds of two interleaved groups, from the states at `st`, `st2` into `out`, `out2` (which may be
- * the same). `withK` false when the schedule already holds K.
- * Tried against this in same-process A/Bs and dropped (V8 compiles bigger bodies worse): the outer
- * block's rounds 5 to 15 written out with their constant K + W and no load (2% slower), the inner
- * block's zero words likewise (4% slower), 10 rounds a loop iteration (8% slower), rotl30 with a
- * multiply for its left shift (8% slower), a ninth key in general-purpose registers beside the two
- * groups, for the idle scalar ALUs (25% slower: V8 spilled more xmm registers).
+ * the same). `withK` false when the schedule already holds K. A 5-round loop body, kept small:
+ * V8 compiles bigger bodies worse (the variants measured slower are in docs/BENCHMARKS.md).
  */
 @inline function rounds8(
   st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize, withK: bool,
@@ -211,7 +207,7 @@ export function sha1Expand8(w: usize, w2: usize): void {
  * Runs the 80 rounds for two independent 4-lane groups at once: state `st` over the expanded schedule
  * at `w` into `out`, state `st2` over `w2` into `out2` (the states are read only; `out` may be `st`,
  * or the schedule's first words, which the rounds have finished reading). One group alone is bound by the latency of the round's dependency
- * chain; interleaving a second one doubled throughput here, while a third runs out of the 16 xmm
+ * chain; a second interleaved group fills those waits, while a third runs out of the 16 xmm
  * registers V8 allocates from. An odd last group runs with a copy of itself: it costs about the same.
  */
 export function sha1Rounds8(st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize): void {
@@ -290,10 +286,7 @@ const FUSED_FROM: usize = 35;
  * The rounds of two outer blocks whose schedules at `w`, `w2` hold W0..W{FUSED_FROM - 1}: from round
  * FUSED_FROM on, each round expands its own W[t] (next4) instead of loading it from a separate
  * expansion pass. That saves the pass's loop and a load a word, and the stores keep V8 from hoisting
- * a whole cycle's loads to the top of the loop and spilling them: resident SHA-1 codes 10-14% faster
- * in same-process A/Bs (16.1 to 18.4 M codes/s), although the instructions a code fell only 2-5%
- * (about 885 to 850 under callgrind; the outer compressions of a pair 4465 to 4120). Fusing from round
- * 20, 25 or 30 instead of 35 measured the same within 1.5%.
+ * a whole cycle's loads to the top of the loop and spilling them (figures in docs/BENCHMARKS.md).
  */
 @inline function outerRounds8(st: usize, st2: usize, w: usize, w2: usize, out: usize, out2: usize): void {
   let a = v128.load(st, 0), b = v128.load(st, 16), c = v128.load(st, 32), d = v128.load(st, 48), e = v128.load(st, 64);
