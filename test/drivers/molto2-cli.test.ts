@@ -16,9 +16,10 @@ const SEED_B32 = base32.encode("12345678901234567890").replace(/=/g, "");
 
 describe("otpbridge molto2 --simulate", () => {
   let release: () => void = () => {};
+  // lockPcscd waits up to 120 s for the machine-wide lock: longer than the default hook timeout.
   beforeAll(async () => {
     if (missingPcscStack() === undefined) release = await lockPcscd();
-  });
+  }, 150_000);
   afterAll(() => release());
 
   it("lists a fresh token", async () => {

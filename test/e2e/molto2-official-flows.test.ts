@@ -143,7 +143,7 @@ describe.skipIf(missing !== undefined)("the official Molto2 tools' flows through
         if (r.name === READER.name) resolve(r);
       }),
     );
-  });
+  }, 150_000); // lockPcscd waits up to 120 s for the machine-wide lock
 
   afterAll(async () => {
     await slot?.remove();
