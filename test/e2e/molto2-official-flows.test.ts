@@ -12,16 +12,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
-import { decodeResponseApdu, type ResponseApdu } from "../../src/protocol/apdu.js";
 import {
   molto2ChallengeApdu, molto2ChangeKeyApdu, molto2FactoryResetApdu, molto2InfoApdu, molto2Key, molto2SyncTimeApdu,
   molto2WriteSeedApdu, molto2WriteTitleApdu, parsePublicRead, publicReadApdu, MOLTO2_DEFAULT_CUSTOMER_KEY,
 } from "../../src/protocol/molto2.js";
 import { parseTokenInfo } from "../../src/protocol/token-info.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";
-import type { VirtualCard } from "../../src/transports/types.js";
-import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { VPCD_READERS, ensurePcscd, lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
+import { OfficialHost, until, watched, type Release, type Send } from "./_official-host.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`Molto2 official-flow tests skipped: ${missing}`);
@@ -31,80 +29,13 @@ const OWNER_KEY = ascii("owner key 2026");
 const NEW_KEY = ascii("rotated key 2027");
 const SEED = Uint8Array.from({ length: 20 }, (_, i) => 0x30 + i);
 
-/** The parts of the pcsclite binding these tests drive directly, as pyscard drives libpcsclite. */
-interface RawReader {
-  readonly name: string;
-  readonly SCARD_SHARE_SHARED: number;
-  readonly SCARD_UNPOWER_CARD: number;
-  readonly SCARD_RESET_CARD: number;
-  readonly SCARD_STATE_PRESENT: number;
-  state?: number;
-  on(event: "status", listener: (status: { state: number }) => void): unknown;
-  on(event: "error", listener: (error: Error) => void): unknown;
-  connect(options: { share_mode: number }, cb: (error: Error | null | undefined, protocol: number) => void): void;
-  transmit(data: Buffer, maxLength: number, protocol: number, cb: (error: Error | null | undefined, response: Buffer) => void): void;
-  disconnect(disposition: number, cb: (error: Error | null | undefined) => void): void;
-  close(): void;
-}
-interface RawContext {
-  readonly readers: Record<string, RawReader>;
-  on(event: "reader", listener: (reader: RawReader) => void): unknown;
-  on(event: "error", listener: (error: Error) => void): unknown;
-  close(): void;
-}
-
-type Send = (apdu: Uint8Array) => Promise<ResponseApdu>;
-type Release = "unpower" | "reset";
-
-/** The token as a vpcd card, with the power events pcscd gives it. */
-function watched(token: Molto2Token): { card: VirtualCard; events: string[] } {
-  const events: string[] = [];
-  const card: VirtualCard = {
-    atr: token.atr,
-    transmit: (apdu) => token.transmit(apdu),
-    powerOn: () => void (events.push("on"), token.powerOn()),
-    powerOff: () => void (events.push("off"), token.powerOff()),
-    reset: () => void (events.push("reset"), token.reset()),
-  };
-  return { card, events };
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe.skipIf(missing !== undefined)("the official Molto2 tools' flows through pcscd and vpcd", () => {
-  let context: RawContext;
-  let reader: RawReader;
+  let host: OfficialHost | undefined;
   let release: () => void = () => {};
-  let slot: InsertedCard | undefined;
 
-  const present = (): boolean => ((reader.state ?? 0) & reader.SCARD_STATE_PRESENT) !== 0;
+  const run = (how: Release, commands: (send: Send) => Promise<void>): Promise<void> => host!.run(how, commands);
 
-  /** One tool run: connect SHARED, the tool's commands, then release the card the tool's way. */
-  async function run(disposition: Release, commands: (send: Send) => Promise<void>): Promise<void> {
-    const protocol = await new Promise<number>((resolve, reject) =>
-      reader.connect({ share_mode: reader.SCARD_SHARE_SHARED }, (error, p) => (error ? reject(error) : resolve(p))),
-    );
-    const send: Send = (apdu) =>
-      new Promise((resolve, reject) =>
-        reader.transmit(Buffer.from(apdu), 258, protocol, (error, response) =>
-          error ? reject(error) : resolve(decodeResponseApdu(Uint8Array.from(response))),
-        ),
-      );
-    try {
-      await commands(send);
-    } finally {
-      const how = disposition === "unpower" ? reader.SCARD_UNPOWER_CARD : reader.SCARD_RESET_CARD;
-      await new Promise<void>((resolve) => reader.disconnect(how, () => resolve()));
-    }
-  }
-
-  /** molto2.py's authenticate(): challenge, answer, and 63 NN reported as the tries left. */
+  /** molto2.py's authenticate(): challenge, answer; the SW says success or 63 NN. */
   async function authenticate(send: Send, customerKey: Uint8Array): Promise<number> {
     const challenge = await send(molto2ChallengeApdu());
     expect(challenge.sw).toBe(0x9000);
@@ -119,39 +50,17 @@ describe.skipIf(missing !== undefined)("the official Molto2 tools' flows through
 
   async function withToken(token: Molto2Token, fn: (events: string[]) => Promise<void>): Promise<void> {
     const { card, events } = watched(token);
-    slot = await insertCard(card, { port: READER.port });
-    try {
-      await until(present, "pcscd to see the card");
-      await fn(events);
-    } finally {
-      await slot.remove();
-      slot = undefined;
-      await until(() => !present(), "pcscd to see the card leave");
-    }
+    await host!.withCard(card, () => fn(events));
   }
 
   beforeAll(async () => {
     release = await lockPcscd();
     ensurePcscd();
-    const factory = (await import("pcsclite")).default as unknown as () => RawContext;
-    context = factory();
-    context.on("error", () => {}); // "Command cancelled" on close
-    reader = await new Promise<RawReader>((resolve) =>
-      context.on("reader", (r) => {
-        r.on("error", () => {});
-        r.on("status", (status) => void (r.state = status.state));
-        if (r.name === READER.name) resolve(r);
-      }),
-    );
+    host = await OfficialHost.open(READER);
   }, 150_000); // lockPcscd waits up to 120 s for the machine-wide lock
 
   afterAll(async () => {
-    await slot?.remove();
-    if (context !== undefined) {
-      await new Promise((resolve) => setImmediate(resolve));
-      for (const r of Object.values(context.readers)) r.close();
-      context.close();
-    }
+    await host?.close();
     release();
   });
 
