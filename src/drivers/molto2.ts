@@ -260,7 +260,7 @@ export class Molto2Session {
       } catch (error) {
         if (reasonOf(error) !== "WRONG_CUSTOMER_KEY") throw error;
         const triesLeft = (error as OtpbridgeError).detail.triesLeft;
-        throw otpbError("KEY_CHANGE_NOT_APPLIED", `the token refuses the new customer key (was ▲ pressed?); the old key is still in force, ${triesLeft} tries left`, {
+        throw otpbError("KEY_CHANGE_NOT_APPLIED", `the token refuses the new customer key (was ▲ pressed?); the old key is in force, ${triesLeft} tries left, but the token may still hold the request: a later ▲ press would apply the new key`, {
           detail: { triesLeft },
         });
       }
