@@ -11,6 +11,7 @@ import { Journal, type KeySource } from "../store/journal.js";
 import { ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
+import { loadConsoleBundle } from "./console-http.js";
 import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
 import { BatchEngine } from "./batch-engine.js";
 import { HostClockGuard } from "./host-clock.js";
@@ -48,6 +49,8 @@ export interface DaemonOptions {
   journalKey?: KeySource;
   /** `--ntp HOST[:PORT]`: the SNTP server the host clock is compared with before each write. */
   ntp?: { host: string; port?: number };
+  /** How long a console launch URL works (default 60 s). */
+  consoleLaunchTtlMs?: number;
 }
 
 export interface RunningDaemon {
@@ -133,6 +136,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   await manager.settled();
   const server = await DaemonServer.listen({
     port: options.port, token, pairings, dispatcher, hub, limits, log, onClientGone: (id) => core.releaseAll(id),
+    console: { dataDir, bundle: loadConsoleBundle(), ...(options.consoleLaunchTtlMs !== undefined ? { launchTtlMs: options.consoleLaunchTtlMs } : {}) },
   });
   log.info("daemon listening", { port: server.port, dataDir, link: simulation?.link ?? "pcsc" });
   let closing: Promise<void> | undefined;

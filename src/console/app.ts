@@ -1,0 +1,43 @@
+/** The console's shell: a header, one navigation, one screen at a time (the URL's #hash names it). */
+import { useEffect, useState } from "preact/hooks";
+import { Burn } from "./burn.js";
+import { Readers } from "./readers.js";
+import type { Rpc } from "./rpc.js";
+import { html } from "./ui.js";
+
+const SCREENS = [
+  { id: "readers", title: "Readers", view: Readers },
+  { id: "burn", title: "Burn one token", view: Burn },
+] as const;
+
+type ScreenId = (typeof SCREENS)[number]["id"];
+
+const fromHash = (): ScreenId => (SCREENS.find((s) => `#${s.id}` === location.hash)?.id ?? "readers");
+
+export function App({ rpc }: { rpc: Rpc }) {
+  const [screen, setScreen] = useState<ScreenId>(fromHash());
+  const [closed, setClosed] = useState(false);
+  useEffect(() => {
+    const onHash = (): void => setScreen(fromHash());
+    addEventListener("hashchange", onHash);
+    const off = rpc.on("close", () => setClosed(true));
+    return () => {
+      removeEventListener("hashchange", onHash);
+      off();
+    };
+  }, [rpc]);
+  const current = SCREENS.find((s) => s.id === screen)!;
+  useEffect(() => {
+    document.title = `${current.title} · otpbridge console`;
+  }, [current]);
+  return html`<header class="top">
+      <p class="brand">otpbridge <span>console</span></p>
+      <nav aria-label="Screens"><ul>
+        ${SCREENS.map((s) => html`<li><a href=${`#${s.id}`} aria-current=${s.id === screen ? "page" : undefined}>${s.title}</a></li>`)}
+      </ul></nav>
+      <p class="server">daemon ${rpc.hello?.server.version}</p>
+    </header>
+    ${closed ? html`<div class="error" role="alert"><p><strong>The connection to the daemon closed.</strong></p>
+      <p class="fix">Fix: check that otpbridge daemon still runs, then reload this page (or log in again with otpbridge console).</p></div>` : null}
+    <main id="main"><${current.view} rpc=${rpc} /></main>`;
+}
