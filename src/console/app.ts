@@ -1,6 +1,8 @@
 /** The console's shell: a header, one navigation, one screen at a time (the URL's #hash names it). */
 import { useEffect, useState } from "preact/hooks";
+import { Batches } from "./batches.js";
 import { Burn } from "./burn.js";
+import { Molto2 } from "./molto2.js";
 import { Readers } from "./readers.js";
 import type { Rpc } from "./rpc.js";
 import { html } from "./ui.js";
@@ -8,6 +10,8 @@ import { html } from "./ui.js";
 const SCREENS = [
   { id: "readers", title: "Readers", view: Readers },
   { id: "burn", title: "Burn one token", view: Burn },
+  { id: "batches", title: "Batches", view: Batches },
+  { id: "molto2", title: "Molto2", view: Molto2 },
 ] as const;
 
 type ScreenId = (typeof SCREENS)[number]["id"];

@@ -19,9 +19,11 @@ import { DaemonCore } from "./core.js";
 import { managerSource } from "./device-source.js";
 import { EventHub } from "./events.js";
 import { batchMethods } from "./handlers/batch.js";
+import { batchLintMethods } from "./handlers/batch-lint.js";
 import { deviceMethods } from "./handlers/devices.js";
 import { journalMethods } from "./handlers/journal.js";
 import { molto2Methods } from "./handlers/molto2.js";
+import { molto2ButtonMethods } from "./handlers/molto2-button.js";
 import { otpAppletMethods } from "./handlers/otp-applet.js";
 import type { DaemonServices } from "./handlers/_services.js";
 import { sessionMethods } from "./handlers/session.js";
@@ -130,7 +132,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   const dispatcher = new RpcDispatcher({
     ...sessionMethods(services), ...deviceMethods(services), ...tokenMethods(services),
-    ...molto2Methods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches),
+    ...molto2Methods(services), ...molto2ButtonMethods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches), ...batchLintMethods(),
   }, log);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   await manager.settled();
