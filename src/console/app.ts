@@ -2,6 +2,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { Batches } from "./batches.js";
 import { Burn } from "./burn.js";
+import { FidoKeys } from "./fido.js";
+import { Health } from "./health.js";
 import { Molto2 } from "./molto2.js";
 import { Readers } from "./readers.js";
 import type { Rpc } from "./rpc.js";
@@ -12,6 +14,8 @@ const SCREENS = [
   { id: "burn", title: "Burn one token", view: Burn },
   { id: "batches", title: "Batches", view: Batches },
   { id: "molto2", title: "Molto2", view: Molto2 },
+  { id: "fido", title: "FIDO keys", view: FidoKeys },
+  { id: "health", title: "Health", view: Health },
 ] as const;
 
 type ScreenId = (typeof SCREENS)[number]["id"];

@@ -21,6 +21,7 @@ import { EventHub } from "./events.js";
 import { batchMethods } from "./handlers/batch.js";
 import { batchLintMethods } from "./handlers/batch-lint.js";
 import { deviceMethods } from "./handlers/devices.js";
+import { healthMethods } from "./handlers/health.js";
 import { journalMethods } from "./handlers/journal.js";
 import { molto2Methods } from "./handlers/molto2.js";
 import { molto2ButtonMethods } from "./handlers/molto2-button.js";
@@ -132,7 +133,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   const dispatcher = new RpcDispatcher({
     ...sessionMethods(services), ...deviceMethods(services), ...tokenMethods(services),
-    ...molto2Methods(services), ...molto2ButtonMethods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches), ...batchLintMethods(),
+    ...molto2Methods(services), ...molto2ButtonMethods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches), ...batchLintMethods(), ...healthMethods(services),
   }, log);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   await manager.settled();
