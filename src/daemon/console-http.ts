@@ -5,6 +5,7 @@
  * (as the WebSocket upgrade: DNS rebinding). The page is a client of the public JSON-RPC API only.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,10 +32,17 @@ const TYPES: Record<string, string> = {
 /** The placeholder in the built index.html that each page load replaces with its CSRF value. */
 const CSRF_META = '<meta name="otpbridge-csrf" content="">';
 
+/** One file of the bundle, and its gzip form when that is smaller (compressed once, at start). */
+interface Asset {
+  type: string;
+  body: Buffer;
+  gzip?: Buffer;
+}
+
 /** The built page: index.html and its assets by URL path, read once at start. */
 export interface ConsoleBundle {
   index: string;
-  assets: ReadonlyMap<string, { type: string; body: Buffer }>;
+  assets: ReadonlyMap<string, Asset>;
 }
 
 /**
@@ -50,12 +58,16 @@ export function loadConsoleBundle(dir?: string): ConsoleBundle | undefined {
     } catch {
       continue;
     }
-    const assets = new Map<string, { type: string; body: Buffer }>();
+    const assets = new Map<string, Asset>();
     const walk = (sub: string): void => {
       for (const name of readdirSync(join(root, sub))) {
         const rel = sub === "" ? name : `${sub}/${name}`;
         if (statSync(join(root, rel)).isDirectory()) walk(rel);
-        else if (rel !== "index.html" && TYPES[extname(name)] !== undefined) assets.set(`/${rel}`, { type: TYPES[extname(name)]!, body: readFileSync(join(root, rel)) });
+        else if (rel !== "index.html" && TYPES[extname(name)] !== undefined) {
+          const body = readFileSync(join(root, rel));
+          const gzip = gzipSync(body, { level: 9 });
+          assets.set(`/${rel}`, { type: TYPES[extname(name)]!, body, ...(gzip.length < body.length ? { gzip } : {}) });
+        }
       }
     };
     walk("");
@@ -118,7 +130,12 @@ export function serveConsole(req: IncomingMessage, res: ServerResponse, options:
     return send(200, html, page);
   }
   const asset = bundle?.assets.get(url.pathname);
-  if (asset !== undefined) return send(200, asset.type, asset.body);
+  if (asset !== undefined) {
+    if (asset.gzip !== undefined && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
+      return send(200, asset.type, asset.gzip, { "Content-Encoding": "gzip", Vary: "Accept-Encoding" });
+    }
+    return send(200, asset.type, asset.body, asset.gzip !== undefined ? { Vary: "Accept-Encoding" } : {});
+  }
   return send(404, "text/plain", "not found\n");
 }
 

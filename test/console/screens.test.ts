@@ -63,6 +63,17 @@ describe.skipIf(!hasChromium())("console: every screen", () => {
     });
   }
 
+  it("the page and its assets transfer in under 120 KB (gzip)", async () => {
+    const { context, page } = await loggedIn(browser, d.dataDir);
+    await page.getByRole("heading", { name: "Readers", exact: true }).waitFor();
+    const bytes = Number(await page.evaluate(`[performance.getEntriesByType("navigation")[0], ...performance.getEntriesByType("resource")]
+      .reduce((sum, e) => sum + e.transferSize, 0)`));
+    console.log(`console page transfer: ${bytes} bytes (html, js, css, icon; gzip where the browser asks for it)`);
+    expect(bytes).toBeGreaterThan(10_000);
+    expect(bytes).toBeLessThan(120_000);
+    await context.close();
+  });
+
   it("Health shows the doctor's findings with their fixes and the host clock", async () => {
     const { context, page } = await loggedIn(browser, d.dataDir);
     await page.getByRole("link", { name: "Health" }).click();
