@@ -5,12 +5,13 @@
  * The daemon reads the seed text with the CLI's rules, so a wrong kind of code is refused with
  * the CLI's message.
  */
-import { useEffect, useState } from "preact/hooks";
-import { readQrImage } from "./qr.js";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { Enrol } from "./enrol.js";
+import { readQrImage, scanCamera } from "./qr.js";
 import type { Rpc } from "./rpc.js";
 import { deviceName, ErrorBox, html, useDevices, useEvent, withSession } from "./ui.js";
 
-type Source = "paste" | "qr" | "generate";
+type Source = "paste" | "qr" | "camera" | "generate";
 
 interface BurnResult {
   serial: string;
@@ -82,6 +83,8 @@ export function Burn({ rpc }: { rpc: Rpc }) {
   const [retrying, setRetrying] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [result, setResult] = useState<BurnResult>();
+  const [scanning, setScanning] = useState<AbortController>();
+  const video = useRef<HTMLVideoElement>(null);
   const ready = devices.filter((d) => d.state === "ready");
   const chosen = ready.find((d) => d.id === reader) ?? ready[0];
 
@@ -95,14 +98,30 @@ export function Burn({ rpc }: { rpc: Rpc }) {
     try {
       const text = await readQrImage(image);
       if (text === undefined) setQrNote("No QR code found in that image: try a sharper or larger picture.");
-      else {
-        setQrText(text);
-        setQrNote(`QR code read (${text.startsWith("otpauth") ? text.slice(0, text.indexOf(":")) : "text"}); it is checked when you burn.`);
-      }
+      else readQrText(text);
     } catch (e) {
       setQrNote(`That file could not be read as an image: ${(e as Error).message}`);
     }
   };
+  const readQrText = (text: string): void => {
+    setQrText(text);
+    setQrNote(`QR code read (${text.startsWith("otpauth") ? text.slice(0, text.indexOf(":")) : "text"}); it is checked when you burn.`);
+  };
+  const startCamera = async (): Promise<void> => {
+    setQrText(undefined);
+    setQrNote("Hold the QR code up to the camera.");
+    const controller = new AbortController();
+    setScanning(controller);
+    try {
+      readQrText(await scanCamera(video.current!, controller.signal));
+    } catch (e) {
+      if (!controller.signal.aborted) setQrNote(`The camera cannot be used: ${(e as Error).message}`);
+    } finally {
+      setScanning(undefined);
+    }
+  };
+  // Leaving the screen or the camera source stops the camera.
+  useEffect(() => () => scanning?.abort(), [scanning]);
   // A screenshot pasted anywhere on this screen is read as a QR image.
   useEffect(() => {
     const onPaste = (e: ClipboardEvent): void => {
@@ -116,7 +135,7 @@ export function Burn({ rpc }: { rpc: Rpc }) {
     return () => document.removeEventListener("paste", onPaste);
   }, []);
 
-  const seedText = source === "paste" ? pasted.trim() : source === "qr" ? qrText : undefined;
+  const seedText = source === "paste" ? pasted.trim() : source === "qr" || source === "camera" ? qrText : undefined;
   const isUri = seedText !== undefined && /^otpauth(-migration)?:/i.test(seedText);
   const burn = async (e: Event): Promise<void> => {
     e.preventDefault();
@@ -124,7 +143,7 @@ export function Burn({ rpc }: { rpc: Rpc }) {
     setResult(undefined);
     if (chosen === undefined) return setError(new Error("no single-profile token is ready: tap one on a reader"));
     if (source !== "generate" && (seedText === undefined || seedText === "")) {
-      return setError(new Error(source === "paste" ? "paste a seed first, or choose Generate" : "choose, drop or paste a QR image first"));
+      return setError(new Error(source === "paste" ? "paste a seed first, or choose Generate" : source === "qr" ? "choose, drop or paste a QR image first" : "scan a QR code with the camera first"));
     }
     setBusy(true);
     try {
@@ -159,9 +178,9 @@ export function Burn({ rpc }: { rpc: Rpc }) {
       </select>
       <fieldset>
         <legend>Seed</legend>
-        ${(["paste", "qr", "generate"] as const).map((s) => html`<label class="inline">
-          <input type="radio" name="source" value=${s} checked=${source === s} onChange=${() => setSource(s)} />
-          ${s === "paste" ? "Paste" : s === "qr" ? "QR image" : "Generate in the daemon"}</label>`)}
+        ${(["paste", "qr", "camera", "generate"] as const).map((s) => html`<label class="inline">
+          <input type="radio" name="source" value=${s} checked=${source === s} onChange=${() => { scanning?.abort(); setSource(s); }} />
+          ${{ paste: "Paste", qr: "QR image", camera: "Camera", generate: "Generate in the daemon" }[s]}</label>`)}
         ${source === "paste" ? html`<div>
           <label for="seed-text">Base32 secret, otpauth URI or otpauth-migration export</label>
           <textarea id="seed-text" rows="3" autocomplete="off" spellcheck="false" value=${pasted} onInput=${(e: Event) => setPasted((e.target as HTMLTextAreaElement).value)}></textarea>
@@ -171,6 +190,13 @@ export function Burn({ rpc }: { rpc: Rpc }) {
             onDrop=${(e: DragEvent) => { e.preventDefault(); void takeImage(e.dataTransfer?.files[0]); }}>
           <label for="qr-file">QR image (or drop one here, or paste a screenshot)</label>
           <input id="qr-file" type="file" accept="image/*" onChange=${(e: Event) => void takeImage((e.target as HTMLInputElement).files?.[0])} />
+          <p role="status" data-testid="qr-note">${qrNote}</p>
+        </div>` : null}
+        ${source === "camera" ? html`<div>
+          <video ref=${video} class="camera" muted playsinline aria-label="Camera view for reading a QR code"></video>
+          <div class="row">${scanning === undefined
+            ? html`<button type="button" onClick=${startCamera}>Start the camera</button>`
+            : html`<button type="button" onClick=${() => scanning.abort()}>Stop the camera</button>`}</div>
           <p role="status" data-testid="qr-note">${qrNote}</p>
         </div>` : null}
       </fieldset>
@@ -193,6 +219,7 @@ export function Burn({ rpc }: { rpc: Rpc }) {
       <p>${result.clock.message} (drift ${result.clock.driftSeconds} s).</p>
       <${LiveCode} result=${result} />
       <${CheckCode} rpc=${rpc} result=${result} />
+      <${Enrol} rpc=${rpc} batchId=${result.journal.batchId} itemId=${result.journal.itemId} />
     </div>` : null}
   </section>`;
 }

@@ -8,14 +8,16 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
+import base32 from "hi-base32";
 import QRCode from "qrcode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
+import { decodeQrBytes } from "../../src/input/qr.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { CardRig } from "../batch/_daemon.js";
 import { startDaemonProcess, type DaemonProcess } from "../daemon/helpers/daemon.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
-import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations } from "./_console.js";
+import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations, stillVideo } from "./_console.js";
 
 const READER = VPCD_READERS.find((r) => r.name === "Virtual PCD D 00 00")!;
 const SEED_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -95,6 +97,47 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: bu
     await page.getByTestId("burn-result").waitFor();
     expect(Buffer.from(token.state().seed).toString()).toBe("12345678901234567890");
     await expectSameCode(token);
+  });
+
+  it("burns a seed generated in the daemon, and shows it for enrolment as a QR code and as text", async () => {
+    const token = await tap("86596121000104");
+    await page.getByRole("radio", { name: "Generate in the daemon" }).check();
+    await page.getByRole("button", { name: "Burn", exact: true }).click();
+    await page.getByTestId("burn-result").waitFor();
+    await expectSameCode(token);
+    await page.getByRole("button", { name: "Show the seed for enrolment (QR and text)" }).click();
+    await page.getByTestId("enrol").waitFor();
+    const seed = Buffer.from(token.state().seed);
+    const secret = (await page.getByLabel("Secret (base32)").inputValue()).replace(/ /g, "");
+    expect(Buffer.from(base32.decode.asBytes(secret)).equals(seed)).toBe(true);
+    // The QR code on screen holds the same seed.
+    const uri = decodeQrBytes(await page.locator(".qr").screenshot());
+    expect(new URL(uri).searchParams.get("secret")).toBe(secret);
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, "burn-enrol");
+    await page.getByRole("button", { name: "Hide" }).click();
+  });
+
+  it("burns the seed of a QR code held up to the camera", async () => {
+    const token = await tap("86596121000105");
+    const dir = mkdtempSync(join(tmpdir(), "otpb-camera-"));
+    stillVideo(await QRCode.toBuffer(`otpauth://totp/ACME:dave@example.com?secret=${QR_SEED_B32}&issuer=ACME`, { type: "png", scale: 8, margin: 4 }), join(dir, "qr.y4m"));
+    // A browser whose camera is that video, allowed without asking.
+    const camera = await launchBrowser(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", `--use-file-for-fake-video-capture=${join(dir, "qr.y4m")}`]);
+    try {
+      const { page: cam, consoleErrors: camErrors } = await loggedIn(camera, d.dataDir);
+      await cam.getByRole("link", { name: "Burn one token" }).click();
+      await cam.locator("#burn-reader option", { hasText: "86596121000105" }).waitFor({ state: "attached" });
+      await cam.getByRole("radio", { name: "Camera" }).check();
+      await cam.getByRole("button", { name: "Start the camera" }).click();
+      await cam.getByText("QR code read (otpauth)").waitFor({ timeout: 15_000 });
+      await cam.getByRole("button", { name: "Burn", exact: true }).click();
+      await cam.getByTestId("burn-result").waitFor();
+      expect(Buffer.from(token.state().seed).toString()).toBe("12345678901234567890");
+      expect(camErrors).toEqual([]);
+    } finally {
+      await camera.close();
+    }
   });
 
   it("refuses a code scanned by mistake with the CLI's message and its fix, and writes nothing", async () => {
