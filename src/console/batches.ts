@@ -5,6 +5,7 @@
  * the CLI's, so a batch started there shows here and the other way round.
  */
 import { useCallback, useEffect, useState } from "preact/hooks";
+import fixes from "virtual:reason-fixes";
 import type { Rpc } from "./rpc.js";
 import { download, ErrorBox, html, useEvent } from "./ui.js";
 
@@ -256,7 +257,8 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
       <div class="table-wrap" tabindex="0" role="region" aria-label="Taps of this batch">
       <table><thead><tr><th scope="col">Item</th><th scope="col">Label</th><th scope="col">Reader</th><th scope="col">Serial</th><th scope="col">Outcome</th></tr></thead>
       <tbody>${items.map((i) => html`<tr><td>${i.itemId ?? ""}</td><td>${i.label ?? ""}</td><td>${i.reader}</td><td>${i.serial}</td>
-        <td>${i.outcome}${i.message !== undefined ? `: ${i.message}` : ""}</td></tr>`)}</tbody></table></div>` : null}
+        <td>${i.outcome}${i.message !== undefined ? `: ${i.message}` : ""}${i.reason !== undefined && fixes[i.reason] !== undefined
+          ? html`<br /><span class="fix">Fix: ${fixes[i.reason]}</span>` : null}</td></tr>`)}</tbody></table></div>` : null}
     ${done > 0 ? html`<${CheckItem} rpc=${rpc} batchId=${batch.id} itemId=${items.find((i) => i.outcome === "committed")?.itemId ?? 1} />
       <${Exports} rpc=${rpc} batch=${batch} />` : null}
   </div>`;

@@ -36,6 +36,7 @@ export function Molto2({ rpc }: { rpc: Rpc }) {
   const [digits, setDigits] = useState("6");
   const [period, setPeriod] = useState("30");
   const [overwrite, setOverwrite] = useState(false);
+  const [writeConfig, setWriteConfig] = useState(false);
   const [newKey, setNewKey] = useState("");
   const [prompt, setPrompt] = useState<Prompt>();
   const [status, setStatus] = useState("");
@@ -81,7 +82,8 @@ export function Molto2({ rpc }: { rpc: Rpc }) {
     const params: Record<string, unknown> = { profile: selected, overwrite };
     if (title !== "") params.title = title;
     if (seed.trim() !== "") params.seed = seed.trim();
-    if (!/^otpauth/i.test(seed.trim())) params.config = { algorithm, digits: Number(digits), period: Number(period), display: 1 };
+    // A seed always goes with its config (a URI brings its own); a title alone leaves the config as it is.
+    if ((seed.trim() !== "" || writeConfig) && !/^otpauth/i.test(seed.trim())) params.config = { algorithm, digits: Number(digits), period: Number(period), display: 1 };
     return run("molto2.write", params, (r) => {
       setSeed("");
       return `profile ${r.profile}: wrote ${r.written.join(", ")}`;
@@ -138,6 +140,7 @@ export function Molto2({ rpc }: { rpc: Rpc }) {
         <label for="m2-digits">Digits</label><select id="m2-digits" value=${digits} onChange=${(e: Event) => setDigits((e.target as HTMLSelectElement).value)}>${["4", "6", "8", "10"].map((n) => html`<option>${n}</option>`)}</select>
         <label for="m2-period">Step</label><select id="m2-period" value=${period} onChange=${(e: Event) => setPeriod((e.target as HTMLSelectElement).value)}><option value="30">30 s</option><option value="60">60 s</option></select>
       </div>
+      <label class="inline"><input type="checkbox" checked=${writeConfig} onChange=${(e: Event) => setWriteConfig((e.target as HTMLInputElement).checked)} /> Write the config without a seed (sets the profile's clock)</label>
       <label class="inline"><input type="checkbox" checked=${overwrite} onChange=${(e: Event) => setOverwrite((e.target as HTMLInputElement).checked)} /> Overwrite a seed already there</label>
       <div class="row">
         <button type="submit" class="primary" disabled=${busy}>Write</button>
