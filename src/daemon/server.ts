@@ -1,9 +1,11 @@
 /**
- * The HTTP side: listens on 127.0.0.1 and ::1 only, refuses at the upgrade (before any WebSocket
- * exists) a non-loopback Host (DNS rebinding), an Origin that can never be paired, a native client
- * without the bearer token, and sockets over the limit; then one {@link ClientContext} per socket,
- * each message through the rate limit and the JSON-RPC dispatcher. ws enforces `maxPayload`
- * (close 1009).
+ * The HTTP side: listens on 127.0.0.1 and ::1 only, serves the operator console's page over plain
+ * GET (console-http.ts), refuses at the upgrade (before any WebSocket exists) a non-loopback Host
+ * (DNS rebinding), an Origin that can never be paired, a native client without the bearer token, a
+ * console page without its session cookie, and sockets over the limit; then one
+ * {@link ClientContext} per socket, each message through the rate limit and the JSON-RPC
+ * dispatcher (a console socket's first message must carry its page's CSRF value). ws enforces
+ * `maxPayload` (close 1009).
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -42,7 +44,7 @@ export interface ServerOptions {
   console: { dataDir: string; bundle: ConsoleBundle | undefined; launchTtlMs?: number };
 }
 
-/** Who is at the other end of an upgrade, or why it is refused: decided in {@link classify} only. */
+/** Who is at the other end of an upgrade, or why it is refused: decided in `#classify` only. */
 type Classified =
   | { kind: "native" }
   | { kind: "browser"; origin: string }
