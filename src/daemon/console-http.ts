@@ -114,6 +114,8 @@ export function serveConsole(req: IncomingMessage, res: ServerResponse, options:
   const stylesheet = bundle === undefined ? undefined : [...bundle.assets.keys()].find((p) => p.endsWith(".css"));
   const html = TYPES[".html"]!;
   if (url.pathname === "/login") {
+    // Only a real navigation spends the token, not a HEAD from a link checker.
+    if (req.method !== "GET") return send(405, "text/plain", "GET only\n", { Allow: "GET" });
     const session = login.exchange(url.searchParams.get("token") ?? "");
     if (session === undefined) {
       log.warn("console login refused: launch token unknown, used or expired");

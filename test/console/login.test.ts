@@ -118,7 +118,14 @@ describe.skipIf(!hasChromium())("console login", () => {
     expect(err.at(-1)).toContain("no daemon serves the console");
   });
 
-  it("a wrong token is refused, and without the cookie the page only says how to log in", async () => {
+  it("a wrong token is refused, a HEAD does not spend a token, and without the cookie the page only says how to log in", async () => {
+    const { url } = launchUrl(d.dataDir);
+    const path = new URL(url).pathname + new URL(url).search;
+    const head = await new Promise<number>((resolve, reject) => {
+      httpRequest({ host: "127.0.0.1", port: d.port, path, method: "HEAD" }, (res) => resolve(res.statusCode!)).on("error", reject).end();
+    });
+    expect(head).toBe(405);
+    expect((await get(d.port, path)).status).toBe(303);
     const wrong = await get(d.port, `/login?token=${"A".repeat(43)}`);
     expect(wrong.status).toBe(403);
     expect(wrong.headers["set-cookie"]).toBeUndefined();
