@@ -4,6 +4,7 @@ import { runApplet } from "./commands/applet.js";
 import { runBatch } from "./commands/batch.js";
 import { runBurn } from "./commands/burn.js";
 import { runCode } from "./commands/code.js";
+import { runConsole } from "./commands/console.js";
 import { runDaemon } from "./commands/daemon.js";
 import { runDevices } from "./commands/devices.js";
 import { runDoctorCommand } from "./commands/doctor.js";
@@ -17,6 +18,7 @@ type Command = (argv: string[], io: CommandIo, context: CommandContext) => numbe
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   daemon: { run: runDaemon, summary: "serve the local WebSocket JSON-RPC API (docs/API.md)" },
+  console: { run: runConsole, summary: "print (and open) a single-use login URL for the operator console" },
   pair: { run: runPair, summary: "list, approve or revoke browser origins paired with the daemon" },
   devices: { run: runDevices, summary: "list the readers and tokens attached" },
   burn: { run: runBurn, summary: "burn a seed into a single-profile token" },

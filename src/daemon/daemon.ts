@@ -11,6 +11,7 @@ import { Journal, type KeySource } from "../store/journal.js";
 import { ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
+import { loadConsoleBundle } from "./console-http.js";
 import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
 import { BatchEngine } from "./batch-engine.js";
 import { HostClockGuard } from "./host-clock.js";
@@ -18,9 +19,12 @@ import { DaemonCore } from "./core.js";
 import { managerSource } from "./device-source.js";
 import { EventHub } from "./events.js";
 import { batchMethods } from "./handlers/batch.js";
+import { batchLintMethods } from "./handlers/batch-lint.js";
 import { deviceMethods } from "./handlers/devices.js";
+import { healthMethods } from "./handlers/health.js";
 import { journalMethods } from "./handlers/journal.js";
 import { molto2Methods } from "./handlers/molto2.js";
+import { molto2ButtonMethods } from "./handlers/molto2-button.js";
 import { otpAppletMethods } from "./handlers/otp-applet.js";
 import type { DaemonServices } from "./handlers/_services.js";
 import { sessionMethods } from "./handlers/session.js";
@@ -48,6 +52,8 @@ export interface DaemonOptions {
   journalKey?: KeySource;
   /** `--ntp HOST[:PORT]`: the SNTP server the host clock is compared with before each write. */
   ntp?: { host: string; port?: number };
+  /** How long a console launch URL works (default 60 s). */
+  consoleLaunchTtlMs?: number;
 }
 
 export interface RunningDaemon {
@@ -127,12 +133,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   const dispatcher = new RpcDispatcher({
     ...sessionMethods(services), ...deviceMethods(services), ...tokenMethods(services),
-    ...molto2Methods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches),
+    ...molto2Methods(services), ...molto2ButtonMethods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches), ...batchLintMethods(), ...healthMethods(services),
   }, log);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   await manager.settled();
   const server = await DaemonServer.listen({
     port: options.port, token, pairings, dispatcher, hub, limits, log, onClientGone: (id) => core.releaseAll(id),
+    console: { dataDir, bundle: loadConsoleBundle(), ...(options.consoleLaunchTtlMs !== undefined ? { launchTtlMs: options.consoleLaunchTtlMs } : {}) },
   });
   log.info("daemon listening", { port: server.port, dataDir, link: simulation?.link ?? "pcsc" });
   let closing: Promise<void> | undefined;

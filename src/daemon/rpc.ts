@@ -18,8 +18,8 @@ export const MAX_BATCH = 16;
 /** One connected client, as the handlers see it. */
 export interface ClientContext {
   readonly id: string;
-  readonly kind: "native" | "browser";
-  /** The browser page's origin (absent for native clients). */
+  readonly kind: "native" | "browser" | "console";
+  /** The browser page's origin, or the console's (absent for native clients). */
   readonly origin?: string;
   /** Granted now (a browser's change when it is approved or revoked). */
   capabilities(): ReadonlySet<Capability>;

@@ -1,9 +1,11 @@
 /**
- * The HTTP side: listens on 127.0.0.1 and ::1 only, refuses at the upgrade (before any WebSocket
- * exists) a non-loopback Host (DNS rebinding), an Origin that can never be paired, a native client
- * without the bearer token, and sockets over the limit; then one {@link ClientContext} per socket,
- * each message through the rate limit and the JSON-RPC dispatcher. ws enforces `maxPayload`
- * (close 1009).
+ * The HTTP side: listens on 127.0.0.1 and ::1 only, serves the operator console's page over plain
+ * GET (console-http.ts), refuses at the upgrade (before any WebSocket exists) a non-loopback Host
+ * (DNS rebinding), an Origin that can never be paired, a native client without the bearer token, a
+ * console page without its session cookie, and sockets over the limit; then one
+ * {@link ClientContext} per socket, each message through the rate limit and the JSON-RPC
+ * dispatcher (a console socket's first message must carry its page's CSRF value). ws enforces
+ * `maxPayload` (close 1009).
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -11,6 +13,8 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../lib/log.js";
 import { bearerMatches, isLoopbackHost, pairableOrigin, type Capability, type PairingStore, CAPABILITIES } from "./auth.js";
+import { isOwnOrigin, serveConsole, type ConsoleBundle } from "./console-http.js";
+import { ConsoleLogin } from "./console-login.js";
 import type { EventHub } from "./events.js";
 import { TokenBucket, type RateLimitOptions } from "./rate-limit.js";
 import { RawJson, toRpcError, type ClientContext, type RpcDispatcher } from "./rpc.js";
@@ -36,7 +40,16 @@ export interface ServerOptions {
   log: Logger;
   /** Called when a client's socket closes (its sessions end). */
   onClientGone: (clientId: string) => void;
+  /** The operator console: its bundle (undefined: not built) and where its launch file goes. */
+  console: { dataDir: string; bundle: ConsoleBundle | undefined; launchTtlMs?: number };
 }
+
+/** Who is at the other end of an upgrade, or why it is refused: decided in `#classify` only. */
+type Classified =
+  | { kind: "native" }
+  | { kind: "browser"; origin: string }
+  | { kind: "console"; origin: string; session: string }
+  | { refuse: [status: 401 | 403, reason: Reason, message: string] };
 
 const ALL: ReadonlySet<Capability> = new Set(CAPABILITIES);
 const NONE: ReadonlySet<Capability> = new Set();
@@ -56,6 +69,7 @@ export class DaemonServer {
   readonly #http: Server[] = [];
   readonly #sockets = new Set<WebSocket>();
   #port = 0;
+  #login: ConsoleLogin | undefined;
 
   private constructor(options: ServerOptions) {
     this.#options = options;
@@ -70,6 +84,7 @@ export class DaemonServer {
   static async listen(options: ServerOptions): Promise<DaemonServer> {
     const server = new DaemonServer(options);
     server.#port = await server.#bind("127.0.0.1", options.port);
+    server.#login = new ConsoleLogin(options.console.dataDir, server.#port, options.console.launchTtlMs);
     try {
       await server.#bind("::1", server.#port);
     } catch (error) {
@@ -93,13 +108,16 @@ export class DaemonServer {
       ws.close(1001, "daemon shutting down");
       setTimeout(() => ws.terminate(), 1_000).unref();
     }));
+    this.#login?.close();
     await Promise.all([...closes, ...this.#http.map((h) => new Promise<void>((resolve) => h.close(() => resolve())))]);
     this.#wss.close();
   }
 
   #bind(host: string, port: number): Promise<number> {
-    const http = createServer((_req, res) => {
-      res.writeHead(426, { "Content-Type": "text/plain" }).end("otpbridge speaks JSON-RPC over WebSocket\n");
+    const http = createServer((req, res) => {
+      const login = this.#login;
+      if (login === undefined) return void res.writeHead(503, { "Content-Type": "text/plain" }).end("starting\n");
+      serveConsole(req, res, { login, bundle: this.#options.console.bundle, log: this.#options.log });
     });
     http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
     return new Promise((resolve, reject) => {
@@ -112,43 +130,67 @@ export class DaemonServer {
     });
   }
 
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /**
+   * The one place that tells clients apart. A loopback Host first (DNS rebinding). Then the
+   * Origin: the daemon's own address is the console, which must hold a console session cookie;
+   * any other Origin is a web page that pairs (its cookie, if the browser sent one, counts for
+   * nothing); no Origin is a native program, which must hold the bearer token.
+   */
+  #classify(req: IncomingMessage): Classified {
     const { log, token } = this.#options;
-    socket.on("error", () => socket.destroy());
     if (!isLoopbackHost(req.headers.host)) {
       log.warn("upgrade refused: Host is not a loopback name", { host: String(req.headers.host).slice(0, 100) });
-      return refuse(socket, 403, "FORBIDDEN_HOST", "the Host header must be a loopback name");
+      return { refuse: [403, "FORBIDDEN_HOST", "the Host header must be a loopback name"] };
     }
     const rawOrigin = req.headers.origin;
-    let origin: string | undefined;
-    if (rawOrigin !== undefined) {
-      origin = pairableOrigin(rawOrigin) ?? undefined;
-      if (origin === undefined) {
-        log.warn("upgrade refused: Origin", { origin: rawOrigin.slice(0, 100) });
-        return refuse(socket, 403, "FORBIDDEN_ORIGIN", "this Origin can never be paired (null, wildcard, not https)");
-      }
-    } else if (!bearerMatches(req.headers.authorization, token)) {
+    if (rawOrigin === undefined) {
+      if (bearerMatches(req.headers.authorization, token)) return { kind: "native" };
       log.warn("upgrade refused: no valid bearer token");
-      return refuse(socket, 401, "UNAUTHORIZED", "native clients send Authorization: Bearer <token file>");
+      return { refuse: [401, "UNAUTHORIZED", "native clients send Authorization: Bearer <token file>"] };
     }
+    if (isOwnOrigin(rawOrigin, req.headers.host, this.#port)) {
+      const session = this.#login?.sessionOf(req.headers.cookie);
+      if (session !== undefined) return { kind: "console", origin: rawOrigin.toLowerCase(), session };
+      log.warn("upgrade refused: console page without a session");
+      return { refuse: [401, "UNAUTHORIZED", "the console needs a login: run otpbridge console"] };
+    }
+    const origin = pairableOrigin(rawOrigin);
+    if (origin !== null) return { kind: "browser", origin };
+    log.warn("upgrade refused: Origin", { origin: rawOrigin.slice(0, 100) });
+    return { refuse: [403, "FORBIDDEN_ORIGIN", "this Origin can never be paired (null, wildcard, not https)"] };
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { log } = this.#options;
+    socket.on("error", () => socket.destroy());
+    const who = this.#classify(req);
+    if ("refuse" in who) return refuse(socket, ...who.refuse);
     if (this.#sockets.size >= this.#options.limits.maxSockets) {
       log.warn("upgrade refused: too many sockets", { open: this.#sockets.size });
       return refuse(socket, 503, "RATE_LIMITED", "too many open sockets");
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, origin));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, who));
   }
 
-  #connected(ws: WebSocket, origin: string | undefined): void {
+  #connected(ws: WebSocket, who: Exclude<Classified, { refuse: unknown }>): void {
     const { dispatcher, hub, log, pairings, limits } = this.#options;
     this.#sockets.add(ws);
     const id = randomBytes(9).toString("base64url");
-    const client: ClientContext = origin === undefined
-      ? { id, kind: "native", capabilities: () => ALL, paired: () => true, helloDone: false, notify }
-      : {
-          id, kind: "browser", origin, helloDone: false, notify,
-          capabilities: () => new Set(pairings.approved(origin)?.capabilities ?? NONE),
-          paired: () => pairings.approved(origin) !== undefined,
-        };
+    let client: ClientContext;
+    if (who.kind === "browser") {
+      const origin = who.origin;
+      client = {
+        id, kind: "browser", origin, helloDone: false, notify,
+        capabilities: () => new Set(pairings.approved(origin)?.capabilities ?? NONE),
+        paired: () => pairings.approved(origin) !== undefined,
+      };
+    } else {
+      // The console is the user who runs the daemon, as a native client is.
+      client = { id, kind: who.kind, ...(who.kind === "console" ? { origin: who.origin } : {}), capabilities: () => ALL, paired: () => true, helloDone: false, notify };
+    }
+    // The console's first message must carry its page's CSRF value (see #csrfFirst).
+    let csrfPending = who.kind === "console";
+    const origin = client.origin;
     function notify(method: string, params: unknown): void {
       if (ws.readyState !== ws.OPEN) return;
       const json = params instanceof RawJson ? params.json : JSON.stringify(params);
@@ -167,6 +209,13 @@ export class DaemonServer {
         return ws.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: e }));
       }
       const text = (data as Buffer).toString("utf8");
+      if (csrfPending) {
+        if (who.kind !== "console" || !this.#csrfFirst(text, who.session)) {
+          log.warn("console socket closed: first message without its page's CSRF value", { client: id });
+          return ws.close(1008, "csrf");
+        }
+        csrfPending = false;
+      }
       dispatcher.receive(text, client).then(
         (reply) => {
           if (reply !== null && ws.readyState === ws.OPEN) ws.send(reply);
@@ -182,5 +231,15 @@ export class DaemonServer {
       log.info("client gone", { client: id, code });
       this.#options.onClientGone(id);
     });
+  }
+
+  /** True when `text` is a `hello` request whose params carry a CSRF value of the session. */
+  #csrfFirst(text: string, session: string): boolean {
+    try {
+      const message = JSON.parse(text) as { method?: unknown; params?: { csrf?: unknown } };
+      return message.method === "hello" && this.#login !== undefined && this.#login.csrfMatches(session, message.params?.csrf);
+    } catch {
+      return false;
+    }
   }
 }

@@ -307,6 +307,13 @@ export const REASONS = {
    */
   NTP_UNAVAILABLE: { exitCode: 69, rpcCode: -32093 },
   /**
+   * `otpbridge console` found no daemon serving this data directory: its launch file is missing, or
+   * older than any URL in it is valid (the daemon is gone).
+   * Fix: Start `otpbridge daemon` (with the same `--data-dir`, if you gave one) and run
+   * `otpbridge console` again, as the user who runs the daemon.
+   */
+  CONSOLE_UNAVAILABLE: { exitCode: 69, rpcCode: -32094 },
+  /**
    * AUTH FINISH answered 6983 to a correct answer: the key is locked, or the device is not of the
    * family assumed (TOKEN2.md §2.8). Nothing was written.
    * Fix: Do not retry: check the family (`otpbridge devices`; a Molto2 or FIDO key needs its own

@@ -13,7 +13,8 @@ import { JOURNAL_KEY_HELP, JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journa
 export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--family READER=FAMILY] [--log-level LEVEL]
                         [--ntp HOST[:PORT]]
 
-Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
+Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) and the operator console (docs/CONSOLE.md)
+on 127.0.0.1 and ::1 only.
 
   --port N        TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --data-dir DIR  state: journal, bearer token, pairings (default $XDG_DATA_HOME/otpbridge,
@@ -28,6 +29,7 @@ Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
   --ntp HOST[:PORT]  before writing a token's clock (token.burn, token.syncTime, batch taps),
                   refuse when the system clock is more than 2 s off this SNTP server (a call's
                   force: true overrides). An unsynchronised system clock is refused with or without it.
+  --console-launch-ttl S  how long a console login URL works, seconds (default 60; otpbridge console)
 
 Prints one JSON line on stdout once listening: {"listening":true,"port":N,"tokenFile":...,"link":...}.
 Native clients send "Authorization: Bearer <contents of tokenFile>"; browser pages pair
@@ -49,6 +51,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       "max-rate": { type: "string" },
       "max-sockets": { type: "string" },
       ntp: { type: "string" },
+      "console-launch-ttl": { type: "string" },
       ...JOURNAL_KEY_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -66,6 +69,8 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   aint(maxSockets, "--max-sockets", 1, 100_000);
   const simulateTokens = Number(values["simulate-tokens"] ?? 2);
   aint(simulateTokens, "--simulate-tokens", 0, 1000);
+  const launchTtl = Number(values["console-launch-ttl"] ?? 60);
+  aint(launchTtl, "--console-launch-ttl", 1, 3600);
   const level = aoneOfLevel(values["log-level"] ?? "info");
   const log = createLogger({ level, write: io.err });
   const daemon = await startDaemon({
@@ -74,6 +79,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     limits: { maxSockets, rate: { perSecond, burst: 2 * perSecond } },
     journalKey: journalKeyFrom(values, io.readStdin),
     ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}),
+    consoleLaunchTtlMs: launchTtl * 1000,
   });
   io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
   await new Promise<void>((done) => {

@@ -2,8 +2,7 @@
  * `molto2.*` (TOKEN2.md §3): list, write, delete, syncTime, screenLock. Each call opens a
  * Molto2Session with the factory customer key unless the client sends `customerKey` (hex); the
  * session is closed (and its derived key wiped) when the call ends. The ▲-button operations (key
- * change, factory reset) are not offered over the API: they need a person at the token, and the
- * CLI serves them.
+ * change, factory reset) are in molto2-button.ts.
  */
 import type { Molto2Warning } from "../../drivers/molto2-keys.js";
 import { Molto2Session, type Molto2ProfileWrite } from "../../drivers/molto2.js";
@@ -17,10 +16,11 @@ import { apduOf } from "./token.js";
 
 const DISPLAY_CODES = [0, 1, 2, 3] as const;
 
-function customerKey(params: Record<string, unknown>): Uint8Array | undefined {
-  const value = params.customerKey;
+/** A hex key param (`customerKey`, `newCustomerKey`), or undefined when absent. @throws OtpbridgeError INVALID_INPUT. */
+export function customerKey(params: Record<string, unknown>, name = "customerKey"): Uint8Array | undefined {
+  const value = params[name];
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.length > 128) throw otpbError("INVALID_INPUT", "customerKey must be a hex string");
+  if (typeof value !== "string" || value.length > 128) throw otpbError("INVALID_INPUT", `${name} must be a hex string`, { detail: { param: name } });
   return parseHexSecret(value);
 }
 
@@ -28,7 +28,7 @@ function customerKey(params: Record<string, unknown>): Uint8Array | undefined {
  * Runs `fn` with a Molto2 session on the `session` param's device. The session's warnings (the
  * public factory key in use, TOKEN2.md §3.2) are added to the result as `warnings`.
  */
-function withMolto2<T extends object>(s: DaemonServices, raw: unknown, client: Parameters<typeof onSession>[2], fn: (m: Molto2Session, params: Record<string, unknown>) => Promise<T>): Promise<T & { warnings?: Molto2Warning[] }> {
+export function withMolto2<T extends object>(s: DaemonServices, raw: unknown, client: Parameters<typeof onSession>[2], fn: (m: Molto2Session, params: Record<string, unknown>) => Promise<T>): Promise<T & { warnings?: Molto2Warning[] }> {
   const params = objectParams(raw);
   const key = customerKey(params);
   return onSession(s.core, params, client, async (link, device) => {
@@ -50,7 +50,9 @@ export function molto2Methods(s: DaemonServices): MethodTable {
       capability: "read",
       handler: (raw, client) => withMolto2(s, raw, client, async (m) => ({
         serial: m.info.serial,
-        profiles: (await m.listProfiles()).map((p) => ({ profile: p.profile, title: p.title, flag: p.flag })),
+        profiles: (await m.listProfiles()).map((p) => ({
+          profile: p.profile, title: p.title, flag: p.flag, seedPresent: p.seedPresent, algorithm: p.algorithm, digits: p.digits, period: p.period,
+        })),
       })),
     },
     "molto2.write": {
