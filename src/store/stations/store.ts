@@ -275,15 +275,21 @@ export class StationStore extends EventEmitter {
   /** Runs `fn` on one pooled connection, tracking availability. For this module's classes. */
   async run<T>(action: string, fn: (db: Db) => Promise<T>): Promise<T> {
     let client: pg.PoolClient | undefined;
+    // A checked-out client has no pool listener: its connection dying between two queries would
+    // otherwise be an unhandled 'error'. The failing query rejects as well; that is what we report.
+    const onError = (error: Error): void => this.#lost(error);
     try {
       client = await this.#pool.connect();
+      client.on("error", onError);
       const result = await fn(client);
+      client.off("error", onError);
       client.release();
       client = undefined;
       this.#reached();
       return result;
     } catch (error) {
       const mapped = storeError(error, action);
+      client?.off("error", onError);
       // A connection that failed mid-transaction is discarded rather than returned to the pool.
       client?.release(mapped !== error ? (error as Error) : undefined);
       if (mapped !== error) this.#lost(error);
