@@ -121,8 +121,12 @@ export async function migrate(pool: pg.Pool): Promise<void> {
 }
 
 async function currentVersion(db: pg.Pool | pg.PoolClient): Promise<number> {
-  const exists = await db.query<{ t: string | null }>("SELECT to_regclass('otpb_schema')::text AS t");
-  if (exists.rows[0]?.t == null) return 0;
+  // Not to_regclass(): it can answer from a stale catalog cache while another station's migration
+  // just committed; a plain read of pg_tables sees it.
+  const exists = await db.query<{ e: boolean }>(
+    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'otpb_schema') AS e",
+  );
+  if (exists.rows[0]?.e !== true) return 0;
   const { rows } = await db.query<{ version: number }>("SELECT version FROM otpb_schema");
   const version = rows[0]?.version ?? 0;
   if (version > SCHEMA_VERSION) throw newerSchema(version);

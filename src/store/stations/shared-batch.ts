@@ -14,7 +14,7 @@ import { otpbError } from "../../lib/errors.js";
 import type { SeedVault } from "../seed-vault.js";
 import type { CommittedSeed, SerialConflict } from "../types.js";
 import { sharedItemRecord, type SharedItemRow } from "./rows.js";
-import { logEvent, notify, type Db, type StationStore } from "./store.js";
+import { logChange, logEvent, type Db, type StationStore } from "./store.js";
 import type { ClaimRequest, Lease, SharedClaimResult, SharedItemRecord, SharedItemState } from "./types.js";
 
 const DEFAULT_MANUFACTURER = "Token2";
@@ -176,11 +176,11 @@ export class SharedBatch {
           const outcome = resumable ? ("resumed" as const) : ("reburn" as const);
           seed = this.#openSeed(mine);
           const item = await this.#bind(db, mine.id, request);
-          await logEvent(db, this.batchId, mine.id, store.station, `item.${outcome}`, {
+          await logChange(db, this.batchId, mine.id, store.station, `item.${outcome}`, {
             serial: request.serial,
             from: mine.state,
             fence: item.fence,
-          });
+          }, "claimed");
           return { outcome, item, lease: leaseOf(item), seed, superseded: [] };
         }
 
@@ -212,12 +212,12 @@ export class SharedBatch {
         }
         seed = this.#openSeed(row);
         const item = await this.#bind(db, row.id, request);
-        await logEvent(db, this.batchId, row.id, store.station, "item.claimed", {
+        await logChange(db, this.batchId, row.id, store.station, "item.claimed", {
           serial: request.serial,
           position: row.position,
           fence: item.fence,
           superseded: conflicts,
-        });
+        }, "claimed");
         return { outcome: "claimed" as const, item, lease: leaseOf(item), seed, superseded: conflicts };
       });
     } catch (error) {
@@ -240,9 +240,7 @@ export class SharedBatch {
       [itemId, request.serial, request.manufacturer ?? null, DEFAULT_MANUFACTURER, request.model ?? null,
         store.station, store.session, request.reader ?? null, store.leaseMs],
     );
-    const item = sharedItemRecord(rows[0]!);
-    await notify(db, this.batchId, itemId, "claimed", store.station);
-    return item;
+    return sharedItemRecord(rows[0]!);
   }
 
   /**
@@ -273,8 +271,7 @@ export class SharedBatch {
       );
       const row = rows[0];
       if (row === undefined) throw await refusal(db, lease, from, kind);
-      await logEvent(db, this.batchId, lease.itemId, store.station, `item.${kind}`, { serial: row.serial, fence: lease.fence, ...detail });
-      await notify(db, this.batchId, lease.itemId, row.state, store.station);
+      await logChange(db, this.batchId, lease.itemId, store.station, `item.${kind}`, { serial: row.serial, fence: lease.fence, ...detail }, row.state);
       return sharedItemRecord(row);
     });
   }

@@ -335,6 +335,16 @@ export async function logEvent(db: Db, batchId: number | null, itemId: number | 
   ]);
 }
 
+/** {@link logEvent} and {@link notify} of an item's new state in one round trip. */
+export async function logChange(db: Db, batchId: number, itemId: number, station: string, kind: string, detail: object, state: string): Promise<void> {
+  await db.query(
+    `WITH e AS (INSERT INTO otpb_events (batch_id, item_id, station, kind, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id)
+     SELECT pg_notify($6, $7) FROM e`,
+    [batchId, itemId, station, kind, JSON.stringify(detail), PROGRESS_CHANNEL,
+      JSON.stringify({ b: batchId, i: itemId, s: state, st: station })],
+  );
+}
+
 /** Tells LISTENing stations that a batch moved; delivered when the transaction commits. */
 export async function notify(db: Db, batchId: number | null, itemId: number | null, state: string, station: string): Promise<void> {
   await db.query("SELECT pg_notify($1, $2)", [PROGRESS_CHANNEL, JSON.stringify({ b: batchId, i: itemId, s: state, st: station })]);

@@ -62,6 +62,14 @@ describe.skipIf(missing !== undefined)("stations store on PostgreSQL", () => {
     batch.close();
   });
 
+  it("stations connecting together to an empty database create the schema once", async () => {
+    await db.admin.query("CREATE DATABASE fresh");
+    const url = db.url.replace("/otpb?", "/fresh?");
+    const stores = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => db.store(`fresh-${n}`, { url })));
+    const { rows } = await stores[0]!.query<{ version: number }>("read", "SELECT version FROM otpb_schema");
+    expect(rows).toEqual([{ version: 1 }]);
+  });
+
   it("refuses a wrong passphrase before any seed is read", async () => {
     const store = await db.store("desk-2");
     const record = await store.createBatch({ name: "locked", count: 2 }, PASSPHRASE, TEST_SCRYPT);
