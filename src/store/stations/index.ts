@@ -5,3 +5,5 @@ export { ProgressFeed, type ProgressOptions } from "./progress.js";
 export { isUnavailable, type StoreConnectOptions } from "./connection.js";
 export { SCHEMA_VERSION } from "./schema.js";
 export * from "./types.js";
+export { Station, type StationOptions } from "./station.js";
+export { Outbox, OUTBOX_FILE, type OutboxEntry, type OutboxStep } from "./outbox.js";

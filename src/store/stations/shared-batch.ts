@@ -107,6 +107,33 @@ export class SharedBatch {
   }
 
   /**
+   * Settles an item from a station's outbox after the server was away: `committed` or `failed`, as
+   * the station recorded locally for the token `serial`. Applies under the lease's fence as usual;
+   * without it (the lease ran out and the sweeper sent the item to needs-check), a `committed` is
+   * still accepted for the same serial, because the station verified that this token holds this
+   * item's seed. Anything else (another station holds the item now) is LEASE_LOST.
+   * @throws OtpbridgeError LEASE_LOST, ITEM_NOT_FOUND, STORE_UNAVAILABLE.
+   */
+  async settle(lease: Lease, serial: string, outcome: "committed" | "failed", reason = "failed while the shared store was away"): Promise<SharedItemRecord> {
+    const store = this.#store;
+    return store.tx(`settle item ${lease.itemId}`, async (db) => {
+      const { rows } = await db.query<SharedItemRow>(
+        `UPDATE otpb_items SET state = $3, session = NULL, lease_expires_at = NULL, updated_at = now(),
+                committed_at = CASE WHEN $3 = 'committed' THEN now() ELSE committed_at END,
+                fail_reason = CASE WHEN $3 = 'failed' THEN $5 ELSE NULL END
+         WHERE id = $1 AND batch_id = $6 AND serial = $4 AND write_started_at IS NOT NULL
+           AND ((fence = $2 AND state IN ('claimed', 'burned', 'verified')) OR (state = 'needs-check' AND $3 = 'committed'))
+         RETURNING *`,
+        [lease.itemId, lease.fence, outcome, serial, reason, this.batchId],
+      );
+      const row = rows[0];
+      if (row === undefined) throw await refusal(db, lease, ["claimed", "burned", "verified", "needs-check"], outcome);
+      await logChange(db, this.batchId, lease.itemId, store.station, `item.settled`, { serial, fence: lease.fence, outcome }, row.state);
+      return sharedItemRecord(row);
+    });
+  }
+
+  /**
    * Decrypts the committed items for an export and zeroes every seed when `use` returns or throws.
    * @throws OtpbridgeError SEED_TAMPERED, STORE_UNAVAILABLE; whatever `use` throws.
    */

@@ -10,8 +10,8 @@ export const PASSPHRASE = "correct horse battery staple";
 export interface TestDb {
   cluster: PgCluster;
   url: string;
-  /** A superuser connection for checks and for moving leases' clocks. */
-  admin: pg.Client;
+  /** Superuser connections for checks and for moving leases' clocks (a pool: it outlives server restarts). */
+  admin: pg.Pool;
   stores: StationStore[];
   store(station: string, options?: Partial<StationStoreOptions>): Promise<StationStore>;
   /** Makes every running lease of these items expire now (as if their station had gone silent). */
@@ -26,9 +26,8 @@ export async function testDb(options: ClusterOptions = {}): Promise<TestDb> {
   await setup.query("CREATE DATABASE otpb");
   await setup.end();
   const url = cluster.url("otpb");
-  const admin = new pg.Client({ connectionString: url });
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
   admin.on("error", () => undefined);
-  await admin.connect();
   const db: TestDb = {
     cluster,
     url,
