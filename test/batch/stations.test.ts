@@ -150,4 +150,45 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch", () 
     }
     expect(onTokens.size).toBe(COUNT);
   });
+
+  it("the server stops mid-burn: the burn finishes into the outbox, new taps wait, and all resume by themselves", async () => {
+    const owner = desks[0]!.store;
+    const record = await owner.createBatch({ name: "outage", count: 3 }, PASSPHRASE, TEST_SCRYPT);
+    await owner.setBatchState(record.id, "start");
+    const [d, e] = [await desk("desk-d", record.id), await desk("desk-e", record.id)];
+    const tokens = [1, 2, 3].map((i) => new SingleProfileToken({ serial: serial(100 + i) }));
+
+    // The server stops while desk D writes the seed: the burn goes on and is committed locally.
+    const card = new RecordingCard(tokens[0]!);
+    card.onceAt(WRITE_SEED, (apdu, inner) => {
+      db.cluster.stop("fast");
+      return inner.transmit(apdu);
+    });
+    const during = await tap(d, "R1", card, serial(101));
+    expect(during).toMatchObject({ outcome: "committed" });
+    expect(d.station.unsent().map((x) => x.step)).toEqual(["burned", "verified", "committed"]);
+
+    // Desk E notices on its next heartbeat, and a token tapped there now waits instead of being claimed.
+    for (let i = 0; i < 300 && e.station.taking; i++) await sleep(20);
+    expect(e.station.taking).toBe(false);
+    e.readers.insert("R2", tokens[1]!);
+    await sleep(300);
+    expect(e.events.filter((x) => x.serial === serial(102))).toEqual([]);
+    expect(e.engine.progress().readers.find((r) => r.reader === "R2")).toMatchObject({ state: "waiting", serial: serial(102) });
+
+    // Back: desk E takes the waiting token by itself, desk D's outbox reaches the server.
+    db.cluster.start();
+    expect(await itemEvent(e, serial(102), 0)).toMatchObject({ outcome: "committed" });
+    e.readers.remove("R2");
+    expect(await tap(d, "R3", tokens[2]!, serial(103))).toMatchObject({ outcome: "committed" });
+    for (let i = 0; i < 300 && d.station.unsent().length > 0; i++) await sleep(20);
+    expect(d.station.unsent()).toEqual([]);
+
+    const status = await owner.status(record.id);
+    expect(status.counts).toMatchObject({ committed: 3, pending: 0 });
+    const batch = await owner.openBatch(record.id, PASSPHRASE);
+    const exported = await batch.withCommittedSeeds((items) => new Map(items.map((i) => [i.serial, Buffer.from(i.seed).toString("hex")])));
+    batch.close();
+    for (const [i, token] of tokens.entries()) expect(Buffer.from(token.state().seed).toString("hex")).toBe(exported.get(serial(101 + i)));
+  });
 });
