@@ -100,12 +100,15 @@ export class ProgressFeed {
     this.#schedulePoll();
   }
 
-  /** While polling: read the status, then try to LISTEN again. */
+  /**
+   * While polling: try to LISTEN again, then read the status. In that order: a change committed
+   * between a read and the LISTEN would otherwise go unseen until the next one.
+   */
   #schedulePoll(): void {
     if (this.#closed) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      void this.#refresh().then(() => (this.#closed || this.#mode === "listen" ? undefined : this.#listen()));
+      void this.#listen().then(() => this.#refresh());
     }, this.#pollMs);
   }
 

@@ -14,7 +14,7 @@ import { otpbError } from "../../lib/errors.js";
 import type { SeedVault } from "../seed-vault.js";
 import type { CommittedSeed, SerialConflict } from "../types.js";
 import { sharedItemRecord, type SharedItemRow } from "./rows.js";
-import { logChange, logEvent, type Db, type StationStore } from "./store.js";
+import { PROGRESS_CHANNEL, logChange, logEvent, type Db, type StationStore } from "./store.js";
 import type { ClaimRequest, Lease, SharedClaimResult, SharedItemRecord, SharedItemState } from "./types.js";
 
 const DEFAULT_MANUFACTURER = "Token2";
@@ -288,17 +288,26 @@ export class SharedBatch {
     const renew = set.includes("lease_expires_at")
       ? ""
       : `, lease_expires_at = now() + ${Number(store.leaseMs)} * interval '1 millisecond'`;
-    return store.tx(`mark item ${lease.itemId} ${kind}`, async (db) => {
+    // One statement (so one round trip, and atomic on its own): the fenced update, its event and
+    // its NOTIFY, which only exist when the update matched.
+    const n = 3 + extra.length;
+    return store.run(`mark item ${lease.itemId} ${kind}`, async (db) => {
       const { rows } = await db.query<SharedItemRow>(
-        `UPDATE otpb_items SET ${set}, updated_at = now()${renew}
-         WHERE id = $1 AND fence = $2 AND batch_id = ${Number(this.batchId)}
-           AND state = ANY ($${3 + extra.length}::text[])${condition ? ` AND ${condition}` : ""}
-         RETURNING *`,
-        [lease.itemId, lease.fence, ...extra, from],
+        `WITH u AS (
+           UPDATE otpb_items SET ${set}, updated_at = now()${renew}
+           WHERE id = $1 AND fence = $2 AND batch_id = ${Number(this.batchId)}
+             AND state = ANY ($${n}::text[])${condition ? ` AND ${condition}` : ""}
+           RETURNING *),
+         e AS (
+           INSERT INTO otpb_events (batch_id, item_id, station, kind, detail)
+           SELECT batch_id, id, $${n + 1}, $${n + 2}, jsonb_build_object('serial', serial, 'fence', $2::bigint) || $${n + 3}::jsonb FROM u),
+         notified AS (
+           SELECT pg_notify('${PROGRESS_CHANNEL}', json_build_object('b', batch_id, 'i', id, 's', state, 'st', $${n + 1}::text)::text) FROM u)
+         SELECT u.* FROM u CROSS JOIN notified`,
+        [lease.itemId, lease.fence, ...extra, from, store.station, `item.${kind}`, JSON.stringify(detail)],
       );
       const row = rows[0];
       if (row === undefined) throw await refusal(db, lease, from, kind);
-      await logChange(db, this.batchId, lease.itemId, store.station, `item.${kind}`, { serial: row.serial, fence: lease.fence, ...detail }, row.state);
       return sharedItemRecord(row);
     });
   }

@@ -28,7 +28,7 @@ async function until(seen: SharedBatchStatus[], test: (s: SharedBatchStatus) => 
     if (hit !== undefined) return hit;
     await sleep(25);
   }
-  throw new Error(`no matching status among ${seen.length}`);
+  throw new Error(`no matching status among ${seen.length}: ${JSON.stringify(seen.map((s) => s.counts))}`);
 }
 
 describe.skipIf(missing !== undefined)("stations store: progress and outages", () => {
