@@ -43,7 +43,7 @@ const skipLocked: Claimer = async (batch, _store, serial) => {
  */
 const plainForUpdate: Claimer = async (batch, store, serial) =>
   store.tx("claim without SKIP LOCKED", async (db) => {
-    await db.query("SELECT state FROM otpb_batches WHERE id = $1 FOR SHARE", [batch.batchId]);
+    await db.query("SELECT state FROM otpb_batches WHERE id = $1", [batch.batchId]);
     await db.query("SELECT * FROM otpb_items WHERE batch_id = $1 AND serial = $2 AND state <> 'superseded' FOR UPDATE", [batch.batchId, serial]);
     await db.query(
       `SELECT id FROM otpb_items WHERE serial = $1 AND batch_id <> $2

@@ -14,7 +14,7 @@ export interface StoreConnectOptions {
   url: string;
   /** TLS settings (CA, client certificate, servername); overrides what the URL says. */
   tls?: ConnectionOptions;
-  /** Pool size; default 4 (a station claims and updates a handful of items at a time). */
+  /** Pool size; default 8 (one per reader of a busy station, and the heartbeat and status reads). */
   maxConnections?: number;
   /** How long a connection attempt or a query may take before the store counts as unreachable. */
   timeoutMs?: number;
@@ -45,7 +45,7 @@ export function poolConfig(options: StoreConnectOptions, applicationName: string
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const config: pg.PoolConfig = {
     connectionString: options.url,
-    max: options.maxConnections ?? 4,
+    max: options.maxConnections ?? 8,
     connectionTimeoutMillis: timeout,
     query_timeout: timeout,
     idleTimeoutMillis: 30_000,

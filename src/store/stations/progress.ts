@@ -12,7 +12,7 @@ import type { SharedBatchStatus } from "./types.js";
 export interface ProgressOptions {
   /** Poll period while LISTEN is not available, and between reconnection attempts; default 2 s. */
   pollMs?: number;
-  /** Notifications arriving within this window are folded into one status read; default 100 ms. */
+  /** Notifications arriving within this window are folded into one status read; default 250 ms. */
   debounceMs?: number;
 }
 
@@ -34,7 +34,7 @@ export class ProgressFeed {
     this.#batchId = batchId;
     this.#listener = listener;
     this.#pollMs = options.pollMs ?? 2_000;
-    this.#debounceMs = options.debounceMs ?? 100;
+    this.#debounceMs = options.debounceMs ?? 250;
   }
 
   /** Starts watching; the listener gets the status now and on every change. Call close() when done. */

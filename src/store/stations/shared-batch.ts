@@ -177,7 +177,7 @@ export class SharedBatch {
     let seed: Uint8Array | undefined;
     try {
       return await store.tx(`claim an item of batch ${this.batchId} for token ${request.serial}`, async (db) => {
-        const batch = await db.query<{ state: string }>("SELECT state FROM otpb_batches WHERE id = $1 FOR SHARE", [this.batchId]);
+        const batch = await db.query<{ state: string }>("SELECT state FROM otpb_batches WHERE id = $1", [this.batchId]);
         const state = batch.rows[0]?.state;
         if (state !== "running") {
           throw otpbError("BATCH_STATE", `batch ${this.batchId} is ${state ?? "gone"}; only a running batch takes taps`, {
