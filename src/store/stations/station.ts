@@ -67,7 +67,13 @@ export class Station extends EventEmitter {
 
   readonly #onAvailable = (): void => {
     this.#log.info("station: the shared store answers again; taking taps");
-    this.emit("resumed");
+    try {
+      this.emit("resumed");
+    } catch (error) {
+      // A listener's failure (the batch was cancelled meanwhile) must not fail the round trip that
+      // noticed the server is back.
+      this.#log.error("station: a resumed listener failed", { error });
+    }
     void this.flush();
   };
 
