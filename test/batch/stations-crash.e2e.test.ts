@@ -231,6 +231,9 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
     const logs = stations.flatMap((s) => s.logs);
     console.log(`stations crash test: ${stations.map((s) => `${s.name} ${s.kills} kills (${s.apduKills} at an APDU step)`).join(", ")}; seed ${SEED}; ${Math.round((Date.now() - t0) / 1000)} s`);
     for (const s of stations) expect(s.kills).toBeGreaterThanOrEqual(KILLS_PER_STATION);
+    // The outages were seen, and said plainly, by the stations working through them.
+    expect(logs.some((l) => l.includes("the shared store is unreachable"))).toBe(true);
+    expect(logs.some((l) => l.includes("the shared store answers again"))).toBe(true);
 
     const status = await owner.status(batchId);
     expect(status.counts).toMatchObject({ committed: ITEMS, pending: 0, claimed: 0, burned: 0, verified: 0, failed: 0, "needs-check": 0 });
