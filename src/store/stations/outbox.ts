@@ -97,11 +97,6 @@ export class Outbox {
     return (this.#db.prepare("SELECT * FROM steps WHERE sent = 0 ORDER BY id").all() as Row[]).map(entryOf);
   }
 
-  /** Every step of one item, oldest first (for the operator and the tests). */
-  history(itemId: number): OutboxEntry[] {
-    return (this.#db.prepare("SELECT * FROM steps WHERE item_id = ? ORDER BY id").all(itemId) as Row[]).map(entryOf);
-  }
-
   close(): void {
     this.#db.close();
   }

@@ -94,18 +94,6 @@ export class SharedBatch {
     );
   }
 
-  /** Gives back a claim on which nothing was written (the token left before the burn): → pending. */
-  release(lease: Lease): Promise<SharedItemRecord> {
-    return this.#fenced(
-      lease,
-      ["claimed"],
-      "released",
-      `state = 'pending', serial = NULL, manufacturer = NULL, model = NULL, station = NULL, session = NULL,
-       reader = NULL, lease_expires_at = NULL, claimed_at = NULL, fence = nextval('otpb_fence')`,
-      "write_started_at IS NULL",
-    );
-  }
-
   /**
    * Settles an item from a station's outbox after the server was away: `committed` or `failed`, as
    * the station recorded locally for the token `serial`. Applies under the lease's fence as usual;
