@@ -92,6 +92,11 @@ export class Outbox {
     this.#db.transaction(() => ids.forEach((id) => mark.run(id)))();
   }
 
+  /** Every step of an item is on the server (its final step was taken, under the latest lease). */
+  sentItem(itemId: number): void {
+    this.#db.prepare("UPDATE steps SET sent = 1 WHERE item_id = ? AND sent = 0").run(itemId);
+  }
+
   /** Steps the server does not have yet, oldest first. */
   pending(): OutboxEntry[] {
     return (this.#db.prepare("SELECT * FROM steps WHERE sent = 0 ORDER BY id").all() as Row[]).map(entryOf);

@@ -45,6 +45,8 @@ export class Station extends EventEmitter {
   readonly #readers: () => StationReader[];
   readonly #log: Logger;
   readonly #held = new Map<number, Held>();
+  /** Items with a step waiting in the outbox since the server refused or missed it in this life. */
+  readonly #deferred = new Set<number>();
   readonly #timers: NodeJS.Timeout[] = [];
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -164,29 +166,38 @@ export class Station extends EventEmitter {
 
   async #step(itemId: number, step: OutboxStep, reason?: string): Promise<void> {
     const held = this.#hold(itemId);
+    const final = step === "committed" || step === "failed";
     const id = this.#outbox.record({ ...this.#entry(itemId), step, ...(reason !== undefined ? { reason } : {}) });
     try {
+      // Once a step of this item waits in the outbox, the later ones wait behind it: the server
+      // must get them in order, and the replay settles the item in one go once the burn is over.
+      if (this.#deferred.has(itemId)) return;
       if (step === "burned") await this.batch.markBurned(held.lease);
       else if (step === "verified") await this.batch.markVerified(held.lease, { checked: false });
       else if (step === "committed") await this.batch.commit(held.lease);
       else await this.batch.fail(held.lease, reason ?? "failed");
-      this.#outbox.sent(id);
+      // A final step the server took supersedes whatever an earlier life left unsent for the item.
+      if (final) this.#outbox.sentItem(itemId);
+      else this.#outbox.sent(id);
     } catch (error) {
       const why = (error as OtpbridgeError).reason;
       if (!DEFERRABLE.includes(step) || (why !== "STORE_UNAVAILABLE" && why !== "LEASE_LOST")) throw error;
       // The token has the seed (or part of it): the burn goes on, the step waits in the outbox.
+      this.#deferred.add(itemId);
       this.#log.warn("station: step kept in the outbox until the shared store takes it", { itemId, step, reason: why });
     } finally {
-      if (step === "committed" || step === "failed") this.#held.delete(itemId);
+      if (final) this.#held.delete(itemId);
     }
   }
 
   async #flush(): Promise<void> {
     const byItem = new Map<number, OutboxEntry[]>();
     for (const entry of this.#outbox.pending()) byItem.set(entry.itemId, [...(byItem.get(entry.itemId) ?? []), entry]);
-    for (const entries of byItem.values()) {
+    for (const [itemId, entries] of byItem) {
+      // A burn still under way here owns its item's steps; they are replayed once it ends.
+      if (this.#held.has(itemId)) continue;
       const last = entries[entries.length - 1]!;
-      const lease = { itemId: last.itemId, fence: last.fence };
+      const lease = { itemId, fence: last.fence };
       try {
         if (last.step === "committed" || last.step === "failed") {
           await this.batch.settle(lease, last.serial, last.step, last.reason ?? undefined);
@@ -201,10 +212,11 @@ export class Station extends EventEmitter {
         if (why === "STORE_UNAVAILABLE") return;
         // LEASE_LOST/ITEM_STATE: the item moved on without us (settled already, or another station
         // resumed it with the same seed); the server's record stands, and the local one says why.
-        this.#log.warn("station: an outbox step was not applied; the shared store's record stands", { itemId: last.itemId, step: last.step, reason: why });
-        this.emit("outbox-refused", { itemId: last.itemId, step: last.step, reason: why });
+        this.#log.warn("station: an outbox step was not applied; the shared store's record stands", { itemId, step: last.step, reason: why });
+        this.emit("outbox-refused", { itemId, step: last.step, reason: why });
       }
       this.#outbox.sent(...entries.map((e) => e.id));
+      this.#deferred.delete(itemId);
     }
   }
 

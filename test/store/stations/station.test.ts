@@ -78,6 +78,20 @@ describe.skipIf(missing !== undefined)("a station while its server is away", () 
     expect(outbox.mode & 0o777).toBe(0o600);
   });
 
+  it("a replay that runs while a burn is under way leaves that burn's steps to it (found by the crash test)", async () => {
+    const { station: s, batchId } = await station("desk-out-race");
+    const refused: unknown[] = [];
+    s.on("outbox-refused", (e) => refused.push(e));
+    const itemId = await claimAndWrite(s, "67000041");
+    // The heartbeat's replay and the burn's own step, at the same moment.
+    await Promise.all([s.markBurned(itemId), s.flush()]);
+    await Promise.all([s.markVerified(itemId), s.flush()]);
+    await Promise.all([s.commit(itemId), s.flush()]);
+    expect(refused).toEqual([]);
+    expect(s.unsent()).toEqual([]);
+    expect((await s.store.items(batchId)).find((i) => i.id === itemId)).toMatchObject({ state: "committed" });
+  });
+
   it("settles a needs-check item from the outbox of the restarted station after its lease ran out", async () => {
     const first = await station("desk-out-2");
     const itemId = await claimAndWrite(first.station, "67000011");
