@@ -185,7 +185,8 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
       ];
       return new StationRun(name, group, readers, dataDir, args, onLine);
     });
-    const allDone = (): boolean => done.size >= ITEMS;
+    let aborted = false;
+    const allDone = (): boolean => done.size >= ITEMS || aborted;
 
     /** One reader's operator: tap the next token, leave it until its station says done, lift it. */
     async function operator(station: StationRun, reader: { name: string; port: number }): Promise<void> {
@@ -226,7 +227,14 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
     })();
 
     const lives = stations.map((s) => s.lives(random, allDone));
-    await Promise.all(stations.flatMap((s) => s.readers.map((r) => operator(s, r))));
+    try {
+      await Promise.all(stations.flatMap((s) => s.readers.map((r) => operator(s, r))));
+    } catch (error) {
+      // Stop the stations (and their restarts) before the cluster and the readers go away.
+      aborted = true;
+      for (const s of stations) s.child?.kill("SIGKILL");
+      throw error;
+    }
     await outages;
     await Promise.all(lives);
     const logs = stations.flatMap((s) => s.logs);
