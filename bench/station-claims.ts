@@ -6,23 +6,18 @@
  * 16 claimers taking the next pending item with a plain FOR UPDATE (no SKIP LOCKED), which makes
  * every claimer queue on the one row at the head of the batch.
  *
- * Starts its own throw-away cluster (test/fixtures/postgres.ts) unless given `--store URL`.
+ * Starts its own throw-away cluster (bench/pg-server.ts) unless given `--store URL`.
  * Usage: npm run bench:claims [-- --quick] [-- --store postgres://...]
  */
 import { loadavg } from "node:os";
 import { StationStore, type SharedBatch } from "../src/store/stations/index.js";
-import { startCluster, type PgCluster } from "../test/fixtures/postgres.js";
+import { withServer } from "./pg-server.js";
 
 const quick = process.argv.includes("--quick");
 const ITEMS = quick ? 1_500 : 6_000;
 const ROUNDS = quick ? 1 : 3;
 const PASSPHRASE = "bench passphrase";
 const SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
-
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
 
 type Claimer = (batch: SharedBatch, store: StationStore, serial: string) => Promise<boolean>;
 
@@ -100,20 +95,9 @@ async function measure(
   return claimed / seconds;
 }
 
-async function main(): Promise<void> {
-  let cluster: PgCluster | undefined;
-  let url = option("store");
-  if (url === undefined) {
-    cluster = await startCluster();
-    const { default: pg } = await import("pg");
-    const admin = new pg.Client({ connectionString: cluster.url() });
-    await admin.connect();
-    await admin.query("CREATE DATABASE bench");
-    await admin.end();
-    url = cluster.url("bench");
-  }
+async function main(url: string): Promise<void> {
   const stores = await Promise.all(
-    [1, 2, 3, 4].map((n) => StationStore.connect({ url: url!, station: `bench-${n}`, maxConnections: 4 })),
+    [1, 2, 3, 4].map((n) => StationStore.connect({ url, station: `bench-${n}`, maxConnections: 4 })),
   );
   try {
     const runs: Record<string, number[]> = { one: [], sixteen: [], plain: [] };
@@ -136,8 +120,7 @@ async function main(): Promise<void> {
     console.log(`SKIP LOCKED vs plain FOR UPDATE at 16 claimers: ${(median(runs.sixteen!) / median(runs.plain!)).toFixed(2)}x`);
   } finally {
     for (const s of stores) await s.close();
-    cluster?.destroy();
   }
 }
 
-await main();
+await withServer(main);

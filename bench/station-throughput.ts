@@ -22,7 +22,7 @@ import { DeviceManager } from "../src/drivers/device-manager.js";
 import { MemoryReaders } from "../src/drivers/memory-readers.js";
 import { SingleProfileToken } from "../src/emulator/single-profile-token.js";
 import { Outbox, SharedJournal, Station, StationStore } from "../src/store/stations/index.js";
-import { startCluster, type PgCluster } from "../test/fixtures/postgres.js";
+import { withServer } from "./pg-server.js";
 
 const quick = process.argv.includes("--quick");
 const PER_READER = quick ? 6 : 15;
@@ -30,11 +30,6 @@ const READERS_PER_STATION = 4;
 const OPERATOR_MS = 300;
 const PASSPHRASE = "bench passphrase";
 const SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
-
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
 
 interface BenchStation {
   engine: BatchEngine;
@@ -109,30 +104,15 @@ async function measure(url: string, count: number, serialBase: number): Promise<
   }
 }
 
-async function main(): Promise<void> {
-  let cluster: PgCluster | undefined;
-  let url = option("store");
-  if (url === undefined) {
-    cluster = await startCluster();
-    const { default: pg } = await import("pg");
-    const admin = new pg.Client({ connectionString: cluster.url() });
-    await admin.connect();
-    await admin.query("CREATE DATABASE bench");
-    await admin.end();
-    url = cluster.url("bench");
+async function main(url: string): Promise<void> {
+  console.log(`shared-batch throughput, ${READERS_PER_STATION} in-memory readers per station, ${PER_READER} tokens per reader, ${OPERATOR_MS} ms from lift to next tap${quick ? " (--quick)" : ""}; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  const rates: number[] = [];
+  for (const count of [1, 2, 3]) {
+    const rate = await measure(url, count, count * 10_000);
+    rates.push(rate);
+    console.log(`${count} station${count > 1 ? "s" : " "}  ${rate.toFixed(1).padStart(7)} tokens/min  ${(rate / rates[0]!).toFixed(2)}x one station (ideal ${count}x)`);
   }
-  try {
-    console.log(`shared-batch throughput, ${READERS_PER_STATION} in-memory readers per station, ${PER_READER} tokens per reader, ${OPERATOR_MS} ms from lift to next tap${quick ? " (--quick)" : ""}; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-    const rates: number[] = [];
-    for (const count of [1, 2, 3]) {
-      const rate = await measure(url, count, count * 10_000);
-      rates.push(rate);
-      console.log(`${count} station${count > 1 ? "s" : " "}  ${rate.toFixed(1).padStart(7)} tokens/min  ${(rate / rates[0]!).toFixed(2)}x one station (ideal ${count}x)`);
-    }
-    console.log(`3 stations / 1 station: ${(rates[2]! / rates[0]!).toFixed(2)}x (target 2.8x)`);
-  } finally {
-    cluster?.destroy();
-  }
+  console.log(`3 stations / 1 station: ${(rates[2]! / rates[0]!).toFixed(2)}x (target 2.8x)`);
 }
 
-await main();
+await withServer(main);

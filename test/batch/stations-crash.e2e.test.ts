@@ -212,7 +212,7 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
     /** The server's troubles, spread over the run: stopped and started twice, frozen 10 s once. */
     const outages = (async () => {
       const at = (fraction: number) => async () => {
-        while (done.size < ITEMS * fraction) await new Promise((resolve) => setTimeout(resolve, 200));
+        while (done.size < ITEMS * fraction && !aborted) await new Promise((resolve) => setTimeout(resolve, 200));
       };
       await at(0.2)();
       db.cluster.stop("immediate");
