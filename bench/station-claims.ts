@@ -6,6 +6,8 @@
  * 16 claimers taking the next pending item with a plain FOR UPDATE (no SKIP LOCKED), which makes
  * every claimer queue on the one row at the head of the batch.
  *
+ * The peer's claimers wait on each other's row locks, so the stores here wait up to 2 minutes for a
+ * statement rather than the product's 5 s.
  * Starts its own throw-away cluster (bench/pg-server.ts) unless given `--store URL`.
  * Usage: npm run bench:claims [-- --quick] [-- --store postgres://...]
  */
@@ -97,7 +99,7 @@ async function measure(
 
 async function main(url: string): Promise<void> {
   const stores = await Promise.all(
-    [1, 2, 3, 4].map((n) => StationStore.connect({ url, station: `bench-${n}`, maxConnections: 4 })),
+    [1, 2, 3, 4].map((n) => StationStore.connect({ url, station: `bench-${n}`, maxConnections: 4, timeoutMs: 120_000 })),
   );
   try {
     const runs: Record<string, number[]> = { one: [], sixteen: [], plain: [] };
