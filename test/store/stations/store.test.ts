@@ -217,6 +217,11 @@ describe.skipIf(missing !== undefined)("stations store on PostgreSQL", () => {
     expect(rows[0]?.ssl).toBe(true);
     const untrusted = await rejection(StationStore.connect({ url: tlsUrl, station: "desk-tls-2", tls: {}, timeoutMs: 2_000 }));
     expect((untrusted as OtpbridgeError | Error).message).toMatch(/certificate/i);
+    // The libpq way, all in the URL (what --store takes): verify-full against a CA file.
+    const ca = join(db.cluster.dir, "data", "server.crt");
+    const byUrl = await db.store("desk-tls-url", { url: `${tlsUrl}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}` });
+    const viaUrl = await byUrl.query<{ ssl: boolean }>("check", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    expect(viaUrl.rows[0]?.ssl).toBe(true);
   });
 
   it("the database holds no seed in plaintext (pg_dump of everything, in every encoding)", async () => {
