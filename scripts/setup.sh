@@ -11,6 +11,7 @@ APT_PACKAGES=(
   qemu-system-x86 busybox-static          # the throw-away VM of the HID end-to-end tests (scripts/hidvm/)
   libxml2-utils xmltooling-schemas        # xmllint and the W3C xmldsig/xenc schemas: PSKC exports checked against the RFC 6030 XSD
   chromium                                # headless browser for the daemon's page test (test/daemon/browser.test.ts)
+  postgresql                              # the throw-away clusters of the stations tests (test/fixtures/postgres.ts)
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

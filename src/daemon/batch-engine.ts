@@ -32,6 +32,7 @@ import type { DeviceInfo } from "../drivers/device-manager.js";
 import { otpbError } from "../lib/errors.js";
 import { silentLogger, type Logger } from "../lib/log.js";
 import type { Journal } from "../store/journal.js";
+import type { SharedJournal } from "../store/stations/index.js";
 import type { BatchRecord } from "../store/types.js";
 import { ProgressMeter, statusAfter, type BatchItemEvent, type BatchProgress, type ReaderState, type ReaderStatus } from "./batch-progress.js";
 import { BatchTapper, type BatchDevices } from "./batch-tap.js";
@@ -40,7 +41,8 @@ export type { BatchItemEvent, BatchProgress, ReaderState, ReaderStatus } from ".
 export type { BatchDevices } from "./batch-tap.js";
 
 export interface BatchEngineOptions {
-  journal: Journal;
+  /** The local journal, or a shared batch through this station (`--store`, docs/STATIONS.md). */
+  journal: Journal | SharedJournal;
   devices: BatchDevices;
   logger?: Logger;
   /** Display-off timeout written with each config (default 30 s). */
@@ -74,7 +76,7 @@ interface ReaderRun {
 
 /** See the module comment. */
 export class BatchEngine {
-  readonly #journal: Journal;
+  readonly #journal: Journal | SharedJournal;
   readonly #devices: BatchDevices;
   readonly #log: Logger;
   readonly #tapper: BatchTapper;

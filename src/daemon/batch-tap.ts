@@ -10,6 +10,7 @@ import type { DeviceEvent, DeviceInfo } from "../drivers/device-manager.js";
 import { OtpbridgeError, otpbError, reasonOf, type Reason } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import type { Journal } from "../store/journal.js";
+import type { SharedJournal } from "../store/stations/index.js";
 import type { ClaimedItem, ClaimResult } from "../store/types.js";
 import type { ApduTransport } from "../transports/types.js";
 import { seedState, type BatchItemEvent } from "./batch-progress.js";
@@ -22,7 +23,7 @@ export interface BatchDevices {
 }
 
 export interface TapperOptions {
-  journal: Journal;
+  journal: Journal | SharedJournal;
   devices: BatchDevices;
   logger: Logger;
   display: DisplaySeconds;
@@ -42,12 +43,13 @@ interface TapState {
 /** Failures of the link or of the journal after the claim: the item stays in flight and resumes. */
 const INTERRUPTING: ReadonlySet<Reason> = new Set<Reason>([
   "CARD_REMOVED", "READER_GONE", "PCSC_UNAVAILABLE", "DEVICE_BUSY", "TRANSPORT_CLOSED", "JOURNAL_FULL", "JOURNAL_IO",
+  "STORE_UNAVAILABLE", "LEASE_LOST",
 ]);
 
 
 /** See the module comment. */
 export class BatchTapper {
-  readonly #journal: Journal;
+  readonly #journal: Journal | SharedJournal;
   readonly #devices: BatchDevices;
   readonly #log: Logger;
   readonly #display: DisplaySeconds;
@@ -84,7 +86,7 @@ export class BatchTapper {
           const overridden = (await this.#checkClock(options.forceClock)).overridden;
           if (overridden.length > 0) log.warn("batch: host clock check overridden", { problems: overridden });
           // The claim is committed before anything that writes is sent (issue #6).
-          const claim = this.#journal.claimNext(batchId, { serial: listedSerial, manufacturer: "Token2", model }, { reburn: this.#reburn });
+          const claim = await this.#journal.claimNext(batchId, { serial: listedSerial, manufacturer: "Token2", model, reader }, { reburn: this.#reburn });
           if (!("seed" in claim)) return this.#notTaken(claim, { ...base, model });
           state.claimed = claim;
         }
@@ -95,7 +97,7 @@ export class BatchTapper {
         onRetry: options.onRetry,
       });
     } catch (error) {
-      return this.#failure(error, base, state.claimed);
+      return await this.#failure(error, base, state.claimed);
     } finally {
       state.claimed?.seed.fill(0);
     }
@@ -120,8 +122,10 @@ export class BatchTapper {
       throw otpbError("NOT_BURNABLE", `item ${item.id} asks for ${item.digits} digits every ${item.period} s; single-profile tokens show 6 digits every 30 or 60 s`);
     }
     if (state.burned === undefined) {
+      // A shared batch: the server must know a write is starting before its first byte (docs/STATIONS.md).
+      if ("beginWrite" in this.#journal) await this.#journal.beginWrite(item.id);
       state.burned = await session.burn({ seed: claim.seed, algorithm: item.algorithm, period, display: this.#display });
-      this.#journal.markBurned(item.id);
+      await this.#journal.markBurned(item.id);
     }
     // The token runs on its own clock from here: read it back (§2.4) before calling the item good.
     const after = await session.readInfo();
@@ -130,8 +134,8 @@ export class BatchTapper {
         detail: { driftSeconds: after.driftSeconds },
       });
     }
-    this.#journal.markVerified(item.id, { checked: false });
-    const done = this.#journal.commit(item.id);
+    await this.#journal.markVerified(item.id, { checked: false });
+    const done = await this.#journal.commit(item.id);
     return {
       ...base, outcome: "committed", itemId: item.id, position: item.position, label: item.label, attempts: done.attempts,
       resumed: claim.outcome !== "claimed", codes: state.burned.codes, driftSeconds: after.driftSeconds,
@@ -139,7 +143,7 @@ export class BatchTapper {
   }
 
   /** The event for a tap that threw; fails the item when the token refused or verification failed. */
-  #failure(error: unknown, base: { batchId: number; reader: string; serial: string }, claimed: ClaimedItem | undefined): BatchItemEvent {
+  async #failure(error: unknown, base: { batchId: number; reader: string; serial: string }, claimed: ClaimedItem | undefined): Promise<BatchItemEvent> {
     const reason = reasonOf(error);
     const message = error instanceof Error ? error.message.slice(0, 400) : "the burn failed";
     const detail = error instanceof OtpbridgeError ? error.detail : {};
@@ -154,7 +158,7 @@ export class BatchTapper {
       return { ...base, ...item, outcome: "interrupted", reason, message: `${message}; tap the same token again to resume`, ...seedState(detail) };
     }
     try {
-      this.#journal.fail(claimed.item.id, message);
+      await this.#journal.fail(claimed.item.id, message);
     } catch (failError) {
       // The item stays in flight: the next tap of this token resumes it with the same seed.
       this.#log.error("batch: could not record the failure", { itemId: claimed.item.id, error: failError });

@@ -32,6 +32,7 @@ import { tokenMethods } from "./handlers/token.js";
 import { RpcDispatcher } from "./rpc.js";
 import { DaemonServer, DEFAULT_LIMITS, type ServerLimits } from "./server.js";
 import { startDaemonSimulation } from "./simulate.js";
+import { openStationMode, type StationModeOptions } from "./station-mode.js";
 
 /** The documented default port (docs/API.md). */
 export const DEFAULT_PORT = 21_630;
@@ -54,6 +55,8 @@ export interface DaemonOptions {
   ntp?: { host: string; port?: number };
   /** How long a console launch URL works (default 60 s). */
   consoleLaunchTtlMs?: number;
+  /** `--store URL --shared-batch ID`: this daemon is one station of a shared batch (docs/STATIONS.md). */
+  station?: StationModeOptions;
 }
 
 export interface RunningDaemon {
@@ -95,6 +98,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const token = loadOrCreateToken(dataDir);
   const pairings = new PairingStore(dataDir);
   const journal = Journal.open({ dataDir, key: options.journalKey ?? { kind: "keyFile" } });
+  const station = options.station === undefined ? undefined : await openStationMode(options.station, dataDir, log);
   const simulation = options.simulate ? await startDaemonSimulation(log, options.simulateTokens) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
@@ -109,8 +113,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const services: DaemonServices = { core, journal, pairings, hostClock, version: packageVersion(), log };
   // The batch engine leaves alone a device an API client holds a session on.
   const batches = new BatchEngine({
-    journal, devices: manager, logger: log, checkClock: (force) => hostClock.check(force), skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
+    journal: station?.journal ?? journal, devices: manager, logger: log, checkClock: (force) => hostClock.check(force), skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
     onAttach: (batchId) => {
+      // A shared batch's id means nothing to the local journal: a later local start must not resume it.
+      if (station !== undefined) return;
       try {
         writeActiveBatch(dataDir, batchId);
       } catch (error) {
@@ -121,7 +127,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   });
   batches.onItem((event) => hub.batchEvent("batch.item", event));
   batches.onProgress((progress) => hub.batchEvent("batch.progress", progress));
-  const active = readActiveBatch(dataDir);
+  station?.drive(batches, (status) => hub.batchEvent("batch.stations", status));
+  const active = station === undefined ? readActiveBatch(dataDir) : undefined;
   if (active !== undefined) {
     try {
       const batch = journal.batch(active);
@@ -152,6 +159,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       while (core.running > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       // A batch burn under way finishes too, so its item is committed, failed or left to resume.
       await batches.close();
+      await station?.close();
       core.close();
       unsubscribe();
       manager.close();

@@ -33,7 +33,7 @@ export class EventHub {
   }
 
   /** Sends a batch event (`batch.item`, `batch.progress`) to every client holding the `batch` capability. */
-  batchEvent(method: "batch.item" | "batch.progress", params: object): void {
+  batchEvent(method: "batch.item" | "batch.progress" | "batch.stations", params: object): void {
     const json = new RawJson(JSON.stringify(params));
     for (const client of this.#clients.values()) {
       if (client.helloDone && client.paired() && client.capabilities().has("batch")) client.notify(method, json);

@@ -188,6 +188,28 @@ export const REASONS = {
    */
   BATCH_BUSY: { exitCode: 75, rpcCode: -32057 },
   /**
+   * The stations' shared store (PostgreSQL, `--store`) cannot be reached, or dropped the connection
+   * mid-operation; claims pause until it answers again.
+   * Fix: Check that the server named in `--store` is up and reachable from this station (`pg_isready
+   * -d URL`), and its TLS settings. Nothing needs re-doing: a claim that failed burned nothing, and a
+   * burn under way is finished and kept in the local journal until the server is back.
+   */
+  STORE_UNAVAILABLE: { exitCode: 69, rpcCode: -32080 },
+  /**
+   * This station's lease on a shared item ended (it expired, or another station took the item over),
+   * so the fence number it holds is refused and its update is not applied.
+   * Fix: Nothing was overwritten. Tap the token again: the item is resumed with the same seed on
+   * whichever station holds the token. If it happens often, the station lost its server for longer
+   * than the lease (`docs/STATIONS.md`).
+   */
+  LEASE_LOST: { exitCode: 75, rpcCode: -32081 },
+  /**
+   * The shared store's schema is newer than this otpbridge, or older and this role may not upgrade it.
+   * Fix: Upgrade otpbridge on this station to the version the other stations run; or, for an older
+   * schema, connect once with the owner role so it upgrades the tables (docs/STATIONS.md, "Roles").
+   */
+  STORE_VERSION: { exitCode: 65, rpcCode: -32082 },
+  /**
    * The export format cannot represent an item (for example SHA-256 in an Entra ID CSV).
    * Fix: Choose an export target that takes these items (the message lists what it refuses), or burn
    * such accounts with settings that target accepts (SHA-1, 30 s, 6 digits for most).

@@ -283,7 +283,7 @@ export class Journal {
   }
 }
 
-function pickParams(item: Partial<TotpParams>): Partial<TotpParams> {
+export function pickParams(item: Partial<TotpParams>): Partial<TotpParams> {
   const out: Partial<TotpParams> = {};
   if (item.algorithm !== undefined) out.algorithm = item.algorithm;
   if (item.digits !== undefined) out.digits = item.digits;
@@ -291,7 +291,7 @@ function pickParams(item: Partial<TotpParams>): Partial<TotpParams> {
   return out;
 }
 
-function checkParams(params: TotpParams, name: string): void {
+export function checkParams(params: TotpParams, name: string): void {
   aoneOf(params.algorithm, `${name}.algorithm`, TOTP_ALGORITHMS);
   aint(params.digits, `${name}.digits`, 4, 10);
   aint(params.period, `${name}.period`, 1, 65535);

@@ -25,6 +25,7 @@ import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";
 import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
 import { JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
+import { STATION_HELP, STATION_OPTIONS, runSharedBatch } from "./station-batch.js";
 
 export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FILE | --generate N) --name NAME [--issuer TEXT]
                               [--algorithm SHA1|SHA256] [--period 30|60]
@@ -49,7 +50,9 @@ run      every single-profile token tapped on any reader takes the next item, re
 status   counts per state, rate and readers
 check    compare the code a burned token shows with the one its seed gives now (±1 step)
 export   committed items only, to a 0600 file: ${EXPORT_TARGETS.join(", ")}; PSKC formats
-         encrypt the seeds under the password in environment variable --password-env`;
+         encrypt the seeds under the password in environment variable --password-env
+With --store, create, run, status, list and export work on a batch shared by several stations:
+${STATION_HELP}`;
 
 const OPTIONS = {
   "data-dir": { type: "string" },
@@ -76,6 +79,7 @@ const OPTIONS = {
   item: { type: "string" },
   code: { type: "string" },
   ...JOURNAL_KEY_OPTIONS,
+  ...STATION_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -99,6 +103,7 @@ export async function runBatch(argv: string[], io: CommandIo, context: CommandCo
     io.out(BATCH_HELP);
     return values.help ? 0 : 2;
   }
+  if (values.store !== undefined) return runSharedBatch(sub, id === undefined ? undefined : batchIdOf(id), values, io, context, () => parsedInput(values));
   switch (sub) {
     case "create":
       return create(values, io);

@@ -9,6 +9,8 @@ import { DEFAULT_LIMITS } from "../../daemon/server.js";
 import { parseFamilyRules } from "../device-context.js";
 import type { CommandIo } from "../io.js";
 import { JOURNAL_KEY_HELP, JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
+import { STATION_HELP, STATION_OPTIONS, batchPassphrase, type StationValues } from "./station-batch.js";
+import type { StationModeOptions } from "../../daemon/station-mode.js";
 
 export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--family READER=FAMILY] [--log-level LEVEL]
                         [--ntp HOST[:PORT]]
@@ -30,6 +32,9 @@ on 127.0.0.1 and ::1 only.
                   refuse when the system clock is more than 2 s off this SNTP server (a call's
                   force: true overrides). An unsynchronised system clock is refused with or without it.
   --console-launch-ttl S  how long a console login URL works, seconds (default 60; otpbridge console)
+  --shared-batch ID  with --store: be one station of that shared batch; the engine drives it from
+                  the start, and batch.stations events show every station and its readers
+${STATION_HELP}
 
 Prints one JSON line on stdout once listening: {"listening":true,"port":N,"tokenFile":...,"link":...}.
 Native clients send "Authorization: Bearer <contents of tokenFile>"; browser pages pair
@@ -53,6 +58,8 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       ntp: { type: "string" },
       "console-launch-ttl": { type: "string" },
       ...JOURNAL_KEY_OPTIONS,
+      ...STATION_OPTIONS,
+      "shared-batch": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -80,6 +87,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     journalKey: journalKeyFrom(values, io.readStdin),
     ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}),
     consoleLaunchTtlMs: launchTtl * 1000,
+    ...(values.store !== undefined ? { station: stationOf(values, io) } : {}),
   });
   io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
   await new Promise<void>((done) => {
@@ -95,6 +103,16 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     process.on("SIGTERM", onTerm);
   });
   return 0;
+}
+
+function stationOf(values: StationValues & { "shared-batch"?: string | undefined }, io: CommandIo): StationModeOptions {
+  const batchId = Number(values["shared-batch"]);
+  aint(batchId, "--shared-batch", 1, 2 ** 31 - 1);
+  return {
+    store: { url: values.store!, ...(values.station !== undefined ? { station: values.station } : {}) },
+    batchId,
+    passphrase: batchPassphrase(values, io.readStdin),
+  };
 }
 
 function aoneOfLevel(value: string): LogLevel {

@@ -84,11 +84,14 @@ export function exportBatch(journal: Journal, batchId: number, request: ExportRe
  * @example renderExport(journal, 1, { format: "otpauth" }).text
  */
 export function renderExport(journal: Journal, batchId: number, request: ExportRequest): { text: string; count: number } {
+  return journal.withCommittedSeeds(batchId, (items) => renderCommitted(items, request));
+}
+
+/** The export text of committed items from any store (the stations' shared store has its own reader). */
+export function renderCommitted(items: CommittedSeed[], request: ExportRequest): { text: string; count: number } {
   const target: ExportTarget = request.format;
-  return journal.withCommittedSeeds(batchId, (items) => {
-    assertLintClean(lintItems(items, target), target);
-    const text = format(items, request);
-    assertLintClean(lintText(text, target, items.length), target);
-    return { text, count: items.length };
-  });
+  assertLintClean(lintItems(items, target), target);
+  const text = format(items, request);
+  assertLintClean(lintText(text, target, items.length), target);
+  return { text, count: items.length };
 }
