@@ -16,6 +16,8 @@ const CLI = join(REPO_ROOT, "test/daemon/helpers/cli-child.ts");
 
 export interface DaemonProcess {
   port: number;
+  /** The daemon's Unix socket (native clients of its user, no token). */
+  socketPath: string;
   dataDir: string;
   token: string;
   link: string;
@@ -42,9 +44,9 @@ export async function startDaemonProcess(options: { args?: string[]; env?: Recor
     });
     void exited.then((code) => reject(new Error(`daemon exited ${code}: ${stderr.join("\n")}`)));
   });
-  const info = JSON.parse(first) as { port: number; tokenFile: string; link: string };
+  const info = JSON.parse(first) as { port: number; socket: string; tokenFile: string; link: string };
   return {
-    port: info.port, dataDir, link: info.link, child, stderr,
+    port: info.port, socketPath: info.socket, dataDir, link: info.link, child, stderr,
     token: readFileSync(info.tokenFile, "utf8").trim(),
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");
@@ -75,7 +77,15 @@ export class RpcClient {
 
   /** Opens a socket; rejects with the HTTP status when the upgrade is refused. */
   static open(port: number, headers: Record<string, string> = {}, options: { host?: string } = {}): Promise<RpcClient> {
-    const ws = new WebSocket(`ws://${options.host ?? "127.0.0.1"}:${port}`, { headers });
+    return RpcClient.#connect(new WebSocket(`ws://${options.host ?? "127.0.0.1"}:${port}`, { headers }));
+  }
+
+  /** Opens a socket on the daemon's Unix socket. */
+  static openLocal(socketPath: string, headers: Record<string, string> = {}): Promise<RpcClient> {
+    return RpcClient.#connect(new WebSocket(`ws+unix://${socketPath}:/`, { headers }));
+  }
+
+  static #connect(ws: WebSocket): Promise<RpcClient> {
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(new RpcClient(ws)));
       ws.once("unexpected-response", (_req, res) => {
@@ -87,9 +97,9 @@ export class RpcClient {
     });
   }
 
-  /** A native client, past hello. */
+  /** A native client on the daemon's Unix socket, past hello. */
   static async native(d: DaemonProcess): Promise<RpcClient> {
-    const c = await RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` });
+    const c = await RpcClient.openLocal(d.socketPath);
     const hello = await c.call("hello", { apiVersion: 1 });
     if (hello.error) throw new Error(JSON.stringify(hello.error));
     return c;
