@@ -158,7 +158,7 @@ export class DaemonServer {
     const connection = classifyConnection(req, via, token);
     if ("refused" in connection) {
       const { status, reason, message, logFields } = connection.refused;
-      this.#quiet.log(`refused:${reason}`, (extra) => log.warn(`upgrade refused: ${message}`, { ...logFields, ...extra }));
+      this.#quiet.log(`refused:${reason}`, (extra) => log.warn("upgrade refused", { reason, ...logFields, ...extra }));
       return refuse(socket, status, reason, message);
     }
     const full = this.#pool.admit(connection);
