@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import type { Logger } from "../lib/log.js";
 import { Journal, type KeySource } from "../store/journal.js";
-import { ensurePrivateDir } from "../store/private-files.js";
+import { assertPrivateTree, ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
 import { daemonSocketPath } from "../lib/daemon-paths.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
@@ -90,6 +90,7 @@ function packageVersion(): string {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { dataDir, log } = options;
   ensurePrivateDir(dataDir);
+  assertPrivateTree(dataDir);
   const token = loadOrCreateToken(dataDir);
   const pairings = new PairingStore(dataDir);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
