@@ -8,8 +8,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { REPO_ROOT } from "../../fixtures/pcscd.js";
+import { channelName, proofOf } from "../../../src/daemon/native-proof.js";
 
 const RUN_TS = join(REPO_ROOT, "test/transports/helpers/run-ts.mjs");
 const CLI = join(REPO_ROOT, "test/daemon/helpers/cli-child.ts");
@@ -102,6 +104,28 @@ export class RpcClient {
     const c = await RpcClient.openLocal(d.socketPath);
     const hello = await c.call("hello", { apiVersion: 1 });
     if (hello.error) throw new Error(JSON.stringify(hello.error));
+    return c;
+  }
+
+  /**
+   * A native client over TCP that proves the token without sending it (docs/API.md "Native clients
+   * over TCP"): hello, auth.challenge with its nonce, checks the daemon's proof, then auth.prove.
+   * Rejects with "not the daemon" before sending its own proof when the daemon's does not fit,
+   * unless `careless` (to show what the daemon then does with a proof from a relayed connection).
+   */
+  static async proven(port: number, token: string, options: { careless?: boolean } = {}): Promise<RpcClient> {
+    const c = await RpcClient.open(port, { Authorization: "OtpbridgeProof" });
+    const socket = (c.ws as unknown as { _socket: import("node:net").Socket })._socket;
+    const channel = channelName({ address: socket.localAddress!, port: socket.localPort! }, { address: socket.remoteAddress!, port: socket.remotePort! });
+    await c.call("hello", { apiVersion: 1 });
+    const nonce = randomBytes(32).toString("base64url");
+    const challenge = (await c.call("auth.challenge", { nonce })).result;
+    if (challenge?.proof !== proofOf(token, "daemon", nonce, challenge?.nonce, channel) && options.careless !== true) {
+      c.close();
+      throw new Error("not the daemon");
+    }
+    const proved = await c.call("auth.prove", { proof: proofOf(token, "client", nonce, challenge.nonce, channel) });
+    if (proved.error) throw Object.assign(new Error(proved.error.message), { reason: proved.error.data.reason });
     return c;
   }
 
