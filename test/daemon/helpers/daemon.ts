@@ -29,9 +29,9 @@ export interface DaemonProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `otpbridge daemon --simulate --port 0` in a fresh data directory. */
-export async function startDaemonProcess(options: { args?: string[]; env?: Record<string, string>; simulate?: boolean } = {}): Promise<DaemonProcess> {
-  const dataDir = join(mkdtempSync(join(tmpdir(), "otpb-daemon-")), "data");
+/** Starts `otpbridge daemon --simulate --port 0` in a fresh data directory (or `dataDir`). */
+export async function startDaemonProcess(options: { args?: string[]; env?: Record<string, string>; simulate?: boolean; dataDir?: string } = {}): Promise<DaemonProcess> {
+  const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), "otpb-daemon-")), "data");
   const args = ["daemon", "--port", "0", "--data-dir", dataDir, "--log-level", "info", ...(options.simulate === false ? [] : ["--simulate"]), ...(options.args ?? [])];
   const child = spawn(process.execPath, [RUN_TS, CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   const stderr: string[] = [];
