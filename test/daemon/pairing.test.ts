@@ -96,6 +96,36 @@ describe("browser pairing through the CLI", () => {
     for (const c of [page, bare, again, native]) c.close();
   });
 
+  it("gives a read-only page no live codes and no walk through the journal (design notes of finding 10)", async () => {
+    const native = await RpcClient.native(d);
+    const devices = (await native.call("devices.list")).result.devices;
+    const applet = devices.find((x: any) => x.family === "otp-applet");
+    const held = (await native.call("device.acquire", { id: applet.id, previous: null })).result.session;
+    await native.call("otpApplet.add", { session: held, account: "reader-test", seed: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" });
+    expect((await native.call("otpApplet.list", { session: held })).result.entries.find((e: any) => e.account === "reader-test").code).toMatch(/^\d{6}$/);
+    const burned = await native.call("device.acquire", { id: devices.find((x: any) => x.family === "single-profile").id, previous: null });
+    const item = (await native.call("token.burn", { session: burned.result.session })).result.journal.itemId;
+    await native.call("device.release", { session: held });
+    await native.call("device.release", { session: burned.result.session });
+    // The native client sees the codes and the item.
+    expect((await native.call("journal.item", { itemId: item })).result.item).toBeDefined();
+
+    const page = await RpcClient.open(d.port, { Origin: "https://reader.example.com" });
+    await page.call("hello", { apiVersion: 1 });
+    const { code } = (await page.call("pairing.request", { capabilities: ["read"] })).result;
+    expect((await pair(d, "approve", code, "--yes")).code).toBe(0);
+    await waitForEvent(page, "pairing.approved", () => true, 5_000);
+    const session = (await page.call("device.acquire", { id: applet.id, previous: null })).result.session;
+    const entries = (await page.call("otpApplet.list", { session })).result.entries;
+    const entry = entries.find((e: any) => e.account === "reader-test");
+    expect(entry).toBeDefined();
+    expect(entry.code).toBeUndefined();
+    expect((await page.call("otpApplet.code", { session, account: "reader-test" })).error.data).toMatchObject({ reason: "CAPABILITY_DENIED", capability: "export" });
+    expect((await page.call("journal.item", { itemId: item })).error.data).toMatchObject({ reason: "CAPABILITY_DENIED", capability: "batch" });
+    page.close();
+    native.close();
+  });
+
   it("lets a plain-http page pair only from a loopback origin", async () => {
     const local = await RpcClient.open(d.port, { Origin: `http://localhost:8080` });
     await local.call("hello", { apiVersion: 1 });
