@@ -12,6 +12,7 @@ import { assertPrivateTree, ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
 import { daemonSocketPath } from "../lib/daemon-paths.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
+import { freeSocketPath } from "./local-socket.js";
 import { PairingRequests } from "./pairing-requests.js";
 import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
 import { BatchEngine } from "./batch-engine.js";
@@ -84,13 +85,18 @@ function packageVersion(): string {
 
 /**
  * Starts the daemon.
- * @throws OtpbridgeError DATA_DIR_PERMISSIONS, KEY_FILE_PERMISSIONS, JOURNAL_* (journal unusable);
- *   Node's listen errors.
+ * @throws OtpbridgeError DATA_DIR_PERMISSIONS (also: the directory or an entry belongs to another
+ *   user, or is a symbolic link), KEY_FILE_PERMISSIONS, JOURNAL_BUSY (another daemon answers on the
+ *   directory's socket), INVALID_INPUT (socket path too long), JOURNAL_* (journal unusable); Node's
+ *   listen errors.
  */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { dataDir, log } = options;
   ensurePrivateDir(dataDir);
   assertPrivateTree(dataDir);
+  // Before the journal: a second daemon on this directory is told so plainly, and a dead one's socket goes.
+  const socketPath = daemonSocketPath(dataDir);
+  await freeSocketPath(socketPath);
   const token = loadOrCreateToken(dataDir);
   const pairings = new PairingStore(dataDir);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -137,7 +143,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...molto2Methods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches),
   }, log);
   await manager.settled();
-  const socketPath = daemonSocketPath(dataDir);
   const server = await DaemonServer.listen({
     port: options.port, socketPath, token, pairings, dispatcher, hub, limits, log,
     endSessions: (id) => core.releaseAll(id), onClientGone: (id) => pairingRequests.drop(id),
