@@ -259,7 +259,12 @@ export class DaemonServer {
       open.ws.ping();
     }
     // Reading the store notices an edit of the file made while the daemon runs (listeners sweep).
-    this.#options.pairings.list();
+    try {
+      this.#options.pairings.list();
+    } catch (error) {
+      // A pairing file gone wrong (mode, content) is refused at each page's next call; the heartbeat goes on.
+      this.#quiet.log("pairings-unreadable", (extra) => this.#options.log.warn("daemon: the pairing file cannot be read", { error, ...extra }));
+    }
   }
 
   /** A browser socket whose approval went away (revoked, or replaced by a new pairing) loses it and its sessions at once. */
