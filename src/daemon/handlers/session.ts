@@ -5,6 +5,7 @@
  */
 import { otpbError } from "../../lib/errors.js";
 import { parseCapabilities } from "../auth.js";
+import { LogThrottle } from "../log-throttle.js";
 import { PAIRING_TTL_MS } from "../pairing-requests.js";
 import { API_VERSION, type ClientContext, type MethodTable } from "../rpc.js";
 import { int, objectParams, optionalText, text } from "./_params.js";
@@ -26,6 +27,8 @@ function challengeOf(client: ClientContext): NonNullable<ClientContext["challeng
 
 /** @returns the `hello`, `auth.*` and `pairing.*` methods. */
 export function sessionMethods(s: DaemonServices): MethodTable {
+  // A page may ask again and again: its requests are logged once a minute per origin.
+  const quiet = new LogThrottle();
   return {
     hello: {
       capability: null,
@@ -82,6 +85,7 @@ export function sessionMethods(s: DaemonServices): MethodTable {
           client.approvalId = approval.id;
           client.notify("pairing.approved", { origin: approval.origin, capabilities: approval.capabilities, secret });
         });
+        quiet.log(client.origin, (extra) => s.log.info("pairing requested", { origin: client.origin, capabilities, ...extra }));
         return { code: pending.code, origin: pending.origin, capabilities, expiresAt: pending.createdAt + PAIRING_TTL_MS };
       },
     },
