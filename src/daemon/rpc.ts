@@ -24,7 +24,7 @@ export interface ClientContext {
   readonly origin?: string;
   /** Granted now (a browser's change when it is approved or revoked). */
   capabilities(): ReadonlySet<Capability>;
-  /** False for a browser origin not (or no longer) approved. */
+  /** False for a page without a standing pairing, and for a TCP native client that has not proved the token. */
   paired(): boolean;
   helloDone: boolean;
   /**
@@ -173,7 +173,7 @@ export class RpcDispatcher {
     if (spec.nativeOnly === true && client.kind !== "native") throw otpbError("CAPABILITY_DENIED", `${name} is for the daemon's own user, not for pages`, { detail: { capability: "native" } });
     if (spec.capability === null && spec.nativeOnly !== true) return;
     if (!client.paired() && client.kind === "native") throw otpbError("UNAUTHORIZED", "prove the token first (auth.challenge, auth.prove) or connect to the daemon's Unix socket");
-    if (!client.paired()) throw otpbError("NOT_PAIRED", "this origin is not paired: call pairing.request and have the user approve the code");
+    if (!client.paired()) throw otpbError("NOT_PAIRED", "this page is not paired: call pairing.request and have the user approve the code, or present the pairing secret in hello");
     if (spec.capability !== null && !client.capabilities().has(spec.capability)) {
       throw otpbError("CAPABILITY_DENIED", `${name} needs the ${spec.capability} capability`, { detail: { capability: spec.capability } });
     }
