@@ -166,8 +166,8 @@ export class DaemonServer {
       this.#quiet.log(`full:${full}`, (extra) => log.warn("upgrade refused: socket limit", { limit: full, ...extra }));
       return refuse(socket, 503, "RATE_LIMITED", `too many open sockets (${full})`);
     }
-    const release = this.#pool.take(connection);
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req, connection, release));
+    // Counted once the WebSocket exists: ws answers a malformed upgrade itself and never calls back.
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req, connection, this.#pool.take(connection)));
   }
 
   #clientOf(id: string, ws: WebSocket, req: IncomingMessage, connection: Connection): ClientContext {

@@ -182,6 +182,18 @@ describe.skipIf(!CAN_SWITCH_USER)("pending pairings and sockets (findings 3 and 
     }
   });
 
+  it("does not count malformed upgrades against an origin's sockets", async () => {
+    for (let i = 0; i < 20; i++) {
+      const socket = connect({ host: "127.0.0.1", port: d.port });
+      socket.on("error", () => {});
+      socket.resume();
+      socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://broken.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      await new Promise((resolve) => socket.once("close", resolve));
+    }
+    const page = await RpcClient.open(d.port, { Origin: "https://broken.example" });
+    page.close();
+  });
+
   it("drops a connection whose request headers never end", async () => {
     const socket = connect({ host: "127.0.0.1", port: d.port });
     socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n");
