@@ -92,8 +92,12 @@ export class SocketPool {
     return undefined;
   }
 
-  /** Counts `connection` in; returns what counts it out again (call it once, when the socket closes). */
-  take(connection: Connection): () => void {
+  /**
+   * Counts `connection` in. `release` counts it out (once, when the socket closes); `proved` moves a
+   * TCP native that proved the token out of the count of those still proving.
+   */
+  take(connection: Connection): { release: () => void; proved: () => void } {
+    let proving = connection.kind === "native" && connection.proof === "challenge";
     const delta = (d: number): void => {
       if (connection.via === "unix") {
         this.#unix += d;
@@ -105,14 +109,21 @@ export class SocketPool {
         const n = (this.#byOrigin.get(connection.origin) ?? 0) + d;
         if (n > 0) this.#byOrigin.set(connection.origin, n);
         else this.#byOrigin.delete(connection.origin);
-      } else if (connection.proof === "challenge") this.#unproven += d;
+      } else if (proving) this.#unproven += d;
     };
     delta(1);
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      delta(-1);
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        delta(-1);
+      },
+      proved: () => {
+        if (!proving || released) return;
+        proving = false;
+        this.#unproven--;
+      },
     };
   }
 }

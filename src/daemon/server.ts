@@ -199,7 +199,7 @@ export class DaemonServer {
     };
   }
 
-  #connected(ws: WebSocket, req: IncomingMessage, connection: Connection, release: () => void): void {
+  #connected(ws: WebSocket, req: IncomingMessage, connection: Connection, slot: { release: () => void; proved: () => void }): void {
     const { dispatcher, hub, log, limits } = this.#options;
     const id = randomBytes(9).toString("base64url");
     const client = this.#clientOf(id, ws, req, connection);
@@ -231,6 +231,7 @@ export class DaemonServer {
           if (flooding) return ws.close(1008, "rate limit");
           if (reply !== null && ws.readyState === ws.OPEN) ws.send(reply);
           if (client.challenge?.state === "failed") ws.close(1008, "wrong token proof");
+          if (client.challenge?.proven === true) slot.proved();
         },
         // receive() answers every failure itself; this is the last guard for the process.
         (error: unknown) => log.error("rpc: unanswered message", { client: id, error }),
@@ -240,7 +241,7 @@ export class DaemonServer {
     ws.on("close", (code) => {
       clearTimeout(deadline);
       this.#open.delete(id);
-      release();
+      slot.release();
       hub.remove(id);
       if (client.kind !== "browser") log.info("client gone", { client: id, code });
       this.#options.endSessions(id);

@@ -245,6 +245,15 @@ describe.skipIf(!CAN_SWITCH_USER)("a port squatter (finding 5)", () => {
     direct.close();
   });
 
+  it("caps TCP natives that have not proved the token, not those that have", async () => {
+    const proven = [];
+    for (let i = 0; i < 20; i++) proven.push(await RpcClient.proven(d.port, d.token));
+    const unproven = [];
+    for (let i = 0; i < 16; i++) unproven.push(await RpcClient.open(d.port, { Authorization: "OtpbridgeProof" }));
+    await expect(RpcClient.open(d.port, { Authorization: "OtpbridgeProof" })).rejects.toMatchObject({ status: 503 });
+    for (const c of [...proven, ...unproven]) c.close();
+  });
+
   it("keeps the data directory's Unix socket to the daemon's user", () => {
     expect(statSync(d.socketPath).isSocket()).toBe(true);
     expect(statSync(d.socketPath).mode & 0o077).toBe(0);
