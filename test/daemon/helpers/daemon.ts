@@ -99,9 +99,12 @@ export class RpcClient {
     });
   }
 
-  /** A native client on the daemon's Unix socket, past hello. */
-  static async native(d: DaemonProcess): Promise<RpcClient> {
-    const c = await RpcClient.openLocal(d.socketPath);
+  /**
+   * A native client past hello: on the daemon's Unix socket, or with the bearer token over TCP for
+   * callers that know only the port and token (test/batch/_daemon.ts).
+   */
+  static async native(d: Pick<DaemonProcess, "port" | "token"> & { socketPath?: string }): Promise<RpcClient> {
+    const c = d.socketPath !== undefined ? await RpcClient.openLocal(d.socketPath) : await RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` });
     const hello = await c.call("hello", { apiVersion: 1 });
     if (hello.error) throw new Error(JSON.stringify(hello.error));
     return c;
