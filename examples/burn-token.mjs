@@ -2,18 +2,18 @@
 // single-profile token, burns it with a seed the daemon generates, and prints what the token
 // should now show. Run `otpbridge daemon --simulate` first (any machine, no hardware needed).
 //
-//   node examples/burn-token.mjs [--port 21630] [--data-dir ~/.local/share/otpbridge]
-import { readFileSync } from "node:fs";
+//   node examples/burn-token.mjs [--data-dir ~/.local/share/otpbridge]
+//
+// It connects to the daemon's Unix socket in the data directory: the directory is the daemon
+// user's own (0700), so the operating system vouches for both ends and no token is needed.
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "21630" }, "data-dir": { type: "string" } } });
+const { values } = parseArgs({ options: { "data-dir": { type: "string" } } });
 const dataDir = values["data-dir"] ?? join(process.env.XDG_DATA_HOME || join(homedir(), ".local", "share"), "otpbridge");
-// Native clients prove they run as the daemon's user with the 0600 token file.
-const token = readFileSync(join(dataDir, "daemon.token"), "utf8").trim();
-const ws = new WebSocket(`ws://127.0.0.1:${values.port}`, { headers: { Authorization: `Bearer ${token}` } });
+const ws = new WebSocket(`ws+unix://${join(dataDir, "daemon.sock")}:/`);
 
 let nextId = 0;
 const pending = new Map();

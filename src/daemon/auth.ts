@@ -1,11 +1,10 @@
 /**
- * Who may talk to the daemon (DESIGN.md "Security"): the Host and Origin policy checked at the
- * HTTP upgrade, the native clients' bearer token (a 0600 file in the data directory), and the
- * pairing store of approved browser origins (a 0600 JSON file, replaced atomically, shared with
- * the `otpbridge pair` command: the daemon re-reads it when its mtime changes, so an approval or
- * a revocation made from the CLI takes effect on the next call).
+ * Who may talk to the daemon (docs/API.md "Security"): the Host and Origin policy checked at the
+ * HTTP upgrade, the native clients' token (a 0600 file in the data directory), and the store of
+ * approved browser origins (a 0600 JSON file, replaced atomically; the daemon re-reads it when it
+ * changes, so an edit made while it runs takes effect on the next call).
  */
-import { randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { otpbError } from "../lib/errors.js";
@@ -16,12 +15,8 @@ export type Capability = (typeof CAPABILITIES)[number];
 
 export const TOKEN_FILE = "daemon.token";
 export const PAIRINGS_FILE = "pairings.json";
-/** A pending pairing lives this long: long enough to type the code, short enough not to pile up. */
-export const PAIRING_TTL_MS = 10 * 60_000;
-/** At most this many pending pairings (a page cannot fill the file). */
-const MAX_PENDING = 32;
-/** No 0/O/1/I/L: the code is read off a screen and typed. */
-const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+/** Longest Origin accepted: a scheme, a 253-character host name and a port fit. */
+export const MAX_ORIGIN_LENGTH = 280;
 
 /**
  * True for the names a loopback server can be reached by. A page of another site that makes its
@@ -35,10 +30,10 @@ export function isLoopbackHost(host: string | undefined): boolean {
 
 /**
  * The normalised origin a browser may pair from, or null when the Origin is never accepted:
- * `null`, wildcards, anything with a path or credentials, and plain http except on loopback pages.
+ * `null`, wildcards, absurd lengths, anything with a path or credentials, and plain http except on loopback pages.
  */
 export function pairableOrigin(origin: string): string | null {
-  if (origin === "null" || origin.includes("*")) return null;
+  if (origin.length > MAX_ORIGIN_LENGTH || origin === "null" || origin.includes("*")) return null;
   let url: URL;
   try {
     url = new URL(origin);
@@ -72,23 +67,23 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export interface PendingPairing {
-  code: string;
-  origin: string;
-  capabilities: Capability[];
-  client: string;
-  createdAt: number;
-}
 
+/**
+ * An origin the user approved. The page proves it is the approved page by presenting the pairing
+ * secret the daemon handed its socket at approval; the file keeps only the secret's SHA-256, so a
+ * reader of the file learns nothing a page could present. `id` names this approval: a socket paired
+ * under it stays paired only while the approval stands (a revocation or a new pairing ends it).
+ */
 export interface ApprovedOrigin {
   origin: string;
   capabilities: Capability[];
   approvedAt: number;
+  id: string;
+  secretSha256: string;
 }
 
 interface PairingFile {
-  version: 1;
-  pending: PendingPairing[];
+  version: 2;
   approved: ApprovedOrigin[];
 }
 
@@ -103,12 +98,21 @@ export function parseCapabilities(value: unknown): Capability[] {
   return CAPABILITIES.filter((c) => value.includes(c));
 }
 
-/** The pairing store; one instance per process, the file is the truth. */
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * The approved origins (pending requests live in the daemon's memory: {@link PairingRequests}).
+ * The file is the truth: the daemon re-reads it when its mtime, inode or size changes, and calls
+ * the change listeners so that sockets whose approval went away lose it at once.
+ */
 export class PairingStore {
   readonly path: string;
-  #cache: PairingFile = { version: 1, pending: [], approved: [] };
+  #cache: PairingFile = { version: 2, approved: [] };
   /** mtime, inode and size of the file last read: an atomic replace always changes the inode. */
   #stamp = "";
+  readonly #listeners: Array<() => void> = [];
 
   /** @throws OtpbridgeError DATA_DIR_PERMISSIONS. */
   constructor(dataDir: string) {
@@ -116,48 +120,41 @@ export class PairingStore {
     this.path = join(dataDir, PAIRINGS_FILE);
   }
 
-  /** The approval of `origin`, or undefined. */
-  approved(origin: string): ApprovedOrigin | undefined {
-    return this.#read().approved.find((a) => a.origin === origin);
+  /** Calls `listener` after every change of the approvals (written here or read from a newer file). */
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
   }
 
-  /** Pending pairings that have not expired, and approved origins. */
-  list(now = Date.now()): { pending: PendingPairing[]; approved: ApprovedOrigin[] } {
-    const file = this.#read();
-    return { pending: file.pending.filter((p) => now - p.createdAt < PAIRING_TTL_MS), approved: file.approved };
+  /** The approvals. */
+  list(): ApprovedOrigin[] {
+    return this.#read().approved;
   }
 
-  /**
-   * Records a pending pairing for `origin` and returns its short code (8 characters from a
-   * 31-letter alphabet, about 40 bits: not guessable within the rate limit).
-   * @throws OtpbridgeError RATE_LIMITED when too many pairings are pending.
-   */
-  request(origin: string, capabilities: Capability[], client: string, now = Date.now()): PendingPairing {
-    return this.#update((file) => {
-      file.pending = file.pending.filter((p) => now - p.createdAt < PAIRING_TTL_MS && p.client !== client);
-      if (file.pending.length >= MAX_PENDING) throw otpbError("RATE_LIMITED", "too many pairings are pending; approve or wait", { detail: { retryAfterMs: PAIRING_TTL_MS } });
-      let code = "";
-      for (let i = 0; i < 8; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
-      const pending: PendingPairing = { code, origin, capabilities, client, createdAt: now };
-      file.pending.push(pending);
-      return pending;
-    });
+  /** The approval of `origin` whose id is `id`, if it still stands. */
+  current(origin: string, id: string): ApprovedOrigin | undefined {
+    return this.#read().approved.find((a) => a.origin === origin && a.id === id);
+  }
+
+  /** The approval of `origin` that `secret` proves, or undefined (constant time in the secret). */
+  verify(origin: string, secret: string): ApprovedOrigin | undefined {
+    const approval = this.#read().approved.find((a) => a.origin === origin);
+    if (approval === undefined) return undefined;
+    const a = Buffer.from(sha256(secret), "hex");
+    const b = Buffer.from(approval.secretSha256, "hex");
+    return a.length === b.length && timingSafeEqual(a, b) ? approval : undefined;
   }
 
   /**
-   * Approves a pending pairing by its code, optionally with fewer capabilities than asked.
-   * @throws OtpbridgeError PAIRING_NOT_FOUND (unknown or expired code).
+   * Approves `origin` with `capabilities`, replacing an earlier approval of it (whose pages must
+   * pair again), and returns the approval with its secret, which is not kept anywhere.
    */
-  approve(code: string, capabilities?: Capability[], now = Date.now()): ApprovedOrigin {
-    return this.#update((file) => {
-      const wanted = code.toUpperCase().replace(/[\s-]/g, "");
-      const pending = file.pending.find((p) => p.code === wanted && now - p.createdAt < PAIRING_TTL_MS);
-      if (pending === undefined) throw otpbError("PAIRING_NOT_FOUND", "no pending pairing with that code (expired or already used?)");
-      const approved: ApprovedOrigin = { origin: pending.origin, capabilities: capabilities ?? pending.capabilities, approvedAt: now };
-      file.pending = file.pending.filter((p) => p !== pending && p.origin !== pending.origin);
-      file.approved = [...file.approved.filter((a) => a.origin !== approved.origin), approved];
-      return approved;
+  approve(origin: string, capabilities: Capability[], now = Date.now()): { approval: ApprovedOrigin; secret: string } {
+    const secret = randomBytes(32).toString("base64url");
+    const approval: ApprovedOrigin = { origin, capabilities, approvedAt: now, id: randomBytes(9).toString("base64url"), secretSha256: sha256(secret) };
+    this.#update((file) => {
+      file.approved = [...file.approved.filter((a) => a.origin !== origin), approval];
     });
+    return { approval, secret };
   }
 
   /**
@@ -168,7 +165,7 @@ export class PairingStore {
     this.#update((file) => {
       const before = file.approved.length;
       file.approved = file.approved.filter((a) => a.origin !== origin);
-      if (file.approved.length === before) throw otpbError("PAIRING_NOT_FOUND", `origin ${JSON.stringify(origin)} is not paired`);
+      if (file.approved.length === before) throw otpbError("PAIRING_NOT_FOUND", "that origin is not paired (otpbridge pair list shows the paired ones)");
     });
   }
 
@@ -178,23 +175,32 @@ export class PairingStore {
       const st = statSync(this.path);
       stamp = `${st.mtimeMs}:${st.ino}:${st.size}`;
     } catch {
-      return this.#cache;
+      stamp = "absent";
     }
     if (stamp !== this.#stamp) {
-      assertPrivateFile(this.path, "pairing file", "DATA_DIR_PERMISSIONS");
-      const parsed = JSON.parse(readFileSync(this.path, "utf8")) as PairingFile;
-      this.#cache = { version: 1, pending: parsed.pending ?? [], approved: parsed.approved ?? [] };
+      if (stamp === "absent") this.#cache = { version: 2, approved: [] };
+      else {
+        assertPrivateFile(this.path, "pairing file", "DATA_DIR_PERMISSIONS");
+        const parsed = JSON.parse(readFileSync(this.path, "utf8")) as Partial<PairingFile>;
+        // Approvals from before pairing secrets (file version 1) prove nothing: those pages pair again.
+        const approved = (parsed.approved ?? []).filter((a) => typeof a.secretSha256 === "string" && typeof a.id === "string");
+        this.#cache = { version: 2, approved };
+      }
+      const first = this.#stamp === "";
       this.#stamp = stamp;
+      if (!first) for (const listener of this.#listeners) listener();
     }
     return this.#cache;
   }
 
-  #update<T>(change: (file: PairingFile) => T): T {
+  #update(change: (file: PairingFile) => void): void {
     this.#stamp = "";
     const file = structuredClone(this.#read());
-    const result = change(file);
+    change(file);
     writePrivateFileAtomic(this.path, Buffer.from(JSON.stringify(file, null, 2) + "\n"));
-    this.#stamp = "";
-    return result;
+    this.#cache = file;
+    const st = statSync(this.path);
+    this.#stamp = `${st.mtimeMs}:${st.ino}:${st.size}`;
+    for (const listener of this.#listeners) listener();
   }
 }

@@ -76,7 +76,7 @@ function rowError(line: number, message: string, detail: Record<string, unknown>
 function algorithmOf(text: string, line: number): TotpAlgorithm {
   const normalized = text.trim().toUpperCase().replace("-", "");
   if (normalized === "SHA1" || normalized === "SHA256") return normalized;
-  throw rowError(line, `algorithm must be SHA1 or SHA256, got ${JSON.stringify(text.slice(0, 20))}`, { column: "algorithm" });
+  throw rowError(line, "algorithm must be SHA1 or SHA256", { column: "algorithm" });
 }
 
 function numberOf(text: string, line: number, column: "digits" | "period"): number {
@@ -125,10 +125,11 @@ export function parseBatchCsv(text: string, name: string): ParsedBatch {
   }
   const [header, ...body] = rows;
   if (header === undefined || body.length === 0) throw otpbError("INVALID_INPUT", "the CSV needs a header row and at least one item row");
-  const columns = header.map((h) => {
+  const columns = header.map((h, i) => {
     const column = HEADERS[h.trim().toLowerCase()];
     if (column === undefined) {
-      throw otpbError("INVALID_INPUT", `unknown CSV column ${JSON.stringify(h.slice(0, 40))}; known: ${CSV_HEADERS.join(", ")}`, { detail: { line: 1 } });
+      // Not quoted: a file without its header row has a seed here.
+      throw otpbError("INVALID_INPUT", `column ${i + 1} of the header row is not a known column (is the first line an item instead of the header?); known: ${CSV_HEADERS.join(", ")}`, { detail: { line: 1, column: i + 1 } });
     }
     return column;
   });

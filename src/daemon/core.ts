@@ -212,7 +212,8 @@ export class DaemonCore {
   #owned(owner: string, session: string): LeaseState {
     const lease = this.#bySession.get(session);
     if (lease === undefined || lease.owner !== owner || lease.ended) {
-      throw otpbError("NOT_ACQUIRED", "no such session for this client (acquire the device first)", { detail: { session } });
+      // The session text is not echoed: it is whatever the client sent in that field.
+      throw otpbError("NOT_ACQUIRED", "no such session for this client (acquire the device first)");
     }
     return lease;
   }

@@ -8,10 +8,13 @@ import { join } from "node:path";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import type { Logger } from "../lib/log.js";
 import { Journal, type KeySource } from "../store/journal.js";
-import { ensurePrivateDir } from "../store/private-files.js";
+import { assertPrivateTree, ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
+import { daemonSocketPath } from "../lib/daemon-paths.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
 import { loadConsoleBundle } from "./console-http.js";
+import { freeSocketPath } from "./local-socket.js";
+import { PairingRequests } from "./pairing-requests.js";
 import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
 import { BatchEngine } from "./batch-engine.js";
 import { HostClockGuard } from "./host-clock.js";
@@ -63,6 +66,8 @@ export interface RunningDaemon {
   port: number;
   dataDir: string;
   tokenFile: string;
+  /** The Unix socket native clients of this user connect to (no token). */
+  socketPath: string;
   link: "pcsc" | "vpcd" | "memory";
   /** Stops accepting, ends sessions, waits for running calls, closes the journal and PC/SC. */
   close(): Promise<void>;
@@ -89,14 +94,22 @@ function packageVersion(): string {
 
 /**
  * Starts the daemon.
- * @throws OtpbridgeError DATA_DIR_PERMISSIONS, KEY_FILE_PERMISSIONS, JOURNAL_* (journal unusable);
- *   Node's listen errors.
+ * @throws OtpbridgeError DATA_DIR_PERMISSIONS (also: the directory or an entry belongs to another
+ *   user, or is a symbolic link), KEY_FILE_PERMISSIONS, JOURNAL_BUSY (another daemon answers on the
+ *   directory's socket), INVALID_INPUT (socket path too long), JOURNAL_* (journal unusable); Node's
+ *   listen errors.
  */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { dataDir, log } = options;
   ensurePrivateDir(dataDir);
+  assertPrivateTree(dataDir);
+  // Before the journal: a second daemon on this directory is told so plainly, and a dead one's socket goes.
+  const socketPath = daemonSocketPath(dataDir);
+  await freeSocketPath(socketPath);
   const token = loadOrCreateToken(dataDir);
   const pairings = new PairingStore(dataDir);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const pairingRequests = new PairingRequests(pairings, limits.pairing);
   const journal = Journal.open({ dataDir, key: options.journalKey ?? { kind: "keyFile" } });
   const station = options.station === undefined ? undefined : await openStationMode(options.station, dataDir, log);
   const simulation = options.simulate ? await startDaemonSimulation(log, options.simulateTokens) : undefined;
@@ -110,7 +123,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const core = new DaemonCore(managerSource(manager, openHid), { logger: log, onEnded: (lease, reason) => hub.sessionEnded(lease, reason) });
   const unsubscribe = manager.on(() => hub.devicesChanged(core.devicesJson()));
   const hostClock = new HostClockGuard(options.ntp !== undefined ? { ntp: options.ntp } : {});
-  const services: DaemonServices = { core, journal, pairings, hostClock, version: packageVersion(), log };
+  const services: DaemonServices = { core, journal, pairings, pairingRequests, hostClock, version: packageVersion(), log };
   // The batch engine leaves alone a device an API client holds a session on.
   const batches = new BatchEngine({
     journal: station?.journal ?? journal, devices: manager, logger: log, checkClock: (force) => hostClock.check(force), skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
@@ -142,16 +155,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...sessionMethods(services), ...deviceMethods(services), ...tokenMethods(services),
     ...molto2Methods(services), ...molto2ButtonMethods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches), ...batchLintMethods(), ...healthMethods(services),
   }, log);
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   await manager.settled();
   const server = await DaemonServer.listen({
-    port: options.port, token, pairings, dispatcher, hub, limits, log, onClientGone: (id) => core.releaseAll(id),
+    port: options.port, socketPath, token, pairings, dispatcher, hub, limits, log,
+    endSessions: (id) => core.releaseAll(id), onClientGone: (id) => pairingRequests.drop(id),
     console: { dataDir, bundle: loadConsoleBundle(), ...(options.consoleLaunchTtlMs !== undefined ? { launchTtlMs: options.consoleLaunchTtlMs } : {}) },
   });
   log.info("daemon listening", { port: server.port, dataDir, link: simulation?.link ?? "pcsc" });
   let closing: Promise<void> | undefined;
   return {
-    port: server.port, dataDir, tokenFile: join(dataDir, TOKEN_FILE), link: simulation?.link ?? "pcsc",
+    port: server.port, dataDir, tokenFile: join(dataDir, TOKEN_FILE), socketPath, link: simulation?.link ?? "pcsc",
     close: () => (closing ??= (async () => {
       await server.close();
       // A burn under way finishes (its journal item then says what the token holds) before the journal closes.

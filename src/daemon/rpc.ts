@@ -9,6 +9,7 @@ import { JSONRPCErrorException, JSONRPCServer, createJSONRPCErrorResponse, type 
 import { REASONS, OtpbridgeError, otpbError, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import type { Capability } from "./auth.js";
+import type { NativeChallenge } from "./native-proof.js";
 
 /** The API version this daemon speaks; a breaking change bumps it (DESIGN.md "The WebSocket API"). */
 export const API_VERSION = 1;
@@ -23,9 +24,16 @@ export interface ClientContext {
   readonly origin?: string;
   /** Granted now (a browser's change when it is approved or revoked). */
   capabilities(): ReadonlySet<Capability>;
-  /** False for a browser origin not (or no longer) approved. */
+  /** False for a page without a standing pairing, and for a TCP native client that has not proved the token. */
   paired(): boolean;
   helloDone: boolean;
+  /**
+   * Browser: the approval this socket holds, given at approval or proven in `hello` with the pairing
+   * secret. The Origin header alone never pairs: any local process can write it.
+   */
+  approvalId?: string;
+  /** Native over TCP without the plain bearer header: the token proof it has yet to give (docs/API.md). */
+  readonly challenge?: NativeChallenge;
   /** Sends a notification (event) to this client; `params` may be JSON text already ({@link RawJson}). */
   notify(method: string, params: unknown): void;
 }
@@ -48,6 +56,8 @@ function serialize(response: JSONRPCResponse): string {
 /** One method: the capability it needs (null: none, allowed before pairing) and its handler. */
 export interface MethodSpec {
   capability: Capability | null;
+  /** For the daemon's own user only (pairing approvals): browsers are refused whatever they hold. */
+  nativeOnly?: boolean;
   handler: (params: unknown, client: ClientContext) => unknown;
 }
 
@@ -124,14 +134,19 @@ export class RpcDispatcher {
   /**
    * Answers one WebSocket text message. Returns the text to send back, or null (notifications).
    * Never throws: bad JSON is -32700, a bad envelope -32600 (json-rpc-2.0 decides both).
+   * `admit` is charged one request per call, each call of a batch counting (so a batch is no way
+   * around the rate limit); it returns 0, or the milliseconds to wait and the message is refused.
    */
-  async receive(text: string, client: ClientContext): Promise<string | null> {
+  async receive(text: string, client: ClientContext, admit: (requests: number) => number = () => 0): Promise<string | null> {
     let payload: unknown;
     try {
       payload = JSON.parse(text);
     } catch {
-      return JSON.stringify(createJSONRPCErrorResponse(null, -32700, "parse error", { reason: "PARSE_ERROR" }));
+      payload = undefined;
     }
+    const wait = admit(Array.isArray(payload) ? Math.max(1, Math.min(payload.length, MAX_BATCH)) : 1);
+    if (wait > 0) return JSON.stringify({ jsonrpc: "2.0", id: null, error: toRpcError(otpbError("RATE_LIMITED", "too many requests", { detail: { retryAfterMs: wait } })) });
+    if (payload === undefined) return JSON.stringify(createJSONRPCErrorResponse(null, -32700, "parse error", { reason: "PARSE_ERROR" }));
     if (Array.isArray(payload) && payload.length > MAX_BATCH) {
       return JSON.stringify(createJSONRPCErrorResponse(null, -32600, `a batch holds at most ${MAX_BATCH} requests`, { reason: "INVALID_REQUEST" }));
     }
@@ -155,9 +170,11 @@ export class RpcDispatcher {
 
   #gate(name: string, spec: MethodSpec, client: ClientContext): void {
     if (name !== "hello" && !client.helloDone) throw otpbError("HELLO_REQUIRED", "call hello first");
-    if (spec.capability === null) return;
-    if (!client.paired()) throw otpbError("NOT_PAIRED", "this origin is not paired: call pairing.request and have the user approve the code");
-    if (!client.capabilities().has(spec.capability)) {
+    if (spec.nativeOnly === true && client.kind !== "native") throw otpbError("CAPABILITY_DENIED", `${name} is for the daemon's own user, not for pages`, { detail: { capability: "native" } });
+    if (spec.capability === null && spec.nativeOnly !== true) return;
+    if (!client.paired() && client.kind === "native") throw otpbError("UNAUTHORIZED", "prove the token first (auth.challenge, auth.prove) or connect to the daemon's Unix socket");
+    if (!client.paired()) throw otpbError("NOT_PAIRED", "this page is not paired: call pairing.request and have the user approve the code, or present the pairing secret in hello");
+    if (spec.capability !== null && !client.capabilities().has(spec.capability)) {
       throw otpbError("CAPABILITY_DENIED", `${name} needs the ${spec.capability} capability`, { detail: { capability: spec.capability } });
     }
   }

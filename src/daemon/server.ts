@@ -1,55 +1,65 @@
 /**
- * The HTTP side: listens on 127.0.0.1 and ::1 only, serves the operator console's page over plain
- * GET (console-http.ts), refuses at the upgrade (before any WebSocket exists) a non-loopback Host
- * (DNS rebinding), an Origin that can never be paired, a native client without the bearer token, a
- * console page without its session cookie, and sockets over the limit; then one
+ * The HTTP side. Listens on 127.0.0.1 and ::1 (TCP) and on the Unix socket in the data directory.
+ * Plain GETs over TCP get the operator console's page (console-http.ts).
+ * Each upgrade is classified once ({@link classifyConnection}: who is asking, and how it proves it)
+ * and admitted against the socket limits ({@link SocketPool}) before any WebSocket exists; then one
  * {@link ClientContext} per socket, each message through the rate limit and the JSON-RPC
- * dispatcher (a console socket's first message must carry its page's CSRF value). ws enforces
- * `maxPayload` (close 1009).
+ * dispatcher. ws enforces `maxPayload` (close 1009). Sockets that do not say hello in time, or
+ * stop answering pings, are closed, so a stopped or silent client cannot hold one for long.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../lib/log.js";
-import { bearerMatches, isLoopbackHost, pairableOrigin, type Capability, type PairingStore, CAPABILITIES } from "./auth.js";
-import { isOwnOrigin, serveConsole, type ConsoleBundle } from "./console-http.js";
+import { type Capability, type PairingStore, CAPABILITIES } from "./auth.js";
+import { serveConsole, type ConsoleBundle } from "./console-http.js";
 import { ConsoleLogin } from "./console-login.js";
+import { classifyConnection, SocketPool, type Connection, type SocketLimits, type Via } from "./connections.js";
 import type { EventHub } from "./events.js";
+import { LogThrottle } from "./log-throttle.js";
+import { NativeChallenge, channelName } from "./native-proof.js";
+import { DEFAULT_PAIRING_LIMITS, type PairingLimits } from "./pairing-requests.js";
 import { TokenBucket, type RateLimitOptions } from "./rate-limit.js";
-import { RawJson, toRpcError, type ClientContext, type RpcDispatcher } from "./rpc.js";
-import { otpbError, type Reason } from "../lib/errors.js";
+import { RawJson, type ClientContext, type RpcDispatcher } from "./rpc.js";
+import { freeSocketPath, privateSocket } from "./local-socket.js";
+import type { Reason } from "../lib/errors.js";
 
-export interface ServerLimits {
+export interface ServerLimits extends SocketLimits {
   /** Largest WebSocket message, bytes (default 64 KiB). */
   maxPayload: number;
-  /** Open sockets at most (default 256). */
-  maxSockets: number;
   rate: RateLimitOptions;
+  /** A socket that has not said hello (and, over TCP without the bearer header, proved the token) by then is closed, ms. */
+  helloTimeoutMs: number;
+  /** Sockets are pinged this often; one that did not answer the previous ping is cut, ms. */
+  pingIntervalMs: number;
+  /** An HTTP request's headers must arrive within this, ms: half-sent upgrades do not hold file descriptors. */
+  headersTimeoutMs: number;
+  pairing: PairingLimits;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxPayload: 64 * 1024, maxSockets: 256, rate: { perSecond: 100, burst: 200 } };
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxPayload: 64 * 1024, maxSockets: 256, nativeReserve: 64, perOrigin: 16, rate: { perSecond: 100, burst: 200 },
+  helloTimeoutMs: 10_000, pingIntervalMs: 30_000, headersTimeoutMs: 5_000, pairing: DEFAULT_PAIRING_LIMITS,
+};
 
 export interface ServerOptions {
   port: number;
+  /** The Unix socket to listen on as well (src/lib/daemon-paths.ts), or undefined for TCP only. */
+  socketPath?: string;
   token: string;
   pairings: PairingStore;
   dispatcher: RpcDispatcher;
   hub: EventHub;
   limits: ServerLimits;
   log: Logger;
-  /** Called when a client's socket closes (its sessions end). */
-  onClientGone: (clientId: string) => void;
+  /** Ends a client's device sessions: its socket closed, or its pairing was revoked. */
+  endSessions: (clientId: string) => void;
+  /** Called when a client's socket closes (after its sessions ended). */
+  onClientGone?: (clientId: string) => void;
   /** The operator console: its bundle (undefined: not built) and where its launch file goes. */
   console: { dataDir: string; bundle: ConsoleBundle | undefined; launchTtlMs?: number };
 }
-
-/** Who is at the other end of an upgrade, or why it is refused: decided in `#classify` only. */
-type Classified =
-  | { kind: "native" }
-  | { kind: "browser"; origin: string }
-  | { kind: "console"; origin: string; session: string }
-  | { refuse: [status: 401 | 403, reason: Reason, message: string] };
 
 const ALL: ReadonlySet<Capability> = new Set(CAPABILITIES);
 const NONE: ReadonlySet<Capability> = new Set();
@@ -62,34 +72,51 @@ function refuse(socket: Duplex, status: 401 | 403 | 503, reason: Reason, message
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
+interface Open {
+  ws: WebSocket;
+  client: ClientContext;
+  alive: boolean;
+}
+
 /** The listening daemon. Build it with {@link DaemonServer.listen}. */
 export class DaemonServer {
   readonly #options: ServerOptions;
   readonly #wss: WebSocketServer;
   readonly #http: Server[] = [];
-  readonly #sockets = new Set<WebSocket>();
+  readonly #open = new Map<string, Open>();
+  readonly #pool: SocketPool;
+  readonly #quiet = new LogThrottle();
+  #heartbeat: NodeJS.Timeout | undefined;
   #port = 0;
   #login: ConsoleLogin | undefined;
 
   private constructor(options: ServerOptions) {
     this.#options = options;
+    this.#pool = new SocketPool(options.limits);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxPayload, perMessageDeflate: false });
+    options.pairings.onChange(() => this.#sweepPairings());
   }
 
   /**
-   * Listens on 127.0.0.1 (port 0: any free port) and then on ::1 with the same port; a host
-   * without IPv6 loopback keeps only 127.0.0.1.
-   * @throws Node's listen error for 127.0.0.1 (EADDRINUSE, EACCES).
+   * Listens on the Unix socket (when given), on 127.0.0.1 (port 0: any free port) and then on ::1
+   * with the same port; a host without IPv6 loopback keeps only 127.0.0.1.
+   * @throws Node's listen error for 127.0.0.1 (EADDRINUSE, EACCES); OtpbridgeError from {@link freeSocketPath}.
    */
   static async listen(options: ServerOptions): Promise<DaemonServer> {
     const server = new DaemonServer(options);
-    server.#port = await server.#bind("127.0.0.1", options.port);
+    if (options.socketPath !== undefined) {
+      await freeSocketPath(options.socketPath);
+      await server.#bind({ path: options.socketPath }, "unix");
+      privateSocket(options.socketPath);
+    }
+    server.#port = await server.#bind({ host: "127.0.0.1", port: options.port }, "tcp");
     server.#login = new ConsoleLogin(options.console.dataDir, server.#port, options.console.launchTtlMs);
     try {
-      await server.#bind("::1", server.#port);
+      await server.#bind({ host: "::1", port: server.#port, ipv6Only: true }, "tcp");
     } catch (error) {
       options.log.warn("daemon: not listening on ::1", { error });
     }
+    server.#heartbeat = setInterval(() => server.#beat(), options.limits.pingIntervalMs).unref();
     return server;
   }
 
@@ -103,122 +130,132 @@ export class DaemonServer {
    * have ended when this resolves.
    */
   async close(): Promise<void> {
-    const closes = [...this.#sockets].map((ws) => new Promise<void>((resolve) => {
+    clearInterval(this.#heartbeat);
+    const closes = [...this.#open.values()].map(({ ws }) => new Promise<void>((resolve) => {
       ws.once("close", () => resolve());
       ws.close(1001, "daemon shutting down");
       setTimeout(() => ws.terminate(), 1_000).unref();
     }));
-    this.#login?.close();
     await Promise.all([...closes, ...this.#http.map((h) => new Promise<void>((resolve) => h.close(() => resolve())))]);
     this.#wss.close();
   }
 
-  #bind(host: string, port: number): Promise<number> {
-    const http = createServer((req, res) => {
+  #bind(address: { host: string; port: number; ipv6Only?: boolean } | { path: string }, via: Via): Promise<number> {
+    const { headersTimeoutMs, maxSockets } = this.#options.limits;
+    const http = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: headersTimeoutMs * 2, connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) }, (req, res) => {
       const login = this.#login;
+      // The console is a page of the daemon's TCP address; the Unix socket serves only the API.
+      if (via === "unix") return void res.writeHead(426, { "Content-Type": "text/plain" }).end("otpbridge speaks JSON-RPC over WebSocket\n");
       if (login === undefined) return void res.writeHead(503, { "Content-Type": "text/plain" }).end("starting\n");
       serveConsole(req, res, { login, bundle: this.#options.console.bundle, log: this.#options.log });
     });
-    http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
+    // Half-open connections beyond this are dropped by the kernel accept path, not kept as descriptors.
+    http.maxConnections = 2 * maxSockets + 64;
+    http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head, via));
     return new Promise((resolve, reject) => {
       http.once("error", reject);
-      http.listen({ host, port, ipv6Only: host === "::1" }, () => {
+      http.listen(address, () => {
         http.off("error", reject);
         this.#http.push(http);
-        resolve((http.address() as { port: number }).port);
+        const bound = http.address();
+        resolve(typeof bound === "object" && bound !== null ? bound.port : 0);
       });
     });
   }
 
-  /**
-   * The one place that tells clients apart. A loopback Host first (DNS rebinding). Then the
-   * Origin: the daemon's own address is the console, which must hold a console session cookie;
-   * any other Origin is a web page that pairs (its cookie, if the browser sent one, counts for
-   * nothing); no Origin is a native program, which must hold the bearer token.
-   */
-  #classify(req: IncomingMessage): Classified {
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, via: Via): void {
     const { log, token } = this.#options;
-    if (!isLoopbackHost(req.headers.host)) {
-      log.warn("upgrade refused: Host is not a loopback name", { host: String(req.headers.host).slice(0, 100) });
-      return { refuse: [403, "FORBIDDEN_HOST", "the Host header must be a loopback name"] };
-    }
-    const rawOrigin = req.headers.origin;
-    if (rawOrigin === undefined) {
-      if (bearerMatches(req.headers.authorization, token)) return { kind: "native" };
-      log.warn("upgrade refused: no valid bearer token");
-      return { refuse: [401, "UNAUTHORIZED", "native clients send Authorization: Bearer <token file>"] };
-    }
-    if (isOwnOrigin(rawOrigin, req.headers.host, this.#port)) {
-      const session = this.#login?.sessionOf(req.headers.cookie);
-      if (session !== undefined) return { kind: "console", origin: rawOrigin.toLowerCase(), session };
-      log.warn("upgrade refused: console page without a session");
-      return { refuse: [401, "UNAUTHORIZED", "the console needs a login: run otpbridge console"] };
-    }
-    const origin = pairableOrigin(rawOrigin);
-    if (origin !== null) return { kind: "browser", origin };
-    log.warn("upgrade refused: Origin", { origin: rawOrigin.slice(0, 100) });
-    return { refuse: [403, "FORBIDDEN_ORIGIN", "this Origin can never be paired (null, wildcard, not https)"] };
-  }
-
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const { log } = this.#options;
     socket.on("error", () => socket.destroy());
-    const who = this.#classify(req);
-    if ("refuse" in who) return refuse(socket, ...who.refuse);
-    if (this.#sockets.size >= this.#options.limits.maxSockets) {
-      log.warn("upgrade refused: too many sockets", { open: this.#sockets.size });
-      return refuse(socket, 503, "RATE_LIMITED", "too many open sockets");
+    const login = this.#login;
+    const gate = login === undefined ? undefined : { port: this.#port, sessionOf: (cookie: string | undefined) => login.sessionOf(cookie) };
+    const connection = classifyConnection(req, via, token, gate);
+    if ("refused" in connection) {
+      const { status, reason, message, logFields } = connection.refused;
+      this.#quiet.log(`refused:${reason}`, (extra) => log.warn("upgrade refused", { reason, ...logFields, ...extra }));
+      return refuse(socket, status, reason, message);
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, who));
+    const full = this.#pool.admit(connection);
+    if (full !== undefined) {
+      this.#quiet.log(`full:${full}`, (extra) => log.warn("upgrade refused: socket limit", { limit: full, ...extra }));
+      return refuse(socket, 503, "RATE_LIMITED", `too many open sockets (${full})`);
+    }
+    // Counted once the WebSocket exists: ws answers a malformed upgrade itself and never calls back.
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req, connection, this.#pool.take(connection)));
   }
 
-  #connected(ws: WebSocket, who: Exclude<Classified, { refuse: unknown }>): void {
-    const { dispatcher, hub, log, pairings, limits } = this.#options;
-    this.#sockets.add(ws);
-    const id = randomBytes(9).toString("base64url");
-    let client: ClientContext;
-    if (who.kind === "browser") {
-      const origin = who.origin;
-      client = {
-        id, kind: "browser", origin, helloDone: false, notify,
-        capabilities: () => new Set(pairings.approved(origin)?.capabilities ?? NONE),
-        paired: () => pairings.approved(origin) !== undefined,
-      };
-    } else {
-      // The console is the user who runs the daemon, as a native client is.
-      client = { id, kind: who.kind, ...(who.kind === "console" ? { origin: who.origin } : {}), capabilities: () => ALL, paired: () => true, helloDone: false, notify };
-    }
-    // The console's first message must carry its page's CSRF value (see #csrfFirst).
-    let csrfPending = who.kind === "console";
-    const origin = client.origin;
-    function notify(method: string, params: unknown): void {
+  #clientOf(id: string, ws: WebSocket, req: IncomingMessage, connection: Connection): ClientContext {
+    const { pairings, token } = this.#options;
+    const notify = (method: string, params: unknown): void => {
       if (ws.readyState !== ws.OPEN) return;
       const json = params instanceof RawJson ? params.json : JSON.stringify(params);
       ws.send(`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${json}}`);
+    };
+    if (connection.kind === "browser") {
+      const origin = connection.origin;
+      const client: ClientContext = {
+        id, kind: "browser", origin, helloDone: false, notify,
+        capabilities: () => {
+          const approval = client.approvalId === undefined ? undefined : pairings.current(origin, client.approvalId);
+          return approval === undefined ? NONE : new Set(approval.capabilities);
+        },
+        paired: () => client.approvalId !== undefined && pairings.current(origin, client.approvalId) !== undefined,
+      };
+      return client;
     }
+    // The console is the user who runs the daemon, as a native client is.
+    if (connection.kind === "console") return { id, kind: "console", origin: connection.origin, capabilities: () => ALL, paired: () => true, helloDone: false, notify };
+    if (connection.proof !== "challenge") return { id, kind: "native", capabilities: () => ALL, paired: () => true, helloDone: false, notify };
+    const s = req.socket;
+    const challenge = new NativeChallenge(token, channelName({ address: s.remoteAddress ?? "", port: s.remotePort ?? 0 }, { address: s.localAddress ?? "", port: s.localPort ?? 0 }));
+    return {
+      id, kind: "native", helloDone: false, notify, challenge,
+      capabilities: () => (challenge.proven ? ALL : NONE),
+      paired: () => challenge.proven,
+    };
+  }
+
+  #connected(ws: WebSocket, req: IncomingMessage, connection: Connection, slot: { release: () => void; proved: () => void }): void {
+    const { dispatcher, hub, log, limits } = this.#options;
+    const id = randomBytes(9).toString("base64url");
+    const client = this.#clientOf(id, ws, req, connection);
+    const open: Open = { ws, client, alive: true };
+    this.#open.set(id, open);
     hub.add(client);
-    log.info("client connected", { client: id, kind: client.kind, ...(origin !== undefined ? { origin } : {}) });
+    const fields = { client: id, kind: client.kind, via: connection.via, ...(client.origin !== undefined ? { origin: client.origin } : {}) };
+    // Any page can open sockets at will: its connects are logged once a minute per origin.
+    if (client.kind === "browser") this.#quiet.log(`connect:${client.origin}`, (extra) => log.info("client connected", { ...fields, ...extra }));
+    else log.info("client connected", fields);
+    const deadline = setTimeout(() => {
+      if (!client.helloDone || client.challenge?.proven === false) ws.close(1008, "hello (and the token proof) must come first");
+    }, limits.helloTimeoutMs);
     const bucket = new TokenBucket(limits.rate);
+    // The console's first message must carry its page's CSRF value (see #csrfFirst).
+    let csrfPending = connection.kind === "console";
+    ws.on("pong", () => (open.alive = true));
     ws.on("message", (data, isBinary) => {
+      open.alive = true;
       if (isBinary) return ws.close(1003, "text JSON-RPC messages only");
-      const wait = bucket.take();
-      if (wait > 0) {
-        // Far past the limit: the client ignores RATE_LIMITED answers, so it goes.
-        if (bucket.refusedInARow > limits.rate.burst) return ws.close(1008, "rate limit");
-        const e = toRpcError(otpbError("RATE_LIMITED", "too many requests", { detail: { retryAfterMs: wait } }));
-        return ws.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: e }));
-      }
       const text = (data as Buffer).toString("utf8");
       if (csrfPending) {
-        if (who.kind !== "console" || !this.#csrfFirst(text, who.session)) {
+        if (connection.kind !== "console" || !this.#csrfFirst(text, connection.session)) {
           log.warn("console socket closed: first message without its page's CSRF value", { client: id });
           return ws.close(1008, "csrf");
         }
         csrfPending = false;
       }
-      dispatcher.receive(text, client).then(
+      let flooding = false;
+      const admit = (requests: number): number => {
+        const wait = bucket.take(requests);
+        // Far past the limit: the client ignores RATE_LIMITED answers, so it goes.
+        flooding = wait > 0 && bucket.refusedInARow > limits.rate.burst;
+        return wait;
+      };
+      dispatcher.receive(text, client, admit).then(
         (reply) => {
+          if (flooding) return ws.close(1008, "rate limit");
           if (reply !== null && ws.readyState === ws.OPEN) ws.send(reply);
+          if (client.challenge?.state === "failed") ws.close(1008, "wrong token proof");
+          if (client.challenge?.proven === true) slot.proved();
         },
         // receive() answers every failure itself; this is the last guard for the process.
         (error: unknown) => log.error("rpc: unanswered message", { client: id, error }),
@@ -226,10 +263,13 @@ export class DaemonServer {
     });
     ws.on("error", (error) => log.warn("client socket error", { client: id, error }));
     ws.on("close", (code) => {
-      this.#sockets.delete(ws);
+      clearTimeout(deadline);
+      this.#open.delete(id);
+      slot.release();
       hub.remove(id);
-      log.info("client gone", { client: id, code });
-      this.#options.onClientGone(id);
+      if (client.kind !== "browser") log.info("client gone", { client: id, code });
+      this.#options.endSessions(id);
+      this.#options.onClientGone?.(id);
     });
   }
 
@@ -240,6 +280,38 @@ export class DaemonServer {
       return message.method === "hello" && this.#login !== undefined && this.#login.csrfMatches(session, message.params?.csrf);
     } catch {
       return false;
+    }
+  }
+
+  /** Pings every socket; cuts those that did not answer the last ping; notices pairing file edits. */
+  #beat(): void {
+    for (const open of this.#open.values()) {
+      if (!open.alive) {
+        open.ws.terminate();
+        continue;
+      }
+      open.alive = false;
+      open.ws.ping();
+    }
+    // Reading the store notices an edit of the file made while the daemon runs (listeners sweep).
+    try {
+      this.#options.pairings.list();
+    } catch (error) {
+      // A pairing file gone wrong (mode, content) is refused at each page's next call; the heartbeat goes on.
+      this.#quiet.log("pairings-unreadable", (extra) => this.#options.log.warn("daemon: the pairing file cannot be read", { error, ...extra }));
+    }
+  }
+
+  /** A browser socket whose approval went away (revoked, or replaced by a new pairing) loses it and its sessions at once. */
+  #sweepPairings(): void {
+    const { pairings, endSessions, log } = this.#options;
+    for (const { client } of this.#open.values()) {
+      if (client.kind !== "browser" || client.approvalId === undefined) continue;
+      if (pairings.current(client.origin!, client.approvalId) !== undefined) continue;
+      client.approvalId = undefined;
+      endSessions(client.id);
+      client.notify("pairing.revoked", { origin: client.origin });
+      log.info("pairing ended for a connected page", { client: client.id, origin: client.origin });
     }
   }
 }

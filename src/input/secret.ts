@@ -86,10 +86,10 @@ export function parseOtpauthUri(uri: string): TotpAccount {
     }
     const algorithm = parsed.algorithm.toUpperCase().replace("-", "") as HashAlgorithm;
     if (!ALGORITHMS.includes(algorithm)) {
-      throw otpbError("INVALID_SECRET_FORMAT", `unsupported algorithm ${parsed.algorithm} in the otpauth URI`);
+      throw otpbError("INVALID_SECRET_FORMAT", `the otpauth URI's algorithm must be one of ${ALGORITHMS.join(", ")}`);
     }
     if (!Number.isInteger(parsed.digits) || parsed.digits < 4 || parsed.digits > 10) {
-      throw otpbError("INVALID_SECRET_FORMAT", `the otpauth URI asks for ${parsed.digits} digits; 4 to 10 are possible`);
+      throw otpbError("INVALID_SECRET_FORMAT", "the otpauth URI's digits must be 4 to 10");
     }
     if (secretView.length === 0) throw otpbError("INVALID_SECRET_FORMAT", "the otpauth URI has an empty secret");
     const account: TotpAccount = {

@@ -52,7 +52,7 @@ export function aint(value: unknown, name: string, min: number, max: number): as
     throw inputError(new TypeError(`${name} must be an integer, got ${describe(value)}`));
   }
   if (value < min || value > max) {
-    throw inputError(new RangeError(`${name} must be between ${min} and ${max}, got ${value}`));
+    throw inputError(new RangeError(`${name} must be between ${min} and ${max}`));
   }
 }
 
@@ -64,7 +64,8 @@ export function abool(value: unknown, name: string): asserts value is boolean {
 /** Asserts one of a fixed set of values (algorithm names, periods...). */
 export function aoneOf<T extends string | number>(value: unknown, name: string, allowed: readonly T[]): asserts value is T {
   if (!allowed.includes(value as T)) {
-    const got = typeof value === "string" || typeof value === "number" ? JSON.stringify(value) : describe(value);
+    // The rejected value is not quoted: a seed pasted into the wrong field would come back in the error.
+    const got = typeof value === "string" || typeof value === "number" ? `another ${typeof value}` : describe(value);
     throw inputError(new RangeError(`${name} must be one of ${allowed.join(", ")}, got ${got}`));
   }
 }
@@ -87,7 +88,7 @@ const U64_MAX = (1n << 64n) - 1n;
 export function au64(value: unknown, name: string): bigint {
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value)) {
-      throw inputError(new RangeError(`${name} must be a safe integer or a bigint, got ${value}`));
+      throw inputError(new RangeError(`${name} must be a safe integer or a bigint`));
     }
     value = BigInt(value);
   }
@@ -95,7 +96,7 @@ export function au64(value: unknown, name: string): bigint {
     throw inputError(new TypeError(`${name} must be a bigint or an integer, got ${describe(value)}`));
   }
   if (value < 0n || value > U64_MAX) {
-    throw inputError(new RangeError(`${name} must be between 0 and 2^64-1, got ${value}`));
+    throw inputError(new RangeError(`${name} must be between 0 and 2^64-1`));
   }
   return value;
 }

@@ -391,10 +391,11 @@ export const REASONS = {
    */
   RELEASED: { exitCode: 70, rpcCode: -32603 },
   /**
-   * Daemon: a browser origin that the user has not approved (or has revoked) called a method other than
-   * hello / pairing.request.
-   * Fix: Call pairing.request from the page, then approve the code on the computer running the daemon:
-   * `otpbridge pair approve CODE`; `otpbridge pair list` shows what is paired.
+   * Daemon: a page that is not paired (it presented no valid pairing secret in hello, or its origin was
+   * revoked) called a method other than hello / pairing.request.
+   * Fix: Call pairing.request from the page, approve the code on the computer running the daemon
+   * (`otpbridge pair approve CODE`), and keep the secret of the pairing.approved event in the page's
+   * storage for hello; a page that lost it pairs again.
    */
   NOT_PAIRED: { exitCode: 77, rpcCode: -32000 },
   /**
@@ -412,10 +413,10 @@ export const REASONS = {
    */
   FORBIDDEN_HOST: { exitCode: 77, rpcCode: -32015 },
   /**
-   * Daemon: a native client (no Origin) without the right bearer token: refused at the upgrade (HTTP
-   * 401).
-   * Fix: Send `Authorization: Bearer <token>` with the token from the file `daemon.token` in the
-   * daemon's data directory (readable only by the user running the daemon).
+   * Daemon: a native client over TCP (no Origin) that did not prove the token: no `OtpbridgeProof` nor
+   * a valid bearer token at the upgrade (HTTP 401), a call before auth.prove, or a wrong proof.
+   * Fix: Connect to the Unix socket `daemon.sock` in the daemon's data directory (no token needed), or
+   * prove the token from the file `daemon.token` as docs/API.md "Native clients over TCP" describes.
    */
   UNAUTHORIZED: { exitCode: 77, rpcCode: -32002 },
   /**
@@ -451,9 +452,10 @@ export const REASONS = {
    */
   HELLO_REQUIRED: { exitCode: 2, rpcCode: -32007 },
   /**
-   * Daemon: no pending pairing with that code (wrong, expired or already used).
-   * Fix: Check the code (`otpbridge pair list`); if it expired, have the page call pairing.request
-   * again and approve the new code promptly.
+   * Daemon: no pending pairing with that code (wrong, expired, already used, or its page was closed),
+   * or no approval of the origin to revoke.
+   * Fix: Check the code (`otpbridge pair list`, with the daemon running); if it expired, have the page
+   * call pairing.request again and approve the new code promptly.
    */
   PAIRING_NOT_FOUND: { exitCode: 2, rpcCode: -32008 },
   /**

@@ -4,13 +4,24 @@
  * open(2) itself rather than fixed with chmod afterwards, so there is no window in which another user
  * could open the file.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { otpbError, type Reason } from "../lib/errors.js";
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
+
+/**
+ * Refuses a path owned by another user: a directory or file planted by someone else (a token they
+ * know, pairings they chose) must not be trusted because its mode looks private. Root is not
+ * exempt: a root daemon trusts only root's files.
+ */
+function assertOwned(path: string, st: Stats, what: string, reason: Reason): void {
+  const uid = process.getuid?.();
+  if (uid === undefined || st.uid === uid) return;
+  throw otpbError(reason, `${what} ${path} belongs to uid ${st.uid}, not to the user running otpbridge (uid ${uid}); move it away, or run otpbridge as its owner`, { detail: { path, uid: st.uid } });
+}
 
 /**
  * Creates the data directory (and parents) as 0700 if absent; refuses an existing one that group or
@@ -23,6 +34,7 @@ export function ensurePrivateDir(dir: string): void {
   if (!st.isDirectory()) {
     throw otpbError("DATA_DIR_PERMISSIONS", `data directory ${dir} is not a directory`);
   }
+  assertOwned(dir, st, "data directory", "DATA_DIR_PERMISSIONS");
   if ((st.mode & 0o077) !== 0) {
     throw otpbError(
       "DATA_DIR_PERMISSIONS",
@@ -33,21 +45,37 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 /**
- * Refuses a file that is not a regular file or that group or others may read or write.
+ * Refuses a file that is not a regular file (a symbolic link is refused, whatever it points to),
+ * that another user owns, or that group or others may read or write.
  * @throws OtpbridgeError with `reason` (KEY_FILE_PERMISSIONS, DATA_DIR_PERMISSIONS) and the chmod
  *   command that fixes it; Node's ENOENT error when the file is absent.
  */
 export function assertPrivateFile(path: string, what: string, reason: Reason): void {
-  const st = statSync(path);
+  const st = lstatSync(path);
   if (!st.isFile()) {
-    throw otpbError(reason, `${what} ${path} is not a regular file`, { detail: { path } });
+    throw otpbError(reason, `${what} ${path} is not a regular file${st.isSymbolicLink() ? " (a symbolic link)" : ""}`, { detail: { path } });
   }
+  assertOwned(path, st, what, reason);
   if ((st.mode & 0o077) !== 0) {
     throw otpbError(
       reason,
       `${what} ${path} has mode ${modeString(st.mode)}; it must be readable by its owner only. Fix: chmod 600 ${path}`,
       { detail: { path, mode: st.mode & 0o777 } },
     );
+  }
+}
+
+/**
+ * Refuses a data directory holding anything another user owns, or a symbolic link: every entry of
+ * it is the daemon user's own (files planted by another user could otherwise be read as ours).
+ * @throws OtpbridgeError DATA_DIR_PERMISSIONS naming the first such entry.
+ */
+export function assertPrivateTree(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) throw otpbError("DATA_DIR_PERMISSIONS", `${path} is a symbolic link; the data directory holds its own files only: move it away`, { detail: { path } });
+    assertOwned(path, st, "data directory entry", "DATA_DIR_PERMISSIONS");
   }
 }
 

@@ -86,7 +86,7 @@ describe("otpbridge code", () => {
     ["URI plus a parameter", ["--uri", "otpauth://totp/a?secret=JBSWY3DP", "--digits", "8"], /cannot be combined/],
     ["hotp URI", ["--uri", "otpauth://hotp/a?secret=JBSWY3DP&counter=1"], /otpauth:\/\/hotp code: a counter-based .*time-based codes only/],
     ["malformed URI", ["--uri", "otpauth://totp/a?secret=JBSWY3D1"], /bad otpauth URI: .*secret/],
-    ["URI digits out of range", ["--uri", "otpauth://totp/a?secret=JBSWY3DP&digits=99"], /99 digits; 4 to 10/],
+    ["URI digits out of range", ["--uri", "otpauth://totp/a?secret=JBSWY3DP&digits=99"], /digits must be 4 to 10/],
     ["a web link", ["--uri", "https://example.com/?secret=JBSWY3DP"], /you scanned a web link/],
     ["a token's serial barcode", ["--secret", "86596220000001"], /serial-number barcode/],
     ["unknown flag", ["--secret", "JBSWY3DP", "--bogus"], /Unknown option '--bogus'/],

@@ -1,7 +1,7 @@
 /**
  * A real browser (Debian's headless Chromium) against the real daemon: a page served from
- * http://localhost pairs (its Origin header is the browser's own), is approved through the CLI and
- * lists the devices; a page of a foreign origin, and a page that reaches the daemon under a
+ * http://localhost pairs (its Origin header is the browser's own), is approved through the CLI,
+ * lists the devices, keeps the pairing secret in its storage and is paired by it on its next visit; a page of a foreign origin, and a page that reaches the daemon under a
  * rebound DNS name, are refused at the upgrade. Pages report back to the test's HTTP server.
  * Skipped where no chromium is installed.
  */
@@ -16,24 +16,37 @@ import { startDaemonProcess, type DaemonProcess } from "./helpers/daemon.js";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => spawnSync(p, ["--version"]).status === 0);
 
-// The page: connects to ws://<ws>, says hello, asks for pairing, then polls devices.list until it
-// is paired; every step is POSTed to /report on its own origin.
+// The page, as docs/API.md "Pairing" asks of one: connects to ws://<ws>, says hello with the pairing
+// secret from its storage if it has one; unpaired, it asks for pairing, keeps the secret that the
+// approval brings, and reloads itself once (a later visit, paired from storage alone). Every step is
+// POSTed to /report on its own origin.
 const PAGE = `<!doctype html><script>
 const q = new URLSearchParams(location.search);
-const report = (what) => fetch("/report", { method: "POST", body: JSON.stringify(what) });
+const report = (what) => fetch("/report", { method: "POST", body: JSON.stringify({ visit: q.get("visit"), ...what }) });
 const ws = new WebSocket("ws://" + q.get("ws"));
 let id = 0; const pending = {};
 const call = (method, params) => new Promise((r) => { pending[++id] = r; ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params })); });
-ws.onmessage = (e) => { const m = JSON.parse(e.data); if (pending[m.id]) pending[m.id](m); };
+ws.onmessage = (e) => {
+  const m = JSON.parse(e.data);
+  if (m.method === "pairing.approved") localStorage.setItem("otpbridge.pairing", m.params.secret);
+  if (pending[m.id]) pending[m.id](m);
+};
 ws.onclose = (e) => report({ step: "closed", code: e.code });
 ws.onopen = async () => {
-  const hello = await call("hello", { apiVersion: 1 });
+  const secret = localStorage.getItem("otpbridge.pairing");
+  const hello = await call("hello", { apiVersion: 1, ...(secret ? { pairing: secret } : {}) });
   await report({ step: "hello", hello });
-  const pairing = await call("pairing.request", { capabilities: ["read"] });
-  await report({ step: "pairing", pairing });
+  if (!hello.result.paired) {
+    const pairing = await call("pairing.request", { capabilities: ["read"] });
+    await report({ step: "pairing", pairing });
+  }
   for (;;) {
     const list = await call("devices.list", {});
-    if (list.result) return report({ step: "devices", count: list.result.devices.length });
+    if (list.result) {
+      await report({ step: "devices", count: list.result.devices.length });
+      if (q.get("visit") === "1") { q.set("visit", "2"); location.search = q.toString(); }
+      return;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 };
@@ -89,30 +102,36 @@ describe.skipIf(CHROMIUM === undefined)("a real browser page", () => {
     throw new Error(`no such report; got ${JSON.stringify(reports)}`);
   }
 
-  it("pairs a page of http://localhost, approved through the CLI", async () => {
-    browse(`http://localhost:${httpPort}/?ws=127.0.0.1:${d.port}`);
-    const hello = await waitFor((r) => r.step === "hello" && r.host === `localhost:${httpPort}`);
+  it("pairs a page of http://localhost, approved through the CLI, and pairs it again from its storage on the next visit", async () => {
+    browse(`http://localhost:${httpPort}/?visit=1&ws=127.0.0.1:${d.port}`);
+    const mine = (r: any): boolean => r.host === `localhost:${httpPort}`;
+    const hello = await waitFor((r) => r.step === "hello" && mine(r));
     expect(hello.hello.result).toMatchObject({ paired: false, client: { kind: "browser", origin: `http://localhost:${httpPort}` } });
-    const pairing = await waitFor((r) => r.step === "pairing" && r.host === `localhost:${httpPort}`);
+    const pairing = await waitFor((r) => r.step === "pairing" && mine(r));
     const out: string[] = [];
-    const code = await main(["pair", "approve", pairing.pairing.result.code, "--data-dir", d.dataDir], { out: (l) => out.push(l), err: () => {}, readStdin: () => "" });
+    const code = await main(["pair", "approve", pairing.pairing.result.code, "--yes", "--data-dir", d.dataDir], { out: (l) => out.push(l), err: () => {}, readStdin: () => "" });
     expect(code).toBe(0);
     expect(out).toEqual([`approved http://localhost:${httpPort} with read`]);
-    const devices = await waitFor((r) => r.step === "devices" && r.host === `localhost:${httpPort}`);
+    const devices = await waitFor((r) => r.step === "devices" && mine(r));
     expect(devices.count).toBeGreaterThanOrEqual(4);
+    // The reloaded page presents the secret it stored and is paired without asking again.
+    const second = await waitFor((r) => r.step === "hello" && r.visit === "2" && mine(r));
+    expect(second.hello.result).toMatchObject({ paired: true, capabilities: ["read"] });
+    await waitFor((r) => r.step === "devices" && r.visit === "2" && mine(r));
+    expect(reports.some((r) => r.step === "pairing" && r.visit === "2")).toBe(false);
   });
 
   it("refuses a foreign origin at the upgrade", async () => {
     browse(`http://evil.example:${httpPort}/?ws=127.0.0.1:${d.port}`);
     const closed = await waitFor((r) => r.host === `evil.example:${httpPort}`);
     expect(closed).toMatchObject({ step: "closed", code: 1006 });
-    expect(d.stderr.some((l) => l.includes("upgrade refused: Origin") && l.includes(`http://evil.example:${httpPort}`))).toBe(true);
+    expect(d.stderr.some((l) => l.includes("upgrade refused") && l.includes("FORBIDDEN_ORIGIN") && l.includes(`http://evil.example:${httpPort}`))).toBe(true);
   });
 
   it("refuses a page that reaches the daemon under a rebound DNS name (Host check)", async () => {
     browse(`http://127.0.0.1:${httpPort}/?ws=rebind.example:${d.port}`);
     const closed = await waitFor((r) => r.host === `127.0.0.1:${httpPort}`);
     expect(closed).toMatchObject({ step: "closed", code: 1006 });
-    expect(d.stderr.some((l) => l.includes("upgrade refused: Host") && l.includes(`rebind.example:${d.port}`))).toBe(true);
+    expect(d.stderr.some((l) => l.includes("upgrade refused") && l.includes("FORBIDDEN_HOST") && l.includes(`rebind.example:${d.port}`))).toBe(true);
   });
 });

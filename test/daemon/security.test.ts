@@ -106,9 +106,9 @@ describe("daemon rate limit", () => {
       // Other clients are not affected.
       const other = await RpcClient.native(d);
       expect((await other.call("devices.list")).result.devices.length).toBeGreaterThan(0);
-      // The socket limit (3 here) is checked at the upgrade: 503 for the fourth.
+      // The socket limit (3 here, per listener) is checked at the upgrade: 503 for the fourth.
       const more = [await RpcClient.native(d), await RpcClient.native(d)];
-      await expect(RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` })).rejects.toMatchObject({ status: 503, reason: "RATE_LIMITED" });
+      await expect(RpcClient.openLocal(d.socketPath)).rejects.toMatchObject({ status: 503, reason: "RATE_LIMITED" });
       for (const c of [other, ...more]) c.close();
     } finally {
       await d.stop();

@@ -27,7 +27,10 @@ on 127.0.0.1 and ::1 only.
                   or otp-applet; repeatable (vpcd readers cannot be told apart otherwise)
   --log-level L   debug, info (default), warn, error or off: JSON lines on stderr, never secrets
   --max-rate N    requests per second per client (default ${DEFAULT_LIMITS.rate.perSecond}, bursts of twice that)
-  --max-sockets N open WebSockets at most (default ${DEFAULT_LIMITS.maxSockets})
+  --max-sockets N open WebSockets at most (default ${DEFAULT_LIMITS.maxSockets}; ${DEFAULT_LIMITS.nativeReserve} of them kept for native
+                  clients, ${DEFAULT_LIMITS.perOrigin} per browser origin)
+  --hello-timeout MS  close a socket that has not said hello within MS (default ${DEFAULT_LIMITS.helloTimeoutMs})
+  --ping-interval MS  ping sockets this often; one that missed a pong is closed (default ${DEFAULT_LIMITS.pingIntervalMs})
   --ntp HOST[:PORT]  before writing a token's clock (token.burn, token.syncTime, batch taps),
                   refuse when the system clock is more than 2 s off this SNTP server (a call's
                   force: true overrides). An unsynchronised system clock is refused with or without it.
@@ -36,9 +39,9 @@ on 127.0.0.1 and ::1 only.
                   the start, and batch.stations events show every station and its readers
 ${STATION_HELP}
 
-Prints one JSON line on stdout once listening: {"listening":true,"port":N,"tokenFile":...,"link":...}.
-Native clients send "Authorization: Bearer <contents of tokenFile>"; browser pages pair
-(otpbridge pair --help). SIGINT or SIGTERM stops it cleanly.
+Prints one JSON line on stdout once listening: {"listening":true,"port":N,"socket":...,"tokenFile":...,"link":...}.
+Native clients of the same user connect to the Unix socket (DIR/daemon.sock, no token); over TCP they
+prove the token (docs/API.md). Browser pages pair (otpbridge pair --help). SIGINT or SIGTERM stops it cleanly.
 
 ${JOURNAL_KEY_HELP}`;
 
@@ -55,6 +58,8 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       "log-level": { type: "string" },
       "max-rate": { type: "string" },
       "max-sockets": { type: "string" },
+      "hello-timeout": { type: "string" },
+      "ping-interval": { type: "string" },
       ntp: { type: "string" },
       "console-launch-ttl": { type: "string" },
       ...JOURNAL_KEY_OPTIONS,
@@ -74,6 +79,10 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   aint(perSecond, "--max-rate", 1, 1_000_000);
   const maxSockets = Number(values["max-sockets"] ?? DEFAULT_LIMITS.maxSockets);
   aint(maxSockets, "--max-sockets", 1, 100_000);
+  const helloTimeoutMs = Number(values["hello-timeout"] ?? DEFAULT_LIMITS.helloTimeoutMs);
+  aint(helloTimeoutMs, "--hello-timeout", 100, 600_000);
+  const pingIntervalMs = Number(values["ping-interval"] ?? DEFAULT_LIMITS.pingIntervalMs);
+  aint(pingIntervalMs, "--ping-interval", 100, 3_600_000);
   const simulateTokens = Number(values["simulate-tokens"] ?? 2);
   aint(simulateTokens, "--simulate-tokens", 0, 1000);
   const launchTtl = Number(values["console-launch-ttl"] ?? 60);
@@ -83,13 +92,13 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   const daemon = await startDaemon({
     port, dataDir: resolve(values["data-dir"] ?? defaultDataDir()), simulate: values.simulate === true, simulateTokens, log,
     families: parseFamilyRules(values.family),
-    limits: { maxSockets, rate: { perSecond, burst: 2 * perSecond } },
+    limits: { maxSockets, nativeReserve: Math.min(DEFAULT_LIMITS.nativeReserve, Math.floor(maxSockets / 4)), rate: { perSecond, burst: 2 * perSecond }, helloTimeoutMs, pingIntervalMs },
     journalKey: journalKeyFrom(values, io.readStdin),
     ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}),
     consoleLaunchTtlMs: launchTtl * 1000,
     ...(values.store !== undefined ? { station: stationOf(values, io) } : {}),
   });
-  io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
+  io.out(JSON.stringify({ listening: true, port: daemon.port, socket: daemon.socketPath, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
   await new Promise<void>((done) => {
     const stop = (signal: string): void => {
       log.info("daemon: stopping", { signal });

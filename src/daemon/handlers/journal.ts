@@ -1,4 +1,4 @@
-/** `journal.item` (what the journal says about a burn) and `journal.export` (seeds, export capability only). */
+/** `journal.item` (what the journal says about a burn; batch capability) and `journal.export` (seeds, export capability only). */
 import { formatOtpauthUris } from "../../store/export/otpauth-uris.js";
 import type { MethodTable } from "../rpc.js";
 import { int, objectParams } from "./_params.js";
@@ -8,7 +8,9 @@ import type { DaemonServices } from "./_services.js";
 export function journalMethods(s: DaemonServices): MethodTable {
   return {
     "journal.item": {
-      capability: "read",
+      // Labels (user names) and serials of every burn, by item id: the journal's records, like
+      // batch.status, for clients that manage batches; a read-only page cannot enumerate them.
+      capability: "batch",
       handler: (raw) => {
         const item = s.journal.item(int(objectParams(raw), "itemId", 1, Number.MAX_SAFE_INTEGER));
         return { item };

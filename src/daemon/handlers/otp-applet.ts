@@ -1,6 +1,7 @@
 /**
  * `otpApplet.*` (TOKEN2.md §4): list, add, delete, code on a FIDO key's OTP applet, over HID or
- * PC/SC. Codes returned by list/code are one-time codes, not seeds; `add` takes the seed from the
+ * PC/SC. Codes returned by list/code are one-time codes, not seeds, but they log in: they need the
+ * `export` capability; `add` takes the seed from the
  * client (base32, an otpauth URI, or hex) and zeroes it after the sealed write.
  */
 import type { DeviceInfo } from "../../drivers/device-manager.js";
@@ -35,9 +36,17 @@ export function otpAppletMethods(s: DaemonServices): MethodTable {
     });
   };
   return {
-    "otpApplet.list": { capability: "read", handler: (raw, client) => run(raw, client, async (otp) => ({ entries: await otp.list() })) },
-    "otpApplet.code": {
+    "otpApplet.list": {
       capability: "read",
+      // A live code is a login factor of the user's account: it goes only to clients that may take
+      // credentials out (export); a read-only page sees which accounts exist (docs/API.md "Security").
+      handler: (raw, client) => run(raw, client, async (otp) => {
+        const entries = await otp.list();
+        return { entries: client.capabilities().has("export") ? entries : entries.map(({ code: _code, ...entry }) => entry) };
+      }),
+    },
+    "otpApplet.code": {
+      capability: "export",
       handler: (raw, client) => run(raw, client, async (otp, params) => {
         const { app, account } = names(params);
         return otp.code(app, account);

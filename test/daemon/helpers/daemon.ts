@@ -8,14 +8,18 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { REPO_ROOT } from "../../fixtures/pcscd.js";
+import { channelName, proofOf } from "../../../src/daemon/native-proof.js";
 
 const RUN_TS = join(REPO_ROOT, "test/transports/helpers/run-ts.mjs");
 const CLI = join(REPO_ROOT, "test/daemon/helpers/cli-child.ts");
 
 export interface DaemonProcess {
   port: number;
+  /** The daemon's Unix socket (native clients of its user, no token). */
+  socketPath: string;
   dataDir: string;
   token: string;
   link: string;
@@ -42,9 +46,9 @@ export async function startDaemonProcess(options: { args?: string[]; env?: Recor
     });
     void exited.then((code) => reject(new Error(`daemon exited ${code}: ${stderr.join("\n")}`)));
   });
-  const info = JSON.parse(first) as { port: number; tokenFile: string; link: string };
+  const info = JSON.parse(first) as { port: number; socket: string; tokenFile: string; link: string };
   return {
-    port: info.port, dataDir, link: info.link, child, stderr,
+    port: info.port, socketPath: info.socket, dataDir, link: info.link, child, stderr,
     token: readFileSync(info.tokenFile, "utf8").trim(),
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");
@@ -75,7 +79,15 @@ export class RpcClient {
 
   /** Opens a socket; rejects with the HTTP status when the upgrade is refused. */
   static open(port: number, headers: Record<string, string> = {}, options: { host?: string } = {}): Promise<RpcClient> {
-    const ws = new WebSocket(`ws://${options.host ?? "127.0.0.1"}:${port}`, { headers });
+    return RpcClient.#connect(new WebSocket(`ws://${options.host ?? "127.0.0.1"}:${port}`, { headers }));
+  }
+
+  /** Opens a socket on the daemon's Unix socket. */
+  static openLocal(socketPath: string, headers: Record<string, string> = {}): Promise<RpcClient> {
+    return RpcClient.#connect(new WebSocket(`ws+unix://${socketPath}:/`, { headers }));
+  }
+
+  static #connect(ws: WebSocket): Promise<RpcClient> {
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(new RpcClient(ws)));
       ws.once("unexpected-response", (_req, res) => {
@@ -87,11 +99,36 @@ export class RpcClient {
     });
   }
 
-  /** A native client, past hello. */
-  static async native(d: DaemonProcess): Promise<RpcClient> {
-    const c = await RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` });
+  /**
+   * A native client past hello: on the daemon's Unix socket, or with the bearer token over TCP for
+   * callers that know only the port and token (test/batch/_daemon.ts).
+   */
+  static async native(d: Pick<DaemonProcess, "port" | "token"> & { socketPath?: string }): Promise<RpcClient> {
+    const c = d.socketPath !== undefined ? await RpcClient.openLocal(d.socketPath) : await RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` });
     const hello = await c.call("hello", { apiVersion: 1 });
     if (hello.error) throw new Error(JSON.stringify(hello.error));
+    return c;
+  }
+
+  /**
+   * A native client over TCP that proves the token without sending it (docs/API.md "Native clients
+   * over TCP"): hello, auth.challenge with its nonce, checks the daemon's proof, then auth.prove.
+   * Rejects with "not the daemon" before sending its own proof when the daemon's does not fit,
+   * unless `careless` (to show what the daemon then does with a proof from a relayed connection).
+   */
+  static async proven(port: number, token: string, options: { careless?: boolean } = {}): Promise<RpcClient> {
+    const c = await RpcClient.open(port, { Authorization: "OtpbridgeProof" });
+    const socket = (c.ws as unknown as { _socket: import("node:net").Socket })._socket;
+    const channel = channelName({ address: socket.localAddress!, port: socket.localPort! }, { address: socket.remoteAddress!, port: socket.remotePort! });
+    await c.call("hello", { apiVersion: 1 });
+    const nonce = randomBytes(32).toString("base64url");
+    const challenge = (await c.call("auth.challenge", { nonce })).result;
+    if (challenge?.proof !== proofOf(token, "daemon", nonce, challenge?.nonce, channel) && options.careless !== true) {
+      c.close();
+      throw new Error("not the daemon");
+    }
+    const proved = await c.call("auth.prove", { proof: proofOf(token, "client", nonce, challenge.nonce, channel) });
+    if (proved.error) throw Object.assign(new Error(proved.error.message), { reason: proved.error.data.reason });
     return c;
   }
 
