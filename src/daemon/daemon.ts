@@ -2,11 +2,11 @@
  * The composition root (trezord.go's role): data directory, token, pairing store, journal,
  * PC/SC (or the simulation), device manager, core, handlers, server; and the orderly shutdown.
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import type { Logger } from "../lib/log.js";
+import { packageVersion } from "../lib/package-info.js";
 import { Journal, type KeySource } from "../store/journal.js";
 import { ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
@@ -63,19 +63,6 @@ export interface RunningDaemon {
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== "" ? env.XDG_DATA_HOME : join(homedir(), ".local", "share");
   return join(base, "otpbridge");
-}
-
-/** package.json's version, from src/daemon (tests) or dist/src/daemon (the built CLI). */
-function packageVersion(): string {
-  for (const up of ["../../package.json", "../../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version: string };
-      if (pkg.name === "otpbridge") return pkg.version;
-    } catch {
-      // Not at this level: try the next one.
-    }
-  }
-  return "unknown";
 }
 
 /**

@@ -6,12 +6,13 @@ import { createLogger, type LogLevel } from "../../lib/log.js";
 import { parseServerAddress } from "../../lib/sntp.js";
 import { DEFAULT_PORT, defaultDataDir, startDaemon } from "../../daemon/daemon.js";
 import { DEFAULT_LIMITS } from "../../daemon/server.js";
+import { defaultConfigPath, effective, readConfigFile, type ConfigFile, type ConfigKind } from "../config.js";
 import { parseFamilyRules } from "../device-context.js";
 import type { CommandIo } from "../io.js";
 import { JOURNAL_KEY_HELP, JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
 
 export const DAEMON_HELP = `Usage: otpbridge daemon [--port N] [--data-dir DIR] [--simulate] [--family READER=FAMILY] [--log-level LEVEL]
-                        [--ntp HOST[:PORT]]
+                        [--ntp HOST[:PORT]] [--config FILE] [--print-config]
 
 Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
 
@@ -28,6 +29,15 @@ Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
   --ntp HOST[:PORT]  before writing a token's clock (token.burn, token.syncTime, batch taps),
                   refuse when the system clock is more than 2 s off this SNTP server (a call's
                   force: true overrides). An unsynchronised system clock is refused with or without it.
+
+  --config FILE   the configuration file (default $XDG_CONFIG_HOME/otpbridge/config.toml, else
+                  ~/.config/otpbridge/config.toml; a missing default file is no configuration)
+  --print-config  print the settings in effect, each with where it comes from, and exit
+
+The configuration file is TOML; its keys are the flags above without "--" (port, data-dir,
+log-level, max-rate, max-sockets, ntp, family = ["READER=FAMILY", ...], simulate-tokens), and a
+flag given on the command line overrides the file. A relative data-dir is taken from the file's
+directory. An unknown key or a bad value stops the daemon with the file, the line and the reason.
 
 Prints one JSON line on stdout once listening: {"listening":true,"port":N,"tokenFile":...,"link":...}.
 Native clients send "Authorization: Bearer <contents of tokenFile>"; browser pages pair
@@ -49,6 +59,8 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
       "max-rate": { type: "string" },
       "max-sockets": { type: "string" },
       ntp: { type: "string" },
+      config: { type: "string" },
+      "print-config": { type: "boolean" },
       ...JOURNAL_KEY_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -58,22 +70,25 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     io.out(DAEMON_HELP);
     return 0;
   }
-  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-  aint(port, "--port", 0, 65535);
-  const perSecond = Number(values["max-rate"] ?? DEFAULT_LIMITS.rate.perSecond);
-  aint(perSecond, "--max-rate", 1, 1_000_000);
-  const maxSockets = Number(values["max-sockets"] ?? DEFAULT_LIMITS.maxSockets);
-  aint(maxSockets, "--max-sockets", 1, 100_000);
-  const simulateTokens = Number(values["simulate-tokens"] ?? 2);
-  aint(simulateTokens, "--simulate-tokens", 0, 1000);
-  const level = aoneOfLevel(values["log-level"] ?? "info");
+  const config = values.config !== undefined
+    ? readConfigFile(resolve(values.config), CONFIG_SCHEMA, true)
+    : readConfigFile(defaultConfigPath(), CONFIG_SCHEMA);
+  const options = daemonOptions(values, config);
+  if (values["print-config"]) {
+    io.out(printConfig(options, config?.path ?? (values.config !== undefined ? resolve(values.config) : defaultConfigPath())));
+    return 0;
+  }
+  const level = options["log-level"].value;
   const log = createLogger({ level, write: io.err });
+  if (config !== undefined) log.info("daemon: configuration read", { path: config.path });
+  const perSecond = options["max-rate"].value;
   const daemon = await startDaemon({
-    port, dataDir: resolve(values["data-dir"] ?? defaultDataDir()), simulate: values.simulate === true, simulateTokens, log,
-    families: parseFamilyRules(values.family),
-    limits: { maxSockets, rate: { perSecond, burst: 2 * perSecond } },
+    port: options.port.value, dataDir: options["data-dir"].value, simulate: values.simulate === true,
+    simulateTokens: options["simulate-tokens"].value, log,
+    families: parseFamilyRules(options.family.value),
+    limits: { maxSockets: options["max-sockets"].value, rate: { perSecond, burst: 2 * perSecond } },
     journalKey: journalKeyFrom(values, io.readStdin),
-    ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}),
+    ...(options.ntp.value !== undefined ? { ntp: parseServerAddress(options.ntp.value, "ntp") } : {}),
   });
   io.out(JSON.stringify({ listening: true, port: daemon.port, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
   await new Promise<void>((done) => {
@@ -91,7 +106,56 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   return 0;
 }
 
-function aoneOfLevel(value: string): LogLevel {
-  aoneOf(value, "--log-level", ["debug", "info", "warn", "error", "off"] as const);
-  return value;
+const LEVELS = ["debug", "info", "warn", "error", "off"] as const;
+
+/** The file's keys: the daemon's flags that are settings (not --simulate, not secrets, not --config). */
+const CONFIG_SCHEMA: Readonly<Record<string, ConfigKind>> = {
+  port: "integer", "data-dir": "path", "log-level": "string", "max-rate": "integer", "max-sockets": "integer",
+  ntp: "string", family: "strings", "simulate-tokens": "integer",
+};
+
+type Flags = Partial<Record<"port" | "data-dir" | "log-level" | "max-rate" | "max-sockets" | "ntp" | "simulate-tokens", string>> & { family?: string[] };
+
+/** An integer flag, checked under its flag name. */
+function intFlag(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  aint(n, `--${name}`, min, max);
+  return n;
+}
+
+function intCheck(min: number, max: number): (value: number, name: string) => void {
+  return (value, name) => aint(value, name, min, max);
+}
+
+/**
+ * Every daemon setting in effect, with where it comes from (flag, file line or default).
+ * @throws OtpbridgeError INVALID_INPUT for a bad flag, CONFIG_INVALID for a bad file value.
+ */
+function daemonOptions(flags: Flags, file: ConfigFile | undefined) {
+  const level = flags["log-level"];
+  if (level !== undefined) aoneOf(level, "--log-level", LEVELS);
+  if (flags.ntp !== undefined) parseServerAddress(flags.ntp, "--ntp");
+  if (flags.family !== undefined) parseFamilyRules(flags.family);
+  const dataDir = flags["data-dir"] === undefined ? undefined : resolve(flags["data-dir"]);
+  return {
+    port: effective("port", intFlag(flags.port, "port", 0, 65535), file, DEFAULT_PORT, intCheck(0, 65535)),
+    "data-dir": effective("data-dir", dataDir, file, defaultDataDir()),
+    "log-level": effective<LogLevel>("log-level", level as LogLevel | undefined, file, "info", (v, name) => aoneOf(v, name, LEVELS)),
+    "max-rate": effective("max-rate", intFlag(flags["max-rate"], "max-rate", 1, 1_000_000), file, DEFAULT_LIMITS.rate.perSecond, intCheck(1, 1_000_000)),
+    "max-sockets": effective("max-sockets", intFlag(flags["max-sockets"], "max-sockets", 1, 100_000), file, DEFAULT_LIMITS.maxSockets, intCheck(1, 100_000)),
+    ntp: effective<string | undefined>("ntp", flags.ntp, file, undefined, (v, name) => parseServerAddress(v!, name)),
+    family: effective<string[]>("family", flags.family, file, [], (v) => parseFamilyRules(v)),
+    "simulate-tokens": effective("simulate-tokens", intFlag(flags["simulate-tokens"], "simulate-tokens", 0, 1000), file, 2, intCheck(0, 1000)),
+  };
+}
+
+/** The settings in effect as a TOML file (usable as one), each with its source in a comment. */
+function printConfig(options: ReturnType<typeof daemonOptions>, path: string): string {
+  const lines = [`# otpbridge daemon settings in effect; configuration file: ${path}`];
+  for (const [key, { value, source }] of Object.entries(options)) {
+    const text = value === undefined ? `# ${key} is not set` : `${key} = ${JSON.stringify(value)}`;
+    lines.push(`${text.padEnd(40)} # ${source}`);
+  }
+  return lines.join("\n");
 }
