@@ -5,6 +5,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
+import { daemonCards, startSimulation } from "../drivers/simulation.js";
 import type { Logger } from "../lib/log.js";
 import { packageVersion } from "../lib/package-info.js";
 import { Journal, type KeySource } from "../store/journal.js";
@@ -27,7 +28,6 @@ import { sessionMethods } from "./handlers/session.js";
 import { tokenMethods } from "./handlers/token.js";
 import { RpcDispatcher } from "./rpc.js";
 import { DaemonServer, DEFAULT_LIMITS, type ServerLimits } from "./server.js";
-import { startDaemonSimulation } from "./simulate.js";
 
 /** The documented default port (docs/API.md). */
 export const DEFAULT_PORT = 21_630;
@@ -38,7 +38,7 @@ export interface DaemonOptions {
   port: number;
   dataDir: string;
   simulate: boolean;
-  /** Single-profile tokens in the in-memory simulation (default 2). */
+  /** Single-profile tokens in the simulation (default 2). */
   simulateTokens?: number;
   /** Reader→family rules added to the simulation's (vpcd readers cannot be told apart by name). */
   families?: FamilyRule[];
@@ -76,7 +76,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const token = loadOrCreateToken(dataDir);
   const pairings = new PairingStore(dataDir);
   const journal = Journal.open({ dataDir, key: options.journalKey ?? { kind: "keyFile" } });
-  const simulation = options.simulate ? await startDaemonSimulation(log, options.simulateTokens) : undefined;
+  // --simulate: the emulators are one more bus, chosen here and nowhere else.
+  const simulation = options.simulate ? await startSimulation(daemonCards(options.simulateTokens ?? 2), { logger: log }) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc, families: [...(simulation?.families ?? []), ...(options.families ?? [])], logger: log,
