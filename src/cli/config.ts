@@ -103,22 +103,24 @@ export function readConfigFile(path: string, schema: Readonly<Record<string, Con
 
 /**
  * The value in effect for one option: the flag's when given, else the file's, else the default;
- * `check` validates a file value, and its error is re-raised with the file's line.
+ * `check` validates the file's value (always), and its error is re-raised with the file's line.
  * @throws OtpbridgeError CONFIG_INVALID when the file's value fails `check`.
  */
 export function effective<T>(
   key: string, flag: T | undefined, file: ConfigFile | undefined, fallback: T, check: (value: T, name: string) => void = () => {},
 ): Sourced<T> {
-  if (flag !== undefined) return { value: flag, source: `--${key}` };
+  let fromFile: Sourced<T> | undefined;
   if (file?.values.has(key)) {
     const value = file.values.get(key) as T;
     const where = `${file.path}:${file.lines.get(key)}`;
+    // Checked even when a flag overrides it: a bad file is refused the same way every time.
     try {
       check(value, key);
     } catch (error) {
       throw configError(where, error instanceof Error ? error.message : String(error));
     }
-    return { value, source: where };
+    fromFile = { value, source: where };
   }
-  return { value: fallback, source: "default" };
+  if (flag !== undefined) return { value: flag, source: `--${key}` };
+  return fromFile ?? { value: fallback, source: "default" };
 }

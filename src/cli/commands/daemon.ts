@@ -75,7 +75,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     : readConfigFile(defaultConfigPath(), CONFIG_SCHEMA);
   const options = daemonOptions(values, config);
   if (values["print-config"]) {
-    io.out(printConfig(options, config?.path ?? (values.config !== undefined ? resolve(values.config) : defaultConfigPath())));
+    for (const line of printConfig(options, config?.path ?? (values.config !== undefined ? resolve(values.config) : defaultConfigPath()))) io.out(line);
     return 0;
   }
   const level = options["log-level"].value;
@@ -151,11 +151,11 @@ function daemonOptions(flags: Flags, file: ConfigFile | undefined) {
 }
 
 /** The settings in effect as a TOML file (usable as one), each with its source in a comment. */
-function printConfig(options: ReturnType<typeof daemonOptions>, path: string): string {
+function printConfig(options: ReturnType<typeof daemonOptions>, path: string): string[] {
   const lines = [`# otpbridge daemon settings in effect; configuration file: ${path}`];
   for (const [key, { value, source }] of Object.entries(options)) {
     const text = value === undefined ? `# ${key} is not set` : `${key} = ${JSON.stringify(value)}`;
     lines.push(`${text.padEnd(40)} # ${source}`);
   }
-  return lines.join("\n");
+  return lines;
 }
