@@ -19,8 +19,9 @@ Serves the JSON-RPC 2.0 WebSocket API (docs/API.md) on 127.0.0.1 and ::1 only.
   --port N        TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --data-dir DIR  state: journal, bearer token, pairings (default $XDG_DATA_HOME/otpbridge,
                   else ~/.local/share/otpbridge)
-  --simulate      emulated tokens of every family: through pcscd and vpcd when they run, else in memory
-  --simulate-tokens N  single-profile tokens in the in-memory simulation (default 2, up to 1000)
+  --simulate      emulated tokens of every family: a token and a Molto2 behind vsmartcard-vpcd's own two
+                  readers when pcscd runs with them free, the rest in memory
+  --simulate-tokens N  single-profile tokens in the simulation (default 2, up to 1000)
   --family READER=FAMILY  the family behind a reader (name or part of it): single-profile, molto2
                   or otp-applet; repeatable (vpcd readers cannot be told apart otherwise)
   --log-level L   debug, info (default), warn, error or off: JSON lines on stderr, never secrets
