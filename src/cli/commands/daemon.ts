@@ -71,12 +71,12 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     io.out(DAEMON_HELP);
     return 0;
   }
-  const config = values.config !== undefined
-    ? readConfigFile(resolve(values.config), CONFIG_SCHEMA, true)
-    : readConfigFile(defaultConfigPath(), CONFIG_SCHEMA);
+  // A file named with --config must exist; the default one may not.
+  const configPath = values.config !== undefined ? resolve(values.config) : defaultConfigPath();
+  const config = readConfigFile(configPath, CONFIG_SCHEMA, values.config !== undefined);
   const options = daemonOptions(values, config);
   if (values["print-config"]) {
-    for (const line of printConfig(options, config?.path ?? (values.config !== undefined ? resolve(values.config) : defaultConfigPath()))) io.out(line);
+    for (const line of printConfig(options, configPath)) io.out(line);
     return 0;
   }
   const level = options["log-level"].value;
