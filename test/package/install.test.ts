@@ -52,11 +52,11 @@ describe("the npm package, packed and installed into a temporary prefix", () => 
     files = packed[0]!.files.map((f) => f.path);
     console.log(`tarball ${packed[0]!.filename}: ${packed[0]!.size} bytes packed, ${packed[0]!.unpackedSize} unpacked, ${files.length} files`);
     const started = Date.now();
-    const install = spawnSync("npm", ["install", "-g", "--prefix", prefix, ALLOW, "--no-audit", "--no-fund", tarball], { encoding: "utf8", timeout: 540_000 });
+    const install = spawnSync("npm", ["install", "-g", "--prefix", prefix, ALLOW, "--no-audit", "--no-fund", tarball], { encoding: "utf8", timeout: 840_000 });
     installLog = `${install.stdout}${install.stderr}`;
     if (install.status !== 0) throw new Error(`npm install -g failed (${install.status}):\n${installLog}`);
     console.log(`npm install -g of the tarball took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }, 600_000);
+  }, 900_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
