@@ -1,4 +1,7 @@
-# Helpers sourced by scripts/test.sh and scripts/bench.sh (and by the PC/SC tests that restart pcscd).
+# The TEST side's services, sourced by scripts/test.sh and by the PC/SC tests (test/fixtures/pcscd.ts):
+# the extra test readers and their driver copies, a pcscd of the test script's own that may be
+# restarted, and the quickack route. Nothing the product runs (scripts/start.sh, the package) uses
+# this file: the product never installs reader configuration nor stops or restarts pcscd.
 
 PCSCD_SOCKET=/run/pcscd/pcscd.comm
 PCSCD_LOG="${TMPDIR:-/tmp}/otpbridge-pcscd.log"

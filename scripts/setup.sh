@@ -4,17 +4,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What otpbridge itself needs to run (the README's main command).
 APT_PACKAGES=(
-  pcscd libpcsclite-dev vsmartcard-vpcd   # the real PC/SC stack and the virtual reader driver
+  pcscd libpcsclite-dev vsmartcard-vpcd   # the real PC/SC stack (the binding compiles against libpcsclite-dev) and vpcd for --simulate
   libusb-1.0-0                            # node-hid's runtime dependency
+)
+# Only the test suite needs these (scripts/test.sh): one package, or one related group, per line.
+TEST_APT_PACKAGES=(
   iproute2                                # the loopback quickack route (see docs/TESTING.md)
   qemu-system-x86 busybox-static          # the throw-away VM of the HID end-to-end tests (scripts/hidvm/)
   libxml2-utils xmltooling-schemas        # xmllint and the W3C xmldsig/xenc schemas: PSKC exports checked against the RFC 6030 XSD
   chromium                                # headless browser for the daemon's page test (test/daemon/browser.test.ts)
   postgresql                              # the throw-away clusters of the stations tests (test/fixtures/postgres.ts)
+  systemd                                 # systemd-analyze verify, for the generated unit (test/package/service.test.ts)
 )
 missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
+for pkg in "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -27,5 +32,7 @@ fi
 # A failure here only concerns the HID end-to-end test, which reports it; it does not stop setup.
 bash scripts/hidvm/build-initramfs.sh || echo "setup: the HID test VM could not be prepared; test/hid-vm will try again and fail if it still cannot" >&2
 
-# npm ci runs the "prepare" script, which builds the WASM core and the TypeScript.
+# npm ci compiles the native addons (allowScripts in package.json); the build (WebAssembly core and
+# TypeScript) is its own step: the package builds before packing (prepack), never at a user's install.
 npm ci --no-audit --no-fund
+npm run build

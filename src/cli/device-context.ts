@@ -4,8 +4,8 @@
  * the confirmation prompt.
  */
 import { DeviceManager, type DeviceFamily, type DeviceInfo, type FamilyRule } from "../drivers/device-manager.js";
-import { startSimulation, type SimulatedCard, type Simulation } from "../drivers/simulation.js";
-import { SingleProfileToken } from "../emulator/single-profile-token.js";
+import { singleProfileCards, startSimulation, type Simulation } from "../drivers/simulation.js";
+import type { SingleProfileToken } from "../emulator/single-profile-token.js";
 import { otpbError, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import { PcscManager } from "../transports/pcsc.js";
@@ -15,8 +15,9 @@ import type { CommandIo } from "./io.js";
 export const DEVICE_OPTIONS_HELP = `  --reader NAME          the reader whose name contains NAME (needed when several tokens are present)
   --family READER=FAMILY the family behind a reader (name or part of it): single-profile, molto2 or
                          otp-applet; repeatable. Virtual readers cannot be told apart otherwise.
-  --simulate             attach emulated tokens (OTPC-P1-i, OTPC-P2-i, miniOTP-3-i, C302-i) behind
-                         vpcd readers if pcscd runs with vpcd, else in memory; nothing real is touched
+  --simulate             attach emulated tokens (OTPC-P1-i, OTPC-P2-i, miniOTP-3-i, C302-i): two behind
+                         vsmartcard-vpcd's readers if pcscd runs with them free, the rest in memory;
+                         nothing real is touched
   --verbose, --debug     log each device step to stderr as JSON lines (never seeds or APDUs)`;
 
 export interface DeviceContext {
@@ -43,23 +44,12 @@ export function parseFamilyRules(values: readonly string[] | undefined): FamilyR
   });
 }
 
-/** One token per time-sync class and form factor: two keep their seed on a clock sync, two erase it (TOKEN2.md §2.1). */
-const SIMULATED_SERIALS = ["86596121000001", "86596221000002", "86596011000003", "86596321000004"];
-
-function simulatedTokens(): SimulatedCard<SingleProfileToken>[] {
-  return SIMULATED_SERIALS.map((serial, i) => ({
-    family: "single-profile",
-    name: `Simulated NFC reader ${i + 1}`,
-    card: new SingleProfileToken({ serial }),
-  }));
-}
-
 /**
  * Opens PC/SC (or the simulation) and the device manager, and waits for the first listing.
  * `OTPBRIDGE_SIMULATE_LINK=memory|vpcd` forces the simulation's link (tests).
  */
 export async function openDevices(options: { simulate: boolean; families: FamilyRule[]; logger: Logger; hid: boolean; reader?: string | undefined }): Promise<DeviceContext> {
-  const simulation = options.simulate ? await startSimulation(simulatedTokens(), { logger: options.logger }) : undefined;
+  const simulation = options.simulate ? await startSimulation(singleProfileCards(), { logger: options.logger }) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc,

@@ -1,5 +1,6 @@
 import { OtpbridgeError, REASONS, reasonOf } from "../lib/errors.js";
 import { createLogger } from "../lib/log.js";
+import { packageVersion } from "../lib/package-info.js";
 import { runApplet } from "./commands/applet.js";
 import { runBatch } from "./commands/batch.js";
 import { runBurn } from "./commands/burn.js";
@@ -10,6 +11,7 @@ import { runDevices } from "./commands/devices.js";
 import { runDoctorCommand } from "./commands/doctor.js";
 import { runMolto2 } from "./commands/molto2.js";
 import { runPair } from "./commands/pair.js";
+import { runService } from "./commands/service.js";
 import { runSyncTime } from "./commands/sync-time.js";
 import type { CommandContext } from "./context.js";
 import { processIo, type CommandIo } from "./io.js";
@@ -28,9 +30,11 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   applet: { run: runApplet, summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code" },
   code: { run: runCode, summary: "print the TOTP code a seed gives at a time" },
   doctor: { run: runDoctorCommand, summary: "check pcscd, readers, drivers, permissions and the clock; print fixes" },
+  service: { run: runService, summary: "install, remove or show the systemd user unit that keeps the daemon running" },
 };
 
 const USAGE = `Usage: otpbridge <command> [options]   (otpbridge <command> --help for details)
+       otpbridge --version
 
 Commands:
 ${Object.entries(COMMANDS)
@@ -47,6 +51,10 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     logger: createLogger({ level: debug ? "debug" : verbose ? "info" : "off", write: (line) => io.err(line) }),
   };
   const [name, ...rest] = args;
+  if (name === "--version" || name === "-V" || name === "version") {
+    io.out(packageVersion());
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.out(USAGE);
     return name === undefined ? 2 : 0;

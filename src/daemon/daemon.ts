@@ -2,11 +2,12 @@
  * The composition root (trezord.go's role): data directory, token, pairing store, journal,
  * PC/SC (or the simulation), device manager, core, handlers, server; and the orderly shutdown.
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
+import { daemonCards, startSimulation } from "../drivers/simulation.js";
 import type { Logger } from "../lib/log.js";
+import { packageVersion } from "../lib/package-info.js";
 import { Journal, type KeySource } from "../store/journal.js";
 import { assertPrivateTree, ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
@@ -34,7 +35,6 @@ import { sessionMethods } from "./handlers/session.js";
 import { tokenMethods } from "./handlers/token.js";
 import { RpcDispatcher } from "./rpc.js";
 import { DaemonServer, DEFAULT_LIMITS, type ServerLimits } from "./server.js";
-import { startDaemonSimulation } from "./simulate.js";
 import { openStationMode, type StationModeOptions } from "./station-mode.js";
 
 /** The documented default port (docs/API.md). */
@@ -46,7 +46,7 @@ export interface DaemonOptions {
   port: number;
   dataDir: string;
   simulate: boolean;
-  /** Single-profile tokens in the in-memory simulation (default 2). */
+  /** Single-profile tokens in the simulation (default 2). */
   simulateTokens?: number;
   /** Reader→family rules added to the simulation's (vpcd readers cannot be told apart by name). */
   families?: FamilyRule[];
@@ -79,19 +79,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, "otpbridge");
 }
 
-/** package.json's version, from src/daemon (tests) or dist/src/daemon (the built CLI). */
-function packageVersion(): string {
-  for (const up of ["../../package.json", "../../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version: string };
-      if (pkg.name === "otpbridge") return pkg.version;
-    } catch {
-      // Not at this level: try the next one.
-    }
-  }
-  return "unknown";
-}
-
 /**
  * Starts the daemon.
  * @throws OtpbridgeError DATA_DIR_PERMISSIONS (also: the directory or an entry belongs to another
@@ -112,7 +99,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const pairingRequests = new PairingRequests(pairings, limits.pairing);
   const journal = Journal.open({ dataDir, key: options.journalKey ?? { kind: "keyFile" } });
   const station = options.station === undefined ? undefined : await openStationMode(options.station, dataDir, log);
-  const simulation = options.simulate ? await startDaemonSimulation(log, options.simulateTokens) : undefined;
+  // --simulate: the emulators are one more bus, chosen here and nowhere else.
+  const simulation = options.simulate ? await startSimulation(daemonCards(options.simulateTokens ?? 2), { logger: log }) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc, families: [...(simulation?.families ?? []), ...(options.families ?? [])], logger: log,

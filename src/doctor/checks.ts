@@ -146,6 +146,33 @@ export async function checkHid(view: SystemView): Promise<Finding[]> {
   return findings;
 }
 
+/**
+ * Each native addon loads in this Node. One compiled for another Node (the module version differs:
+ * Node was upgraded after the install) or never compiled (install scripts not allowed) is named,
+ * with the command that rebuilds it in place.
+ */
+export async function checkAddons(view: SystemView, installRoot: string): Promise<Finding> {
+  const probes = await view.probeAddons();
+  const failed = probes.filter((p) => !p.ok);
+  if (failed.length === 0) return { check: "addons", level: "ok", title: `native addons load in Node ${process.versions.node}: ${probes.map((p) => p.name).join(", ")}` };
+  const reasons = failed.map((p) => {
+    const abi = /NODE_MODULE_VERSION (\d+)[\s\S]*NODE_MODULE_VERSION (\d+)/.exec(p.detail ?? "");
+    if (abi) return `${p.name} was built for another Node.js (module version ${abi[1]}; Node ${process.versions.node} needs ${abi[2]})`;
+    if (/Could not locate the bindings file|Cannot find module .*\.node|No native build was found/.test(p.detail ?? "")) {
+      return `${p.name} was never compiled (its install script did not run)`;
+    }
+    return `${p.name} does not load: ${p.detail}`;
+  });
+  return {
+    check: "addons",
+    level: "error",
+    title: reasons.join("; "),
+    fix:
+      `cd ${JSON.stringify(installRoot)} && npm rebuild ${failed.map((p) => p.name).join(" ")}\n` +
+      "# pcsclite compiles with node-gyp: sudo apt install build-essential python3 libpcsclite-dev",
+  };
+}
+
 /** Token2 FIDO keys (349E, not the Molto2): their hidraw nodes must be readable and writable. */
 export function checkFidoPermissions(view: SystemView): Finding {
   const check = "fido-permissions";

@@ -1,9 +1,10 @@
 /** `otpbridge doctor`: every check in order, and their findings as text. */
-import { checkClock, checkFidoPermissions, checkHid, checkMolto2, checkPcscd, checkPn533, checkReaders, type Finding } from "./checks.js";
+import { checkAddons, checkClock, checkFidoPermissions, checkHid, checkMolto2, checkPcscd, checkPn533, checkReaders, type Finding } from "./checks.js";
 import type { SystemView } from "./system-view.js";
+import { packageRoot } from "../lib/package-info.js";
 
 export type { Finding, Level } from "./checks.js";
-export { hostSystemView, type SystemView } from "./system-view.js";
+export { hostSystemView, type AddonProbe, type SystemView } from "./system-view.js";
 export { checkHostClock, describeDeviceDrift, type HostClockOptions, type HostClockReport } from "./clock.js";
 
 /**
@@ -22,6 +23,7 @@ export async function runDoctor(view: SystemView): Promise<Finding[]> {
   }
   findings.push(checkPn533(view), checkMolto2(view, readers));
   findings.push(...(await checkHid(view)));
+  findings.push(await checkAddons(view, packageRoot()));
   findings.push(checkFidoPermissions(view), checkClock(view));
   return findings;
 }

@@ -12,6 +12,17 @@ export interface HidProbe {
   detail: string;
 }
 
+/** A native addon (pcsclite, better-sqlite3, node-hid) loaded once: ok, or why it failed. */
+export interface AddonProbe {
+  name: string;
+  ok: boolean;
+  /** The load error's message when it failed. */
+  detail?: string;
+}
+
+/** The native addons otpbridge loads; each is loaded the way otpbridge does (binding included). */
+export const NATIVE_ADDONS = ["pcsclite", "better-sqlite3", "node-hid"] as const;
+
 export interface SystemView {
   /** "/" on the host; a temporary directory in tests. */
   readonly root: string;
@@ -22,6 +33,8 @@ export interface SystemView {
   listReaders(): Promise<string[]>;
   /** Loads node-hid and enumerates once. */
   probeHid(): Promise<HidProbe>;
+  /** Loads each native addon once (its compiled binding included). */
+  probeAddons(): Promise<AddonProbe[]>;
   /** Runs a program and returns its standard output, or null when it is not installed or fails. */
   run(command: string, args: readonly string[]): string | null;
 }
@@ -55,6 +68,31 @@ async function hostHid(): Promise<HidProbe> {
   }
 }
 
+async function loadAddon(name: (typeof NATIVE_ADDONS)[number]): Promise<void> {
+  if (name === "better-sqlite3") {
+    // The binding is loaded when the first database opens, not at import.
+    const { default: Database } = await import("better-sqlite3");
+    new Database(":memory:").close();
+  } else if (name === "node-hid") {
+    await (await import("node-hid")).devicesAsync();
+  } else {
+    await import("pcsclite");
+  }
+}
+
+async function hostAddons(): Promise<AddonProbe[]> {
+  return Promise.all(
+    NATIVE_ADDONS.map(async (name) => {
+      try {
+        await loadAddon(name);
+        return { name, ok: true };
+      } catch (error) {
+        return { name, ok: false, detail: (error as Error).message.replace(/\s+/g, " ").slice(0, 400) };
+      }
+    }),
+  );
+}
+
 /** The real machine. */
 export function hostSystemView(overrides: Partial<SystemView> = {}): SystemView {
   const pcscSocket = overrides.pcscSocket ?? process.env.PCSCLITE_CSOCK_NAME ?? "/run/pcscd/pcscd.comm";
@@ -64,6 +102,7 @@ export function hostSystemView(overrides: Partial<SystemView> = {}): SystemView 
     pcscSocket,
     listReaders: () => hostReaders(pcscSocket),
     probeHid: hostHid,
+    probeAddons: hostAddons,
     run: (command, args) => {
       const r = spawnSync(command, [...args], { encoding: "utf8", timeout: 5000 });
       return r.error || r.status !== 0 ? null : r.stdout;

@@ -129,6 +129,14 @@ export const REASONS = {
    */
   DATA_DIR_PERMISSIONS: { exitCode: 77, rpcCode: -32055 },
   /**
+   * The configuration file cannot be read, is not valid TOML, or holds an unknown option or a value of
+   * the wrong type or range; the message gives the file, the line and the reason (never the value).
+   * Fix: Correct that line (`otpbridge daemon --help` lists the options; keys are the flag names without
+   * `--`), or point `--config` at another file. `otpbridge daemon --print-config` shows what is in
+   * effect and where each value comes from.
+   */
+  CONFIG_INVALID: { exitCode: 78, rpcCode: -32059 },
+  /**
    * The seed key file is missing or is not the key this journal was created with.
    * Fix: Restore the seed key file that belongs to this journal (from the backup you made with it), or
    * point otpbridge at the journal that key belongs to. Without that key the sealed seeds cannot be

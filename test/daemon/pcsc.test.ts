@@ -1,8 +1,8 @@
 /**
- * The daemon on the real PC/SC stack: `--simulate` puts its tokens behind vpcd readers C 00 00,
- * C 00 01 and D 00 01 (pcscd, libpcsclite, the pcsclite binding, vpcd); this test inserts its own
- * emulated tokens into "Virtual PCD D 00 00" (no other test file uses the C and D readers) and
- * holds the machine-wide PC/SC test lock throughout.
+ * The daemon on the real PC/SC stack: `--simulate` puts a single-profile token and a Molto2 behind
+ * vsmartcard-vpcd's own two readers (pcscd, libpcsclite, the pcsclite binding, vpcd) and the rest in
+ * memory; this test inserts its own emulated tokens into the test reader "Virtual PCD D 00 00",
+ * which --simulate never uses, and holds the machine-wide PC/SC test lock throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
@@ -43,13 +43,18 @@ describe.skipIf(missing !== undefined)("daemon through pcscd and vpcd", () => {
     release();
   });
 
-  it("lists the simulated tokens of every family behind vpcd", async () => {
+  it("lists the simulated tokens of every family, two behind vsmartcard-vpcd's own readers", async () => {
     expect(d.link).toBe("vpcd");
     const devices = (await client.call("devices.list")).result.devices;
     const byReader = Object.fromEntries(devices.map((x: any) => [x.reader, x]));
-    expect(byReader["Virtual PCD C 00 00"]).toMatchObject({ family: "single-profile", model: "OTPC-P2-i", state: "ready" });
-    expect(byReader["Virtual PCD C 00 01"]).toMatchObject({ family: "molto2", state: "ready" });
-    expect(byReader["Virtual PCD D 00 01"]).toMatchObject({ family: "otp-applet", state: "ready" });
+    expect(byReader["Virtual PCD 00 01"]).toMatchObject({ family: "single-profile", model: "OTPC-P2-i", state: "ready" });
+    expect(byReader["Virtual PCD 00 00"]).toMatchObject({ family: "molto2", state: "ready" });
+    expect(byReader["Simulated FIDO Key"]).toMatchObject({ family: "otp-applet", state: "ready" });
+    expect(byReader["Simulated Reader 2"]).toMatchObject({ family: "single-profile", model: "C302-i", state: "ready" });
+    // The test readers are not the simulation's: they stay empty.
+    for (const name of ["Virtual PCD B 00 00", "Virtual PCD C 00 00", "Virtual PCD C 00 01", "Virtual PCD D 00 01"]) {
+      expect(byReader[name], name).toMatchObject({ state: "no-card" });
+    }
     expect(byReader[SLOT.name]).toMatchObject({ state: "no-card", session: null });
   });
 

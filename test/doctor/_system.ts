@@ -16,6 +16,7 @@ export function fakeSystem(overrides: Partial<SystemView> = {}): { view: SystemV
     pcscSocket: join(root, "run/pcscd/pcscd.comm"),
     listReaders: async () => [],
     probeHid: async () => ({ ok: true, detail: "hidraw" }),
+    probeAddons: async () => [{ name: "pcsclite", ok: true }],
     run: () => null,
     ...overrides,
   };

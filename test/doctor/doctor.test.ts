@@ -175,7 +175,7 @@ describe("runDoctor", () => {
     usbDevice(write, "3-1", "349e", "0300", "Molto2");
     writeFileSync(join(view.root, "sys/bus/usb/devices/3-1/product"), "Molto2\n");
     const findings = await runDoctor(view);
-    expect(findings.map((f) => f.check)).toEqual(["pcscd", "pn533", "molto2", "libusb", "node-hid", "fido-permissions", "clock"]);
+    expect(findings.map((f) => f.check)).toEqual(["pcscd", "pn533", "molto2", "libusb", "node-hid", "addons", "fido-permissions", "clock"]);
     const text = formatFindings(findings);
     expect(text).toMatch(/^\[FAIL\] pcscd is not running/);
     expect(text).toContain("       sudo systemctl enable --now pcscd.socket");

@@ -7,7 +7,7 @@ import { listToken2HidDevices, openHidTransport } from "../../transports/hid.js"
 import type { CommandIo } from "../io.js";
 import { withMatchingReader } from "../pcsc-reader.js";
 import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
-import { simulatedOtpKey } from "../simulate.js";
+import { simulatedOtpKey } from "../../drivers/simulation.js";
 import { parseInteger } from "./code.js";
 
 export const APPLET_HELP = `Usage: otpbridge applet <list|add|delete|code> [options]

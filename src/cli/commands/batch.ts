@@ -19,7 +19,7 @@ import { exportBatch, type ExportRequest } from "../../store/export/index.js";
 import { Journal } from "../../store/journal.js";
 import { HostClockGuard } from "../../daemon/host-clock.js";
 import { parseServerAddress } from "../../lib/sntp.js";
-import { simulatedBatchReaders } from "../batch-simulation.js";
+import { simulatedBatchReaders } from "../../drivers/simulation.js";
 import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";
