@@ -19,8 +19,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   doctor: ["lib", "input", "transports"],
   store: ["lib", "crypto", "input"],
   drivers: ["lib", "crypto", "input", "protocol", "emulator", "transports"],
-  daemon: ["lib", "crypto", "input", "emulator", "transports", "drivers", "store", "doctor"],
-  cli: ["lib", "crypto", "input", "protocol", "emulator", "transports", "drivers", "store", "doctor", "daemon"],
+  service: ["lib", "crypto", "store"],
+  daemon: ["lib", "crypto", "input", "emulator", "transports", "drivers", "store", "doctor", "service"],
+  cli: ["lib", "crypto", "input", "protocol", "emulator", "transports", "drivers", "store", "doctor", "daemon", "service"],
 };
 
 function sources(dir: string): string[] {

@@ -11,9 +11,11 @@ import type { SeedVault } from "./seed-vault.js";
 import type {
   BatchRecord,
   ClaimResult,
+  CommittedItemRef,
   CommittedSeed,
   ItemRecord,
   ItemState,
+  SealedCommittedItems,
   SerialConflict,
   TokenRef,
   TotpParams,
@@ -229,6 +231,44 @@ export class ItemStore {
       throw error;
     }
     return out;
+  }
+
+  /**
+   * The committed items of one batch (undefined: every batch) in id order, their seeds left sealed
+   * until {@link SealedCommittedItems.openSeed} decrypts one at a time.
+   */
+  sealedCommitted(batchId: number | undefined): SealedCommittedItems {
+    const columns = "id, batch_id, position, label, serial, algorithm, digits, period, seed_nonce, seed_sealed";
+    const rows = (
+      batchId === undefined
+        ? this.#db.prepare(`SELECT ${columns} FROM items WHERE state = 'committed' ORDER BY id`).all()
+        : this.#db.prepare(`SELECT ${columns} FROM items WHERE batch_id = ? AND state = 'committed' ORDER BY id`).all(batchId)
+    ) as ItemRow[];
+    const items = rows.map(
+      (row): CommittedItemRef => ({
+        itemId: row.id,
+        batchId: row.batch_id,
+        position: row.position,
+        label: row.label,
+        serial: row.serial as string,
+        algorithm: row.algorithm,
+        digits: row.digits,
+        period: row.period,
+      }),
+    );
+    return {
+      items,
+      openSeed: (index, use) => {
+        const row = rows[index];
+        if (row === undefined) throw otpbError("INVALID_INPUT", `openSeed: no committed item at index ${index}`);
+        const seed = this.#openSeed(row);
+        try {
+          use(seed);
+        } finally {
+          seed.fill(0);
+        }
+      },
+    };
   }
 
   #openSeed(row: ItemRow): Uint8Array {

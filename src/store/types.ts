@@ -153,3 +153,22 @@ export interface CommittedSeed extends TotpParams {
   model: string | null;
   seed: Uint8Array;
 }
+
+/** A committed item as a search over seeds reports it: where it is, which token holds it, no seed. */
+export interface CommittedItemRef extends TotpParams {
+  itemId: number;
+  batchId: number;
+  /** 0-based order within the batch. */
+  position: number;
+  label: string | null;
+  serial: string;
+}
+
+/**
+ * Committed items with their seeds still sealed (AES-256-GCM, as stored): `openSeed(i, use)` decrypts
+ * the seed of `items[i]` into a fresh array, hands it to `use`, and zeroes it when `use` returns or throws.
+ */
+export interface SealedCommittedItems {
+  items: CommittedItemRef[];
+  openSeed(index: number, use: (seed: Uint8Array) => void): void;
+}

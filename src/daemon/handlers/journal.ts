@@ -1,5 +1,10 @@
-/** `journal.item` (what the journal says about a burn) and `journal.export` (seeds, export capability only). */
+/**
+ * `journal.item` (what the journal says about a burn), `journal.find` (which token shows a code:
+ * serials and items, never seeds) and `journal.export` (seeds, export capability only).
+ */
+import { DEFAULT_FIND_WINDOW, MAX_FIND_WINDOW, findToken, journalSeedSource } from "../../service/find.js";
 import { formatOtpauthUris } from "../../store/export/otpauth-uris.js";
+import { otpbError } from "../../lib/errors.js";
 import type { MethodTable } from "../rpc.js";
 import { int, objectParams } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
@@ -12,6 +17,20 @@ export function journalMethods(s: DaemonServices): MethodTable {
       handler: (raw) => {
         const item = s.journal.item(int(objectParams(raw), "itemId", 1, Number.MAX_SAFE_INTEGER));
         return { item };
+      },
+    },
+    "journal.find": {
+      capability: "read",
+      handler: async (raw) => {
+        const params = objectParams(raw);
+        const codes = params.codes;
+        if (!Array.isArray(codes)) throw otpbError("INVALID_INPUT", "codes must be a list of 1 to 3 codes (strings of digits)", { detail: { param: "codes" } });
+        return findToken([journalSeedSource(s.journal)], {
+          codes: codes as string[],
+          window: int(params, "window", 0, MAX_FIND_WINDOW, DEFAULT_FIND_WINDOW),
+          time: int(params, "time", 0, Number.MAX_SAFE_INTEGER, Math.floor(Date.now() / 1000)),
+          ...(params.batchId === undefined ? {} : { batchId: int(params, "batchId", 1, Number.MAX_SAFE_INTEGER) }),
+        });
       },
     },
     "journal.export": {
