@@ -28,7 +28,8 @@ describe.skipIf(missing !== undefined)("journal.find after a batch burned throug
   let root: string;
   let daemon: Daemon;
   let native: RpcClient;
-  const tokens = [1, 2, 3].map((i) => new SingleProfileToken({ serial: `8659622100070${i}` }));
+  const serials = [1, 2, 3].map((i) => `8659622100070${i}`);
+  const tokens = serials.map((serial) => new SingleProfileToken({ serial }));
 
   beforeAll(async () => {
     release = await lockPcscd(300_000);
@@ -44,9 +45,9 @@ describe.skipIf(missing !== undefined)("journal.find after a batch burned throug
     const batchId = created.result.batch.id;
     await native.call("batch.start", { batchId });
     // The operator taps each token and lifts it once the daemon says it is done.
-    for (const token of tokens) {
+    for (const [i, token] of tokens.entries()) {
       const slot = await rig.insert(token, READER);
-      const done = await waitForEvent(native, "batch.item", (p) => p.serial === token.serial, 15_000);
+      const done = await waitForEvent(native, "batch.item", (p) => p.serial === serials[i], 15_000);
       expect(done?.params).toMatchObject({ outcome: "committed", batchId });
       await rig.remove(slot, READER.name);
     }
@@ -67,9 +68,9 @@ describe.skipIf(missing !== undefined)("journal.find after a batch burned throug
     const code = token.code(now)!;
     const found = await native.call("journal.find", { codes: [code], time: now });
     expect(found.result).toMatchObject({ searched: 3, ambiguous: false, window: 2, time: now });
-    expect(found.result.matches).toEqual([expect.objectContaining({ source: "journal", batchId: 1, item: 2, serial: token.serial, label: null, offset: 0 })]);
+    expect(found.result.matches).toEqual([expect.objectContaining({ source: "journal", batchId: 1, item: 2, serial: serials[1], label: null, offset: 0 })]);
     const both = await native.call("journal.find", { codes: [code, token.code(now + 30)!], time: now, batchId: 1 });
-    expect(both.result.matches.map((m: { serial: string }) => m.serial)).toEqual([token.serial]);
+    expect(both.result.matches.map((m: { serial: string }) => m.serial)).toEqual([serials[1]]);
     // A code no token shows in the window: the 6-digit codes of the three seeds at ±2 steps are known.
     const shown = new Set(tokens.flatMap((t) => [-2, -1, 0, 1, 2].map((s) => t.code(now + 30 * s)!)));
     let wrong = 0;
@@ -91,7 +92,7 @@ describe.skipIf(missing !== undefined)("journal.find after a batch burned throug
     expect(approved.code).toBe(0);
     const now = Math.floor(Date.now() / 1000);
     const found = await page.call("journal.find", { codes: [tokens[2]!.code(now)!], time: now });
-    expect(found.result.matches).toEqual([expect.objectContaining({ item: 3, serial: tokens[2]!.serial })]);
+    expect(found.result.matches).toEqual([expect.objectContaining({ item: 3, serial: serials[2] })]);
     expect((await page.call("journal.export", { batchId: 1 })).error.data).toMatchObject({ reason: "CAPABILITY_DENIED", capability: "export" });
     page.close();
 
