@@ -131,6 +131,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }, log);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   await manager.settled();
+  const links = manager.status();
+  // Without pcscd (a machine with FIDO keys only, or pcscd not started yet) the daemon still serves HID
+  // keys; PcscManager keeps looking for the service and readers appear when it starts.
+  if (links.pcsc === "unavailable") log.warn("daemon: PC/SC unavailable; serving HID keys, readers once pcscd runs", { reason: links.pcscMessage, hid: links.hid });
   const server = await DaemonServer.listen({
     port: options.port, token, pairings, dispatcher, hub, limits, log, onClientGone: (id) => core.releaseAll(id),
   });
