@@ -29,10 +29,10 @@ import {
   type ClaimResult,
   type CommittedSeed,
   type EventRecord,
-  type SealedCommittedItems,
   type ItemInput,
   type ItemRecord,
   type ItemState,
+  type SealedCommittedItems,
   type TokenRef,
   type TotpParams,
 } from "./types.js";

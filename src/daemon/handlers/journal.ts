@@ -4,7 +4,6 @@
  */
 import { DEFAULT_FIND_WINDOW, MAX_FIND_WINDOW, findToken, journalSeedSource } from "../../service/find.js";
 import { formatOtpauthUris } from "../../store/export/otpauth-uris.js";
-import { otpbError } from "../../lib/errors.js";
 import type { MethodTable } from "../rpc.js";
 import { int, objectParams } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
@@ -21,16 +20,18 @@ export function journalMethods(s: DaemonServices): MethodTable {
     },
     "journal.find": {
       capability: "read",
-      handler: async (raw) => {
+      handler: async (raw, client) => {
         const params = objectParams(raw);
-        const codes = params.codes;
-        if (!Array.isArray(codes)) throw otpbError("INVALID_INPUT", "codes must be a list of 1 to 3 codes (strings of digits)", { detail: { param: "codes" } });
-        return findToken([journalSeedSource(s.journal)], {
-          codes: codes as string[],
+        // findToken checks the codes (a list of 1 to 3 digit strings of one length).
+        const result = await findToken([journalSeedSource(s.journal)], {
+          codes: params.codes as string[],
           window: int(params, "window", 0, MAX_FIND_WINDOW, DEFAULT_FIND_WINDOW),
           time: int(params, "time", 0, Number.MAX_SAFE_INTEGER, Math.floor(Date.now() / 1000)),
           ...(params.batchId === undefined ? {} : { batchId: int(params, "batchId", 1, Number.MAX_SAFE_INTEGER) }),
         });
+        // Who looked a token up, and how many matched; never the codes, which are credentials too.
+        s.log.info("journal find", { client: client.id, matches: result.matches.length, searched: result.searched });
+        return result;
       },
     },
     "journal.export": {
