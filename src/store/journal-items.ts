@@ -242,22 +242,36 @@ export class ItemStore {
    * until {@link SealedCommittedItems.openSeed} decrypts one at a time.
    */
   sealedCommitted(batchId: number | undefined): SealedCommittedItems {
-    // Rows as arrays, not objects: 100,000 rows read in about 40% of the time (measured).
     const sql = `SELECT id, batch_id, position, label, serial, algorithm, digits, period, seed_nonce, seed_sealed
                  FROM items WHERE state = 'committed'${batchId === undefined ? "" : " AND batch_id = ?"} ORDER BY id`;
     const statement = this.#db.prepare(sql).raw(true);
-    const rows = (batchId === undefined ? statement.all() : statement.all(batchId)) as SealedRow[];
-    const items = rows.map(
-      ([itemId, batch, position, label, serial, algorithm, digits, period]): CommittedItemRef => ({
-        itemId, batchId: batch, position, label, serial, algorithm, digits, period,
-      }),
-    );
+    const rows = (batchId === undefined ? statement.iterate() : statement.iterate(batchId)) as IterableIterator<SealedRow>;
+    // Rows as arrays, and every nonce and sealed seed copied into one growing buffer: keeping two
+    // Buffers a row alive for the whole search (200,000 for 100,000 seeds) cost more in garbage
+    // collection than the read itself (measured); the rows' own Buffers now die young.
+    const items: CommittedItemRef[] = [];
+    const bounds: number[] = [0];
+    let slab = Buffer.allocUnsafe(1 << 16);
+    for (const [itemId, batch, position, label, serial, algorithm, digits, period, nonce, sealed] of rows) {
+      items.push({ itemId, batchId: batch, position, label, serial, algorithm, digits, period });
+      const at = bounds[bounds.length - 1]!;
+      if (at + nonce.length + sealed.length > slab.length) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * slab.length, at + nonce.length + sealed.length));
+        slab.copy(grown, 0, 0, at);
+        slab = grown;
+      }
+      nonce.copy(slab, at);
+      sealed.copy(slab, at + nonce.length);
+      bounds.push(at + nonce.length, at + nonce.length + sealed.length);
+    }
     return {
       items,
       openSeed: (index, use) => {
-        const row = rows[index];
-        if (row === undefined) throw otpbError("INVALID_INPUT", `openSeed: no committed item at index ${index}`);
-        const seed = this.#vault.open({ nonce: row[8], sealed: row[9] }, { journalId: this.#journalId, batchId: row[1], itemId: row[0] });
+        const item = items[index];
+        if (item === undefined) throw otpbError("INVALID_INPUT", `openSeed: no committed item at index ${index}`);
+        const [start, middle, end] = [bounds[2 * index]!, bounds[2 * index + 1]!, bounds[2 * index + 2]!];
+        const sealed = { nonce: slab.subarray(start, middle), sealed: slab.subarray(middle, end) };
+        const seed = this.#vault.open(sealed, { journalId: this.#journalId, batchId: item.batchId, itemId: item.itemId });
         try {
           use(seed);
         } finally {
