@@ -4,17 +4,18 @@
  * time steps around now, and every match is returned with its batch, item and serial, never a seed.
  *
  * Seeds come from {@link SeedSource}s: the local journal today, the stations' store beside it once
- * it exists. A source hands over its committed items with their seeds still sealed; each seed is
- * decrypted, copied straight into a key slot of the WebAssembly core and zeroed before the next
- * (ResidentKeySet.loadEach), the search runs over the resident HMAC states, and the states are zeroed
- * when it ends. Items are searched in groups of one algorithm and period (a period sets the counter);
+ * it exists. A source hands over its committed items with their seeds still sealed; the seeds are
+ * decrypted for the search without their tags (one AES context for all, not one a seed), each copied
+ * straight into a key slot of the WebAssembly core and zeroed before the next (ResidentKeySet.loadEach),
+ * the search runs over the resident HMAC states, which are zeroed when it ends, and each match is
+ * confirmed by opening its seed again with its tag checked before it is reported. Items are searched in groups of one algorithm and period (a period sets the counter);
  * only items with as many digits as the code can show it.
  *
  * A 6-digit code collides by chance about once per 10^6 seed-steps: over 100,000 seeds and a window
  * of ±2 steps, about one false match in two searches. Each further code the token shows next must
  * then match at the next step as well, which divides the odds by 10^6 again: `ambiguous` asks for it.
  */
-import { ResidentKeySet, totpCounter, type WindowMatch } from "../crypto/index.js";
+import { ResidentKeySet, hotp, totpCounter, type WindowMatch } from "../crypto/index.js";
 import { adigits, aint } from "../lib/checks.js";
 import { otpbError } from "../lib/errors.js";
 import type { CommittedItemRef, SealedCommittedItems, TotpAlgorithm } from "../store/types.js";
@@ -146,23 +147,30 @@ function groupsOf(items: readonly CommittedItemRef[], digits: number): Group[] {
 }
 
 /**
- * Loads the group's seeds into the core (each decrypted, copied in and zeroed before the next), then
- * keeps the (key, offset) pairs that show codes[j] at offset + j for every j.
+ * Loads the group's seeds into the core (decrypted together without their tags, each copied into its
+ * key slot from a scratch array zeroed at once), then keeps the (key, offset) pairs that show codes[j]
+ * at offset + j for every j, and reports only those whose seed, opened again with its tag checked,
+ * gives the codes: a seed altered in the journal throws SEED_TAMPERED and never names a token.
  */
 function searchGroup(sealed: SealedCommittedItems, group: Group, codes: readonly string[], window: number, time: number): WindowMatch[] {
-  const set = ResidentKeySet.loadEach(group.algorithm, group.indices.length, (put) => {
-    group.indices.forEach((itemIndex, key) => sealed.openSeed(itemIndex, (seed) => put(key, seed)));
-  });
+  const set = ResidentKeySet.loadEach(group.algorithm, group.indices.length, (put) => sealed.openForSearch(group.indices, put));
+  let found: WindowMatch[];
+  const counter = totpCounter({ time, period: group.period });
   try {
-    const counter = totpCounter({ time, period: group.period });
-    let found = set.search(codes[0]!, counter, window);
+    found = set.search(codes[0]!, counter, window);
     for (let j = 1; j < codes.length && found.length > 0; j++) {
       // The j-th next code, searched around the j-th next step: the same offset means the same clock.
       const next = new Set(set.search(codes[j]!, counter + j, window).map((m) => `${m.key}/${m.offset}`));
       found = found.filter((m) => next.has(`${m.key}/${m.offset}`));
     }
-    return found;
   } finally {
     set.release();
   }
+  return found.filter(({ key, offset }) => {
+    let confirmed = false;
+    sealed.openSeed(group.indices[key]!, (seed) => {
+      confirmed = codes.every((code, j) => hotp(group.algorithm, seed, counter + offset + j, code.length) === code);
+    });
+    return confirmed;
+  });
 }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import { otpbError } from "../lib/errors.js";
 import { itemRecord, type ItemRow } from "./rows.js";
-import type { SeedVault } from "./seed-vault.js";
+import type { SealedSeed, SeedVault } from "./seed-vault.js";
 import type {
   BatchRecord,
   ClaimResult,
@@ -264,19 +264,27 @@ export class ItemStore {
       sealed.copy(slab, at + nonce.length);
       bounds.push(at + nonce.length, at + nonce.length + sealed.length);
     }
+    const sealedAt = (index: number): SealedSeed => {
+      const [start, middle, end] = [bounds[2 * index]!, bounds[2 * index + 1]!, bounds[2 * index + 2]!];
+      return { nonce: slab.subarray(start, middle), sealed: slab.subarray(middle, end) };
+    };
     return {
       items,
       openSeed: (index, use) => {
         const item = items[index];
         if (item === undefined) throw otpbError("INVALID_INPUT", `openSeed: no committed item at index ${index}`);
-        const [start, middle, end] = [bounds[2 * index]!, bounds[2 * index + 1]!, bounds[2 * index + 2]!];
-        const sealed = { nonce: slab.subarray(start, middle), sealed: slab.subarray(middle, end) };
-        const seed = this.#vault.open(sealed, { journalId: this.#journalId, batchId: item.batchId, itemId: item.itemId });
+        const seed = this.#vault.open(sealedAt(index), { journalId: this.#journalId, batchId: item.batchId, itemId: item.itemId });
         try {
           use(seed);
         } finally {
           seed.fill(0);
         }
+      },
+      openForSearch: (indices, use) => {
+        for (const index of indices) {
+          if (items[index] === undefined) throw otpbError("INVALID_INPUT", `openForSearch: no committed item at index ${index}`);
+        }
+        this.#vault.openForSearch(indices.length, (k) => sealedAt(indices[k]!), use);
       },
     };
   }

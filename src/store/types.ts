@@ -166,9 +166,14 @@ export interface CommittedItemRef extends TotpParams {
 
 /**
  * Committed items with their seeds still sealed (AES-256-GCM, as stored): `openSeed(i, use)` decrypts
- * the seed of `items[i]` into a fresh array, hands it to `use`, and zeroes it when `use` returns or throws.
+ * the seed of `items[i]` into a fresh array, checking its tag, hands it to `use`, and zeroes it when
+ * `use` returns or throws. `openForSearch(indices, use)` decrypts the seeds of `items[indices[k]]`
+ * for a search, all at once and WITHOUT checking their tags (SeedVault.openForSearch), handing each
+ * to `use(k, seed)` in a scratch array zeroed when `use` returns: every item a search reports must
+ * then be confirmed with openSeed.
  */
 export interface SealedCommittedItems {
   items: CommittedItemRef[];
   openSeed(index: number, use: (seed: Uint8Array) => void): void;
+  openForSearch(indices: readonly number[], use: (k: number, seed: Uint8Array) => void): void;
 }

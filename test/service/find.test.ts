@@ -2,10 +2,13 @@
  * Finding the token behind a code (src/service/find.ts, `otpbridge find`) over a real journal file
  * whose items went through claim → burn → verify → commit: exactly the token whose seed shows the
  * code; a collision found on purpose, then narrowed by the next code; nothing for a wrong code;
- * only committed items, of the batch asked for, with as many digits as the code; the core's memory
- * back where it was; and nothing printed that holds a seed.
+ * only committed items, of the batch asked for, with as many digits as the code; every match
+ * confirmed by its seed's tag (an altered row is SEED_TAMPERED); the core's memory back where it
+ * was; and nothing printed that holds a seed.
  */
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import hiBase32 from "hi-base32";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { formatCode, hotp, hotpBatch, totp, totpCounter } from "../../src/crypto/index.js";
@@ -120,6 +123,28 @@ describe("find", () => {
     expect((await findToken([source], { codes: [code], time: TIME, batchId: first })).matches.map((m) => m.serial)).toEqual(["A0002"]);
     expect((await findToken([source], { codes: [code], time: TIME, batchId: second })).matches).toEqual([]);
     expect(reasonOf(await rejection(findToken([source], { codes: [code], batchId: 99 })))).toBe("BATCH_NOT_FOUND");
+  });
+
+  it("confirms every match with the seed's tag: a row altered in the file is SEED_TAMPERED, never a token", async () => {
+    const seeds = Array.from({ length: 4 }, () => new Uint8Array(randomBytes(20)));
+    committedBatch(journal, seeds.map((seed) => ({ seed })), "T");
+    journal.close();
+    // The tag of item 2 and the ciphertext of item 3 altered behind the journal's back.
+    const db = new Database(join(t.dataDir, "journal.sqlite"));
+    const flip = (id: number, at: (length: number) => number) => {
+      const sealed = db.prepare("SELECT seed_sealed FROM items WHERE id = ?").pluck().get(id) as Buffer;
+      sealed[at(sealed.length)]! ^= 0x01;
+      db.prepare("UPDATE items SET seed_sealed = ? WHERE id = ?").run(sealed, id);
+    };
+    flip(2, (length) => length - 1);
+    flip(3, () => 0);
+    db.close();
+    journal = openKeyFileJournal(t.dataDir);
+    const source = journalSeedSource(journal);
+    const code = (i: number) => totp("SHA1", seeds[i]!, { time: TIME });
+    expect((await findToken([source], { codes: [code(0)], time: TIME })).matches.map((m) => m.serial)).toEqual(["T0001"]);
+    expect(reasonOf(await rejection(findToken([source], { codes: [code(1)], time: TIME })))).toBe("SEED_TAMPERED");
+    expect((await findToken([source], { codes: [code(2)], time: TIME })).matches.map((m) => m.serial)).not.toContain("T0003");
   });
 
   it("refuses malformed requests with INVALID_INPUT, never quoting a code", async () => {
