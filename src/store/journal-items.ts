@@ -59,8 +59,8 @@ export function appendEvent(
   );
 }
 
-/** A committed item as sealedCommitted reads it: id, batch, position, label, serial, algorithm, digits, period, nonce, sealed seed. */
-type SealedRow = [number, number, number, string | null, string, TotpAlgorithm, number, number, Buffer, Buffer];
+/** A committed item as sealedCommitted reads it: id, batch, position, label, serial, algorithm, digits, period, nonce length, hex(nonce ‖ sealed seed). */
+type SealedRow = [number, number, number, string | null, string, TotpAlgorithm, number, number, number, string];
 
 export class ItemStore {
   readonly #db: Database.Database;
@@ -239,30 +239,30 @@ export class ItemStore {
 
   /**
    * The committed items of one batch (undefined: every batch) in id order, their seeds left sealed
-   * until {@link SealedCommittedItems.openSeed} decrypts one at a time.
+   * until openSeed (one, tag checked) or openForSearch (many, for a search) decrypts them.
    */
   sealedCommitted(batchId: number | undefined): SealedCommittedItems {
-    const sql = `SELECT id, batch_id, position, label, serial, algorithm, digits, period, seed_nonce, seed_sealed
+    const sql = `SELECT id, batch_id, position, label, serial, algorithm, digits, period,
+                        length(seed_nonce), hex(seed_nonce) || hex(seed_sealed)
                  FROM items WHERE state = 'committed'${batchId === undefined ? "" : " AND batch_id = ?"} ORDER BY id`;
     const statement = this.#db.prepare(sql).raw(true);
     const rows = (batchId === undefined ? statement.iterate() : statement.iterate(batchId)) as IterableIterator<SealedRow>;
-    // Rows as arrays, and every nonce and sealed seed copied into one growing buffer: keeping two
-    // Buffers a row alive for the whole search (200,000 for 100,000 seeds) cost more in garbage
-    // collection than the read itself (measured); the rows' own Buffers now die young.
+    // Rows as arrays, iterated, the nonce and sealed seed of each as one hex string decoded into one
+    // growing buffer: for 100,000 seeds, two Buffers a row kept for the whole search cost more in
+    // garbage collection than the read itself, and hex strings read in about half the time of blobs
+    // (measured). The bytes are ciphertext; the key never leaves the vault.
     const items: CommittedItemRef[] = [];
     const bounds: number[] = [0];
     let slab = Buffer.allocUnsafe(1 << 16);
-    for (const [itemId, batch, position, label, serial, algorithm, digits, period, nonce, sealed] of rows) {
+    for (const [itemId, batch, position, label, serial, algorithm, digits, period, nonceBytes, hex] of rows) {
       items.push({ itemId, batchId: batch, position, label, serial, algorithm, digits, period });
       const at = bounds[bounds.length - 1]!;
-      if (at + nonce.length + sealed.length > slab.length) {
-        const grown = Buffer.allocUnsafe(Math.max(2 * slab.length, at + nonce.length + sealed.length));
+      if (at + hex.length / 2 > slab.length) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * slab.length, at + hex.length / 2));
         slab.copy(grown, 0, 0, at);
         slab = grown;
       }
-      nonce.copy(slab, at);
-      sealed.copy(slab, at + nonce.length);
-      bounds.push(at + nonce.length, at + nonce.length + sealed.length);
+      bounds.push(at + nonceBytes, at + slab.write(hex, at, "hex"));
     }
     const sealedAt = (index: number): SealedSeed => {
       const [start, middle, end] = [bounds[2 * index]!, bounds[2 * index + 1]!, bounds[2 * index + 2]!];
