@@ -17,6 +17,8 @@ export interface BenchGroup {
   /** The `name` of the case whose rate is the denominator of every ratio (node:crypto). */
   baseline: string;
   cases: BenchCase[];
+  /** Also print the median time of one call (a whole search, a whole load), for targets set per call. */
+  perCall?: boolean;
 }
 
 export interface BenchResult {
@@ -66,7 +68,8 @@ export function runGroup(group: BenchGroup, options: RunOptions): BenchResult[] 
     const c = group.cases[i]!;
     console.log(
       `  ${c.label.padEnd(44)} ${formatRate(r.hz).padStart(10)} ${group.unit}/s  ` +
-        `${r.ratio.toFixed(2).padStart(7)}x  ±${r.rme.toFixed(1)}%`,
+        `${r.ratio.toFixed(2).padStart(7)}x  ±${r.rme.toFixed(1)}%` +
+        (group.perCall ? `  ${((1000 * c.ops) / r.hz).toFixed(2).padStart(8)} ms a call` : ""),
     );
   }
   return results;

@@ -6,7 +6,11 @@ import { runGroup, type BenchGroup, type BenchResult } from "./harness.js";
 export type Suite = (options: { quick: boolean }) => BenchGroup[];
 
 // Each suite module is added here; they run in this order.
-const SUITES: Array<() => Promise<{ suite: Suite }>> = [() => import("./suites/otp.js"), () => import("./suites/seedframe.js")];
+const SUITES: Array<() => Promise<{ suite: Suite }>> = [
+  () => import("./suites/otp.js"),
+  () => import("./suites/seedframe.js"),
+  () => import("./suites/find.js"),
+];
 
 const { values } = parseArgs({
   options: {

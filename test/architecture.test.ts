@@ -19,10 +19,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   doctor: ["lib", "input", "transports"],
   store: ["lib", "crypto", "input"],
   drivers: ["lib", "crypto", "input", "protocol", "emulator", "transports"],
-  daemon: ["lib", "crypto", "input", "emulator", "transports", "drivers", "store", "doctor"],
+  service: ["lib", "crypto", "store"],
+  daemon: ["lib", "crypto", "input", "emulator", "transports", "drivers", "store", "doctor", "service"],
   // The operator console is browser code: a client of the public API, it imports nothing from src.
   console: [],
-  cli: ["lib", "crypto", "input", "protocol", "emulator", "transports", "drivers", "store", "doctor", "daemon"],
+  cli: ["lib", "crypto", "input", "protocol", "emulator", "transports", "drivers", "store", "doctor", "daemon", "service"],
 };
 
 function sources(dir: string): string[] {

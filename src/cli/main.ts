@@ -9,6 +9,7 @@ import { runConsole } from "./commands/console.js";
 import { runDaemon } from "./commands/daemon.js";
 import { runDevices } from "./commands/devices.js";
 import { runDoctorCommand } from "./commands/doctor.js";
+import { runFind } from "./commands/find.js";
 import { runMolto2 } from "./commands/molto2.js";
 import { runPair } from "./commands/pair.js";
 import { runService } from "./commands/service.js";
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   molto2: { run: runMolto2, summary: "list, write, delete, sync, re-key, reset or lock a Token2 Molto2" },
   applet: { run: runApplet, summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code" },
   code: { run: runCode, summary: "print the TOTP code a seed gives at a time" },
+  find: { run: runFind, summary: "find the token (batch, item, serial) that shows a code, among the journal's seeds" },
   doctor: { run: runDoctorCommand, summary: "check pcscd, readers, drivers, permissions and the clock; print fixes" },
   service: { run: runService, summary: "install, remove or show the systemd user unit that keeps the daemon running" },
 };

@@ -67,6 +67,25 @@ export function withBlockKeys<T>(spec: AlgorithmSpec, keys: readonly Uint8Array[
   }
 }
 
+/**
+ * Writes one key of any length into slot `index` (zeroed by its allocation): a key longer than a block
+ * goes in as its hash (RFC 2104 §2), which is zeroed at once.
+ */
+export function writeKeySlot(spec: AlgorithmSpec, slots: number, index: number, key: Uint8Array): void {
+  const at = slots + index * spec.blockBytes;
+  if (key.length <= spec.blockBytes) {
+    hashCore().view().set(key, at);
+    return;
+  }
+  // Hashing allocates in the core: the view is taken after it.
+  const digest = digestUnchecked(spec, key);
+  try {
+    hashCore().view().set(digest, at);
+  } finally {
+    digest.fill(0);
+  }
+}
+
 /** Writes block-sized keys into their zeroed slots and derives their inner/outer HMAC states. */
 export function deriveStates(spec: AlgorithmSpec, keys: readonly Uint8Array[], slots: number, states: number): void {
   const core = hashCore();

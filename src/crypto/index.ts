@@ -15,5 +15,5 @@ export {
   type Counters, type TotpOptions, type WindowMatch, MAX_BATCH_KEYS, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS,
   formatCode, hotp, hotpBatch, hotpBatchInto, searchWindow, totp, totpCounter,
 } from "./otp.js";
-export { ResidentKeySet } from "./key-set.js";
+export { type PutKey, ResidentKeySet } from "./key-set.js";
 export { aes256CbcDecrypt, aes256CbcEncrypt } from "./aes.js";

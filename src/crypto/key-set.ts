@@ -3,13 +3,18 @@
  * compressions each once, after which a code costs two compressions (inner and outer), computed
  * 4 keys at a time in SIMD lanes for SHA-1 and SHA-256.
  */
-import { aint, aoneOf, au32array } from "../lib/checks.js";
+import { abytes, aint, aoneOf, au32array } from "../lib/checks.js";
 import { otpbError } from "../lib/errors.js";
-import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, hashCore } from "./_hash-core.js";
+import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, callCore, hashCore } from "./_hash-core.js";
 import {
-  type Counters, type WindowMatch, MAX_DIGITS, MIN_DIGITS, SEARCH_BUFFER_BYTES,
+  type Counters, type WindowMatch, MAX_BATCH_KEYS, MAX_DIGITS, MIN_DIGITS, SEARCH_BUFFER_BYTES,
   batchLayout, checkKeys, counterBytes, codesInto, deriveStates, encodeCounters, planSearch, searchInto, withBlockKeys,
+  writeKeySlot,
 } from "./_batch.js";
+import { MAX_HASH_INPUT } from "./hash.js";
+
+/** Puts key `index` (0 to count-1, each once) of a set being loaded by {@link ResidentKeySet.loadEach}. */
+export type PutKey = (index: number, key: Uint8Array) => void;
 
 // A set dropped without release() still has its states zeroed and freed once it is collected.
 const registry = new FinalizationRegistry<number>((states) => hashCore().release(states));
@@ -56,6 +61,49 @@ export class ResidentKeySet {
       }
       return new ResidentKeySet(algorithm, keys.length, states);
     });
+  }
+
+  /**
+   * Loads `count` keys that `fill` hands over one at a time, each copied straight into its key slot in
+   * WASM memory: the keys never sit together in JS memory (a find over a journal decrypts a seed,
+   * puts it, and zeroes it before decrypting the next). `fill` must put every index exactly once;
+   * the caller zeroes its own key arrays. The slots are zeroed and freed before this returns or throws.
+   * @throws TypeError / RangeError (reason INVALID_INPUT) for an unknown algorithm, a count outside
+   *   0..MAX_BATCH_KEYS, a put with a bad index or key, an index put twice or one never put, or a put
+   *   after `fill` returned; whatever `fill` throws.
+   * @example const set = ResidentKeySet.loadEach("SHA1", rows.length, (put) => rows.forEach((r, i) => { const k = open(r); put(i, k); k.fill(0); }));
+   */
+  static loadEach(algorithm: HashAlgorithm, count: number, fill: (put: PutKey) => void): ResidentKeySet {
+    aoneOf(algorithm, "algorithm", HASH_ALGORITHMS);
+    aint(count, "count", 0, MAX_BATCH_KEYS);
+    const spec = SPECS[algorithm];
+    const core = hashCore();
+    const layout = batchLayout(spec, count);
+    const states = core.alloc(layout.states);
+    try {
+      core.scoped([layout.slots], (slots) => {
+        const filled = new Uint8Array(count);
+        let put = 0;
+        let open = true;
+        fill((index, key) => {
+          if (!open) throw otpbError("INVALID_INPUT", "ResidentKeySet.loadEach: put was called after fill returned");
+          aint(index, "index", 0, count - 1);
+          abytes(key, "key", { max: MAX_HASH_INPUT });
+          if (filled[index] === 1) throw otpbError("INVALID_INPUT", `ResidentKeySet.loadEach: key ${index} was put twice`);
+          writeKeySlot(spec, slots!, index, key);
+          filled[index] = 1;
+          put++;
+        });
+        open = false;
+        // An index never put would search as an all-zero key: a token that does not exist.
+        if (put !== count) throw otpbError("INVALID_INPUT", `ResidentKeySet.loadEach: ${count - put} of ${count} keys were never put`);
+        if (count > 0) callCore(core, (e) => e[spec.keyStates](slots!, count, states));
+      });
+    } catch (error) {
+      core.release(states);
+      throw error;
+    }
+    return new ResidentKeySet(algorithm, count, states);
   }
 
   /** True once {@link release} ran. */

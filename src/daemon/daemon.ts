@@ -144,6 +144,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...molto2Methods(services), ...molto2ButtonMethods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches), ...batchLintMethods(), ...healthMethods(services),
   }, log);
   await manager.settled();
+  const links = manager.status();
+  // Without pcscd (a machine with FIDO keys only, or pcscd not started yet) the daemon still serves HID
+  // keys; PcscManager keeps looking for the service and readers appear when it starts.
+  if (links.pcsc === "unavailable") log.warn("daemon: PC/SC unavailable; serving HID keys, readers once pcscd runs", { reason: links.pcscMessage, hid: links.hid });
   const server = await DaemonServer.listen({
     port: options.port, socketPath, token, pairings, dispatcher, hub, limits, log,
     endSessions: (id) => core.releaseAll(id), onClientGone: (id) => pairingRequests.drop(id),

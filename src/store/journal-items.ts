@@ -7,15 +7,18 @@ import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import { otpbError } from "../lib/errors.js";
 import { itemRecord, type ItemRow } from "./rows.js";
-import type { SeedVault } from "./seed-vault.js";
+import type { SealedSeed, SeedVault } from "./seed-vault.js";
 import type {
   BatchRecord,
   ClaimResult,
+  CommittedItemRef,
   CommittedSeed,
   ItemRecord,
   ItemState,
+  SealedCommittedItems,
   SerialConflict,
   TokenRef,
+  TotpAlgorithm,
   TotpParams,
 } from "./types.js";
 
@@ -55,6 +58,9 @@ export function appendEvent(
     JSON.stringify(detail),
   );
 }
+
+/** A committed item as sealedCommitted reads it: id, batch, position, label, serial, algorithm, digits, period, nonce length, hex(nonce ‖ sealed seed). */
+type SealedRow = [number, number, number, string | null, string, TotpAlgorithm, number, number, number, string];
 
 export class ItemStore {
   readonly #db: Database.Database;
@@ -229,6 +235,58 @@ export class ItemStore {
       throw error;
     }
     return out;
+  }
+
+  /**
+   * The committed items of one batch (undefined: every batch) in id order, their seeds left sealed
+   * until openSeed (one, tag checked) or openForSearch (many, for a search) decrypts them.
+   */
+  sealedCommitted(batchId: number | undefined): SealedCommittedItems {
+    const sql = `SELECT id, batch_id, position, label, serial, algorithm, digits, period,
+                        length(seed_nonce), hex(seed_nonce) || hex(seed_sealed)
+                 FROM items WHERE state = 'committed'${batchId === undefined ? "" : " AND batch_id = ?"} ORDER BY id`;
+    const statement = this.#db.prepare(sql).raw(true);
+    const rows = (batchId === undefined ? statement.iterate() : statement.iterate(batchId)) as IterableIterator<SealedRow>;
+    // Rows as arrays, iterated, the nonce and sealed seed of each as one hex string decoded into one
+    // growing buffer: for 100,000 seeds, two Buffers a row kept for the whole search cost more in
+    // garbage collection than the read itself, and hex strings read in about half the time of blobs
+    // (measured). The bytes are ciphertext; the key never leaves the vault.
+    const items: CommittedItemRef[] = [];
+    const bounds: number[] = [0];
+    let slab = Buffer.allocUnsafe(1 << 16);
+    for (const [itemId, batch, position, label, serial, algorithm, digits, period, nonceBytes, hex] of rows) {
+      items.push({ itemId, batchId: batch, position, label, serial, algorithm, digits, period });
+      const at = bounds[bounds.length - 1]!;
+      if (at + hex.length / 2 > slab.length) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * slab.length, at + hex.length / 2));
+        slab.copy(grown, 0, 0, at);
+        slab = grown;
+      }
+      bounds.push(at + nonceBytes, at + slab.write(hex, at, "hex"));
+    }
+    const sealedAt = (index: number): SealedSeed => {
+      const [start, middle, end] = [bounds[2 * index]!, bounds[2 * index + 1]!, bounds[2 * index + 2]!];
+      return { nonce: slab.subarray(start, middle), sealed: slab.subarray(middle, end) };
+    };
+    return {
+      items,
+      openSeed: (index, use) => {
+        const item = items[index];
+        if (item === undefined) throw otpbError("INVALID_INPUT", `openSeed: no committed item at index ${index}`);
+        const seed = this.#vault.open(sealedAt(index), { journalId: this.#journalId, batchId: item.batchId, itemId: item.itemId });
+        try {
+          use(seed);
+        } finally {
+          seed.fill(0);
+        }
+      },
+      openForSearch: (indices, use) => {
+        for (const index of indices) {
+          if (items[index] === undefined) throw otpbError("INVALID_INPUT", `openForSearch: no committed item at index ${index}`);
+        }
+        this.#vault.openForSearch(indices.length, (k) => sealedAt(indices[k]!), use);
+      },
+    };
   }
 
   #openSeed(row: ItemRow): Uint8Array {

@@ -32,6 +32,7 @@ import {
   type ItemInput,
   type ItemRecord,
   type ItemState,
+  type SealedCommittedItems,
   type TokenRef,
   type TotpParams,
 } from "./types.js";
@@ -254,6 +255,18 @@ export class Journal {
     } finally {
       for (const item of items) item.seed.fill(0);
     }
+  }
+
+  /**
+   * The committed items of batch `batchId`, or of every batch when it is undefined, in id order, with
+   * their seeds still sealed: `openSeed(i, use)` decrypts one seed at a time and zeroes it when `use`
+   * returns, so a search can copy each seed into resident memory without holding them all (find).
+   * Items in any other state are left out: their seeds are on no token.
+   * @throws OtpbridgeError BATCH_NOT_FOUND; openSeed: SEED_TAMPERED, and whatever `use` throws.
+   */
+  sealedCommitted(batchId?: number): SealedCommittedItems {
+    if (batchId !== undefined) this.batch(batchId);
+    return this.#items.sealedCommitted(batchId);
   }
 
   /** Releases the lock and zeroes the key. The journal is unusable afterwards. */

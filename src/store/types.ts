@@ -153,3 +153,27 @@ export interface CommittedSeed extends TotpParams {
   model: string | null;
   seed: Uint8Array;
 }
+
+/** A committed item as a search over seeds reports it: where it is, which token holds it, no seed. */
+export interface CommittedItemRef extends TotpParams {
+  itemId: number;
+  batchId: number;
+  /** 0-based order within the batch. */
+  position: number;
+  label: string | null;
+  serial: string;
+}
+
+/**
+ * Committed items with their seeds still sealed (AES-256-GCM, as stored): `openSeed(i, use)` decrypts
+ * the seed of `items[i]` into a fresh array, checking its tag, hands it to `use`, and zeroes it when
+ * `use` returns or throws. `openForSearch(indices, use)` decrypts the seeds of `items[indices[k]]`
+ * for a search, all at once and WITHOUT checking their tags (SeedVault.openForSearch), handing each
+ * to `use(k, seed)` in a scratch array zeroed when `use` returns: every item a search reports must
+ * then be confirmed with openSeed.
+ */
+export interface SealedCommittedItems {
+  items: CommittedItemRef[];
+  openSeed(index: number, use: (seed: Uint8Array) => void): void;
+  openForSearch(indices: readonly number[], use: (k: number, seed: Uint8Array) => void): void;
+}

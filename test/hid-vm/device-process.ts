@@ -45,7 +45,8 @@ async function handle(message: ToDevice): Promise<void> {
     const spec = { name, vendorId, productId, serial, reportDescriptor: dataReportDescriptor(usagePage, 0x01) };
     let device: UhidDevice;
     if (emulator === "otp-applet") {
-      const otpKey = new OtpAppletKey();
+      // Plugged in again under the same key: the same emulated key, with the entries it holds.
+      const otpKey = keys.get(key) ?? new OtpAppletKey();
       const hid = new OtpAppletHidDevice(otpKey);
       device = UhidDevice.create(spec, hid);
       keys.set(key, otpKey);

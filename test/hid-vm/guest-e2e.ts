@@ -1,7 +1,8 @@
 /**
  * Runs INSIDE the HID test VM (scripts/hidvm/run.sh): makes virtual keys through uhid in a child
  * process, then drives the real node-hid transport (src/transports/hid.ts) against them through
- * hidraw, then the OTP-applet driver against the emulator (applet-scenario.ts), and prints one
+ * hidraw, then the OTP-applet driver against the emulator (applet-scenario.ts), then the daemon
+ * process serving the emulated key over its WebSocket API (daemon-scenario.ts), and prints one
  * `HIDVM-RESULT {json}` line that test/hid-vm/hid-vm.test.ts checks.
  */
 import { fork } from "node:child_process";
@@ -12,6 +13,7 @@ import { reasonOf } from "../../src/lib/errors.js";
 import { listToken2HidDevices, openHidTransport } from "../../src/transports/hid.js";
 import type { HidTransport } from "../../src/transports/hid-types.js";
 import { appletScenario } from "./applet-scenario.js";
+import { daemonScenario } from "./daemon-scenario.js";
 import type { FromDevice, ToDevice } from "./device-process.js";
 import { DOUBLE, fixtureAnswer, SILENT } from "./fixture-device.js";
 import { DEVICES, ROUND_TRIPS, TIMEOUT_MS } from "./scenario.js";
@@ -29,10 +31,11 @@ child.on("message", (message: FromDevice) => {
   for (const listener of listeners) listener();
 });
 
-function waitEvent(event: FromDevice["event"], key: string, timeoutMs = 10_000): Promise<number> {
+/** The first `event` of device `key` among the events from index `from` on. */
+function waitEvent(event: FromDevice["event"], key: string, timeoutMs = 10_000, from = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const check = (): boolean => {
-      const found = events.find((e) => e.event === event && "key" in e && e.key === key);
+      const found = events.slice(from).find((e) => e.event === event && "key" in e && e.key === key);
       if (found === undefined || !("at" in found)) return false;
       listeners.delete(listener);
       clearTimeout(timer);
@@ -146,6 +149,8 @@ async function main(): Promise<Record<string, unknown>> {
   result.reopenAfterUnplug = await failure(openHidTransport(path), nowMs());
   // Same boot, second scenario: the OTP-applet emulator behind uhid and the driver over node-hid.
   result.applet = await appletScenario(toDevice, (key) => waitEvent("started", key));
+  // Third: the daemon serving a key over hidraw (the same key is plugged in twice: only newer events count).
+  result.daemon = await daemonScenario(toDevice, (key) => waitEvent("started", key, 10_000, events.length), (key) => waitEvent("destroyed", key));
   return result;
 }
 

@@ -1,8 +1,9 @@
 /**
  * USB HID end to end: node-hid -> hidraw -> Linux HID core -> uhid -> a virtual Token2 key, inside a
  * throw-away qemu VM (this machine's kernel has no uhid; see scripts/hidvm/). The VM boots once, the
- * guest script (guest-e2e.ts) runs every scenario (the transport against a fixture device, then the
- * OTP-applet driver against the emulator) and reports one JSON result, checked here.
+ * guest script (guest-e2e.ts) runs every scenario (the transport against a fixture device, the
+ * OTP-applet driver against the emulator, then the daemon process from dist/ serving the emulated
+ * key to a WebSocket client, with no pcscd in the VM) and reports one JSON result, checked here.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -12,7 +13,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { totp } from "../../src/crypto/index.js";
 import { FIDO_USAGE_PAGE, TOKEN2_VENDOR_ID, type Token2HidDevice } from "../../src/transports/hid.js";
 import type { AppletResult } from "./applet-scenario.js";
-import { APPLET_SEED, APPLET_TIME, APPLET_TOUCH_SEED, ROUND_TRIPS, TIMEOUT_MS } from "./scenario.js";
+import type { DaemonResult } from "./daemon-scenario.js";
+import { APPLET_SEED, APPLET_TIME, APPLET_TOUCH_SEED, DAEMON_SEED, DAEMON_TOUCH_SEED, ROUND_TRIPS, TIMEOUT_MS } from "./scenario.js";
+import { ensureBuilt } from "../batch/_daemon.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const hasQemu = spawnSync("sh", ["-c", "command -v qemu-system-x86_64"]).status === 0;
@@ -44,6 +47,7 @@ interface GuestResult {
   listedAfterUnplug: number;
   reopenAfterUnplug: Failure;
   applet: AppletResult;
+  daemon: DaemonResult;
 }
 
 function percentile(values: number[], p: number): number {
@@ -57,6 +61,8 @@ describe.skipIf(skipReason !== "")(`USB HID through node-hid, hidraw and uhid in
   beforeAll(async () => {
     // Node 20 runs no TypeScript: compile the guest scripts (and the transport they import).
     await promisify(execFile)(join(ROOT, "node_modules/.bin/tsc"), ["-p", "test/hid-vm/tsconfig.json"], { cwd: ROOT });
+    // The daemon scenario runs the CLI from dist/.
+    ensureBuilt();
     const started = performance.now();
     const run = await promisify(execFile)(
       "bash",
@@ -138,5 +144,41 @@ describe.skipIf(skipReason !== "")(`USB HID through node-hid, hidraw and uhid in
     expect(applet.listedAfterDelete).toBe(1);
     expect(applet.deleteMissing).toBe("ENTRY_NOT_FOUND");
     console.log(`HID VM: applet add (device key + seal + write) ${applet.addMs?.toFixed(0)} ms, code behind a touch ${applet.touch?.ms.toFixed(0)} ms`);
+  });
+
+  it("serves the key from the daemon over its WebSocket API with no pcscd: add, list, code, touch, unplug mid-call, re-plug", () => {
+    const d = result.daemon;
+    expect(d.error).toBeUndefined();
+    expect(d.started).toMatchObject({ link: "pcsc", port: expect.any(Number) });
+    // No pcscd in the VM: the daemon starts all the same, lists HID keys only (this one and the applet
+    // scenario's, still plugged in), and serves them.
+    expect(d.pcscd).toBe("absent");
+    expect(new Set(d.links)).toEqual(new Set(["hid"]));
+    expect(d.log!.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ level: "warn", msg: "daemon: PC/SC unavailable; serving HID keys, readers once pcscd runs", hid: "ok" }),
+    );
+    expect(d.deviceId).toMatch(/^hid:\/dev\/hidraw\d+$/);
+    const seed = Uint8Array.from(DAEMON_SEED);
+    const touchSeed = Uint8Array.from(DAEMON_TOUCH_SEED);
+    // A code computed at second t may fall in the next step by the time the key computes it.
+    const near = (algorithm: "SHA1" | "SHA256", key: Uint8Array, at: number) => [0, 30].map((dt) => totp(algorithm, key, { time: at + dt }));
+    expect(d.listed).toHaveLength(2);
+    expect(d.listed![0]).toMatchObject({ app: "VM Daemon", account: "alice@example.com" });
+    expect(near("SHA1", seed, d.listedAt!)).toContain(d.listed![0]!.code);
+    expect(d.listed![1]).toMatchObject({ app: "VM Daemon", account: "bob@example.com", code: null });
+    expect(near("SHA1", seed, d.code!.at)).toContain(d.code!.code);
+    // The touch: the call was still waiting when the key was touched, then gave the SHA-256 code.
+    expect(d.touch!.pendingAtTouch).toBe(true);
+    expect(near("SHA256", touchSeed, d.touch!.at)).toContain(d.touch!.code);
+    // Unplugged while a call waited: DEVICE_GONE at once, the session ended, the old session refused.
+    expect(d.unplug!.error?.reason).toBe("DEVICE_GONE");
+    expect(d.unplug!.sessionEnded).toMatchObject({ id: d.deviceId, reason: "device-gone" });
+    expect(d.unplug!.oldSession?.reason).toBe("NOT_ACQUIRED");
+    // Plugged back in: listed again, acquired, the key's entries there, a delete goes through.
+    expect(d.replug!.deviceId).toMatch(/^hid:\/dev\/hidraw\d+$/);
+    expect(d.replug!.listed).toEqual([{ app: "VM Daemon", account: "alice@example.com" }, { app: "VM Daemon", account: "bob@example.com" }]);
+    expect(d.replug!.after).toBe(1);
+    expect(d.exitCode).toBe(0);
+    console.log(`HID VM: daemon code behind a touch ${d.touch!.ms.toFixed(0)} ms, unplug mid-call answered in ${d.unplug!.ms.toFixed(0)} ms; daemon log: ${d.log!.length} lines`);
   });
 });

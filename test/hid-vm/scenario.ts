@@ -1,4 +1,5 @@
 /** What the HID VM scenario does, shared by the guest script and the test that checks its result. */
+import hiBase32 from "hi-base32";
 import type { DeviceRequest } from "./device-process.js";
 
 export const ROUND_TRIPS = 300;
@@ -22,3 +23,18 @@ export const APPLET_DEVICE: DeviceRequest = {
 export const APPLET_TIME = 1_700_000_000;
 export const APPLET_SEED = Array.from({ length: 20 }, (_, i) => (i * 13 + 1) & 0xff);
 export const APPLET_TOUCH_SEED = Array.from({ length: 32 }, (_, i) => (i * 29 + 7) & 0xff);
+
+/** The third scenario: the daemon serving a key of its own (entries kept across an unplug and re-plug). */
+export const DAEMON_DEVICE: DeviceRequest = {
+  key: "token2-daemon", name: "TOKEN2 FIDO2 Security Key", vendorId: 0x349e, productId: 0x0022, usagePage: 0xf1d0,
+  serial: "otpb-daemon", emulator: "otp-applet",
+};
+/** Seeds the API client sends (base32): 20 bytes for SHA-1, 32 for the SHA-256 entry that needs a touch. */
+export const DAEMON_SEED = Array.from({ length: 20 }, (_, i) => (i * 7 + 3) & 0xff);
+export const DAEMON_TOUCH_SEED = Array.from({ length: 32 }, (_, i) => (i * 11 + 5) & 0xff);
+export const DAEMON_SEED_BASE32 = base32(DAEMON_SEED);
+export const DAEMON_TOUCH_SEED_BASE32 = base32(DAEMON_TOUCH_SEED);
+
+function base32(bytes: readonly number[]): string {
+  return hiBase32.encode(Uint8Array.from(bytes)).replace(/=+$/, "");
+}
