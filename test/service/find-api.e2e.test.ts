@@ -88,8 +88,10 @@ describe.skipIf(missing !== undefined)("journal.find after a batch burned throug
     page.ws.on("message", (data) => received.push(String(data)));
     await page.call("hello", { apiVersion: 1 });
     const request = await page.call("pairing.request", { capabilities: ["read", "export"] });
-    const approved = await runCli(["pair", "approve", request.result.code, "--capabilities", "read", "--data-dir", join(root, "data")]);
+    const approved = await runCli(["pair", "approve", request.result.code, "--capabilities", "read", "--yes", "--data-dir", join(root, "data")]);
     expect(approved.code).toBe(0);
+    // The asking socket is paired once the daemon hands it the pairing secret.
+    expect(await waitForEvent(page, "pairing.approved", () => true, 5_000)).toBeDefined();
     const now = Math.floor(Date.now() / 1000);
     const found = await page.call("journal.find", { codes: [tokens[2]!.code(now)!], time: now });
     expect(found.result.matches).toEqual([expect.objectContaining({ item: 3, serial: serials[2] })]);
