@@ -4,7 +4,7 @@
  * to be removed), the token is taken out and a fresh one with the next serial goes in, so a whole
  * batch can be shown running, in parallel on every reader, without hardware.
  */
-import type { BatchItemEvent } from "../daemon/batch-engine.js";
+import type { BatchItemEvent } from "../service/batch-engine.js";
 import type { FamilyRule } from "../drivers/device-manager.js";
 import { MemoryReaders } from "../drivers/memory-readers.js";
 import { SingleProfileToken } from "../emulator/single-profile-token.js";

@@ -1,4 +1,7 @@
-import type { KeySource } from "../store/journal.js";
+import { resolve } from "node:path";
+import { defaultDataDir } from "../lib/daemon-paths.js";
+import { Journal, type KeySource } from "../store/journal.js";
+import type { CommandIo } from "./io.js";
 import { readCustomerKey } from "./key-source.js";
 
 /** parseArgs options choosing the journal's key, shared by `daemon` and `batch`. */
@@ -33,4 +36,27 @@ export function journalKeyFrom(
   } finally {
     bytes.fill(0);
   }
+}
+
+/** parseArgs options of the journal's place and key, for the commands that open it. */
+export const JOURNAL_OPTIONS = {
+  "data-dir": { type: "string" },
+  ...JOURNAL_KEY_OPTIONS,
+} as const;
+
+export const JOURNAL_OPTIONS_HELP = `  --data-dir DIR           the journal's data directory (default $XDG_DATA_HOME/otpbridge, the daemon's)
+  --passphrase-stdin | --passphrase-file PATH | --passphrase-env NAME
+                           the journal's passphrase, if it was created with one`;
+
+/** The data directory the flags name, else the default one. */
+export function dataDirFrom(values: { "data-dir"?: string | undefined }): string {
+  return resolve(values["data-dir"] ?? defaultDataDir());
+}
+
+/**
+ * Opens the journal of the data directory the flags name.
+ * @throws OtpbridgeError JOURNAL_BUSY (a daemon holds it), JOURNAL_*, KEY_*, DATA_DIR_PERMISSIONS, INVALID_INPUT.
+ */
+export function openJournal(values: Parameters<typeof journalKeyFrom>[0] & { "data-dir"?: string | undefined }, io: CommandIo): Journal {
+  return Journal.open({ dataDir: dataDirFrom(values), key: journalKeyFrom(values, io.readStdin) });
 }

@@ -3,7 +3,6 @@
  * PC/SC (or the simulation), device manager, core, handlers, server; and the orderly shutdown.
  */
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import type { Logger } from "../lib/log.js";
@@ -12,8 +11,8 @@ import { ensurePrivateDir } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
 import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
 import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
-import { BatchEngine } from "./batch-engine.js";
-import { HostClockGuard } from "./host-clock.js";
+import { BatchEngine } from "../service/batch-engine.js";
+import { HostClockGuard } from "../service/host-clock.js";
 import { DaemonCore } from "./core.js";
 import { managerSource } from "./device-source.js";
 import { EventHub } from "./events.js";
@@ -57,12 +56,6 @@ export interface RunningDaemon {
   link: "pcsc" | "vpcd" | "memory";
   /** Stops accepting, ends sessions, waits for running calls, closes the journal and PC/SC. */
   close(): Promise<void>;
-}
-
-/** $XDG_DATA_HOME/otpbridge, else ~/.local/share/otpbridge. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== "" ? env.XDG_DATA_HOME : join(homedir(), ".local", "share");
-  return join(base, "otpbridge");
 }
 
 /** package.json's version, from src/daemon (tests) or dist/src/daemon (the built CLI). */

@@ -184,6 +184,15 @@ export class Journal {
   }
 
   /**
+   * Erases a committed item's sealed seed (a seed its owner supplied and keeps elsewhere): the record
+   * stays (serial, model, settings, states); exports leave the item out.
+   * @throws OtpbridgeError ITEM_NOT_FOUND, ITEM_STATE (not committed), JOURNAL_FULL / JOURNAL_IO.
+   */
+  forgetSeed(itemId: number): ItemRecord {
+    return this.#items.forgetSeed(itemId);
+  }
+
+  /**
    * claimed/burned/verified → failed, with a reason for the operator (no secrets in it). The item
    * stays bound to its token: a later tap of that token is reported, and `reburn` retries it.
    * @throws OtpbridgeError ITEM_NOT_FOUND, ITEM_STATE, JOURNAL_FULL / JOURNAL_IO.

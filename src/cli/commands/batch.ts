@@ -6,25 +6,23 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../daemon/batch-engine.js";
-import { CSV_HEADERS, generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../daemon/batch-input.js";
-import { ProgressMeter } from "../../daemon/batch-progress.js";
-import { checkTypedCode } from "../../daemon/batch-verify.js";
-import { defaultDataDir } from "../../daemon/daemon.js";
+import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../service/batch-engine.js";
+import { CSV_HEADERS, generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../service/batch-input.js";
+import { ProgressMeter } from "../../service/batch-progress.js";
+import { checkTypedCode } from "../../service/batch-verify.js";
 import { DeviceManager } from "../../drivers/device-manager.js";
 import { EXPORT_TARGETS, type ExportTarget } from "../../input/capabilities.js";
 import { aint, aoneOf } from "../../lib/checks.js";
 import { otpbError } from "../../lib/errors.js";
 import { exportBatch, type ExportRequest } from "../../store/export/index.js";
-import { Journal } from "../../store/journal.js";
-import { HostClockGuard } from "../../daemon/host-clock.js";
+import { HostClockGuard } from "../../service/host-clock.js";
 import { parseServerAddress } from "../../lib/sntp.js";
 import { simulatedBatchReaders } from "../batch-simulation.js";
 import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";
 import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
-import { JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
+import { JOURNAL_OPTIONS, openJournal } from "../journal-key.js";
 
 export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FILE | --generate N) --name NAME [--issuer TEXT]
                               [--algorithm SHA1|SHA256] [--period 30|60]
@@ -52,7 +50,6 @@ export   committed items only, to a 0600 file: ${EXPORT_TARGETS.join(", ")}; PSK
          encrypt the seeds under the password in environment variable --password-env`;
 
 const OPTIONS = {
-  "data-dir": { type: "string" },
   csv: { type: "string" },
   uris: { type: "string" },
   generate: { type: "string" },
@@ -75,15 +72,11 @@ const OPTIONS = {
   "key-name": { type: "string" },
   item: { type: "string" },
   code: { type: "string" },
-  ...JOURNAL_KEY_OPTIONS,
+  ...JOURNAL_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
-
-function openJournal(values: Values, io: CommandIo): Journal {
-  return Journal.open({ dataDir: resolve(values["data-dir"] ?? defaultDataDir()), key: journalKeyFrom(values, io.readStdin) });
-}
 
 function batchIdOf(text: string | undefined): number {
   const id = Number(text);
