@@ -1,0 +1,81 @@
+/**
+ * The CLI's exit code for each error reason (docs/ERRORS.md lists them): 2 the input (fix the
+ * command); 3 the device refused or answered unexpectedly; 4 the card or reader went away; 65 a
+ * journal or seed store that is damaged or foreign; 69 a service is missing; 70 a bug; 74 disk I/O;
+ * 75 busy or timed out (try again); 77 keys and permissions.
+ */
+import { reasonOf, type Reason } from "../lib/errors.js";
+
+export const EXIT_CODES: Record<Reason, number> = {
+  INVALID_INPUT: 2,
+  INVALID_SECRET_FORMAT: 2,
+  DECRYPTION_FAILED: 3,
+  MALFORMED_RESPONSE: 3,
+  MALFORMED_COMMAND: 3,
+  DEVICE_ERROR: 3,
+  UNKNOWN_MODEL: 3,
+  DEVICE_GONE: 3,
+  DEVICE_TIMEOUT: 3,
+  HID_UNAVAILABLE: 69,
+  TRANSPORT_CLOSED: 70,
+  JOURNAL_CORRUPT: 65,
+  JOURNAL_FOREIGN: 65,
+  JOURNAL_VERSION: 65,
+  JOURNAL_FULL: 74,
+  JOURNAL_IO: 74,
+  JOURNAL_BUSY: 75,
+  KEY_FILE_PERMISSIONS: 77,
+  DATA_DIR_PERMISSIONS: 77,
+  KEY_MISMATCH: 77,
+  WRONG_PASSPHRASE: 77,
+  SEED_TAMPERED: 65,
+  BATCH_NOT_FOUND: 2,
+  ITEM_NOT_FOUND: 2,
+  BATCH_STATE: 2,
+  ITEM_STATE: 2,
+  VERIFY_MISMATCH: 3,
+  BATCH_BUSY: 75,
+  EXPORT_UNSUPPORTED: 2,
+  DEVICE_BUSY: 75,
+  CARD_REMOVED: 4,
+  READER_GONE: 4,
+  PCSC_UNAVAILABLE: 69,
+  WRONG_CUSTOMER_KEY: 77,
+  CUSTOMER_KEY_BLOCKED: 77,
+  PROFILE_OCCUPIED: 3,
+  PROFILE_EMPTY: 3,
+  BUTTON_TIMEOUT: 75,
+  KEY_CHANGE_NOT_APPLIED: 3,
+  ENTRY_NOT_FOUND: 3,
+  STORAGE_FULL: 3,
+  APPLET_NOT_FOUND: 3,
+  WRONG_CODE_SCANNED: 2,
+  NOT_BURNABLE: 2,
+  CLOCK_UNTRUSTED: 3,
+  NTP_UNAVAILABLE: 69,
+  TOKEN_LOCKED: 3,
+  AUTH_FAILED: 3,
+  SEED_WIPE_NOT_CONFIRMED: 2,
+  NO_DEVICE: 4,
+  AMBIGUOUS_DEVICE: 2,
+  CONFIRMATION_REQUIRED: 2,
+  QR_UNREADABLE: 2,
+  RELEASED: 70,
+  NOT_PAIRED: 77,
+  FORBIDDEN_ORIGIN: 77,
+  FORBIDDEN_HOST: 77,
+  UNAUTHORIZED: 77,
+  RATE_LIMITED: 75,
+  CAPABILITY_DENIED: 77,
+  NOT_ACQUIRED: 2,
+  WRONG_PREVIOUS_SESSION: 2,
+  HELLO_REQUIRED: 2,
+  PAIRING_NOT_FOUND: 2,
+  WRONG_FAMILY: 2,
+  INTERNAL: 70,
+};
+
+/** The exit code for any thrown value (INTERNAL's for one without a reason). */
+export function exitCodeOf(error: unknown): number {
+  return EXIT_CODES[reasonOf(error)];
+}
