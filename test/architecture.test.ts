@@ -18,7 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   transports: ["lib"],
   doctor: ["lib", "transports"],
   store: ["lib", "input"],
-  drivers: ["lib", "crypto", "protocol", "transports"],
+  drivers: ["lib", "crypto", "input", "protocol", "transports"],
   service: ["lib", "crypto", "input", "transports", "drivers", "store", "doctor"],
   daemon: ["lib", "input", "emulator", "transports", "drivers", "store", "service"],
   cli: ["lib", "crypto", "input", "protocol", "emulator", "transports", "drivers", "store", "doctor", "service"],

@@ -23,6 +23,7 @@
  */
 import { PERIODS, SingleProfileSession, type BurnResult, type DisplaySeconds, type SingleProfileSettings } from "../drivers/single-profile.js";
 import { describeDeviceDrift } from "../doctor/index.js";
+import { SINGLE_PROFILE_LIMITS } from "../input/capabilities.js";
 import { OtpbridgeError, otpbError, reasonOf, type Reason } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import type { BatchInput, BatchRecord, ClaimedItem, ClaimOptions, ClaimResult, ItemRecord, TokenRef } from "../store/types.js";
@@ -110,7 +111,7 @@ export async function burnToken(plan: BurnPlan): Promise<BurnOutcome> {
       const expectSerial = claimed?.item.serial ?? plan.expectSerial;
       // Another token in the reader (swapped during a wait, or before the first try) is refused: CARD_REMOVED {swapped}.
       const session = await SingleProfileSession.open(transport, { logger: plan.log, ...(expectSerial !== undefined ? { expectSerial } : {}) });
-      const { serial, model } = session.info();
+      const { serial, model } = session.info;
       const token = { serial, model: model.name };
       if (claimed === undefined) {
         await plan.beforeClaim?.();
@@ -122,7 +123,7 @@ export async function burnToken(plan: BurnPlan): Promise<BurnOutcome> {
       }
       const item = claimed.item;
       const period = item.period as (typeof PERIODS)[number];
-      if (item.digits !== 6 || !PERIODS.includes(period)) {
+      if (!(SINGLE_PROFILE_LIMITS.digits as readonly number[]).includes(item.digits) || !PERIODS.includes(period)) {
         // Batch input is checked at creation; an item made otherwise is refused here, unburned.
         throw otpbError("NOT_BURNABLE", `item ${item.id} asks for ${item.digits} digits every ${item.period} s; single-profile tokens show 6 digits every 30 or 60 s`);
       }

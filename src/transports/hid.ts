@@ -7,6 +7,7 @@ import { devicesAsync, HIDAsync } from "node-hid";
 import { abytes, aint } from "../lib/checks.js";
 import { otpbError, type OtpbridgeError } from "../lib/errors.js";
 import { HID_REPORT_SIZE, MAX_READ_TIMEOUT_MS, type HidTransport } from "./hid-types.js";
+import { OneAtATime } from "../lib/one-at-a-time.js";
 
 /** USB vendor id shared by all Token2 products (TOKEN2.md §4.1, §3.1). */
 export const TOKEN2_VENDOR_ID = 0x349e;
@@ -147,7 +148,7 @@ class NodeHidTransport implements HidTransport {
   #state: "open" | "gone" | "closed" = "open";
   #released: Promise<void> | undefined;
   /** Tail of the read queue: reads run one after another, in call order. */
-  #reads: Promise<unknown> = Promise.resolve();
+  readonly #reads = new OneAtATime();
 
   constructor(hid: HIDAsync, path: string) {
     this.#hid = hid;
@@ -172,9 +173,7 @@ class NodeHidTransport implements HidTransport {
 
   async read(timeoutMs: number): Promise<Uint8Array> {
     aint(timeoutMs, "timeoutMs", 1, MAX_READ_TIMEOUT_MS);
-    const result = this.#reads.then(() => this.#readNow(timeoutMs));
-    this.#reads = result.catch(() => undefined);
-    return result;
+    return this.#reads.run(() => this.#readNow(timeoutMs));
   }
 
   close(): Promise<void> {

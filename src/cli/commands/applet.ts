@@ -9,6 +9,7 @@ import { withMatchingReader } from "../pcsc-reader.js";
 import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
 import { simulatedOtpKey } from "../simulate.js";
 import { parseInteger } from "./code.js";
+import { nowSeconds } from "../../lib/time.js";
 
 export const APPLET_HELP = `Usage: otpbridge applet <list|add|delete|code> [options]
 
@@ -85,7 +86,7 @@ export async function runApplet(argv: string[], io: CommandIo): Promise<number> 
 }
 
 function time(values: Values): number {
-  return values.time === undefined ? Math.floor(Date.now() / 1000) : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
+  return values.time === undefined ? nowSeconds() : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
 }
 
 function names(values: Values): { app: string; account: string } {
@@ -159,7 +160,7 @@ async function withSession(values: Values, io: CommandIo, op: Operation): Promis
   if (values.simulate) {
     const { key, hid } = simulatedOtpKey();
     io.err("simulated Token2 FIDO key (in-memory HID)");
-    const session = OtpAppletSession.openHid(hid, {
+    const session = await OtpAppletSession.openHid(hid, {
       onTouch: () => {
         onTouch();
         setTimeout(() => key.touch(), 300); // the simulated user touches it after reading the prompt
@@ -169,6 +170,7 @@ async function withSession(values: Values, io: CommandIo, op: Operation): Promis
       await op(session);
     } finally {
       await session.close();
+      await hid.close();
     }
     return;
   }
@@ -183,10 +185,15 @@ async function withSession(values: Values, io: CommandIo, op: Operation): Promis
     if (keys.length > 1) throw otpbError("INVALID_INPUT", `several Token2 FIDO keys are attached (${keys.map((k) => k.path).join(", ")}): name one with --hid`);
     path = keys[0]!.path;
   }
-  const session = OtpAppletSession.openHid(await openHidTransport(path), { onTouch });
+  const hid = await openHidTransport(path);
   try {
-    await op(session);
+    const session = await OtpAppletSession.openHid(hid, { onTouch });
+    try {
+      await op(session);
+    } finally {
+      await session.close();
+    }
   } finally {
-    await session.close();
+    await hid.close();
   }
 }

@@ -23,6 +23,7 @@ import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";
 import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
 import { JOURNAL_OPTIONS, openJournal } from "../journal-key.js";
+import { DISPLAY_SECONDS, PERIODS } from "../../drivers/single-profile.js";
 
 export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FILE | --generate N) --name NAME [--issuer TEXT]
                               [--algorithm SHA1|SHA256] [--period 30|60]
@@ -120,7 +121,7 @@ function parsedInput(values: Values): ParsedBatch {
   const algorithm = values.algorithm?.toUpperCase().replace("-", "") ?? "SHA1";
   aoneOf(algorithm, "--algorithm", ["SHA1", "SHA256"] as const);
   const period = Number(values.period ?? 30);
-  aoneOf(period, "--period", [30, 60] as const);
+  aoneOf(period, "--period", PERIODS);
   return generatedBatch(Number(values.generate), name, { algorithm, period });
 }
 
@@ -147,7 +148,7 @@ function create(values: Values, io: CommandIo): number {
 
 async function run(batchId: number, values: Values, io: CommandIo, context: CommandContext): Promise<number> {
   const display = Number(values.display ?? 30);
-  aoneOf(display, "--display", [15, 30, 60, 120] as const);
+  aoneOf(display, "--display", DISPLAY_SECONDS);
   // Before anything is opened: every token of the batch gets its clock from this host.
   const force = values.force === true;
   const clock = new HostClockGuard({ forceHint: "--force burns anyway", ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}) });

@@ -106,7 +106,7 @@ export async function runMolto2(argv: string[], io: CommandIo): Promise<number> 
       try {
         await operation(session, onButton);
       } finally {
-        session.close();
+        await session.close();
       }
     };
     if (values.simulate) {

@@ -60,7 +60,7 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
       const target = chooseToken(devices.manager.list(), values.reader);
       const logger = context.logger.child({ reader: target.reader });
       const info: SingleProfileInfo = await withTokenSession(devices.manager, target.reader, async (t) =>
-        (await SingleProfileSession.open(t, { logger, expectSerial: target.serial! })).info());
+        (await SingleProfileSession.open(t, { logger, expectSerial: target.serial! })).info);
       const drift = `${info.driftSeconds >= 0 ? "+" : ""}${info.driftSeconds} s`;
       if (values.check) {
         if (values.json) io.out(JSON.stringify({ reader: target.reader, serial: info.serial, model: info.model.name, clock: info.clock, driftSeconds: info.driftSeconds }, null, 2));

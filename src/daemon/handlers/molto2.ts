@@ -38,7 +38,7 @@ function withMolto2<T extends object>(s: DaemonServices, raw: unknown, client: P
       const warnings = molto2.warnings;
       return warnings.length > 0 ? { ...result, warnings } : result;
     } finally {
-      molto2.close();
+      await molto2.close();
     }
   }).finally(() => key?.fill(0));
 }

@@ -13,7 +13,7 @@ import type { DaemonServices } from "./_services.js";
 
 async function open(link: DeviceLink, device: DeviceInfo): Promise<OtpAppletSession> {
   if (device.family !== "otp-applet") throw otpbError("WRONG_FAMILY", `this method needs an otp-applet device; ${device.id} is ${device.family ?? "unidentified"}`);
-  return link.kind === "hid" ? OtpAppletSession.openHid(link.transport) : OtpAppletSession.openPcsc(link.transport);
+  return link.kind === "hid" ? await OtpAppletSession.openHid(link.transport) : OtpAppletSession.openPcsc(link.transport);
 }
 
 function names(params: Record<string, unknown>): { app: string; account: string } {

@@ -34,15 +34,15 @@ async function info(link: DeviceLink, device: DeviceInfo): Promise<Record<string
     try {
       return { family: "molto2", serial: session.info.serial, clock: session.info.clock, profiles: await session.profileCount() };
     } finally {
-      session.close();
+      await session.close();
     }
   }
   if (device.family === "otp-applet") {
-    const session = link.kind === "hid" ? OtpAppletSession.openHid(link.transport) : await OtpAppletSession.openPcsc(link.transport);
+    const session = link.kind === "hid" ? await OtpAppletSession.openHid(link.transport) : await OtpAppletSession.openPcsc(link.transport);
     return { family: "otp-applet", serial: (await session.serial()).hex };
   }
   const session = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport);
-  const i = session.info();
+  const i = session.info;
   return { family: "single-profile", serial: i.serial, model: i.model.name, restrictedSync: i.restrictedSync, clock: i.clock, driftSeconds: i.driftSeconds };
 }
 
