@@ -21,7 +21,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   drivers: ["lib", "crypto", "input", "protocol", "transports"],
   service: ["lib", "crypto", "input", "transports", "drivers", "store", "doctor"],
   daemon: ["lib", "input", "emulator", "transports", "drivers", "store", "service"],
-  cli: ["lib", "crypto", "input", "protocol", "emulator", "transports", "drivers", "store", "doctor", "service"],
+  /** A native client of a running daemon: speaks its API, never imports it. */
+  client: ["lib"],
+  cli: ["lib", "crypto", "input", "protocol", "emulator", "transports", "drivers", "store", "doctor", "service", "client"],
 };
 
 /**

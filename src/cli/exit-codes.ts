@@ -72,6 +72,7 @@ export const EXIT_CODES: Record<Reason, number> = {
   HELLO_REQUIRED: 2,
   PAIRING_NOT_FOUND: 2,
   WRONG_FAMILY: 2,
+  DAEMON_GONE: 69,
   INTERNAL: 70,
 };
 

@@ -2,14 +2,14 @@
  * The composition root (trezord.go's role): data directory, token, pairing store, journal,
  * PC/SC (or the simulation), device manager, core, handlers, server; and the orderly shutdown.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
+import { daemonTokenPath, discoveryFilePath, type DaemonDiscovery } from "../lib/daemon-paths.js";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import type { Logger } from "../lib/log.js";
 import { Journal, type KeySource } from "../store/journal.js";
-import { ensurePrivateDir } from "../store/private-files.js";
+import { ensurePrivateDir, writePrivateFileAtomic } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
-import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
+import { loadOrCreateToken, PairingStore } from "./auth.js";
 import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
 import { BatchEngine } from "../service/batch-engine.js";
 import { HostClockGuard } from "../service/host-clock.js";
@@ -128,10 +128,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     port: options.port, token, pairings, dispatcher, hub, limits, log, onClientGone: (id) => core.releaseAll(id),
   });
   log.info("daemon listening", { port: server.port, dataDir, link: simulation?.link ?? "pcsc" });
+  // Local clients (the CLI) find the daemon of this data directory here, and go through it.
+  const discovery: DaemonDiscovery = { pid: process.pid, port: server.port, socket: null };
+  writePrivateFileAtomic(discoveryFilePath(dataDir), new TextEncoder().encode(JSON.stringify(discovery)));
   let closing: Promise<void> | undefined;
   return {
-    port: server.port, dataDir, tokenFile: join(dataDir, TOKEN_FILE), link: simulation?.link ?? "pcsc",
+    port: server.port, dataDir, tokenFile: daemonTokenPath(dataDir), link: simulation?.link ?? "pcsc",
     close: () => (closing ??= (async () => {
+      rmSync(discoveryFilePath(dataDir), { force: true });
       await server.close();
       // A burn under way finishes (its journal item then says what the token holds) before the journal closes.
       const deadline = Date.now() + DRAIN_MS;

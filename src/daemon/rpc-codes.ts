@@ -71,5 +71,6 @@ export const RPC_CODES: Record<Reason, number> = {
   HELLO_REQUIRED: -32007,
   PAIRING_NOT_FOUND: -32008,
   WRONG_FAMILY: -32009,
+  DAEMON_GONE: -32080,
   INTERNAL: -32603,
 };

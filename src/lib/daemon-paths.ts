@@ -12,6 +12,18 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, "otpbridge");
 }
 
+/** The bearer token a native client of the daemon presents (0600, written by the daemon). */
+export function daemonTokenPath(dataDir: string): string {
+  return join(dataDir, "daemon.token");
+}
+
+/** What the discovery file holds. `socket` is null while the daemon listens on TCP only. */
+export interface DaemonDiscovery {
+  pid: number;
+  port: number;
+  socket: string | null;
+}
+
 /** The daemon's local Unix domain socket: native clients of the same user connect here. */
 export function daemonSocketPath(dataDir: string): string {
   return join(dataDir, "daemon.sock");

@@ -204,6 +204,11 @@ export const REASONS = [
    * single-profile token).
    */
   "WRONG_FAMILY",
+  /**
+   * The daemon that serves the data directory stopped (or could not be reached) while the command
+   * ran through it.
+   */
+  "DAEMON_GONE",
   /** The WebAssembly core is in a state it should never reach. */
   "INTERNAL",
 ] as const;
