@@ -52,10 +52,11 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
   const burns: Array<{ dir: string; batchId: number; itemId: number }> = [];
 
   beforeAll(async () => {
-    release = await lockPcscd();
+    // The machine's other PC/SC suites may hold the lock for minutes.
+    release = await lockPcscd(600_000);
     ensurePcscd();
     d = await startDaemonProcess({ env: { OTPBRIDGE_SIMULATE_LINK: "vpcd" } });
-  }, 120_000);
+  }, 660_000);
 
   afterAll(async () => {
     await d?.stop();
@@ -76,7 +77,7 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     expect(run.code, run.err.join("\n")).toBe(0);
     expect(run.out[0]).toBe("batch 1: 0/1 done; tap tokens on any reader (Ctrl-C pauses)");
     expect(run.out.some((line) => /Virtual PCD C 00 00.*86596221000001/.test(line) && /done/i.test(line))).toBe(true);
-    expect(run.out.at(-1)).toMatch(/^batch 1 "desk" \(running, finished\): 1\/1/);
+    expect(run.out.at(-1)).toMatch(/^batch 1 "desk" \(running, finished\): 1 of 1 committed\n/);
 
     const file = join(mkdtempSync(join(tmpdir(), "otpb-export-")), "tokens.txt");
     const exported = await runCli(withDir(d.dataDir, ["batch", "export", "1", "--format", "otpauth", "--out", file]));
@@ -116,6 +117,21 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     burns.push({ dir: d.dataDir, ...a.journal }, { dir: aloneDir, ...b.journal });
   });
 
+  it("sync-time goes through the daemon: --check reads the drift, a restricted model's seed is written again when given", async () => {
+    const check = await runCli(withDir(d.dataDir, ["sync-time", "--check", "--json"]));
+    expect(check.code, check.err.join("\n")).toBe(0);
+    const byItself = await alone(withDir(aloneDir, ["sync-time", "--check", "--json", "--simulate", "--reader", "reader 2"]));
+    expect(Object.keys(JSON.parse(check.out.join("\n")))).toEqual(Object.keys(JSON.parse(byItself.out.join("\n"))));
+    expect(JSON.parse(check.out.join("\n"))).toMatchObject({ reader: "Virtual PCD C 00 00", serial: "86596221000001", model: "OTPC-P2-i" });
+
+    const refused = await runCli(withDir(d.dataDir, ["sync-time", "--yes"]));
+    expect(refused.code).toBe(EXIT_CODES.SEED_WIPE_NOT_CONFIRMED);
+    const synced = await runCli(withDir(d.dataDir, ["sync-time", "--yes", "--wipe-seed", "--secret", SEED32]));
+    expect(synced.code, synced.err.join("\n")).toBe(0);
+    expect(synced.out[0]).toMatch(/^OTPC-P2-i 86596221000001: clock set to .* \(drift was [+-]\d+ s\)$/);
+    expect(synced.out[1]).toMatch(/^seed burned again; code \d{6} \(previous \d{6}, next \d{6}\)$/);
+  });
+
   it("refuses the flags that choose how the daemon drives its readers", async () => {
     const r = await runCli(withDir(d.dataDir, ["batch", "run", "1", "--reburn"]));
     expect(r.code).toBe(EXIT_CODES.INVALID_INPUT);
@@ -139,7 +155,7 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     });
     expect(viaDaemon).toEqual(byItself);
     expect(viaDaemon!.item).toMatchObject({ state: "committed", model: "OTPC-P2-i", algorithm: "SHA1", period: 60, digits: 6 });
-    expect(viaDaemon!.events).toEqual(["batch.created", "batch.started", "item.claimed", "item.burned", "item.verified", "item.committed"]);
+    expect(viaDaemon!.events).toEqual(["batch.created", "batch.start", "item.claimed", "item.burned", "item.verified", "item.committed"]);
   });
 });
 

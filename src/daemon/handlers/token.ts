@@ -100,17 +100,25 @@ export function tokenMethods(s: DaemonServices): MethodTable {
         const params = objectParams(raw);
         const { explicit, display, force } = burnParams(params);
         const session = text(params, "session", 64);
-        const settings = {
-          algorithm: explicit.algorithm ?? "SHA1", period: explicit.period ?? 30, display,
-          confirmSeedWipe: flag(params, "confirmSeedWipe", false),
-        };
-        const clock = await s.hostClock.check(force);
-        // A clock write alone on a restricted model erases the seed: not repeated (safeToRepeat).
-        const result = await s.core.call(client.id, session, async (link, device) => {
-          const token = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport, { logger: s.log, ...(device.serial !== null ? { expectSerial: device.serial } : {}) });
-          return token.syncTime(settings);
-        }, retrying(client, session, false));
-        return clock.overridden.length > 0 ? { ...result, warnings: clock.overridden } : result;
+        // A seed to burn again after the clock (a restricted model erases its own), as `otpbridge sync-time` takes.
+        const seed = optionalSeed(params, "single-profile", explicit);
+        try {
+          if (seed !== undefined) checkBurnerSeedLength(seed.secret);
+          const settings = {
+            algorithm: (seed?.algorithm ?? explicit.algorithm ?? "SHA1") as (typeof ALGORITHMS)[number],
+            period: (seed?.period ?? explicit.period ?? 30) as (typeof PERIODS)[number], display,
+            confirmSeedWipe: flag(params, "confirmSeedWipe", false), ...(seed !== undefined ? { reseed: seed.secret } : {}),
+          };
+          const clock = await s.hostClock.check(force);
+          // A clock write alone on a restricted model erases the seed: not repeated unless the seed follows (safeToRepeat).
+          const result = await s.core.call(client.id, session, async (link, device) => {
+            const token = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport, { logger: s.log, ...(device.serial !== null ? { expectSerial: device.serial } : {}) });
+            return token.syncTime(settings);
+          }, retrying(client, session, seed !== undefined));
+          return clock.overridden.length > 0 ? { ...result, warnings: clock.overridden } : result;
+        } finally {
+          seed?.secret.fill(0);
+        }
       },
     },
   };
