@@ -132,6 +132,21 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     expect(synced.out[1]).toMatch(/^seed burned again; code \d{6} \(previous \d{6}, next \d{6}\)$/);
   });
 
+  it("applet add, code, list and delete reach the daemon's FIDO key (OTP applet over PC/SC) through its API", async () => {
+    const key = ["--reader", "D 00 01"];
+    const added = await runCli(withDir(d.dataDir, ["applet", "add", "--app", "Desk", "--account", "alice", "--secret", SEED32, ...key]));
+    expect(added).toEqual({ code: 0, out: ["added Desk:alice (TOTP SHA1 6 digits, 30 s)"], err: [] });
+    const time = "1795946440";
+    const expected = (await runCli(["code", "--secret", SEED32, "--time", time])).out[0]!.split(/\s+/)[0]!;
+    expect((await runCli(withDir(d.dataDir, ["applet", "code", "--app", "Desk", "--account", "alice", "--time", time, ...key]))).out).toEqual([expected]);
+    const listed = await runCli(withDir(d.dataDir, ["applet", "list", "--time", time, ...key]));
+    expect(listed.out.at(-1)).toBe("1 entry");
+    expect(listed.out[0]).toContain(expected);
+    expect((await runCli(withDir(d.dataDir, ["applet", "delete", "--app", "Desk", "--account", "alice", ...key]))).out).toEqual(["deleted Desk:alice"]);
+    const missingEntry = await runCli(withDir(d.dataDir, ["applet", "code", "--app", "Desk", "--account", "alice", ...key]));
+    expect(missingEntry.code).toBe(EXIT_CODES.ENTRY_NOT_FOUND);
+  });
+
   it("refuses the flags that choose how the daemon drives its readers", async () => {
     const r = await runCli(withDir(d.dataDir, ["batch", "run", "1", "--reburn"]));
     expect(r.code).toBe(EXIT_CODES.INVALID_INPUT);

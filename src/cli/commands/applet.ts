@@ -4,7 +4,11 @@ import type { HashAlgorithm } from "../../crypto/hash.js";
 import { otpbError } from "../../lib/errors.js";
 import type { OtpEntryRecord, OtpEntryWrite } from "../../protocol/otp-entries.js";
 import { listToken2HidDevices, openHidTransport } from "../../transports/hid.js";
+import type { DaemonClient } from "../../client/daemon-client.js";
+import type { DeviceInfo } from "../../drivers/device-manager.js";
+import { daemonFor } from "../daemon-link.js";
 import type { CommandIo } from "../io.js";
+import { dataDirFrom } from "../journal-key.js";
 import { withMatchingReader } from "../pcsc-reader.js";
 import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
 import { simulatedOtpKey } from "../simulate.js";
@@ -23,6 +27,7 @@ Options:
   --hid PATH        the key's hidraw path (default: the one Token2 FIDO key attached over USB HID)
   --reader NAME     use PC/SC instead: the reader whose name contains NAME (NFC or the key's CCID)
   --simulate        use an emulated key, empty on every run, over an in-memory HID link
+  --data-dir DIR    while a daemon serves DIR (default $XDG_DATA_HOME/otpbridge), the key is reached through it
   --app ISSUER      issuer name, ASCII, up to 64 characters (default empty)
   --account NAME    account name, ASCII, 1 to 64 characters
   --algorithm SHA1|SHA256 (default SHA1)   --digits 4-10 (default 6)   --period S (default 30)
@@ -39,6 +44,7 @@ const OPTIONS = {
   hid: { type: "string" },
   reader: { type: "string" },
   simulate: { type: "boolean" },
+  "data-dir": { type: "string" },
   app: { type: "string" },
   account: { type: "string" },
   algorithm: { type: "string" },
@@ -56,7 +62,9 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>["values"];
-type Operation = ((session: OtpAppletSession) => Promise<void>) & { wipe?: () => void };
+/** What a sub-command does with the key's applet: a session here, or the daemon's otpApplet.* methods. */
+type Applet = Pick<OtpAppletSession, "list" | "code" | "add" | "delete">;
+type Operation = ((session: Applet) => Promise<void>) & { wipe?: () => void };
 
 /** `otpbridge applet <sub-command>`. */
 export async function runApplet(argv: string[], io: CommandIo): Promise<number> {
@@ -78,11 +86,49 @@ export async function runApplet(argv: string[], io: CommandIo): Promise<number> 
   }
   const operation = prepare(sub as Subcommand, values, io);
   try {
-    await withSession(values, io, operation);
+    const dataDir = dataDirFrom(values);
+    const daemon = values.simulate === true ? undefined : await daemonFor(dataDir);
+    if (daemon === undefined) {
+      await withSession(values, io, operation);
+    } else {
+      try {
+        await operation(await appletThroughDaemon(daemon, values));
+      } finally {
+        await daemon.close();
+      }
+    }
   } finally {
     operation.wipe?.();
   }
   return 0;
+}
+
+/**
+ * The key's applet through the daemon's otpApplet.* methods, on a session that ends with the
+ * connection: the key --reader or --hid names, else the one the daemon lists.
+ * @throws OtpbridgeError DEVICE_GONE (no key), INVALID_INPUT (several: name one).
+ */
+async function appletThroughDaemon(daemon: DaemonClient, values: Values): Promise<Applet> {
+  const keys = (await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices.filter((d) =>
+    d.family === "otp-applet" && d.state === "ready"
+    && (values.reader === undefined || (d.reader ?? "").includes(values.reader)) && (values.hid === undefined || d.path === values.hid));
+  if (keys.length === 0) throw otpbError("DEVICE_GONE", "no Token2 FIDO key is attached (the daemon lists none)");
+  if (keys.length > 1) throw otpbError("INVALID_INPUT", `several Token2 FIDO keys are attached (${keys.map((k) => k.reader ?? k.path).join(", ")}): name one with --reader or --hid`);
+  const { session } = await daemon.call<{ session: string }>("device.acquire", { id: keys[0]!.id, previous: null });
+  return {
+    list: async (time) => (await daemon.call<{ entries: OtpEntryRecord[] }>("otpApplet.list", { session, ...(time !== undefined ? { time } : {}) })).entries,
+    code: (app, account, time) => daemon.call("otpApplet.code", { session, app, account, ...(time !== undefined ? { time } : {}) }),
+    add: async (entry) => {
+      await daemon.call("otpApplet.add", {
+        session, app: entry.app, account: entry.account, type: entry.type, algorithm: entry.algorithm, digits: entry.digits,
+        ...(entry.type === "TOTP" ? { period: entry.period } : {}), buttonRequired: entry.buttonRequired,
+        seed: Buffer.from(entry.seed).toString("hex"), seedEncoding: "hex",
+      });
+    },
+    delete: async (app, account) => {
+      await daemon.call("otpApplet.delete", { session, app, account });
+    },
+  };
 }
 
 function time(values: Values): number {

@@ -16,6 +16,11 @@ async function open(link: DeviceLink, device: DeviceInfo): Promise<OtpAppletSess
   return link.kind === "hid" ? await OtpAppletSession.openHid(link.transport) : OtpAppletSession.openPcsc(link.transport);
 }
 
+/** The `time` param: the Unix time codes are computed for (default now). */
+function codeTime(params: Record<string, unknown>): number | undefined {
+  return params.time === undefined ? undefined : int(params, "time", 0, Number.MAX_SAFE_INTEGER);
+}
+
 function names(params: Record<string, unknown>): { app: string; account: string } {
   const app = params.app === undefined || params.app === "" ? "" : text(params, "app", 64);
   return { app, account: text(params, "account", 64) };
@@ -35,12 +40,12 @@ export function otpAppletMethods(s: DaemonServices): MethodTable {
     });
   };
   return {
-    "otpApplet.list": { capability: "read", handler: (raw, client) => run(raw, client, async (otp) => ({ entries: await otp.list() })) },
+    "otpApplet.list": { capability: "read", handler: (raw, client) => run(raw, client, async (otp, params) => ({ entries: await otp.list(codeTime(params)) })) },
     "otpApplet.code": {
       capability: "read",
       handler: (raw, client) => run(raw, client, async (otp, params) => {
         const { app, account } = names(params);
-        return otp.code(app, account);
+        return otp.code(app, account, codeTime(params));
       }),
     },
     "otpApplet.add": {
