@@ -6,7 +6,7 @@
  * ({@link toRpcError}, as ws's single error factory: STYLE.md §2).
  */
 import { JSONRPCErrorException, JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCErrorResponse, type JSONRPCID, type JSONRPCResponse } from "json-rpc-2.0";
-import { OtpbridgeError, otpbError, reasonOf } from "../lib/errors.js";
+import { detailOf, otpbError, reasonOf } from "../lib/errors.js";
 import { RPC_CODES } from "./rpc-codes.js";
 import type { Logger } from "../lib/log.js";
 import type { Capability } from "./auth.js";
@@ -59,7 +59,7 @@ export function toRpcError(error: unknown): { code: number; message: string; dat
   const reason = reasonOf(error);
   if (reason === "INTERNAL") return { code: RPC_CODES.INTERNAL, message: "internal error", data: { reason } };
   const message = error instanceof Error ? error.message : String(error);
-  const detail = error instanceof OtpbridgeError ? error.detail : {};
+  const detail = detailOf(error);
   return { code: RPC_CODES[reason], message, data: { ...detail, reason } };
 }
 

@@ -239,12 +239,30 @@ export function otpbError(reason: Reason, message: string, options?: OtpbridgeEr
   return new OtpbridgeError(reason, message, options);
 }
 
+/** A TypeError or RangeError from an input check, shaped as an OtpbridgeError is: a reason and a detail. */
+export type InputError = (TypeError | RangeError) & { readonly reason: "INVALID_INPUT"; readonly detail: Record<string, unknown> };
+
+/**
+ * The one factory of the input checks' errors (src/lib/checks.ts and the checks of each layer):
+ * TypeError for the wrong kind of value, RangeError for the wrong length or range, each carrying
+ * `reason` INVALID_INPUT and `detail` as an OtpbridgeError does, so that every error with a reason
+ * has one shape: `reason`, `message`, `detail`.
+ */
+export function inputError(kind: "type" | "range", message: string, detail: Record<string, unknown> = {}): InputError {
+  const error = kind === "type" ? new TypeError(message) : new RangeError(message);
+  Object.defineProperty(error, "reason", { value: "INVALID_INPUT", enumerable: true });
+  Object.defineProperty(error, "detail", { value: detail, enumerable: true });
+  return error as InputError;
+}
+
 /** The reason of any thrown value: its own if it has one, else INTERNAL. */
 export function reasonOf(error: unknown): Reason {
-  if (error instanceof OtpbridgeError) return error.reason;
-  if (error instanceof TypeError || error instanceof RangeError) {
-    const reason = (error as { reason?: unknown }).reason;
-    if (typeof reason === "string" && (REASONS as readonly string[]).includes(reason)) return reason as Reason;
-  }
-  return "INTERNAL";
+  const reason = error instanceof Error ? (error as { reason?: unknown }).reason : undefined;
+  return typeof reason === "string" && (REASONS as readonly string[]).includes(reason) ? (reason as Reason) : "INTERNAL";
+}
+
+/** The detail of any thrown value that has a reason (empty for any other). */
+export function detailOf(error: unknown): Record<string, unknown> {
+  const detail = error instanceof Error ? (error as { detail?: unknown }).detail : undefined;
+  return detail !== null && typeof detail === "object" ? (detail as Record<string, unknown>) : {};
 }

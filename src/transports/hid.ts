@@ -5,7 +5,7 @@
  */
 import { devicesAsync, HIDAsync } from "node-hid";
 import { abytes, aint } from "../lib/checks.js";
-import { otpbError, type OtpbridgeError } from "../lib/errors.js";
+import { inputError, otpbError, type OtpbridgeError } from "../lib/errors.js";
 import { HID_REPORT_SIZE, MAX_READ_TIMEOUT_MS, type HidTransport } from "./hid-types.js";
 import { OneAtATime } from "../lib/one-at-a-time.js";
 
@@ -47,11 +47,6 @@ export interface Token2HidDevice {
   matchedBy: "usagePage" | "productString" | "productId";
 }
 
-/** A wrong kind of argument: TypeError carrying INVALID_INPUT, as src/lib/checks.ts makes them. */
-function inputTypeError(message: string): TypeError {
-  return Object.assign(new TypeError(message), { reason: "INVALID_INPUT" as const });
-}
-
 function matchRule(device: HidDeviceInfo): Token2HidDevice["matchedBy"] | undefined {
   if (device.usagePage === FIDO_USAGE_PAGE) return "usagePage";
   // A reported page other than FIDO is another interface of the same key (its HOTP keyboard, a vendor
@@ -72,7 +67,7 @@ function matchRule(device: HidDeviceInfo): Token2HidDevice["matchedBy"] | undefi
  */
 export function selectToken2Devices(devices: readonly HidDeviceInfo[]): Token2HidDevice[] {
   if (!Array.isArray(devices)) {
-    throw inputTypeError("devices must be an array of node-hid device descriptions");
+    throw inputError("type", "devices must be an array of node-hid device descriptions");
   }
   const picked: Token2HidDevice[] = [];
   const seen = new Set<string>();
@@ -123,7 +118,7 @@ export async function listToken2HidDevices(): Promise<Token2HidDevice[]> {
  */
 export async function openHidTransport(path: string): Promise<HidTransport> {
   if (typeof path !== "string" || path.length === 0) {
-    throw inputTypeError("path must be a non-empty string");
+    throw inputError("type", "path must be a non-empty string");
   }
   try {
     return new NodeHidTransport(await HIDAsync.open(path), path);
