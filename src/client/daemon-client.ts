@@ -12,6 +12,8 @@ import { otpbError, REASONS, type Reason } from "../lib/errors.js";
 
 /** The API version this client speaks. */
 const API_VERSION = 1;
+/** WebSocket close code: message too big (RFC 6455 §7.4.1). */
+const TOO_BIG = 1009;
 
 interface RpcError {
   code: number;
@@ -52,7 +54,7 @@ export class DaemonClient {
     this.#ws = ws;
     this.#dataDir = dataDir;
     ws.on("message", (data) => this.#received(String(data)));
-    ws.on("close", () => this.#closed());
+    ws.on("close", (code) => this.#closed(code));
     ws.on("error", () => {
       // "close" follows and settles what is open.
     });
@@ -131,8 +133,11 @@ export class DaemonClient {
     else pending.resolve(message.result);
   }
 
-  #closed(): void {
-    const error = this.#gone = gone(this.#dataDir);
+  #closed(code: number): void {
+    // 1009: the daemon refused a message larger than it takes (its maxPayload), and closed.
+    const error = this.#gone = code === TOO_BIG
+      ? otpbError("INVALID_INPUT", `the request is larger than the daemon serving ${this.#dataDir} takes in one message: for a large CSV or URI list, stop the daemon and run the command alone`)
+      : gone(this.#dataDir);
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     if (!this.#closing) for (const listener of this.#goneListeners) listener(error);

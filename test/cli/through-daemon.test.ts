@@ -188,6 +188,12 @@ describe("finding the daemon", () => {
   it("a daemon killed under batch run: DAEMON_GONE, and the journal holds every burn it made", async () => {
     const d = await startDaemonProcess({ env: { OTPBRIDGE_SIMULATE_LINK: "memory" } });
     try {
+      // A request larger than the daemon takes in one message is refused as such, not as a daemon gone.
+      const big = join(mkdtempSync(join(tmpdir(), "otpb-big-")), "uris.txt");
+      writeFileSync(big, Array.from({ length: 1500 }, (_, i) => `otpauth://totp/Desk:user${i}@example.com?secret=${SEED32}&issuer=Desk`).join("\n"));
+      const tooBig = await runCli(withDir(d.dataDir, ["batch", "create", "--uris", big, "--name", "big"]));
+      expect(tooBig.code).toBe(EXIT_CODES.INVALID_INPUT);
+      expect(tooBig.err.join("\n")).toMatch(/larger than the daemon .* takes in one message/);
       expect((await runCli(withDir(d.dataDir, ["batch", "create", "--generate", "5", "--name", "killed"]))).code).toBe(0);
       const running = runCli(withDir(d.dataDir, ["batch", "run", "1"]));
       // The daemon's two simulated tokens are burned; the run then waits for taps that never come.
