@@ -147,6 +147,26 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     expect(missingEntry.code).toBe(EXIT_CODES.ENTRY_NOT_FOUND);
   });
 
+  it("molto2 write, list, sync and delete reach the daemon's Molto2 through its API and print what they print alone", async () => {
+    const write = ["molto2", "write", "--profile", "3", "--title", "Desk", "--secret", SEED32, "--period", "60"];
+    const viaDaemon = await runCli(withDir(d.dataDir, write));
+    const byItself = await alone(withDir(aloneDir, [...write, "--simulate"]));
+    expect(viaDaemon.code, viaDaemon.err.join("\n")).toBe(0);
+    expect(viaDaemon.out).toEqual(byItself.out);
+    // The factory key is in use on both: the same warning, from the daemon's session or this one.
+    expect(viaDaemon.err.filter((l) => l.startsWith("warning: "))).toEqual(byItself.err.filter((l) => l.startsWith("warning: ")));
+
+    const listed = await runCli(withDir(d.dataDir, ["molto2", "list"]));
+    expect(listed.out[0]).toMatch(/^Molto2 SIM000000000001, \d+ profiles, clock /);
+    expect(listed.out).toContain(viaDaemon.out[0]);
+    expect(listed.out.at(-1)).toMatch(/^1 of \d+ profiles in use$/);
+    expect((await runCli(withDir(d.dataDir, ["molto2", "sync", "--all"]))).out[0]).toMatch(/^clock set to .* through \d+ profile\(s\)$/);
+    expect((await runCli(withDir(d.dataDir, ["molto2", "delete", "--profile", "3"]))).out).toEqual(["profile 3: seed deleted"]);
+    const reset = await runCli(withDir(d.dataDir, ["molto2", "reset"]));
+    expect(reset.code).toBe(EXIT_CODES.INVALID_INPUT);
+    expect(reset.err.join("\n")).toMatch(/needs the ▲ button pressed at the token/);
+  });
+
   it("refuses the flags that choose how the daemon drives its readers", async () => {
     const r = await runCli(withDir(d.dataDir, ["batch", "run", "1", "--reburn"]));
     expect(r.code).toBe(EXIT_CODES.INVALID_INPUT);
