@@ -12,7 +12,7 @@ import { checkBurnerSeedLength } from "../../input/seed-input.js";
 import { readSeedInput, SEED_SOURCE_HELP } from "../secret-source.js";
 import { burnOneToken, type OneOffRecords, type OneOffResult } from "../../service/burn.js";
 import { daemonFor, refuseLocalFlags } from "../daemon-link.js";
-import { dataDirFrom, openJournal, JOURNAL_OPTIONS, JOURNAL_OPTIONS_HELP } from "../journal-key.js";
+import { dataDirFrom, openJournalWhenFree, JOURNAL_OPTIONS, JOURNAL_OPTIONS_HELP } from "../journal-key.js";
 import { checkClockBeforeWriting, explicitParameters, SEED_OPTIONS, SETTINGS_HELP, settingsFrom, TOKEN_OPTIONS } from "./_token-options.js";
 
 export const BURN_HELP = `Usage: otpbridge burn [--reader NAME] (SEED SOURCE) [--algorithm SHA1|SHA256] [--period 30|60]
@@ -102,7 +102,7 @@ interface Burned {
   shown?: string;
 }
 
-type BurnValues = Parameters<typeof checkClockBeforeWriting>[0] & Parameters<typeof openJournal>[0] & {
+type BurnValues = Parameters<typeof checkClockBeforeWriting>[0] & Parameters<typeof openJournalWhenFree>[0] & {
   reader?: string | undefined; family?: string[] | undefined; simulate?: boolean | undefined; yes?: boolean | undefined;
 };
 
@@ -118,7 +118,7 @@ async function burnAlone(values: BurnValues, request: BurnRequest, io: CommandIo
     await confirm(io, question(target), values.yes === true);
     // chooseToken returns only "ready" single-profile tokens, which the manager lists with their serial.
     const held = { reader: target.reader, serial: target.serial! };
-    const journal = openJournal(values, io);
+    const journal = await openJournalWhenFree(values, io);
     let result: OneOffResult;
     try {
       result = await burnHoldingStill(devices.manager, held, { records: journal, ...request }, io, context.logger);
