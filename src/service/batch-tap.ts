@@ -7,7 +7,7 @@
 import { holdStill, type RetryEvent } from "../drivers/hold-still.js";
 import { safeToRepeat, type DisplaySeconds } from "../drivers/single-profile.js";
 import type { DeviceEvent, DeviceInfo } from "../drivers/device-manager.js";
-import { reasonOf, type OtpbridgeError } from "../lib/errors.js";
+import { detailOf, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import type { ClaimedItem, ClaimResult } from "../store/types.js";
 import type { ApduTransport } from "../transports/types.js";
@@ -108,7 +108,7 @@ export class BatchTapper {
       return { ...base, outcome: reason === "UNKNOWN_MODEL" ? "unsupported" : "error", reason, message };
     }
     const item = { itemId: journal.itemId, position: journal.position };
-    const detail = seedState((error as OtpbridgeError).detail);
+    const detail = seedState(detailOf(error));
     if (journal.state !== "failed") {
       return { ...base, ...item, outcome: "interrupted", reason, message: `${message}; tap the same token again to resume`, ...detail };
     }

@@ -24,7 +24,7 @@
 import { PERIODS, SingleProfileSession, type BurnResult, type DisplaySeconds, type SingleProfileSettings } from "../drivers/single-profile.js";
 import { describeDeviceDrift } from "../doctor/index.js";
 import { SINGLE_PROFILE_LIMITS } from "../input/capabilities.js";
-import { OtpbridgeError, otpbError, reasonOf, type Reason } from "../lib/errors.js";
+import { detailOf, otpbError, reasonOf, type Reason } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import type { BatchInput, BatchRecord, ClaimedItem, ClaimOptions, ClaimResult, ItemRecord, TokenRef } from "../store/types.js";
 import type { ApduTransport } from "../transports/types.js";
@@ -140,10 +140,10 @@ export async function burnToken(plan: BurnPlan): Promise<BurnOutcome> {
       }
       // The token's code cannot be read back (§2.11): the operator compares the codes shown.
       latest = plan.records.markVerified(item.id, { checked: false });
-      let done = plan.records.commit(item.id);
-      if (plan.forgetSeed === true) done = plan.records.forgetSeed(item.id);
+      latest = plan.records.commit(item.id);
+      if (plan.forgetSeed === true) latest = plan.records.forgetSeed(item.id);
       return {
-        ...token, outcome: "committed", item: done, resumed: claimed.outcome !== "claimed", burn: burned,
+        ...token, outcome: "committed", item: latest, resumed: claimed.outcome !== "claimed", burn: burned,
         clock: describeDeviceDrift(after.clock, Date.now()),
       };
     });
@@ -151,8 +151,9 @@ export async function burnToken(plan: BurnPlan): Promise<BurnOutcome> {
     if (latest === undefined) throw error;
     const kept = settle(plan, latest, error);
     const journal: BurnFailure = { batchId: kept.batchId, itemId: kept.id, position: kept.position, state: kept.state };
-    if (error instanceof OtpbridgeError) {
-      Object.assign(error.detail, { journal });
+    if (reasonOf(error) !== "INTERNAL") {
+      // An error with a reason has a detail (OtpbridgeError or an input check's): the record goes there.
+      Object.assign(detailOf(error), { journal });
       throw error;
     }
     throw otpbError("INTERNAL", error instanceof Error ? error.message : "the burn failed", { cause: error, detail: { journal } });
@@ -181,7 +182,7 @@ function settle(plan: BurnPlan, item: ItemRecord, error: unknown): ItemRecord {
 
 /** The journal's record of a failed burn, when `error` carries one. */
 export function burnFailureOf(error: unknown): BurnFailure | undefined {
-  return error instanceof OtpbridgeError ? (error.detail.journal as BurnFailure | undefined) : undefined;
+  return detailOf(error).journal as BurnFailure | undefined;
 }
 
 /** The journal a one-off burn needs: it makes a one-item batch for the token (Journal has it). */
