@@ -1,14 +1,13 @@
 // Builds the operator console (src/console) into dist/console, which the daemon serves: one
 // module script and one stylesheet, no inline script (the page's CSP is default-src 'self').
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
-import { parseReasons } from "./scripts/errors-doc.mjs";
+import { parseReasons, readSources } from "./scripts/errors-doc.mjs";
 
-const ERRORS_TS = fileURLToPath(new URL("src/lib/errors.ts", import.meta.url));
+const FIXES_MD = fileURLToPath(new URL("docs/error-fixes.md", import.meta.url));
 
 /**
- * `virtual:reason-fixes`: each error reason's one-line "Fix:" from src/lib/errors.ts, the same
+ * `virtual:reason-fixes`: each error reason's one-line "Fix:" from docs/error-fixes.md, the same
  * text docs/TROUBLESHOOTING.md is rendered from, so the page never keeps its own copy.
  */
 function reasonFixes(): Plugin {
@@ -18,8 +17,8 @@ function reasonFixes(): Plugin {
     resolveId: (source) => (source === id ? `\0${id}` : undefined),
     load(loaded) {
       if (loaded !== `\0${id}`) return undefined;
-      this.addWatchFile(ERRORS_TS);
-      const reasons = parseReasons(readFileSync(ERRORS_TS, "utf8")) as Array<{ reason: string; fix: string }>;
+      this.addWatchFile(FIXES_MD);
+      const reasons = parseReasons(readSources(new URL("./", import.meta.url))) as Array<{ reason: string; fix: string }>;
       return `export default ${JSON.stringify(Object.fromEntries(reasons.map((r) => [r.reason, r.fix])))};`;
     },
   };

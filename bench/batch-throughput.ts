@@ -14,7 +14,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { BatchEngine, type BatchItemEvent } from "../src/daemon/batch-engine.js";
+import { BatchEngine, type BatchItemEvent } from "../src/service/batch-engine.js";
 import { DeviceManager } from "../src/drivers/device-manager.js";
 import { vpcdSlots } from "../src/drivers/simulation.js";
 import { SingleProfileToken } from "../src/emulator/single-profile-token.js";

@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BatchEngine, type BatchItemEvent } from "../src/daemon/batch-engine.js";
+import { BatchEngine, type BatchItemEvent } from "../src/service/batch-engine.js";
 import { DeviceManager } from "../src/drivers/device-manager.js";
 import { MemoryReaders } from "../src/drivers/simulation.js";
 import { SingleProfileToken } from "../src/emulator/single-profile-token.js";

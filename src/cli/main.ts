@@ -1,4 +1,5 @@
-import { OtpbridgeError, REASONS, reasonOf } from "../lib/errors.js";
+import { OtpbridgeError, reasonOf } from "../lib/errors.js";
+import { EXIT_CODES } from "./exit-codes.js";
 import { createLogger } from "../lib/log.js";
 import { packageVersion } from "../lib/package-info.js";
 import { runApplet } from "./commands/applet.js";
@@ -78,11 +79,11 @@ function report(error: unknown, io: CommandIo, debug: boolean): number {
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
     io.err(`otpbridge: ${(error as Error).message}`);
-    return REASONS.INVALID_INPUT.exitCode;
+    return EXIT_CODES.INVALID_INPUT;
   }
   const reason = reasonOf(error);
   const message = error instanceof Error ? error.message : String(error);
   io.err(`otpbridge: ${message}${reason === "INTERNAL" && !debug ? " (run with --debug for details)" : ""}`);
   if (debug && error instanceof Error && !(error instanceof OtpbridgeError)) io.err(error.stack ?? "");
-  return REASONS[reason].exitCode;
+  return EXIT_CODES[reason];
 }

@@ -2,23 +2,22 @@
  * The composition root (trezord.go's role): data directory, token, pairing store, journal,
  * PC/SC (or the simulation), device manager, core, handlers, server; and the orderly shutdown.
  */
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { daemonSocketPath, daemonTokenPath, discoveryFilePath, type DaemonDiscovery } from "../lib/daemon-paths.js";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import { daemonCards, startSimulation } from "../drivers/simulation.js";
 import type { Logger } from "../lib/log.js";
 import { packageVersion } from "../lib/package-info.js";
 import { Journal, type KeySource } from "../store/journal.js";
-import { assertPrivateTree, ensurePrivateDir } from "../store/private-files.js";
+import { assertPrivateTree, ensurePrivateDir, writePrivateFileAtomic } from "../store/private-files.js";
 import { PcscManager } from "../transports/pcsc.js";
-import { daemonSocketPath } from "../lib/daemon-paths.js";
-import { loadOrCreateToken, PairingStore, TOKEN_FILE } from "./auth.js";
+import { loadOrCreateToken, PairingStore } from "./auth.js";
 import { loadConsoleBundle } from "./console-http.js";
 import { freeSocketPath } from "./local-socket.js";
 import { PairingRequests } from "./pairing-requests.js";
 import { readActiveBatch, writeActiveBatch } from "./batch-active.js";
-import { BatchEngine } from "./batch-engine.js";
-import { HostClockGuard } from "./host-clock.js";
+import { BatchEngine } from "../service/batch-engine.js";
+import { HostClockGuard } from "../service/host-clock.js";
 import { DaemonCore } from "./core.js";
 import { managerSource } from "./device-source.js";
 import { EventHub } from "./events.js";
@@ -71,12 +70,6 @@ export interface RunningDaemon {
   link: "pcsc" | "vpcd" | "memory";
   /** Stops accepting, ends sessions, waits for running calls, closes the journal and PC/SC. */
   close(): Promise<void>;
-}
-
-/** $XDG_DATA_HOME/otpbridge, else ~/.local/share/otpbridge. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== "" ? env.XDG_DATA_HOME : join(homedir(), ".local", "share");
-  return join(base, "otpbridge");
 }
 
 /**
@@ -154,10 +147,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     console: { dataDir, bundle: loadConsoleBundle(), ...(options.consoleLaunchTtlMs !== undefined ? { launchTtlMs: options.consoleLaunchTtlMs } : {}) },
   });
   log.info("daemon listening", { port: server.port, dataDir, link: simulation?.link ?? "pcsc" });
+  // Local clients (the CLI) find the daemon of this data directory here, and go through it.
+  const discovery: DaemonDiscovery = { pid: process.pid, port: server.port, socket: socketPath };
+  writePrivateFileAtomic(discoveryFilePath(dataDir), new TextEncoder().encode(JSON.stringify(discovery)));
   let closing: Promise<void> | undefined;
   return {
-    port: server.port, dataDir, tokenFile: join(dataDir, TOKEN_FILE), socketPath, link: simulation?.link ?? "pcsc",
+    port: server.port, dataDir, tokenFile: daemonTokenPath(dataDir), socketPath, link: simulation?.link ?? "pcsc",
     close: () => (closing ??= (async () => {
+      rmSync(discoveryFilePath(dataDir), { force: true });
       await server.close();
       // A burn under way finishes (its journal item then says what the token holds) before the journal closes.
       const deadline = Date.now() + DRAIN_MS;

@@ -6,7 +6,8 @@
  * ({@link toRpcError}, as ws's single error factory: STYLE.md §2).
  */
 import { JSONRPCErrorException, JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCErrorResponse, type JSONRPCID, type JSONRPCResponse } from "json-rpc-2.0";
-import { REASONS, OtpbridgeError, otpbError, reasonOf } from "../lib/errors.js";
+import { detailOf, otpbError, reasonOf } from "../lib/errors.js";
+import { RPC_CODES } from "./rpc-codes.js";
 import type { Logger } from "../lib/log.js";
 import type { Capability } from "./auth.js";
 import type { NativeChallenge } from "./native-proof.js";
@@ -66,10 +67,10 @@ export type MethodTable = Record<string, MethodSpec>;
 /** The JSON-RPC `error` object of any thrown value: stable `data.reason`, never a stack or a secret. */
 export function toRpcError(error: unknown): { code: number; message: string; data: Record<string, unknown> } {
   const reason = reasonOf(error);
-  if (reason === "INTERNAL") return { code: REASONS.INTERNAL.rpcCode, message: "internal error", data: { reason } };
+  if (reason === "INTERNAL") return { code: RPC_CODES.INTERNAL, message: "internal error", data: { reason } };
   const message = error instanceof Error ? error.message : String(error);
-  const detail = error instanceof OtpbridgeError ? error.detail : {};
-  return { code: REASONS[reason].rpcCode, message, data: { ...detail, reason } };
+  const detail = detailOf(error);
+  return { code: RPC_CODES[reason], message, data: { ...detail, reason } };
 }
 
 function rpcException(error: unknown): JSONRPCErrorException {

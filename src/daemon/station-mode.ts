@@ -7,7 +7,7 @@
  */
 import type { Logger } from "../lib/log.js";
 import { Outbox, SharedJournal, Station, StationStore, type SharedBatchStatus, type StationStoreOptions } from "../store/stations/index.js";
-import type { BatchEngine } from "./batch-engine.js";
+import type { BatchEngine } from "../service/batch-engine.js";
 
 export interface StationModeOptions {
   store: StationStoreOptions;

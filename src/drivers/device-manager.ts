@@ -20,6 +20,7 @@ import type { PcscEvent, PcscState, ReaderInfo } from "../transports/pcsc.js";
 import type { Token2HidDevice } from "../transports/hid.js";
 import type { ApduTransport } from "../transports/types.js";
 import { identifySingleProfile } from "./single-profile.js";
+import type { DeviceFamily } from "../lib/device-family.js";
 
 /** What the device manager needs from PC/SC; PcscManager and MemoryReaders both have it. */
 export interface PcscSource {
@@ -29,7 +30,7 @@ export interface PcscSource {
   withCard<T>(reader: string, fn: (transport: ApduTransport) => Promise<T>): Promise<T>;
 }
 
-export type DeviceFamily = "single-profile" | "molto2" | "otp-applet";
+export type { DeviceFamily };
 
 /**
  * no-card: an empty reader; identifying: GET INFO under way; ready: a device of a known family;

@@ -10,6 +10,7 @@ import { otpbError } from "../lib/errors.js";
 import { fragmentMessage, HidReassembler } from "../protocol/hid-frame.js";
 import type { HidTransport } from "../transports/hid-types.js";
 import type { ApduTransport } from "../transports/types.js";
+import { OneAtATime } from "../lib/one-at-a-time.js";
 
 export interface HidApduOptions {
   /** Called once per exchange, after 3 consecutive busy frames: the key wants a touch. */
@@ -37,7 +38,7 @@ export function hidApduChannel(hid: HidTransport, options: HidApduOptions = {}):
   aint(touchTimeoutMs, "touchTimeoutMs", 1, 600_000);
   aint(replyTimeoutMs, "replyTimeoutMs", 1, 600_000);
   let abandoned = false;
-  let queue: Promise<unknown> = Promise.resolve();
+  const queue = new OneAtATime();
 
   async function exchange(apdu: Uint8Array): Promise<Uint8Array> {
     if (abandoned) {
@@ -94,9 +95,7 @@ export function hidApduChannel(hid: HidTransport, options: HidApduOptions = {}):
   return {
     // One exchange at a time: interleaved frames of two APDUs would break the sequence numbers.
     transmit(apdu: Uint8Array): Promise<Uint8Array> {
-      const result = queue.then(() => exchange(apdu));
-      queue = result.catch(() => undefined);
-      return result;
+      return queue.run(() => exchange(apdu));
     },
     close: () => hid.close(),
   };

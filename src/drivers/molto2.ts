@@ -5,6 +5,7 @@
  * are ever sent to it. Authentication happens lazily before the first command that needs it and is
  * never retried after a failure (§3.6): a wrong key costs a try, and a Molto2 counts them.
  */
+import type { DriverSession } from "./session.js";
 import { abool, abytes, aint } from "../lib/checks.js";
 import { otpbError, reasonOf, type OtpbridgeError } from "../lib/errors.js";
 import { decodeResponseApdu, type ResponseApdu } from "../protocol/apdu.js";
@@ -20,6 +21,7 @@ import { parseTokenInfo, type TokenInfo } from "../protocol/token-info.js";
 import { authFinishApdu, parseChallenge } from "../protocol/token2-auth.js";
 import type { ApduTransport } from "../transports/types.js";
 import { DEFAULT_KEY_WARNING, checkNewCustomerKey, isFactoryKey, type Molto2Warning } from "./molto2-keys.js";
+import { nowSeconds } from "../lib/time.js";
 
 /** What a ▲ press would commit (§3.11, §3.12). */
 export type Molto2ButtonAction = "change-key" | "factory-reset";
@@ -74,10 +76,9 @@ function checkTitle(title: unknown): void {
 }
 
 const BUTTON_MESSAGE = "press ▲ on the token";
-const hostClock = (): number => Math.floor(Date.now() / 1000);
 
 /** An authenticated-on-demand session with one Molto2. Build it with {@link Molto2Session.open}. */
-export class Molto2Session {
+export class Molto2Session implements DriverSession<TokenInfo> {
   /** Serial and device clock read when the session opened (§3.4). */
   readonly info: TokenInfo;
   readonly #transport: ApduTransport;
@@ -97,7 +98,7 @@ export class Molto2Session {
     this.#transport = transport;
     this.info = info;
     this.#key = key;
-    this.#clock = options.clock ?? hostClock;
+    this.#clock = options.clock ?? nowSeconds;
     this.#onWarning = options.onWarning;
   }
 
@@ -291,8 +292,8 @@ export class Molto2Session {
     expectMolto2(await this.#send(molto2ScreenLockApdu(locked)), locked ? "screen lock" : "screen unlock", "screen-lock");
   }
 
-  /** Wipes the derived key. Does not close the transport, which the caller owns. Idempotent. */
-  close(): void {
+  /** Wipes the derived key (see DriverSession: the transport stays open). */
+  async close(): Promise<void> {
     this.#closed = true;
     this.#key.fill(0);
   }

@@ -20,7 +20,9 @@ import { SW, isSuccess } from "../protocol/status-words.js";
 import type { HidTransport } from "../transports/hid-types.js";
 import { withT0Continuations } from "../transports/t0.js";
 import type { ApduTransport } from "../transports/types.js";
+import type { DriverSession } from "./session.js";
 import { hidApduChannel, type HidApduOptions } from "./hid-apdu.js";
+import { nowSeconds } from "../lib/time.js";
 
 /** How the session reaches the applet: the two differ only in SELECTs (§4.8, §4.10). */
 export type OtpAppletLink = "pcsc" | "hid";
@@ -30,12 +32,16 @@ const MAX_PAGES = 256;
 /** P-256 public key X ‖ Y, as GET_ECDH_PUBKEY returns it (§4.3). */
 const DEVICE_KEY_LENGTH = 64;
 
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+/** What an OTP applet session knows at open: the link (the serial takes a command, `serial()`). */
+export interface OtpAppletInfo {
+  link: OtpAppletLink;
+}
 
 /** A session with the OTP applet of one key. Build it with {@link OtpAppletSession.openPcsc} or {@link OtpAppletSession.openHid}. */
-export class OtpAppletSession {
+export class OtpAppletSession implements DriverSession<OtpAppletInfo> {
   readonly #channel: ApduTransport;
   readonly #link: OtpAppletLink;
+  #closed = false;
 
   private constructor(channel: ApduTransport, link: OtpAppletLink) {
     this.#channel = channel;
@@ -59,13 +65,12 @@ export class OtpAppletSession {
    * @throws RangeError (INVALID_INPUT) on bad timeouts.
    * @example const otp = OtpAppletSession.openHid(await openHidTransport(path), { onTouch });
    */
-  static openHid(transport: HidTransport, options: HidApduOptions = {}): OtpAppletSession {
+  static async openHid(transport: HidTransport, options: HidApduOptions = {}): Promise<OtpAppletSession> {
     return new OtpAppletSession(hidApduChannel(transport, options), "hid");
   }
 
-  /** Which link this session uses. */
-  get link(): OtpAppletLink {
-    return this.#link;
+  get info(): OtpAppletInfo {
+    return { link: this.#link };
   }
 
   /**
@@ -148,9 +153,9 @@ export class OtpAppletSession {
     return parseSerialResponse(this.#expect(response, "read serial", "serial").data);
   }
 
-  /** Closes the channel (and the transport under it). */
-  close(): Promise<void> {
-    return this.#channel.close();
+  /** Ends the session (see DriverSession: the HID handle or the reader's connection stays open). */
+  async close(): Promise<void> {
+    this.#closed = true;
   }
 
   async #selectOtp(): Promise<void> {
@@ -177,6 +182,7 @@ export class OtpAppletSession {
   }
 
   async #send(apdu: Uint8Array): Promise<ResponseApdu> {
+    if (this.#closed) throw otpbError("TRANSPORT_CLOSED", "the OTP applet session is closed");
     return decodeResponseApdu(await this.#channel.transmit(apdu));
   }
 

@@ -12,6 +12,7 @@
  * propagate with their reason, plus what state the seed is in; {@link safeToRepeat} says which of
  * them a caller may retry once the same token is back (src/drivers/hold-still.ts).
  */
+import type { DriverSession } from "./session.js";
 import { abytes, aint, aoneOf } from "../lib/checks.js";
 import { OtpbridgeError, otpbError } from "../lib/errors.js";
 import { silentLogger, type Logger } from "../lib/log.js";
@@ -21,17 +22,20 @@ import {
   DISPLAY_TIMEOUT_CODES, SINGLE_PROFILE_KEY, getChallengeApdu, getInfoApdu, parseSingleProfileInfo,
   writeConfigApdu, writeSeedApdu, type TokenAlgorithm,
 } from "../protocol/single-profile.js";
+import { decodeResponseApdu } from "../protocol/apdu.js";
 import { describeSw, type SwOperation } from "../protocol/status-messages.js";
 import { SW } from "../protocol/status-words.js";
 import { authFinishApdu, parseChallenge } from "../protocol/token2-auth.js";
 import type { ApduTransport } from "../transports/types.js";
+import { nowSeconds } from "../lib/time.js";
+import { SINGLE_PROFILE_LIMITS } from "../input/capabilities.js";
 
 /** Display-off timeouts a user chooses, in seconds (wire codes 0..3, §1.7). */
 export const DISPLAY_SECONDS = [15, 30, 60, 120] as const;
 export type DisplaySeconds = (typeof DISPLAY_SECONDS)[number];
 /** The only steps that may be sent (§1.7). */
-export const PERIODS = [30, 60] as const;
-export const ALGORITHMS: readonly TokenAlgorithm[] = ["SHA1", "SHA256"];
+export const PERIODS = SINGLE_PROFILE_LIMITS.periods;
+export const ALGORITHMS: readonly TokenAlgorithm[] = SINGLE_PROFILE_LIMITS.algorithms;
 
 /** What a config write sets besides the clock; none of it can be read back (§2.11). */
 export interface SingleProfileSettings {
@@ -120,14 +124,6 @@ const SEED_STATE_TEXT: Record<SeedState, string> = {
   kept: "the token keeps its previous seed, but the config write may have changed its settings: run burn again",
 };
 
-const systemNow = (): number => Math.floor(Date.now() / 1000);
-
-function split(response: Uint8Array): { data: Uint8Array; sw: number } {
-  if (response.length < 2) throw otpbError("MALFORMED_RESPONSE", "response shorter than a status word", { detail: { length: response.length } });
-  const n = response.length;
-  return { data: response.subarray(0, n - 2), sw: (response[n - 2]! << 8) | response[n - 1]! };
-}
-
 /**
  * Sends GET INFO only (harmless on any card, §2.4) and says what answered. Used by the device
  * manager to identify a card without authenticating.
@@ -135,7 +131,7 @@ function split(response: Uint8Array): { data: Uint8Array; sw: number } {
  *   when a 9000 answer does not hold a serial and a clock.
  */
 export async function identifySingleProfile(transport: ApduTransport): Promise<Identification> {
-  const { data, sw } = split(await transport.transmit(getInfoApdu()));
+  const { data, sw } = decodeResponseApdu(await transport.transmit(getInfoApdu()));
   if (sw !== SW.OK) return { kind: "other", sw };
   const info = parseSingleProfileInfo(data);
   // An empty serial means "not a programmable token" (§2.10 step 2).
@@ -150,14 +146,19 @@ function checkSettings(o: SingleProfileSettings): void {
 }
 
 /** One connection to one single-profile token. Build it with {@link SingleProfileSession.open}. */
-export class SingleProfileSession {
+export class SingleProfileSession implements DriverSession<SingleProfileInfo> {
   readonly #transport: ApduTransport;
   readonly #log: Logger;
   readonly #now: () => number;
   #info: SingleProfileInfo;
+  #closed = false;
 
   private constructor(transport: ApduTransport, info: SingleProfileInfo, log: Logger, now: () => number) {
-    this.#transport = transport;
+    this.#transport = {
+      transmit: (apdu) => (this.#closed ? Promise.reject(otpbError("TRANSPORT_CLOSED", "the single-profile session is closed")) : transport.transmit(apdu)),
+      // The transport is its opener's to close (DriverSession).
+      close: async () => {},
+    };
     this.#info = info;
     this.#log = log;
     this.#now = now;
@@ -168,11 +169,11 @@ export class SingleProfileSession {
    * @throws OtpbridgeError CARD_REMOVED {swapped} when `expectSerial` is not the serial found;
    *   UNKNOWN_MODEL when the card is not a single-profile token or its serial matches no known
    *   model (nothing that could lock it is ever sent); MALFORMED_RESPONSE; the transport's link errors.
-   * @example const session = await SingleProfileSession.open(transport); session.info().model.name
+   * @example const session = await SingleProfileSession.open(transport); session.info.model.name
    */
   static async open(transport: ApduTransport, options: SessionOptions = {}): Promise<SingleProfileSession> {
     const log = options.logger ?? silentLogger;
-    const now = options.now ?? systemNow;
+    const now = options.now ?? nowSeconds;
     log.debug("single-profile: GET INFO");
     const found = await identifySingleProfile(transport);
     if (found.kind === "other") {
@@ -194,9 +195,14 @@ export class SingleProfileSession {
     return new SingleProfileSession(transport, info, log.child({ serial: info.serial }), now);
   }
 
-  /** What GET INFO said when the session opened (a copy). */
-  info(): SingleProfileInfo {
+  /** What GET INFO said when the session opened, or at the last readInfo (a copy). */
+  get info(): SingleProfileInfo {
     return { ...this.#info };
+  }
+
+  /** Ends the session (see DriverSession; nothing derived outlives a command here). */
+  async close(): Promise<void> {
+    this.#closed = true;
   }
 
   /**
@@ -208,7 +214,7 @@ export class SingleProfileSession {
     const found = await identifySingleProfile(this.#transport);
     if (found.kind !== "token" || found.serial !== this.#info.serial) throw swapped(this.#info.serial, found.kind === "token" ? found.serial : null);
     this.#info = { ...this.#info, clock: found.clock, driftSeconds: found.clock - this.#now() };
-    return this.info();
+    return this.info;
   }
 
   /**
@@ -291,7 +297,7 @@ export class SingleProfileSession {
   /** One challenge, one answer (§1.6, §2.10 step 4); 6983 means locked or not this family. */
   async #authenticate(): Promise<void> {
     this.#log.debug("single-profile: GET CHALLENGE");
-    const got = split(await this.#transport.transmit(getChallengeApdu()));
+    const got = decodeResponseApdu(await this.#transport.transmit(getChallengeApdu()));
     if (got.sw !== SW.OK) throw deviceError("GET CHALLENGE", "challenge", got.sw);
     const challenge = parseChallenge(got.data);
     const apdu = authFinishApdu(SINGLE_PROFILE_KEY, challenge);
@@ -299,7 +305,7 @@ export class SingleProfileSession {
     this.#log.debug("single-profile: AUTH FINISH");
     let sw: number;
     try {
-      sw = split(await this.#transport.transmit(apdu)).sw;
+      sw = decodeResponseApdu(await this.#transport.transmit(apdu)).sw;
     } finally {
       apdu.fill(0);
     }
@@ -322,7 +328,7 @@ export class SingleProfileSession {
       const apdu = build();
       let sw: number;
       try {
-        sw = split(await this.#transport.transmit(apdu)).sw;
+        sw = decodeResponseApdu(await this.#transport.transmit(apdu)).sw;
       } finally {
         apdu.fill(0);
       }

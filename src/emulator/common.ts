@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { aint } from "../lib/checks.js";
+import { nowSeconds } from "../lib/time.js";
 
 /** Unix seconds. */
 export type Clock = () => number;
@@ -13,7 +14,7 @@ export type Clock = () => number;
 export type Rng = (n: number) => Uint8Array;
 
 /** The host's clock, in whole Unix seconds. */
-export const systemClock: Clock = () => Math.floor(Date.now() / 1000);
+export const systemClock: Clock = nowSeconds;
 
 /**
  * A clock that never moves, like the firmware core's mock HAL (Appendix B).

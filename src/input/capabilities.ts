@@ -8,8 +8,9 @@
 import { otpbError } from "../lib/errors.js";
 import type { HashAlgorithm } from "../crypto/hash.js";
 import type { TotpAccount } from "./secret.js";
+import type { DeviceFamily } from "../lib/device-family.js";
 
-export type DeviceFamily = "single-profile" | "molto2" | "otp-applet";
+export type { DeviceFamily };
 
 /** An inclusive range, or an explicit list of allowed values. */
 export type Allowed = readonly number[] | { readonly min: number; readonly max: number };
@@ -32,9 +33,19 @@ export interface DeviceCapabilities {
  * Per family. Single-profile models share one table: every model takes the same config TLV and no
  * per-model SHA-256/60 s table is published (TOKEN2.md §2.1 [UNK]); codes are always 6 digits.
  */
+/**
+ * What a single-profile token takes (§2.7 seed 1–63 bytes; §2.6 config: SHA-1/SHA-256, 30/60 s;
+ * §2.1 always 6 digits): the one place for these limits, which the driver and the front ends read.
+ */
+export const SINGLE_PROFILE_LIMITS = Object.freeze({
+  seedBytes: Object.freeze({ min: 1, max: 63 }),
+  algorithms: Object.freeze(["SHA1", "SHA256"] as const),
+  periods: Object.freeze([30, 60] as const),
+  digits: Object.freeze([6] as const),
+});
+
 export const DEVICE_CAPABILITIES: Readonly<Record<DeviceFamily, DeviceCapabilities>> = Object.freeze({
-  // §2.7 seed 1–63 bytes; §2.6 config: SHA-1/SHA-256, 30/60 s; §2.1 always 6 digits.
-  "single-profile": { family: "single-profile", seedBytes: { min: 1, max: 63 }, algorithms: ["SHA1", "SHA256"], periods: [30, 60], digits: [6] },
+  "single-profile": { family: "single-profile", ...SINGLE_PROFILE_LIMITS },
   // §3.7 seed 1–63; §3.9 config: algorithm 01/02, digits 04/06/08/0A, step 1E/3C; §3.8 title 1–12 bytes.
   molto2: {
     family: "molto2",

@@ -4,11 +4,7 @@
  * wrong length or range: RangeError. Both carry `reason: "INVALID_INPUT"`. Messages name the
  * argument and describe what was received without quoting its content (it may be a seed).
  */
-
-function inputError<E extends TypeError | RangeError>(error: E): E {
-  Object.defineProperty(error, "reason", { value: "INVALID_INPUT", enumerable: true });
-  return error;
-}
+import { inputError } from "./errors.js";
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -29,36 +25,36 @@ export interface BytesLimits {
 /** Asserts a Uint8Array (Buffer included) within the given length limits. */
 export function abytes(value: unknown, name: string, limits: BytesLimits = {}): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    throw inputError(new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`));
+    throw inputError("type", `${name} must be a Uint8Array, got ${describe(value)}`);
   }
   const { length, min, max, multipleOf } = limits;
   if (length !== undefined && value.length !== length) {
-    throw inputError(new RangeError(`${name} must be ${length} bytes, got ${value.length}`));
+    throw inputError("range", `${name} must be ${length} bytes, got ${value.length}`);
   }
   if (min !== undefined && value.length < min) {
-    throw inputError(new RangeError(`${name} must be at least ${min} bytes, got ${value.length}`));
+    throw inputError("range", `${name} must be at least ${min} bytes, got ${value.length}`);
   }
   if (max !== undefined && value.length > max) {
-    throw inputError(new RangeError(`${name} must be at most ${max} bytes, got ${value.length}`));
+    throw inputError("range", `${name} must be at most ${max} bytes, got ${value.length}`);
   }
   if (multipleOf !== undefined && value.length % multipleOf !== 0) {
-    throw inputError(new RangeError(`${name} must be a multiple of ${multipleOf} bytes, got ${value.length}`));
+    throw inputError("range", `${name} must be a multiple of ${multipleOf} bytes, got ${value.length}`);
   }
 }
 
 /** Asserts a safe integer in [min, max]. */
 export function aint(value: unknown, name: string, min: number, max: number): asserts value is number {
   if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw inputError(new TypeError(`${name} must be an integer, got ${describe(value)}`));
+    throw inputError("type", `${name} must be an integer, got ${describe(value)}`);
   }
   if (value < min || value > max) {
-    throw inputError(new RangeError(`${name} must be between ${min} and ${max}`));
+    throw inputError("range", `${name} must be between ${min} and ${max}`);
   }
 }
 
 /** Asserts a boolean (flags in option objects). */
 export function abool(value: unknown, name: string): asserts value is boolean {
-  if (typeof value !== "boolean") throw inputError(new TypeError(`${name} must be a boolean, got ${describe(value)}`));
+  if (typeof value !== "boolean") throw inputError("type", `${name} must be a boolean, got ${describe(value)}`);
 }
 
 /** Asserts one of a fixed set of values (algorithm names, periods...). */
@@ -66,19 +62,19 @@ export function aoneOf<T extends string | number>(value: unknown, name: string, 
   if (!allowed.includes(value as T)) {
     // The rejected value is not quoted: a seed pasted into the wrong field would come back in the error.
     const got = typeof value === "string" || typeof value === "number" ? `another ${typeof value}` : describe(value);
-    throw inputError(new RangeError(`${name} must be one of ${allowed.join(", ")}, got ${got}`));
+    throw inputError("range", `${name} must be one of ${allowed.join(", ")}, got ${got}`);
   }
 }
 
 /** Asserts an array of at most `max` items (the items are checked by the caller). */
 export function aarray(value: unknown, name: string, max: number): asserts value is unknown[] {
-  if (!Array.isArray(value)) throw inputError(new TypeError(`${name} must be an array, got ${describe(value)}`));
-  if (value.length > max) throw inputError(new RangeError(`${name} must have at most ${max} items, got ${value.length}`));
+  if (!Array.isArray(value)) throw inputError("type", `${name} must be an array, got ${describe(value)}`);
+  if (value.length > max) throw inputError("range", `${name} must have at most ${max} items, got ${value.length}`);
 }
 
 /** Asserts an array of Uint8Array, each within the limits. */
 export function abytesArray(value: unknown, name: string, limits: BytesLimits = {}): asserts value is Uint8Array[] {
-  if (!Array.isArray(value)) throw inputError(new TypeError(`${name} must be an array, got ${describe(value)}`));
+  if (!Array.isArray(value)) throw inputError("type", `${name} must be an array, got ${describe(value)}`);
   value.forEach((item, i) => abytes(item, `${name}[${i}]`, limits));
 }
 
@@ -88,35 +84,35 @@ const U64_MAX = (1n << 64n) - 1n;
 export function au64(value: unknown, name: string): bigint {
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value)) {
-      throw inputError(new RangeError(`${name} must be a safe integer or a bigint`));
+      throw inputError("range", `${name} must be a safe integer or a bigint`);
     }
     value = BigInt(value);
   }
   if (typeof value !== "bigint") {
-    throw inputError(new TypeError(`${name} must be a bigint or an integer, got ${describe(value)}`));
+    throw inputError("type", `${name} must be a bigint or an integer, got ${describe(value)}`);
   }
   if (value < 0n || value > U64_MAX) {
-    throw inputError(new RangeError(`${name} must be between 0 and 2^64-1`));
+    throw inputError("range", `${name} must be between 0 and 2^64-1`);
   }
   return value;
 }
 
 /** Asserts a string of ASCII decimal digits (an OTP code) whose length is in [minLength, maxLength]. */
 export function adigits(value: unknown, name: string, minLength: number, maxLength: number): asserts value is string {
-  if (typeof value !== "string") throw inputError(new TypeError(`${name} must be a string, got ${describe(value)}`));
+  if (typeof value !== "string") throw inputError("type", `${name} must be a string, got ${describe(value)}`);
   if (value.length < minLength || value.length > maxLength) {
-    throw inputError(new RangeError(`${name} must be ${minLength} to ${maxLength} digits long, got ${value.length}`));
+    throw inputError("range", `${name} must be ${minLength} to ${maxLength} digits long, got ${value.length}`);
   }
   // The content is not quoted: a code is a credential too.
-  if (!/^[0-9]+$/.test(value)) throw inputError(new RangeError(`${name} must contain only the digits 0-9`));
+  if (!/^[0-9]+$/.test(value)) throw inputError("range", `${name} must contain only the digits 0-9`);
 }
 
 /** Asserts a Uint32Array (an output buffer) of at least `minLength` elements. */
 export function au32array(value: unknown, name: string, minLength: number): asserts value is Uint32Array {
   if (!(value instanceof Uint32Array)) {
-    throw inputError(new TypeError(`${name} must be a Uint32Array, got ${describe(value)}`));
+    throw inputError("type", `${name} must be a Uint32Array, got ${describe(value)}`);
   }
   if (value.length < minLength) {
-    throw inputError(new RangeError(`${name} must hold at least ${minLength} elements, got ${value.length}`));
+    throw inputError("range", `${name} must hold at least ${minLength} elements, got ${value.length}`);
   }
 }

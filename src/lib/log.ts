@@ -8,6 +8,7 @@
  * with logging off): byte arrays anywhere in the fields, and fields whose name says they hold a
  * secret, are refused with a TypeError instead of being written.
  */
+import { inputError } from "./errors.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
 
@@ -44,7 +45,7 @@ const FORBIDDEN_NAMES = new Set(["seed", "secret", "key", "pin", "passphrase", "
 const MAX_DEPTH = 6;
 
 function refuse(message: string): TypeError {
-  return Object.assign(new TypeError(`log redaction guard: ${message}`), { reason: "INVALID_INPUT" as const });
+  return inputError("type", `log redaction guard: ${message}`);
 }
 
 /** Throws if `value` holds bytes anywhere, or a forbidden field name. */

@@ -1,4 +1,4 @@
-import { otpbError, type OtpbridgeError } from "../lib/errors.js";
+import { inputError, otpbError, type OtpbridgeError } from "../lib/errors.js";
 
 /** Which side produced the bytes: a device's response (host parsers) or a host's command (device parsers). */
 export type WireSide = "response" | "command";
@@ -25,7 +25,5 @@ export function hexByte(value: number): string {
  * protocol-specific constraints that its helpers cannot express (ASCII names, unsafe masks).
  */
 export function invalidInput(message: string): RangeError {
-  const error = new RangeError(message);
-  Object.defineProperty(error, "reason", { value: "INVALID_INPUT", enumerable: true });
-  return error;
+  return inputError("range", message);
 }

@@ -5,8 +5,10 @@
  * lists is shown as raw hex with a pointer to --debug, never guessed at.
  */
 import { SW, SW1_BYTES_AVAILABLE, SW1_TRIES_LEFT, SW1_WRONG_LE } from "./status-words.js";
+import type { DeviceFamily } from "../lib/device-family.js";
 
-export type SwFamily = "single-profile" | "molto2" | "otp-applet";
+/** The family whose table explains a status word. */
+export type SwFamily = DeviceFamily;
 
 /** The operations of each family whose status words have their own meaning. */
 export const SW_OPERATIONS = {

@@ -201,6 +201,20 @@ export class ItemStore {
     });
   }
 
+  /** See Journal#forgetSeed. */
+  forgetSeed(itemId: number): ItemRecord {
+    return this.#write(`forget the seed of item ${itemId}`, () => {
+      const row = this.row(itemId);
+      if (row.state !== "committed") {
+        throw otpbError("ITEM_STATE", `item ${itemId} is ${row.state}; only a committed item's seed can be forgotten`, { detail: { itemId, state: row.state } });
+      }
+      const now = Date.now();
+      this.#db.prepare("UPDATE items SET seed_nonce = X'', seed_sealed = X'', updated_at = ? WHERE id = ?").run(now, itemId);
+      appendEvent(this.#db, now, row.batch_id, itemId, "item.seed-forgotten", { serial: row.serial });
+      return itemRecord(this.row(itemId));
+    });
+  }
+
   /** @throws OtpbridgeError ITEM_NOT_FOUND. */
   row(itemId: number): ItemRow {
     const row = this.#db.prepare("SELECT * FROM items WHERE id = ?").get(itemId) as ItemRow | undefined;
@@ -211,7 +225,7 @@ export class ItemStore {
   /** Decrypts the committed items of `batch`; on any failure the seeds decrypted so far are zeroed. */
   committedSeeds(batch: BatchRecord): CommittedSeed[] {
     const rows = this.#db
-      .prepare("SELECT * FROM items WHERE batch_id = ? AND state = 'committed' ORDER BY position")
+      .prepare("SELECT * FROM items WHERE batch_id = ? AND state = 'committed' AND length(seed_sealed) > 0 ORDER BY position")
       .all(batch.id) as ItemRow[];
     const out: CommittedSeed[] = [];
     try {

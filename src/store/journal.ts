@@ -15,7 +15,8 @@ import { otpbError } from "../lib/errors.js";
 import { openJournalFile, type JournalOptions } from "./journal-open.js";
 import { batchRecord, eventRecord, itemRecord, type BatchRow, type EventRow, type ItemRow } from "./rows.js";
 import type { SeedVault } from "./seed-vault.js";
-import { atext, inputError } from "./input.js";
+import { inputError } from "../lib/errors.js";
+import { atext } from "./input.js";
 import { journalError } from "./sqlite-errors.js";
 import { ItemStore, appendEvent } from "./journal-items.js";
 import {
@@ -94,12 +95,12 @@ export class Journal {
     const defaults = { ...DEFAULT_PARAMS, ...input.defaults };
     checkParams(defaults, "defaults");
     if ((input.items === undefined) === (input.count === undefined)) {
-      throw inputError(new TypeError("give exactly one of items and count"));
+      throw inputError("type", "give exactly one of items and count");
     }
     if (input.count !== undefined) aint(input.count, "count", 1, MAX_BATCH_ITEMS);
     const items: ItemInput[] = input.items ?? Array.from({ length: input.count ?? 0 }, () => ({}));
     if (!Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH_ITEMS) {
-      throw inputError(new RangeError(`items must be an array of 1 to ${MAX_BATCH_ITEMS} entries`));
+      throw inputError("range", `items must be an array of 1 to ${MAX_BATCH_ITEMS} entries`);
     }
     const prepared = items.map((item, i) => {
       const params = { ...defaults, ...pickParams(item) };
@@ -182,6 +183,15 @@ export class Journal {
    * @throws OtpbridgeError ITEM_NOT_FOUND, ITEM_STATE, JOURNAL_FULL / JOURNAL_IO. */
   commit(itemId: number): ItemRecord {
     return this.#items.transition(itemId, ["verified"], "committed", "item.committed", {});
+  }
+
+  /**
+   * Erases a committed item's sealed seed (a seed its owner supplied and keeps elsewhere): the record
+   * stays (serial, model, settings, states); exports leave the item out.
+   * @throws OtpbridgeError ITEM_NOT_FOUND, ITEM_STATE (not committed), JOURNAL_FULL / JOURNAL_IO.
+   */
+  forgetSeed(itemId: number): ItemRecord {
+    return this.#items.forgetSeed(itemId);
   }
 
   /**

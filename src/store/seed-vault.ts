@@ -13,7 +13,8 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, 
 import { readFileSync } from "node:fs";
 import { abytes, aint } from "../lib/checks.js";
 import { otpbError } from "../lib/errors.js";
-import { atext, inputError } from "./input.js";
+import { inputError } from "../lib/errors.js";
+import { atext } from "./input.js";
 import { assertPrivateFile, createPrivateFile } from "./private-files.js";
 
 export const SEED_KEY_BYTES = 32;
@@ -101,7 +102,7 @@ export class SeedVault {
     abytes(salt, "salt", { min: 16, max: 64 });
     aint(params.N, "scrypt N", 2 ** 14, 2 ** 22);
     if ((params.N & (params.N - 1)) !== 0) {
-      throw inputError(new RangeError("scrypt N must be a power of two"));
+      throw inputError("range", "scrypt N must be a power of two");
     }
     aint(params.r, "scrypt r", 1, 32);
     aint(params.p, "scrypt p", 1, 16);

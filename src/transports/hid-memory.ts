@@ -7,6 +7,7 @@
 import { abytes, aint } from "../lib/checks.js";
 import { otpbError, type OtpbridgeError } from "../lib/errors.js";
 import { HID_REPORT_SIZE, MAX_READ_TIMEOUT_MS, type HidReportDevice, type HidTransport } from "./hid-types.js";
+import { OneAtATime } from "../lib/one-at-a-time.js";
 
 interface Waiter {
   deliver(): void;
@@ -24,7 +25,7 @@ export class MemoryHidTransport implements HidTransport {
   #queue: Uint8Array[] = [];
   #state: "open" | "gone" | "closed" = "open";
   #waiter: Waiter | undefined;
-  #reads: Promise<unknown> = Promise.resolve();
+  readonly #reads = new OneAtATime();
 
   /** @param name shown in error messages in place of a device path. */
   constructor(device: HidReportDevice, name = "memory-hid") {
@@ -61,9 +62,7 @@ export class MemoryHidTransport implements HidTransport {
    */
   async read(timeoutMs: number): Promise<Uint8Array> {
     aint(timeoutMs, "timeoutMs", 1, MAX_READ_TIMEOUT_MS);
-    const result = this.#reads.then(() => this.#readNow(timeoutMs));
-    this.#reads = result.catch(() => undefined);
-    return result;
+    return this.#reads.run(() => this.#readNow(timeoutMs));
   }
 
   /** Simulates the device being pulled out: a waiting read fails with DEVICE_GONE, and so does every later call. */

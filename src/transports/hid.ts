@@ -5,8 +5,9 @@
  */
 import { devicesAsync, HIDAsync } from "node-hid";
 import { abytes, aint } from "../lib/checks.js";
-import { otpbError, type OtpbridgeError } from "../lib/errors.js";
+import { inputError, otpbError, type OtpbridgeError } from "../lib/errors.js";
 import { HID_REPORT_SIZE, MAX_READ_TIMEOUT_MS, type HidTransport } from "./hid-types.js";
+import { OneAtATime } from "../lib/one-at-a-time.js";
 
 /** USB vendor id shared by all Token2 products (TOKEN2.md §4.1, §3.1). */
 export const TOKEN2_VENDOR_ID = 0x349e;
@@ -46,11 +47,6 @@ export interface Token2HidDevice {
   matchedBy: "usagePage" | "productString" | "productId";
 }
 
-/** A wrong kind of argument: TypeError carrying INVALID_INPUT, as src/lib/checks.ts makes them. */
-function inputTypeError(message: string): TypeError {
-  return Object.assign(new TypeError(message), { reason: "INVALID_INPUT" as const });
-}
-
 function matchRule(device: HidDeviceInfo): Token2HidDevice["matchedBy"] | undefined {
   if (device.usagePage === FIDO_USAGE_PAGE) return "usagePage";
   // A reported page other than FIDO is another interface of the same key (its HOTP keyboard, a vendor
@@ -71,7 +67,7 @@ function matchRule(device: HidDeviceInfo): Token2HidDevice["matchedBy"] | undefi
  */
 export function selectToken2Devices(devices: readonly HidDeviceInfo[]): Token2HidDevice[] {
   if (!Array.isArray(devices)) {
-    throw inputTypeError("devices must be an array of node-hid device descriptions");
+    throw inputError("type", "devices must be an array of node-hid device descriptions");
   }
   const picked: Token2HidDevice[] = [];
   const seen = new Set<string>();
@@ -122,7 +118,7 @@ export async function listToken2HidDevices(): Promise<Token2HidDevice[]> {
  */
 export async function openHidTransport(path: string): Promise<HidTransport> {
   if (typeof path !== "string" || path.length === 0) {
-    throw inputTypeError("path must be a non-empty string");
+    throw inputError("type", "path must be a non-empty string");
   }
   try {
     return new NodeHidTransport(await HIDAsync.open(path), path);
@@ -147,7 +143,7 @@ class NodeHidTransport implements HidTransport {
   #state: "open" | "gone" | "closed" = "open";
   #released: Promise<void> | undefined;
   /** Tail of the read queue: reads run one after another, in call order. */
-  #reads: Promise<unknown> = Promise.resolve();
+  readonly #reads = new OneAtATime();
 
   constructor(hid: HIDAsync, path: string) {
     this.#hid = hid;
@@ -172,9 +168,7 @@ class NodeHidTransport implements HidTransport {
 
   async read(timeoutMs: number): Promise<Uint8Array> {
     aint(timeoutMs, "timeoutMs", 1, MAX_READ_TIMEOUT_MS);
-    const result = this.#reads.then(() => this.#readNow(timeoutMs));
-    this.#reads = result.catch(() => undefined);
-    return result;
+    return this.#reads.run(() => this.#readNow(timeoutMs));
   }
 
   close(): Promise<void> {

@@ -24,6 +24,7 @@ import { abytes } from "../lib/checks.js";
 import { otpbError, type OtpbridgeError, type Reason } from "../lib/errors.js";
 import { definiteReason, hexCode, pcscCode } from "./pcsc-errors.js";
 import type { ApduTransport, CardConnector } from "./types.js";
+import { OneAtATime } from "../lib/one-at-a-time.js";
 
 /** The parts of the binding's CardReader this module uses. */
 interface BindingReader {
@@ -287,7 +288,7 @@ export class PcscManager implements CardConnector {
   #session(entry: ReaderEntry, protocol: number): ApduTransport {
     const reader = entry.reader;
     let closed = false;
-    let queue: Promise<unknown> = Promise.resolve();
+    const queue = new OneAtATime();
     // The binding's buffers may hold seed frames: wiped as soon as they are copied.
     const send = (apdu: Uint8Array): Promise<Uint8Array> =>
       new Promise<Uint8Array>((resolve, reject) => {
@@ -309,14 +310,12 @@ export class PcscManager implements CardConnector {
         abytes(apdu, "apdu", { min: 4 });
         if (closed) return Promise.reject(otpbError("INTERNAL", "transmit on a closed PC/SC session"));
         // One APDU at a time, in call order: the binding would interleave concurrent calls.
-        const result = queue.then(() => send(apdu));
-        queue = result.catch(() => {});
-        return result;
+        return queue.run(() => send(apdu));
       },
       close: async () => {
         if (closed) return;
         closed = true;
-        await queue;
+        await queue.idle();
         // LEAVE_CARD: a reset or power-down would wipe a token's session state for the next user
         // (TOKEN2.md §3.1: reconnecting a Molto2 resets it). Failure means the card or the service
         // already went away, which ends the session just as well.

@@ -16,7 +16,8 @@ import { runCli } from "../fixtures/cli.js";
 import { startDaemon } from "../../src/daemon/daemon.js";
 import { parseOtpauthUri } from "../../src/input/secret.js";
 import { silentLogger } from "../../src/lib/log.js";
-import { OtpbridgeError, REASONS } from "../../src/lib/errors.js";
+import { OtpbridgeError } from "../../src/lib/errors.js";
+import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 
 let root: string;
 let dataDir: string;
@@ -41,7 +42,7 @@ describe("otpbridge batch", () => {
       expect(run.out.filter((l) => l.startsWith("done "))).toHaveLength(3);
 
       const wrong = await runCli(["batch", "status", "1", "--data-dir", dataDir, "--passphrase-env", "OTPB_TEST_WRONG"]);
-      expect(wrong.code).toBe(REASONS.WRONG_PASSPHRASE.exitCode);
+      expect(wrong.code).toBe(EXIT_CODES.WRONG_PASSPHRASE);
       expect(wrong.err.at(-1)).toMatch(/wrong passphrase for journal/);
       const none = await runCli(["batch", "status", "1", "--data-dir", dataDir]);
       expect(none.code).not.toBe(0);

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BatchEngine, type BatchEngineOptions, type BatchItemEvent } from "../../src/daemon/batch-engine.js";
+import { BatchEngine, type BatchEngineOptions, type BatchItemEvent } from "../../src/service/batch-engine.js";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
 import { MemoryReaders } from "../../src/drivers/simulation.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";

@@ -6,7 +6,7 @@
  * other reader's token is never given the interrupted item. Holds the PC/SC test lock throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BatchEngine, type BatchItemEvent } from "../../src/daemon/batch-engine.js";
+import { BatchEngine, type BatchItemEvent } from "../../src/service/batch-engine.js";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { Journal } from "../../src/store/journal.js";

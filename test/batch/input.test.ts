@@ -5,7 +5,7 @@
  */
 import hiBase32 from "hi-base32";
 import { describe, expect, it } from "vitest";
-import { generatedBatch, parseBatchCsv, parseBatchUris } from "../../src/daemon/batch-input.js";
+import { generatedBatch, parseBatchCsv, parseBatchUris } from "../../src/service/batch-input.js";
 import { encodeMigrationUri } from "../../src/input/migration.js";
 import { failure } from "../fixtures/errors.js";
 

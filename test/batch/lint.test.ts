@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { lintBatchCsv } from "../../src/daemon/handlers/batch-lint.js";
-import { parseBatchCsv } from "../../src/daemon/batch-input.js";
+import { parseBatchCsv } from "../../src/service/batch-input.js";
 
 const GOOD = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 

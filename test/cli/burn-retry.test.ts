@@ -3,6 +3,9 @@
  * manager, with the token taken out of its reader in the middle of a step (MemoryReaders.remove,
  * which powers it down as a field loss does, §2.9) and put back, or replaced by another token.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { burnHoldingStill } from "../../src/cli/commands/burn.js";
 import { syncHoldingStill } from "../../src/cli/commands/sync-time.js";
@@ -12,6 +15,7 @@ import { MemoryReaders } from "../../src/drivers/simulation.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { otpbError } from "../../src/lib/errors.js";
 import { silentLogger } from "../../src/lib/log.js";
+import { Journal } from "../../src/store/journal.js";
 import { rejection } from "../fixtures/errors.js";
 import { AUTH_FINISH, GET_INFO, RecordingCard, WRITE_CONFIG, WRITE_SEED, type Step } from "../drivers/_cards.js";
 
@@ -19,8 +23,12 @@ const SEED = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
 const SETTINGS = { algorithm: "SHA1", period: 30, display: 30 } as const;
 const READER = "NFC reader";
 const managers: DeviceManager[] = [];
+const journals: Journal[] = [];
 const lost = () => otpbError("CARD_REMOVED", "the card left the reader during the exchange");
-afterEach(() => managers.splice(0).forEach((m) => m.close()));
+afterEach(() => {
+  managers.splice(0).forEach((m) => m.close());
+  journals.splice(0).forEach((j) => j.close());
+});
 
 async function rig(serial: string) {
   const readers = new MemoryReaders();
@@ -32,7 +40,9 @@ async function rig(serial: string) {
   await manager.settled(0);
   const err: string[] = [];
   const io: CommandIo = { out: () => {}, err: (l) => err.push(l), readStdin: () => "" };
-  return { readers, card, manager, io, err, token: card.card as SingleProfileToken };
+  const journal = Journal.open({ dataDir: mkdtempSync(join(tmpdir(), "otpb-retry-")), key: { kind: "keyFile" } });
+  journals.push(journal);
+  return { readers, card, manager, io, err, journal, token: card.card as SingleProfileToken };
 }
 
 /**
@@ -59,19 +69,22 @@ describe("burn: hold the token still, retrying", () => {
   it("the token leaves right after the config write wiped its seed: says so, waits for it, burns again; the token shows the code", async () => {
     const r = await rig("86596220000042"); // OTPC-P2-i: restricted, the config write erases the seed
     slipAt(r, WRITE_CONFIG, { landed: true });
-    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, SEED, SETTINGS, r.io, silentLogger);
+    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger);
     expect(r.err).toEqual(["hold the token still, retrying (the token left the field during seed; retry 1 of 2)"]);
     expect(r.token.code(result.codes.time)).toBe(result.codes.current);
     expect(Buffer.from(r.token.state().seed).equals(Buffer.from(SEED))).toBe(true);
     // First session up to the config write; the manager's GET INFO on re-insertion; then the whole burn again.
     const afterBack = r.card.steps.slice(r.card.steps.indexOf(WRITE_CONFIG) + 1);
     expect(afterBack).toEqual([GET_INFO, GET_INFO, "80:4b", AUTH_FINISH, WRITE_CONFIG, WRITE_SEED, GET_INFO]);
+    // Claimed once, before the first write, and committed once the clock read back.
+    expect(r.journal.item(result.journal.itemId)).toMatchObject({ state: "committed", serial: "86596220000042", attempts: 1 });
+    expect(r.journal.events(result.journal.batchId).filter((e) => e.kind === "item.claimed")).toHaveLength(1);
   });
 
   it("the token leaves during authentication before anything was written: retried the same way", async () => {
     const r = await rig("86596120000007"); // OTPC-P1-i
     slipAt(r, AUTH_FINISH, { landed: false });
-    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596120000007" }, SEED, SETTINGS, r.io, silentLogger);
+    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596120000007" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger);
     expect(r.err).toEqual(["hold the token still, retrying (the token left the field during auth; retry 1 of 2)"]);
     expect(r.token.code(result.codes.time)).toBe(result.codes.current);
   });
@@ -81,7 +94,7 @@ describe("burn: hold the token still, retrying", () => {
     const stranger = new RecordingCard(new SingleProfileToken({ serial: "86596220000099" }));
     slipAt(r, WRITE_CONFIG, { landed: true, comeback: stranger });
     const started = Date.now();
-    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, SEED, SETTINGS, r.io, silentLogger, { waitMs: 400 }));
+    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, { waitMs: 400 }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
     expect(error.reason).toBe("CARD_REMOVED");
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "wiped", serial: "86596220000042" });
@@ -93,16 +106,20 @@ describe("burn: hold the token still, retrying", () => {
   it("a token that does not come back in time: the original error after the wait", async () => {
     const r = await rig("86596320000001"); // C302-i: unrestricted
     slipAt(r, WRITE_SEED, { landed: false, comeback: null });
-    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596320000001" }, SEED, SETTINGS, r.io, silentLogger, { waitMs: 300 }));
+    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596320000001" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, { waitMs: 300 }));
     expect(error.reason).toBe("CARD_REMOVED");
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "previous" });
     expect(r.err).toHaveLength(1);
+    // A link failure leaves the item in flight: the same token resumes it with the same seed.
+    expect(error.detail.journal).toMatchObject({ state: "claimed" });
+    const { itemId } = error.detail.journal as { itemId: number };
+    expect(r.journal.item(itemId)).toMatchObject({ state: "claimed", serial: "86596320000001" });
   });
 
   it("retries a bounded number of times", async () => {
     const r = await rig("86596220000042");
     slipAt(r, WRITE_SEED, { landed: false, times: 5 });
-    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, SEED, SETTINGS, r.io, silentLogger, { attempts: 3 }));
+    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, { attempts: 3 }));
     expect(error.reason).toBe("CARD_REMOVED");
     expect(r.err).toEqual([1, 2, 3].map((n) => `hold the token still, retrying (the token left the field during seed; retry ${n} of 3)`));
     expect(r.card.steps.filter((s) => s === WRITE_SEED)).toHaveLength(4);
@@ -117,7 +134,7 @@ describe("burn: hold the token still, retrying", () => {
       setTimeout(() => r.readers.insert(READER, r.card), 40);
       throw lost();
     };
-    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596120000007" }, SEED, SETTINGS, r.io, silentLogger);
+    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596120000007" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger);
     expect(r.err).toEqual(["hold the token still, retrying (the token left the field during info; retry 1 of 2)"]);
     expect(r.card.steps.filter((s) => s === WRITE_SEED)).toHaveLength(1);
     expect(r.token.code(result.codes.time)).toBe(result.codes.current);

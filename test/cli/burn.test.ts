@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, type CliRun } from "../fixtures/cli.js";
-import { REASONS } from "../../src/lib/errors.js";
+import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 import { closeSntpResponders, sntpResponder } from "../fixtures/sntp.js";
 import { totp } from "../../src/crypto/index.js";
 
@@ -72,7 +72,7 @@ describe("otpbridge burn --simulate", () => {
     const fast = await sntpResponder(5_000);
     const seed = ["burn", "--simulate", "--reader", "reader 2", "--secret", SEED32, "--yes", "--ntp", `127.0.0.1:${fast}`];
     const refused = await runCli(seed);
-    expect(refused.code).toBe(REASONS.CLOCK_UNTRUSTED.exitCode);
+    expect(refused.code).toBe(EXIT_CODES.CLOCK_UNTRUSTED);
     expect(refused.err.join("\n")).toMatch(/5\.0 s behind 127\.0\.0\.1 \(limit 2 s\); not burning/);
     expect(refused.out).toEqual([]);
     const forced = await runCli([...seed, "--force"]);

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { REASONS } from "../../src/lib/errors.js";
+import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 import { runCli } from "../fixtures/cli.js";
 import { RpcClient, startDaemonProcess } from "../daemon/helpers/daemon.js";
 
@@ -102,7 +102,7 @@ describe("daemon configuration file", () => {
   ])("refuses %s with the file, the line and the reason, and starts nothing", async (_what, text, line, reason) => {
     write(defaultFile, text);
     const r = await runCli(["daemon", "--port", "0"]);
-    expect(r.code).toBe(REASONS.CONFIG_INVALID.exitCode);
+    expect(r.code).toBe(EXIT_CODES.CONFIG_INVALID);
     expect(r.out).toEqual([]);
     const message = r.err.join("\n");
     expect(message).toContain(`configuration ${defaultFile}${line}`);
@@ -112,7 +112,7 @@ describe("daemon configuration file", () => {
 
   it("a --config file that does not exist is an error; a missing default file is not", async () => {
     const r = await runCli(["daemon", "--config", join(work, "absent.toml"), "--print-config"]);
-    expect(r.code).toBe(REASONS.CONFIG_INVALID.exitCode);
+    expect(r.code).toBe(EXIT_CODES.CONFIG_INVALID);
     expect(r.err.join("\n")).toContain("absent.toml: no such file");
     expect((await runCli(["daemon", "--print-config"])).code).toBe(0);
   });

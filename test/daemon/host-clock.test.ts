@@ -4,7 +4,7 @@
  * override its caller offers.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { HostClockGuard } from "../../src/daemon/host-clock.js";
+import { HostClockGuard } from "../../src/service/host-clock.js";
 import { closeSntpResponders, sntpResponder } from "../fixtures/sntp.js";
 import { rejection } from "../fixtures/errors.js";
 

@@ -104,7 +104,7 @@ describe("DeviceManager over PC/SC", () => {
     const manager = start(readers);
     const token = new SingleProfileToken({ serial: "86596320000001" });
     readers.insert("R", token);
-    const info = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).info());
+    const info = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).info);
     expect(info.model.name).toBe("C302-i");
   });
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import base32 from "hi-base32";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../fixtures/cli.js";
-import { REASONS } from "../../src/lib/errors.js";
+import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 import { lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
 
 const SEED_B32 = base32.encode("12345678901234567890").replace(/=/g, "");
@@ -77,10 +77,10 @@ describe("otpbridge molto2 --simulate", () => {
 
   it.skipIf(missingPcscStack() !== undefined)("names no reader or several readers with the device reasons, opening none", async () => {
     const none = await runCli(["molto2", "list", "--reader", "no such reader"]);
-    expect(none.code).toBe(REASONS.NO_DEVICE.exitCode);
+    expect(none.code).toBe(EXIT_CODES.NO_DEVICE);
     expect(none.err.at(-1)).toBe('otpbridge: no reader name contains "no such reader"');
     const several = await runCli(["molto2", "list", "--reader", "Virtual PCD"]);
-    expect(several.code).toBe(REASONS.AMBIGUOUS_DEVICE.exitCode);
+    expect(several.code).toBe(EXIT_CODES.AMBIGUOUS_DEVICE);
     expect(several.err.at(-1)).toMatch(/^otpbridge: several readers match "Virtual PCD" \(Virtual PCD 00 00, .*\): name one with --reader$/);
   });
 

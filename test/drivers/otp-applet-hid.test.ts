@@ -42,7 +42,7 @@ describe("HID APDU channel: busy frames and touches (§4.9)", () => {
     const { hid, busy } = countingBusy(polledHidTransport(new OtpAppletHidDevice(key), 20));
     let prompts = 0;
     let busyAtPrompt = 0;
-    const session = OtpAppletSession.openHid(hid, {
+    const session = await OtpAppletSession.openHid(hid, {
       onTouch: () => {
         prompts++;
         busyAtPrompt = busy();
@@ -62,7 +62,7 @@ describe("HID APDU channel: busy frames and touches (§4.9)", () => {
     const key = new OtpAppletKey();
     const device = new OtpAppletHidDevice(key);
     let prompts = 0;
-    const session = OtpAppletSession.openHid(polledHidTransport(device, 20), { onTouch: () => prompts++ });
+    const session = await OtpAppletSession.openHid(polledHidTransport(device, 20), { onTouch: () => prompts++ });
     await session.add(TOUCHY);
     setTimeout(() => key.touch(), 25);
     expect((await session.code("Bank", "alice", T)).code).toBe(totp("SHA256", SEED, { time: T }));
@@ -71,7 +71,7 @@ describe("HID APDU channel: busy frames and touches (§4.9)", () => {
 
   it("gives up after the touch timeout with BUTTON_TIMEOUT, and refuses the channel afterwards", async () => {
     const key = new OtpAppletKey();
-    const session = OtpAppletSession.openHid(polledHidTransport(new OtpAppletHidDevice(key), 20), { touchTimeoutMs: 300 });
+    const session = await OtpAppletSession.openHid(polledHidTransport(new OtpAppletHidDevice(key), 20), { touchTimeoutMs: 300 });
     await session.add(TOUCHY);
     const started = performance.now();
     const error = await rejection(session.code("Bank", "alice", T));
@@ -87,7 +87,7 @@ describe("HID APDU channel: busy frames and touches (§4.9)", () => {
   it("maps the key's own 6FF9 (no touch within its limit) to BUTTON_TIMEOUT", async () => {
     const key = new OtpAppletKey();
     const device = new OtpAppletHidDevice(key, { clock: () => Date.now() / 1000, touchTimeout: 1 });
-    const session = OtpAppletSession.openHid(polledHidTransport(device, 50), { touchTimeoutMs: 10_000 });
+    const session = await OtpAppletSession.openHid(polledHidTransport(device, 50), { touchTimeoutMs: 10_000 });
     await session.add(TOUCHY);
     const error = await rejection(session.code("Bank", "alice", T));
     expect(reasonOf(error)).toBe("BUTTON_TIMEOUT");
@@ -109,7 +109,7 @@ describe("HID APDU channel: busy frames and touches (§4.9)", () => {
 
   it("serialises concurrent commands so their frames never interleave", async () => {
     const key = new OtpAppletKey();
-    const session = OtpAppletSession.openHid(new MemoryHidTransport(new OtpAppletHidDevice(key)));
+    const session = await OtpAppletSession.openHid(new MemoryHidTransport(new OtpAppletHidDevice(key)));
     const entries = Array.from({ length: 5 }, (_, n) => ({ ...TOUCHY, buttonRequired: false, account: `user${n}`, seed: SEED.subarray(n) }));
     await Promise.all(entries.map((e) => session.add(e)));
     const codes = await Promise.all(entries.map((e) => session.code(e.app, e.account, T)));

@@ -41,7 +41,7 @@ function recording(card: VirtualCard): { card: VirtualCard; log: string[] } {
 type Opener = (key: OtpAppletKey) => Promise<OtpAppletSession>;
 const LINKS: Array<[string, Opener]> = [
   ["PC/SC", (key) => OtpAppletSession.openPcsc(new MemoryTransport(key))],
-  ["HID", async (key) => OtpAppletSession.openHid(new MemoryHidTransport(new OtpAppletHidDevice(key)))],
+  ["HID", async (key) => await OtpAppletSession.openHid(new MemoryHidTransport(new OtpAppletHidDevice(key)))],
 ];
 
 describe.each(LINKS)("OtpAppletSession over %s (§4)", (_name, open) => {

@@ -36,7 +36,7 @@ describe("SingleProfileSession.open", () => {
     for (const model of SINGLE_PROFILE_MODELS) {
       const { card } = token(model.prefix);
       const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
-      expect(session.info()).toEqual({
+      expect(session.info).toEqual({
         serial: serialOf(model.prefix), model, restrictedSync: model.restrictedSync, clock: NOW - 1234, driftSeconds: -1234,
       });
       expect(card.steps).toEqual([GET_INFO]);

@@ -4,6 +4,9 @@
  * runs again on the same token once pcscd and the device manager list it again. Under the
  * machine-wide PC/SC test lock.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { burnHoldingStill } from "../../src/cli/commands/burn.js";
@@ -11,6 +14,7 @@ import type { CommandIo } from "../../src/cli/io.js";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { silentLogger } from "../../src/lib/log.js";
+import { Journal } from "../../src/store/journal.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { missingPcscStack } from "../fixtures/pcscd.js";
 import { RecordingCard, WRITE_SEED, sw } from "../drivers/_cards.js";
@@ -22,16 +26,19 @@ if (missing) console.warn(`hold-still end-to-end test skipped: ${missing}`);
 describe.skipIf(missing !== undefined)("burn retried through pcscd and vpcd when the token comes back", () => {
   let rig: PcscRig;
   let manager: DeviceManager;
+  let journal: Journal;
   const reader = OUR_READERS[0]!;
   const slots: InsertedCard[] = [];
 
   beforeAll(async () => {
     rig = await openRig();
     manager = new DeviceManager({ pcsc: rig.pcsc, families: [{ reader: reader.name, match: "exact", family: "single-profile" }] });
+    journal = Journal.open({ dataDir: mkdtempSync(join(tmpdir(), "otpb-hold-still-")), key: { kind: "keyFile" } });
   }, 150_000);
 
   afterAll(async () => {
     manager?.close();
+    journal?.close();
     await Promise.all(slots.map((slot) => slot.remove()));
     await rig?.close();
   });
@@ -55,9 +62,10 @@ describe.skipIf(missing !== undefined)("burn retried through pcscd and vpcd when
     const err: string[] = [];
     const io: CommandIo = { out: () => {}, err: (line) => err.push(line), readStdin: () => "" };
     const seed = new Uint8Array(20).fill(0x42);
-    const result = await burnHoldingStill(manager, { reader: reader.name, serial }, seed, { algorithm: "SHA1", period: 30, display: 30 }, io, silentLogger);
+    const result = await burnHoldingStill(manager, { reader: reader.name, serial }, { records: journal, seed, settings: { algorithm: "SHA1", period: 30, display: 30 } }, io, silentLogger);
     expect(err).toEqual(["hold the token still, retrying (the token left the field during seed; retry 1 of 2)"]);
     expect(Buffer.from(token.state().seed).equals(Buffer.from(seed))).toBe(true);
     expect(token.code(result.codes.time)).toBe(result.codes.current);
+    expect(journal.item(result.journal.itemId)).toMatchObject({ state: "committed", serial });
   }, 30_000);
 });

@@ -39,7 +39,8 @@ export async function appletScenario(toDevice: (m: ToDevice) => void, waitStarte
     if (path === undefined) throw new Error("the emulated key was never listed");
     result.path = path;
     let prompts = 0;
-    const session = OtpAppletSession.openHid(await openHidTransport(path), {
+    const hid = await openHidTransport(path);
+    const session = await OtpAppletSession.openHid(hid, {
       onTouch: () => {
         prompts++;
         toDevice({ cmd: "touch", key: APPLET_DEVICE.key });
@@ -64,6 +65,7 @@ export async function appletScenario(toDevice: (m: ToDevice) => void, waitStarte
       result.deleteMissing = await session.delete("VM Issuer", "alice@example.com").then(() => "resolved", reasonOf);
     } finally {
       await session.close();
+      await hid.close();
     }
   } catch (error) {
     result.error = error instanceof Error ? `${error.message}\n${error.stack}` : String(error);

@@ -1,18 +1,21 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { EXIT_CODES } from "../../src/cli/exit-codes.js";
+import { RPC_CODES } from "../../src/daemon/rpc-codes.js";
 import { REASONS } from "../../src/lib/errors.js";
-import { parseReasons, renderErrorsDoc, renderTroubleshootingDoc } from "../../scripts/errors-doc.mjs";
+import { fixSections, parseReasons, readSources, renderErrorsDoc, renderTroubleshootingDoc } from "../../scripts/errors-doc.mjs";
 
-const source = readFileSync(new URL("../../src/lib/errors.ts", import.meta.url), "utf8");
+const source = readSources();
 const page = (name: string): string => readFileSync(new URL(`../../docs/${name}`, import.meta.url), "utf8");
 
-describe("the REASONS table's doc comments", () => {
+describe("the reasons, their codes and their fixes", () => {
   it("document every reason with its exit code and JSON-RPC code, a meaning and a fix", () => {
     const parsed = parseReasons(source);
-    expect(parsed.map((r) => r.reason)).toEqual(Object.keys(REASONS));
+    expect(parsed.map((r) => r.reason)).toEqual([...REASONS]);
+    expect(fixSections(source)).toEqual([...REASONS]);
     for (const r of parsed) {
-      const entry = REASONS[r.reason as keyof typeof REASONS];
-      expect({ exitCode: r.exitCode, rpcCode: r.rpcCode }).toEqual(entry);
+      const reason = r.reason as keyof typeof EXIT_CODES;
+      expect({ exitCode: r.exitCode, rpcCode: r.rpcCode }).toEqual({ exitCode: EXIT_CODES[reason], rpcCode: RPC_CODES[reason] });
       expect(r.meaning.length, r.reason).toBeGreaterThan(10);
       expect(r.meaning, r.reason).not.toMatch(/^\*|Fix:/);
       expect(r.fix.length, `${r.reason} has no "Fix:" text`).toBeGreaterThan(30);
@@ -33,7 +36,7 @@ describe("docs/ERRORS.md", () => {
   it("explains every exit code the table uses", () => {
     const text = page("ERRORS.md");
     const legend = text.slice(text.indexOf("Exit codes:"), text.indexOf("| reason |"));
-    for (const code of new Set(Object.values(REASONS).map((r) => r.exitCode))) expect(legend).toMatch(new RegExp(`\\b${code} `));
+    for (const code of new Set(Object.values(EXIT_CODES))) expect(legend).toMatch(new RegExp(`\\b${code} `));
   });
 });
 
@@ -45,7 +48,7 @@ describe("docs/TROUBLESHOOTING.md", () => {
   it("has one section per reason, in table order, with its codes, meaning and fix", () => {
     const text = page("TROUBLESHOOTING.md");
     const headings = [...text.matchAll(/^## ([A-Z_]+)$/gm)].map((m) => m[1]);
-    expect(headings).toEqual(Object.keys(REASONS));
+    expect(headings).toEqual([...REASONS]);
     for (const r of parseReasons(source)) {
       const section = text.slice(text.indexOf(`## ${r.reason}\n`)).split(/\n## /)[0]!;
       expect(section).toContain(`Exit code ${r.exitCode}, JSON-RPC code ${r.rpcCode}.`);

@@ -220,3 +220,31 @@ describe("journal: claims", () => {
     expect(existsSync(join(t.dataDir, "journal.sqlite"))).toBe(true);
   });
 });
+
+describe("journal: forgetting a seed its owner keeps", () => {
+  let t: ReturnType<typeof tempRoot>;
+  beforeEach(() => (t = tempRoot()));
+  afterEach(() => t.cleanup());
+
+  it("erases a committed item's sealed seed only: the record stays, exports leave it out, the event says so", () => {
+    const journal = openKeyFileJournal(t.dataDir);
+    try {
+      const batch = journal.createBatch({ name: "mine", count: 2 });
+      journal.setBatchState(batch.id, "start");
+      const pending = journal.items(batch.id)[1]!;
+      burnAll(journal, batch.id, 1);
+      const [kept] = journal.items(batch.id);
+      expect(reasonOfThrown(() => journal.forgetSeed(pending.id))).toBe("ITEM_STATE");
+      const forgotten = journal.forgetSeed(kept!.id);
+      expect(forgotten).toMatchObject({ state: "committed", serial: "S0001", model: "OTPC-P2-i" });
+      journal.withCommittedSeeds(batch.id, (items) => expect(items).toEqual([]));
+      expect(journal.events(batch.id).map((e) => e.kind)).toContain("item.seed-forgotten");
+      const db = new Database(join(t.dataDir, "journal.sqlite"), { readonly: true });
+      journal.close();
+      expect((db.prepare("SELECT length(seed_sealed) AS n FROM items WHERE id = ?").get(kept!.id) as { n: number }).n).toBe(0);
+      db.close();
+    } finally {
+      journal.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * terminal (done/total, rate, ETA, each reader's state) and the final summary. Never a seed; the
  * codes shown are the one-time codes the token should display, for the operator to compare.
  */
-import type { BatchItemEvent, BatchProgress, ReaderStatus } from "../../daemon/batch-progress.js";
+import type { BatchItemEvent, BatchProgress, ReaderStatus } from "../../service/batch-progress.js";
 
 function duration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

@@ -2,7 +2,7 @@
  * Options shared by burn and sync-time: the settings a single-profile token takes (TOKEN2.md
  * §2.6) and the seed sources, parsed and checked once.
  */
-import type { SingleProfileSettings } from "../../drivers/single-profile.js";
+import { ALGORITHMS, DISPLAY_SECONDS, PERIODS, type SingleProfileSettings } from "../../drivers/single-profile.js";
 import type { DeviceSeed, SeedParameters } from "../../input/seed-input.js";
 import { otpbError } from "../../lib/errors.js";
 import { checkHostClock, hostSystemView } from "../../doctor/index.js";
@@ -54,8 +54,8 @@ const pick = <T extends string | number>(flag: string, text: string, allowed: re
  */
 export function explicitParameters(values: { algorithm?: string | undefined; period?: string | undefined }): Partial<SeedParameters> {
   return {
-    ...(values.algorithm !== undefined ? { algorithm: pick("algorithm", values.algorithm, ["SHA1", "SHA256"] as const) } : {}),
-    ...(values.period !== undefined ? { period: pick("period", values.period, [30, 60] as const) } : {}),
+    ...(values.algorithm !== undefined ? { algorithm: pick("algorithm", values.algorithm, ALGORITHMS) } : {}),
+    ...(values.period !== undefined ? { period: pick("period", values.period, PERIODS) } : {}),
   };
 }
 
@@ -65,7 +65,7 @@ export function explicitParameters(values: { algorithm?: string | undefined; per
  * @throws OtpbridgeError INVALID_INPUT on a bad value.
  */
 export function settingsFrom(values: { algorithm?: string | undefined; period?: string | undefined; display?: string | undefined }, seed?: DeviceSeed): SingleProfileSettings {
-  const display = pick("display", values.display ?? "30", [15, 30, 60, 120] as const);
+  const display = pick("display", values.display ?? "30", DISPLAY_SECONDS);
   if (seed === undefined) {
     const explicit = explicitParameters(values);
     return { algorithm: (explicit.algorithm ?? "SHA1") as SingleProfileSettings["algorithm"], period: (explicit.period ?? 30) as SingleProfileSettings["period"], display };

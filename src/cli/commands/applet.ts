@@ -4,11 +4,16 @@ import type { HashAlgorithm } from "../../crypto/hash.js";
 import { otpbError } from "../../lib/errors.js";
 import type { OtpEntryRecord, OtpEntryWrite } from "../../protocol/otp-entries.js";
 import { listToken2HidDevices, openHidTransport } from "../../transports/hid.js";
+import type { DaemonClient } from "../../client/daemon-client.js";
+import type { DeviceInfo } from "../../drivers/device-manager.js";
+import { daemonFor } from "../daemon-link.js";
 import type { CommandIo } from "../io.js";
+import { dataDirFrom } from "../journal-key.js";
 import { withMatchingReader } from "../pcsc-reader.js";
 import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
 import { simulatedOtpKey } from "../../drivers/simulation.js";
 import { parseInteger } from "./code.js";
+import { nowSeconds } from "../../lib/time.js";
 
 export const APPLET_HELP = `Usage: otpbridge applet <list|add|delete|code> [options]
 
@@ -22,6 +27,7 @@ Options:
   --hid PATH        the key's hidraw path (default: the one Token2 FIDO key attached over USB HID)
   --reader NAME     use PC/SC instead: the reader whose name contains NAME (NFC or the key's CCID)
   --simulate        use an emulated key, empty on every run, over an in-memory HID link
+  --data-dir DIR    while a daemon serves DIR (default $XDG_DATA_HOME/otpbridge), the key is reached through it
   --app ISSUER      issuer name, ASCII, up to 64 characters (default empty)
   --account NAME    account name, ASCII, 1 to 64 characters
   --algorithm SHA1|SHA256 (default SHA1)   --digits 4-10 (default 6)   --period S (default 30)
@@ -38,6 +44,7 @@ const OPTIONS = {
   hid: { type: "string" },
   reader: { type: "string" },
   simulate: { type: "boolean" },
+  "data-dir": { type: "string" },
   app: { type: "string" },
   account: { type: "string" },
   algorithm: { type: "string" },
@@ -55,7 +62,9 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>["values"];
-type Operation = ((session: OtpAppletSession) => Promise<void>) & { wipe?: () => void };
+/** What a sub-command does with the key's applet: a session here, or the daemon's otpApplet.* methods. */
+type Applet = Pick<OtpAppletSession, "list" | "code" | "add" | "delete">;
+type Operation = ((session: Applet) => Promise<void>) & { wipe?: () => void };
 
 /** `otpbridge applet <sub-command>`. */
 export async function runApplet(argv: string[], io: CommandIo): Promise<number> {
@@ -77,15 +86,53 @@ export async function runApplet(argv: string[], io: CommandIo): Promise<number> 
   }
   const operation = prepare(sub as Subcommand, values, io);
   try {
-    await withSession(values, io, operation);
+    const dataDir = dataDirFrom(values);
+    const daemon = values.simulate === true ? undefined : await daemonFor(dataDir);
+    if (daemon === undefined) {
+      await withSession(values, io, operation);
+    } else {
+      try {
+        await operation(await appletThroughDaemon(daemon, values));
+      } finally {
+        await daemon.close();
+      }
+    }
   } finally {
     operation.wipe?.();
   }
   return 0;
 }
 
+/**
+ * The key's applet through the daemon's otpApplet.* methods, on a session that ends with the
+ * connection: the key --reader or --hid names, else the one the daemon lists.
+ * @throws OtpbridgeError DEVICE_GONE (no key), INVALID_INPUT (several: name one).
+ */
+async function appletThroughDaemon(daemon: DaemonClient, values: Values): Promise<Applet> {
+  const keys = (await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices.filter((d) =>
+    d.family === "otp-applet" && d.state === "ready"
+    && (values.reader === undefined || (d.reader ?? "").includes(values.reader)) && (values.hid === undefined || d.path === values.hid));
+  if (keys.length === 0) throw otpbError("DEVICE_GONE", "no Token2 FIDO key is attached (the daemon lists none)");
+  if (keys.length > 1) throw otpbError("INVALID_INPUT", `several Token2 FIDO keys are attached (${keys.map((k) => k.reader ?? k.path).join(", ")}): name one with --reader or --hid`);
+  const { session } = await daemon.call<{ session: string }>("device.acquire", { id: keys[0]!.id, previous: null });
+  return {
+    list: async (time) => (await daemon.call<{ entries: OtpEntryRecord[] }>("otpApplet.list", { session, ...(time !== undefined ? { time } : {}) })).entries,
+    code: (app, account, time) => daemon.call("otpApplet.code", { session, app, account, ...(time !== undefined ? { time } : {}) }),
+    add: async (entry) => {
+      await daemon.call("otpApplet.add", {
+        session, app: entry.app, account: entry.account, type: entry.type, algorithm: entry.algorithm, digits: entry.digits,
+        ...(entry.type === "TOTP" ? { period: entry.period } : {}), buttonRequired: entry.buttonRequired,
+        seed: Buffer.from(entry.seed).toString("hex"), seedEncoding: "hex",
+      });
+    },
+    delete: async (app, account) => {
+      await daemon.call("otpApplet.delete", { session, app, account });
+    },
+  };
+}
+
 function time(values: Values): number {
-  return values.time === undefined ? Math.floor(Date.now() / 1000) : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
+  return values.time === undefined ? nowSeconds() : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
 }
 
 function names(values: Values): { app: string; account: string } {
@@ -159,7 +206,7 @@ async function withSession(values: Values, io: CommandIo, op: Operation): Promis
   if (values.simulate) {
     const { key, hid } = simulatedOtpKey();
     io.err("simulated Token2 FIDO key (in-memory HID)");
-    const session = OtpAppletSession.openHid(hid, {
+    const session = await OtpAppletSession.openHid(hid, {
       onTouch: () => {
         onTouch();
         setTimeout(() => key.touch(), 300); // the simulated user touches it after reading the prompt
@@ -169,6 +216,7 @@ async function withSession(values: Values, io: CommandIo, op: Operation): Promis
       await op(session);
     } finally {
       await session.close();
+      await hid.close();
     }
     return;
   }
@@ -183,10 +231,15 @@ async function withSession(values: Values, io: CommandIo, op: Operation): Promis
     if (keys.length > 1) throw otpbError("INVALID_INPUT", `several Token2 FIDO keys are attached (${keys.map((k) => k.path).join(", ")}): name one with --hid`);
     path = keys[0]!.path;
   }
-  const session = OtpAppletSession.openHid(await openHidTransport(path), { onTouch });
+  const hid = await openHidTransport(path);
   try {
-    await op(session);
+    const session = await OtpAppletSession.openHid(hid, { onTouch });
+    try {
+      await op(session);
+    } finally {
+      await session.close();
+    }
   } finally {
-    await session.close();
+    await hid.close();
   }
 }

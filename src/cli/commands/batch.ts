@@ -6,25 +6,27 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../daemon/batch-engine.js";
-import { CSV_HEADERS, generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../daemon/batch-input.js";
-import { ProgressMeter } from "../../daemon/batch-progress.js";
-import { checkTypedCode } from "../../daemon/batch-verify.js";
-import { defaultDataDir } from "../../daemon/daemon.js";
+import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../service/batch-engine.js";
+import { CSV_HEADERS, generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../service/batch-input.js";
+import { ProgressMeter } from "../../service/batch-progress.js";
+import { checkTypedCode } from "../../service/batch-verify.js";
 import { DeviceManager } from "../../drivers/device-manager.js";
 import { EXPORT_TARGETS, type ExportTarget } from "../../input/capabilities.js";
 import { aint, aoneOf } from "../../lib/checks.js";
 import { otpbError } from "../../lib/errors.js";
 import { exportBatch, type ExportRequest } from "../../store/export/index.js";
-import { Journal } from "../../store/journal.js";
-import { HostClockGuard } from "../../daemon/host-clock.js";
+import { HostClockGuard } from "../../service/host-clock.js";
 import { parseServerAddress } from "../../lib/sntp.js";
 import { simulatedBatchReaders } from "../../drivers/simulation.js";
 import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";
 import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
-import { JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
+import { dataDirFrom, JOURNAL_OPTIONS, openJournal } from "../journal-key.js";
+import type { DaemonClient } from "../../client/daemon-client.js";
+import { daemonFor, refuseLocalFlags } from "../daemon-link.js";
+import { checkThrough, createThrough, exportThrough, listThrough, runThrough, statusThrough, type CreateSource } from "./_batch-daemon.js";
+import { DISPLAY_SECONDS, PERIODS } from "../../drivers/single-profile.js";
 import { STATION_HELP, STATION_OPTIONS, runSharedBatch } from "./station-batch.js";
 
 export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FILE | --generate N) --name NAME [--issuer TEXT]
@@ -55,7 +57,6 @@ With --store, create, run, status, list and export work on a batch shared by sev
 ${STATION_HELP}`;
 
 const OPTIONS = {
-  "data-dir": { type: "string" },
   csv: { type: "string" },
   uris: { type: "string" },
   generate: { type: "string" },
@@ -78,16 +79,12 @@ const OPTIONS = {
   "key-name": { type: "string" },
   item: { type: "string" },
   code: { type: "string" },
-  ...JOURNAL_KEY_OPTIONS,
+  ...JOURNAL_OPTIONS,
   ...STATION_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
-
-function openJournal(values: Values, io: CommandIo): Journal {
-  return Journal.open({ dataDir: resolve(values["data-dir"] ?? defaultDataDir()), key: journalKeyFrom(values, io.readStdin) });
-}
 
 function batchIdOf(text: string | undefined): number {
   const id = Number(text);
@@ -104,6 +101,14 @@ export async function runBatch(argv: string[], io: CommandIo, context: CommandCo
     return values.help ? 0 : 2;
   }
   if (values.store !== undefined) return runSharedBatch(sub, id === undefined ? undefined : batchIdOf(id), values, io, context, () => parsedInput(values));
+  const daemon = values.simulate === true ? undefined : await daemonFor(dataDirFrom(values));
+  if (daemon !== undefined) {
+    try {
+      return await throughDaemon(daemon, sub, id, values, io);
+    } finally {
+      await daemon.close();
+    }
+  }
   switch (sub) {
     case "create":
       return create(values, io);
@@ -118,22 +123,71 @@ export async function runBatch(argv: string[], io: CommandIo, context: CommandCo
     case "export":
       return exportCommand(batchIdOf(id), values, io);
     default:
-      throw otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, check, list or export`);
+      throw unknownCommand(sub);
   }
 }
 
-function parsedInput(values: Values): ParsedBatch {
-  const name = values.name;
-  if (name === undefined) throw otpbError("INVALID_INPUT", "--name is required");
+const unknownCommand = (sub: string): Error => otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, check, list or export`);
+
+/** The same subcommands through the daemon that serves the data directory. */
+function throughDaemon(daemon: DaemonClient, sub: string, id: string | undefined, values: Values, io: CommandIo): Promise<number> {
+  const json = values.json === true;
+  switch (sub) {
+    case "create":
+      return createThrough(daemon, createSource(values), requiredName(values), values.issuer, json, io);
+    case "run":
+      refuseLocalFlags(values, ["readers", "reader", "family", "reburn", "display", "ntp"], dataDirFrom(values));
+      return runThrough(daemon, batchIdOf(id), values.force === true, io);
+    case "status":
+      return statusThrough(daemon, batchIdOf(id), json, io);
+    case "list":
+      return listThrough(daemon, json, io);
+    case "check":
+      return checkThrough(daemon, batchIdOf(id), itemIdOf(values), values.code ?? "", json, io);
+    case "export": {
+      const { request, path } = exportTarget(values);
+      return exportThrough(daemon, batchIdOf(id), request, path, io);
+    }
+    default:
+      throw unknownCommand(sub);
+  }
+}
+
+function requiredName(values: Values): string {
+  if (values.name === undefined) throw otpbError("INVALID_INPUT", "--name is required");
+  return values.name;
+}
+
+/** The one source of `batch create`, as given. */
+function createSource(values: Values): CreateSource {
   const sources = (["csv", "uris", "generate"] as const).filter((k) => values[k] !== undefined);
   if (sources.length !== 1) throw otpbError("INVALID_INPUT", "give exactly one of --csv FILE, --uris FILE and --generate N");
-  if (values.csv !== undefined) return parseBatchCsv(readFileSync(values.csv, "utf8"), name);
-  if (values.uris !== undefined) return parseBatchUris(readFileSync(values.uris, "utf8").split(/\r?\n/), name);
+  if (values.csv !== undefined) return { csv: readFileSync(values.csv, "utf8") };
+  if (values.uris !== undefined) return { uris: readFileSync(values.uris, "utf8").split(/\r?\n/) };
+  const { algorithm, period } = generatedParameters(values);
+  return { generate: Number(values.generate), algorithm, period };
+}
+
+function generatedParameters(values: Values): { algorithm: "SHA1" | "SHA256"; period: (typeof PERIODS)[number] } {
   const algorithm = values.algorithm?.toUpperCase().replace("-", "") ?? "SHA1";
   aoneOf(algorithm, "--algorithm", ["SHA1", "SHA256"] as const);
   const period = Number(values.period ?? 30);
-  aoneOf(period, "--period", [30, 60] as const);
-  return generatedBatch(Number(values.generate), name, { algorithm, period });
+  aoneOf(period, "--period", PERIODS);
+  return { algorithm, period };
+}
+
+function itemIdOf(values: Values): number {
+  const itemId = Number(values.item);
+  aint(itemId, "--item", 1, Number.MAX_SAFE_INTEGER);
+  return itemId;
+}
+
+function parsedInput(values: Values): ParsedBatch {
+  const name = requiredName(values);
+  const source = createSource(values);
+  if ("csv" in source) return parseBatchCsv(source.csv, name);
+  if ("uris" in source) return parseBatchUris(source.uris, name);
+  return generatedBatch(source.generate, name, { algorithm: source.algorithm as "SHA1" | "SHA256", period: source.period as (typeof PERIODS)[number] });
 }
 
 function create(values: Values, io: CommandIo): number {
@@ -159,7 +213,7 @@ function create(values: Values, io: CommandIo): number {
 
 async function run(batchId: number, values: Values, io: CommandIo, context: CommandContext): Promise<number> {
   const display = Number(values.display ?? 30);
-  aoneOf(display, "--display", [15, 30, 60, 120] as const);
+  aoneOf(display, "--display", DISPLAY_SECONDS);
   // Before anything is opened: every token of the batch gets its clock from this host.
   const force = values.force === true;
   const clock = new HostClockGuard({ forceHint: "--force burns anyway", ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}) });
@@ -228,8 +282,7 @@ function status(batchId: number, values: Values, io: CommandIo): number {
 }
 
 function check(batchId: number, values: Values, io: CommandIo): number {
-  const itemId = Number(values.item);
-  aint(itemId, "--item", 1, Number.MAX_SAFE_INTEGER);
+  const itemId = itemIdOf(values);
   const journal = openJournal(values, io);
   try {
     const result = checkTypedCode(journal, batchId, itemId, values.code ?? "");
@@ -253,23 +306,27 @@ function list(values: Values, io: CommandIo): number {
   }
 }
 
-function exportCommand(batchId: number, values: Values, io: CommandIo): number {
+/** Where and how `batch export` writes. */
+function exportTarget(values: Values): { request: ExportRequest; path: string } {
   if (values.out === undefined || values.format === undefined) throw otpbError("INVALID_INPUT", "--format and --out are required");
   const format = values.format as ExportTarget;
   aoneOf(format, "--format", EXPORT_TARGETS);
-  let request: ExportRequest;
+  const path = resolve(values.out);
   if (format === "pskc" || format === "privacyidea-pskc") {
     const variable = values["password-env"];
     const password = variable === undefined ? undefined : process.env[variable];
     if (password === undefined || password === "") throw otpbError("INVALID_INPUT", `${format} needs --password-env VAR naming a set environment variable (the PSKC encryption password)`);
-    request = { format, protection: { kind: "password", password, keyName: values["key-name"] ?? "otpbridge" } };
-  } else {
-    request = { format };
+    return { request: { format, protection: { kind: "password", password, keyName: values["key-name"] ?? "otpbridge" } }, path };
   }
+  return { request: { format }, path };
+}
+
+function exportCommand(batchId: number, values: Values, io: CommandIo): number {
+  const { request, path } = exportTarget(values);
   const journal = openJournal(values, io);
   try {
-    const result = exportBatch(journal, batchId, request, resolve(values.out));
-    io.out(`${result.count} committed items of batch ${batchId} written to ${result.path} (${format}, mode 0600)`);
+    const result = exportBatch(journal, batchId, request, path);
+    io.out(`${result.count} committed items of batch ${batchId} written to ${result.path} (${request.format}, mode 0600)`);
     return 0;
   } finally {
     journal.close();

@@ -5,6 +5,7 @@ import { classifySecretInput } from "../../input/classify.js";
 import { otpbError } from "../../lib/errors.js";
 import { readSecretText, SECRET_SOURCE_HELP } from "../secret-source.js";
 import type { CommandIo } from "../io.js";
+import { nowSeconds } from "../../lib/time.js";
 
 export const CODE_HELP = `Usage: otpbridge code (SEED SOURCE) [--algorithm SHA1|SHA256|SHA512] [--digits N]
                       [--period S] [--time UNIX]
@@ -59,7 +60,7 @@ export function runCode(argv: string[], io: CommandIo): number {
     },
   });
   try {
-    const time = values.time === undefined ? Math.floor(Date.now() / 1000) : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
+    const time = values.time === undefined ? nowSeconds() : parseInteger(values.time, "--time", 0, Number.MAX_SAFE_INTEGER);
     for (const account of accounts) {
       const code = totp(account.algorithm, account.secret, { time, period: account.period, digits: account.digits });
       // A migration export holds several accounts: name each line so the codes can be told apart.

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { otpbError } from "../../lib/errors.js";
 import { LAUNCH_FILE, type LaunchFile } from "../../daemon/console-login.js";
-import { defaultDataDir } from "../../daemon/daemon.js";
+import { defaultDataDir } from "../../lib/daemon-paths.js";
 import { assertPrivateFile } from "../../store/private-files.js";
 import type { CommandIo } from "../io.js";
 

@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { defaultDataDir } from "../../daemon/daemon.js";
+import { defaultDataDir } from "../../lib/daemon-paths.js";
 import { otpbError } from "../../lib/errors.js";
 import { DEFAULT_FIND_WINDOW, MAX_FIND_CODES, MAX_FIND_WINDOW, findToken, journalSeedSource, type FindMatch } from "../../service/find.js";
 import { Journal } from "../../store/journal.js";

@@ -6,7 +6,11 @@ import type { HashAlgorithm } from "../../crypto/hash.js";
 import { otpbError } from "../../lib/errors.js";
 import type { ApduTransport } from "../../transports/types.js";
 import { waitForPress } from "../button.js";
+import type { DaemonClient } from "../../client/daemon-client.js";
+import type { DeviceInfo } from "../../drivers/device-manager.js";
+import { daemonFor } from "../daemon-link.js";
 import type { CommandIo } from "../io.js";
+import { dataDirFrom } from "../journal-key.js";
 import { withMatchingReader } from "../pcsc-reader.js";
 import { keySourceHelp, readCustomerKey } from "../key-source.js";
 import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
@@ -28,6 +32,8 @@ Programs a Token2 Molto2 / Molto2v2 (50 or 100 TOTP profiles) on a USB CCID read
 Options:
   --reader NAME     reader whose name contains NAME (default: the one reader with "molto" in its name)
   --simulate        use an emulated Molto2, factory-fresh on every run (behind pcscd and vpcd when they run)
+  --data-dir DIR    while a daemon serves DIR (default $XDG_DATA_HOME/otpbridge), the token is reached
+                    through it (set-key and reset, which need the ▲ button, are not offered then)
   --algorithm       SHA1 (default) or SHA256        --digits 4|6|8|10 (default 6)
   --period 30|60    (default 30)                    --display 0-3: screen off after 15/30/60/120 s (default 1)
   --button-wait S   without a terminal, seconds allowed for the ▲ press (default 20)
@@ -48,6 +54,7 @@ type Subcommand = (typeof SUBCOMMANDS)[number];
 const OPTIONS = {
   reader: { type: "string" },
   simulate: { type: "boolean" },
+  "data-dir": { type: "string" },
   all: { type: "boolean" },
   profile: { type: "string" },
   title: { type: "string" },
@@ -98,6 +105,18 @@ export async function runMolto2(argv: string[], io: CommandIo): Promise<number> 
   const operation = prepare(sub as Subcommand, values, io);
   const customerKey = readCustomerKey("key", { stdin: values["key-stdin"], file: values["key-file"], env: values["key-env"], hex: values["key-hex"] }, io.readStdin);
   try {
+    const daemon = values.simulate === true ? undefined : await daemonFor(dataDirFrom(values));
+    if (daemon !== undefined) {
+      try {
+        if (sub === "set-key" || sub === "reset") {
+          throw otpbError("INVALID_INPUT", `molto2 ${sub} needs the ▲ button pressed at the token, which the daemon's API does not offer: stop the daemon serving ${dataDirFrom(values)} and run it again`);
+        }
+        await operation(await molto2ThroughDaemon(daemon, values.reader, customerKey, io), async () => {});
+      } finally {
+        await daemon.close();
+      }
+      return 0;
+    }
     const run = async (transport: ApduTransport, onButton: Molto2ButtonHandler): Promise<void> => {
       const session = await Molto2Session.open(transport, {
         ...(customerKey === undefined ? {} : { customerKey }),
@@ -106,7 +125,7 @@ export async function runMolto2(argv: string[], io: CommandIo): Promise<number> 
       try {
         await operation(session, onButton);
       } finally {
-        session.close();
+        await session.close();
       }
     };
     if (values.simulate) {
@@ -130,7 +149,68 @@ export async function runMolto2(argv: string[], io: CommandIo): Promise<number> 
   return 0;
 }
 
-type Operation = ((session: Molto2Session, onButton: Molto2ButtonHandler) => Promise<void>) & { wipe?: () => void };
+/** What a sub-command does with the token: a session here, or the daemon's molto2.* methods. */
+type Molto2 = Pick<Molto2Session, "info" | "listProfiles" | "readProfile" | "writeProfile" | "deleteProfile" | "syncTime" | "setScreenLock" | "changeCustomerKey" | "factoryReset">;
+type Operation = ((session: Molto2, onButton: Molto2ButtonHandler) => Promise<void>) & { wipe?: () => void };
+
+/** A profile's public block as the daemon sends it. */
+type RemoteProfile = Pick<Molto2ProfileEntry, "profile" | "title" | "flag" | "seedPresent" | "algorithm" | "digits" | "period">;
+
+const asEntry = (p: RemoteProfile): Molto2ProfileEntry => ({ ...p, titleBytes: new TextEncoder().encode(p.title), timeA: 0, timeB: 0 });
+
+/**
+ * The Molto2 through the daemon's molto2.* methods, on a session that ends with the connection:
+ * the device in the reader --reader names, else the one Molto2 the daemon lists. Its warnings (the
+ * factory key in use) are printed as a session here prints them.
+ * @throws OtpbridgeError NO_DEVICE, AMBIGUOUS_DEVICE.
+ */
+async function molto2ThroughDaemon(daemon: DaemonClient, reader: string | undefined, customerKey: Uint8Array | undefined, io: CommandIo): Promise<Molto2> {
+  const found = (await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices.filter((d) =>
+    d.family === "molto2" && d.state === "ready" && (reader === undefined || (d.reader ?? "").includes(reader)));
+  if (found.length === 0) throw otpbError("NO_DEVICE", "the daemon lists no Molto2");
+  if (found.length > 1) throw otpbError("AMBIGUOUS_DEVICE", `the daemon lists several Molto2 (${found.map((d) => d.reader).join(", ")}): name one with --reader`);
+  const { session } = await daemon.call<{ session: string }>("device.acquire", { id: found[0]!.id, previous: null });
+  const key = customerKey === undefined ? {} : { customerKey: Buffer.from(customerKey).toString("hex") };
+  const call = async <T>(method: string, params: object): Promise<T> => {
+    const result = await daemon.call<T & { warnings?: Array<{ message: string }> }>(method, { session, ...key, ...params });
+    for (const warning of result.warnings ?? []) io.err(`warning: ${warning.message}`);
+    return result;
+  };
+  // Read when a sub-command lists (the public blocks of every profile take one read each).
+  type Listed = { serial: string; clock: number; profiles: RemoteProfile[] };
+  let listed: Listed | undefined;
+  const list = async (): Promise<Listed> => (listed ??= await call<Listed>("molto2.list", {}));
+  let written: RemoteProfile | undefined;
+  const refuse = (): never => {
+    throw otpbError("INVALID_INPUT", "this operation needs the ▲ button pressed at the token, which the daemon's API does not offer");
+  };
+  return {
+    get info(): Molto2["info"] {
+      if (listed === undefined) throw otpbError("INTERNAL", "the Molto2's info is read with its profiles");
+      return { serial: listed.serial, clock: listed.clock } as Molto2["info"];
+    },
+    listProfiles: async () => (await list()).profiles.map(asEntry),
+    readProfile: async (profile) => asEntry(written?.profile === profile ? written : (await list()).profiles.find((p) => p.profile === profile)!),
+    writeProfile: async (profile, write, options) => {
+      const { entry } = await call<{ entry: RemoteProfile }>("molto2.write", {
+        profile, overwrite: options?.overwrite === true,
+        ...(write.title !== undefined ? { title: write.title } : {}),
+        ...(write.seed !== undefined ? { seed: Buffer.from(write.seed).toString("hex"), seedEncoding: "hex" } : {}),
+        ...(write.config !== undefined ? { config: write.config } : {}),
+      });
+      written = entry;
+    },
+    deleteProfile: async (profile) => {
+      await call("molto2.delete", { profile });
+    },
+    syncTime: (target) => call("molto2.syncTime", target === "all" ? {} : { profile: target.profile }),
+    setScreenLock: async (locked) => {
+      await call("molto2.screenLock", { locked });
+    },
+    changeCustomerKey: refuse,
+    factoryReset: refuse,
+  };
+}
 
 function profileOf(values: Values): number {
   if (values.profile === undefined) throw otpbError("INVALID_INPUT", "--profile N is required");

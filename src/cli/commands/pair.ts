@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import { REASONS, otpbError, type Reason } from "../../lib/errors.js";
 import { daemonSocketPath } from "../../lib/daemon-paths.js";
 import { CAPABILITIES, PairingStore, parseCapabilities } from "../../daemon/auth.js";
-import { defaultDataDir } from "../../daemon/daemon.js";
+import { defaultDataDir } from "../../lib/daemon-paths.js";
 import { confirm } from "../device-context.js";
 import type { CommandIo } from "../io.js";
 

@@ -6,11 +6,11 @@
  * from --batch-passphrase-stdin | --batch-passphrase-file PATH | --batch-passphrase-env NAME.
  */
 import { resolve } from "node:path";
-import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../daemon/batch-engine.js";
-import type { ParsedBatch } from "../../daemon/batch-input.js";
-import { wipeBatchInput } from "../../daemon/batch-input.js";
-import { defaultDataDir } from "../../daemon/daemon.js";
-import { HostClockGuard } from "../../daemon/host-clock.js";
+import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../service/batch-engine.js";
+import type { ParsedBatch } from "../../service/batch-input.js";
+import { wipeBatchInput } from "../../service/batch-input.js";
+import { defaultDataDir } from "../../lib/daemon-paths.js";
+import { HostClockGuard } from "../../service/host-clock.js";
 import { DeviceManager } from "../../drivers/device-manager.js";
 import { EXPORT_TARGETS, type ExportTarget } from "../../input/capabilities.js";
 import { aoneOf } from "../../lib/checks.js";

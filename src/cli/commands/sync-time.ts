@@ -1,7 +1,12 @@
 import { parseArgs } from "node:util";
-import type { DeviceManager } from "../../drivers/device-manager.js";
-import { describeRetry, holdStill, type HeldToken, type HoldStillOptions } from "../../drivers/hold-still.js";
-import { SingleProfileSession, safeToRepeat, type SingleProfileInfo, type SyncTimeOptions, type SyncTimeResult } from "../../drivers/single-profile.js";
+import type { DaemonClient } from "../../client/daemon-client.js";
+import type { DeviceInfo, DeviceManager } from "../../drivers/device-manager.js";
+import { describeRetry, holdStill, type HeldToken, type HoldStillOptions, type RetryEvent } from "../../drivers/hold-still.js";
+import {
+  SingleProfileSession, safeToRepeat, type SingleProfileInfo, type SingleProfileSettings, type SyncTimeOptions, type SyncTimeResult,
+} from "../../drivers/single-profile.js";
+import { daemonFor, refuseLocalFlags } from "../daemon-link.js";
+import { dataDirFrom } from "../journal-key.js";
 import type { Logger } from "../../lib/log.js";
 import type { ApduTransport } from "../../transports/types.js";
 import { otpbError } from "../../lib/errors.js";
@@ -15,6 +20,7 @@ import { checkClockBeforeWriting, explicitParameters, SEED_OPTIONS, SETTINGS_HEL
 
 export const SYNC_TIME_HELP = `Usage: otpbridge sync-time [--reader NAME] [--check] [--algorithm ...] [--period ...] [--display ...]
                           [--wipe-seed [SEED SOURCE]] [--ntp HOST[:PORT]] [--force] [--yes] [--json] [--simulate]
+                          [--data-dir DIR]
 
 Reads a single-profile token's clock drift, and sets its clock to the current UTC time.
 
@@ -25,7 +31,8 @@ On OTPC-P2-i, OTPC-P2-i-NB, miniOTP-3-i, miniOTP-3-i-NB and C301-i it ALSO ERASE
 --wipe-seed or confirm on the terminal. Give the seed too and it is burned again right after.
 If the token leaves the field, "hold the token still, retrying" is printed and the sync goes on
 once the same token is back, but only from a step that is safe to repeat (a clock write that
-erased the seed is not sent again unless the seed follows).
+erased the seed is not sent again unless the seed follows). While a daemon serves --data-dir
+(default $XDG_DATA_HOME/otpbridge), the token is reached through it.
 
   --check                  only print the drift; write nothing
   --wipe-seed              accept that a restricted model loses its seed
@@ -43,7 +50,7 @@ const SOURCES = ["secret", "hex", "uri", "qr", "secret-stdin", "secret-file", "s
 export async function runSyncTime(argv: string[], io: CommandIo, context: CommandContext): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...SEED_OPTIONS, ...TOKEN_OPTIONS, check: { type: "boolean" }, "wipe-seed": { type: "boolean" } },
+    options: { ...SEED_OPTIONS, ...TOKEN_OPTIONS, "data-dir": { type: "string" }, check: { type: "boolean" }, "wipe-seed": { type: "boolean" } },
     strict: true,
   });
   if (values.help) {
@@ -55,43 +62,98 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
     if (seed !== undefined) checkBurnerSeedLength(seed.secret);
     if (seed !== undefined && values.check) throw otpbError("INVALID_INPUT", "--check writes nothing: it takes no seed");
     const settings = settingsFrom(values, seed);
+    const dataDir = dataDirFrom(values);
+    const daemon = values.simulate === true ? undefined : await daemonFor(dataDir);
+    if (daemon !== undefined) {
+      try {
+        refuseLocalFlags(values, ["family"], dataDir);
+        return await syncTime(await tokenThroughDaemon(daemon, values.reader, values.force === true, io), values, settings, seed, io);
+      } finally {
+        await daemon.close();
+      }
+    }
     const devices = await openDevices({ simulate: values.simulate === true, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader });
     try {
-      const target = chooseToken(devices.manager.list(), values.reader);
-      const logger = context.logger.child({ reader: target.reader });
-      const info: SingleProfileInfo = await withTokenSession(devices.manager, target.reader, async (t) =>
-        (await SingleProfileSession.open(t, { logger, expectSerial: target.serial! })).info());
-      const drift = `${info.driftSeconds >= 0 ? "+" : ""}${info.driftSeconds} s`;
-      if (values.check) {
-        if (values.json) io.out(JSON.stringify({ reader: target.reader, serial: info.serial, model: info.model.name, clock: info.clock, driftSeconds: info.driftSeconds }, null, 2));
-        else io.out(`${info.model.name} ${info.serial}: clock ${new Date(info.clock * 1000).toISOString()}, drift ${drift}`);
-        return 0;
-      }
-      await checkClockBeforeWriting(values, io);
-      let confirmSeedWipe = values["wipe-seed"] === true;
-      if (info.restrictedSync && !confirmSeedWipe && io.isInteractive?.() === true) {
-        await confirm(io, `The ${info.model.name} ${info.serial} ERASES ITS SEED when its clock is set${seed === undefined ? ", and no seed was given to burn again" : ""}. Continue?`, false);
-        confirmSeedWipe = true;
-      } else {
-        await confirm(io, `Set the clock of the ${info.model.name} ${info.serial} (drift ${drift}) and re-send ${settings.algorithm}, ${settings.period} s, display ${settings.display} s?`, values.yes === true);
-      }
-      const held = { reader: target.reader, serial: target.serial! };
-      const result = await syncHoldingStill(devices.manager, held, { ...settings, confirmSeedWipe, ...(seed !== undefined ? { reseed: seed.secret } : {}) }, io, logger);
-      if (values.json) {
-        io.out(JSON.stringify({ reader: target.reader, ...result }, null, 2));
-        return 0;
-      }
-      io.out(`${result.model} ${result.serial}: clock set to ${new Date(result.time * 1000).toISOString()} (drift was ${drift})`);
-      if (result.seed === "wiped") io.out("the token now holds NO seed: burn one with `otpbridge burn`");
-      if (result.seed === "kept") io.out("the seed was kept");
-      if (result.codes !== undefined) io.out(`seed burned again; code ${result.codes.current} (previous ${result.codes.previous}, next ${result.codes.next})`);
-      return 0;
+      return await syncTime(await tokenAlone(devices.manager, values.reader, io, context.logger), values, settings, seed, io);
     } finally {
       await devices.close();
     }
   } finally {
     seed?.secret.fill(0);
   }
+}
+
+/** The chosen token as sync-time sees it: what GET INFO said, and the clock write. */
+interface SyncTarget {
+  reader: string;
+  info: { serial: string; model: string; restrictedSync: boolean; clock: number; driftSeconds: number };
+  sync(options: SyncTimeOptions): Promise<SyncTimeResult>;
+}
+
+async function tokenAlone(manager: DeviceManager, reader: string | undefined, io: CommandIo, log: Logger): Promise<SyncTarget> {
+  const target = chooseToken(manager.list(), reader);
+  const logger = log.child({ reader: target.reader });
+  const info: SingleProfileInfo = await withTokenSession(manager, target.reader, async (t) =>
+    (await SingleProfileSession.open(t, { logger, expectSerial: target.serial! })).info);
+  const held = { reader: target.reader, serial: target.serial! };
+  return { reader: target.reader, info: { ...info, model: info.model.name }, sync: (options) => syncHoldingStill(manager, held, options, io, logger) };
+}
+
+/**
+ * The same through the daemon's token.info and token.syncTime, on a session that ends with the
+ * connection when the command ends.
+ */
+async function tokenThroughDaemon(daemon: DaemonClient, reader: string | undefined, force: boolean, io: CommandIo): Promise<SyncTarget> {
+  const target = chooseToken((await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices, reader);
+  const { session } = await daemon.call<{ session: string }>("device.acquire", { id: target.id, previous: null });
+  const info = await daemon.call<SyncTarget["info"]>("token.info", { session });
+  return {
+    reader: target.reader, info,
+    sync: async (options) => {
+      const stopRetries = daemon.on("token.retrying", (event) => io.err(describeRetry(event as RetryEvent)));
+      try {
+        // The local check before the confirmation already said what --force overrode.
+        const { warnings: _repeated, ...result } = await daemon.call<SyncTimeResult & { warnings?: string[] }>("token.syncTime", {
+          session, algorithm: options.algorithm, period: options.period, display: options.display, confirmSeedWipe: options.confirmSeedWipe === true,
+          force, ...(options.reseed !== undefined ? { seed: Buffer.from(options.reseed).toString("hex"), seedEncoding: "hex" } : {}),
+        });
+        return result;
+      } finally {
+        stopRetries();
+      }
+    },
+  };
+}
+
+type SyncValues = Parameters<typeof checkClockBeforeWriting>[0] & { check?: boolean | undefined; json?: boolean | undefined; yes?: boolean | undefined; "wipe-seed"?: boolean | undefined };
+
+/** `sync-time` on the chosen token: --check, or the confirmed clock write. */
+async function syncTime(target: SyncTarget, values: SyncValues, settings: SingleProfileSettings, seed: DeviceSeed | undefined, io: CommandIo): Promise<number> {
+  const { info } = target;
+  const drift = `${info.driftSeconds >= 0 ? "+" : ""}${info.driftSeconds} s`;
+  if (values.check) {
+    if (values.json) io.out(JSON.stringify({ reader: target.reader, serial: info.serial, model: info.model, clock: info.clock, driftSeconds: info.driftSeconds }, null, 2));
+    else io.out(`${info.model} ${info.serial}: clock ${new Date(info.clock * 1000).toISOString()}, drift ${drift}`);
+    return 0;
+  }
+  await checkClockBeforeWriting(values, io);
+  let confirmSeedWipe = values["wipe-seed"] === true;
+  if (info.restrictedSync && !confirmSeedWipe && io.isInteractive?.() === true) {
+    await confirm(io, `The ${info.model} ${info.serial} ERASES ITS SEED when its clock is set${seed === undefined ? ", and no seed was given to burn again" : ""}. Continue?`, false);
+    confirmSeedWipe = true;
+  } else {
+    await confirm(io, `Set the clock of the ${info.model} ${info.serial} (drift ${drift}) and re-send ${settings.algorithm}, ${settings.period} s, display ${settings.display} s?`, values.yes === true);
+  }
+  const result = await target.sync({ ...settings, confirmSeedWipe, ...(seed !== undefined ? { reseed: seed.secret } : {}) });
+  if (values.json) {
+    io.out(JSON.stringify({ reader: target.reader, ...result }, null, 2));
+    return 0;
+  }
+  io.out(`${result.model} ${result.serial}: clock set to ${new Date(result.time * 1000).toISOString()} (drift was ${drift})`);
+  if (result.seed === "wiped") io.out("the token now holds NO seed: burn one with `otpbridge burn`");
+  if (result.seed === "kept") io.out("the seed was kept");
+  if (result.codes !== undefined) io.out(`seed burned again; code ${result.codes.current} (previous ${result.codes.previous}, next ${result.codes.next})`);
+  return 0;
 }
 
 /**

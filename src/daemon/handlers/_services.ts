@@ -4,7 +4,7 @@ import type { Journal } from "../../store/journal.js";
 import type { PairingStore } from "../auth.js";
 import type { DaemonCore } from "../core.js";
 import type { PairingRequests } from "../pairing-requests.js";
-import type { HostClockGuard } from "../host-clock.js";
+import type { HostClockGuard } from "../../service/host-clock.js";
 
 export interface DaemonServices {
   core: DaemonCore;

@@ -7,7 +7,7 @@
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { OtpbridgeError, reasonOf } from "../../lib/errors.js";
-import { parseBatchCsv, wipeBatchInput } from "../batch-input.js";
+import { parseBatchCsv, wipeBatchInput } from "../../service/batch-input.js";
 import type { MethodTable } from "../rpc.js";
 import { objectParams, text } from "./_params.js";
 

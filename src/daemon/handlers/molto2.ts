@@ -5,7 +5,7 @@
  * change, factory reset) are in molto2-button.ts.
  */
 import type { Molto2Warning } from "../../drivers/molto2-keys.js";
-import { Molto2Session, type Molto2ProfileWrite } from "../../drivers/molto2.js";
+import { Molto2Session, type Molto2ProfileEntry, type Molto2ProfileWrite } from "../../drivers/molto2.js";
 import { otpbError } from "../../lib/errors.js";
 import { parseHexSecret } from "../../input/secret.js";
 import type { MethodTable } from "../rpc.js";
@@ -38,7 +38,7 @@ export function withMolto2<T extends object>(s: DaemonServices, raw: unknown, cl
       const warnings = molto2.warnings;
       return warnings.length > 0 ? { ...result, warnings } : result;
     } finally {
-      molto2.close();
+      await molto2.close();
     }
   }).finally(() => key?.fill(0));
 }
@@ -50,9 +50,8 @@ export function molto2Methods(s: DaemonServices): MethodTable {
       capability: "read",
       handler: (raw, client) => withMolto2(s, raw, client, async (m) => ({
         serial: m.info.serial,
-        profiles: (await m.listProfiles()).map((p) => ({
-          profile: p.profile, title: p.title, flag: p.flag, seedPresent: p.seedPresent, algorithm: p.algorithm, digits: p.digits, period: p.period,
-        })),
+        clock: m.info.clock,
+        profiles: (await m.listProfiles()).map(publicBlock),
       })),
     },
     "molto2.write": {
@@ -78,7 +77,8 @@ export function molto2Methods(s: DaemonServices): MethodTable {
             ...(parameters !== undefined ? { config: molto2Config(parameters, display) } : {}),
           };
           await m.writeProfile(profile, write, { overwrite: flag(params, "overwrite", false) });
-          return { profile, written: Object.keys(write) };
+          // Read back, as `otpbridge molto2 write` shows it.
+          return { profile, written: Object.keys(write), entry: publicBlock(await m.readProfile(profile)) };
         } finally {
           seed?.secret.fill(0);
         }
@@ -106,6 +106,11 @@ export function molto2Methods(s: DaemonServices): MethodTable {
       }),
     },
   };
+}
+
+/** A profile's public block as the API sends it (the title's bytes as its text). */
+function publicBlock(p: Molto2ProfileEntry): { profile: number; title: string; flag: number; seedPresent: boolean; algorithm: string | null; digits: number; period: number } {
+  return { profile: p.profile, title: p.title, flag: p.flag, seedPresent: p.seedPresent, algorithm: p.algorithm, digits: p.digits, period: p.period };
 }
 
 /** The profile config; parameters the client left out default to SHA1, 6 digits, 30 s. */

@@ -14,7 +14,12 @@ import type { DaemonServices } from "./_services.js";
 
 async function open(link: DeviceLink, device: DeviceInfo): Promise<OtpAppletSession> {
   if (device.family !== "otp-applet") throw otpbError("WRONG_FAMILY", `this method needs an otp-applet device; ${device.id} is ${device.family ?? "unidentified"}`);
-  return link.kind === "hid" ? OtpAppletSession.openHid(link.transport) : OtpAppletSession.openPcsc(link.transport);
+  return link.kind === "hid" ? await OtpAppletSession.openHid(link.transport) : OtpAppletSession.openPcsc(link.transport);
+}
+
+/** The `time` param: the Unix time codes are computed for (default now). */
+function codeTime(params: Record<string, unknown>): number | undefined {
+  return params.time === undefined ? undefined : int(params, "time", 0, Number.MAX_SAFE_INTEGER);
 }
 
 function names(params: Record<string, unknown>): { app: string; account: string } {
@@ -40,8 +45,8 @@ export function otpAppletMethods(s: DaemonServices): MethodTable {
       capability: "read",
       // A live code is a login factor of the user's account: it goes only to clients that may take
       // credentials out (export); a read-only page sees which accounts exist (docs/API.md "Security").
-      handler: (raw, client) => run(raw, client, async (otp) => {
-        const entries = await otp.list();
+      handler: (raw, client) => run(raw, client, async (otp, params) => {
+        const entries = await otp.list(codeTime(params));
         return { entries: client.capabilities().has("export") ? entries : entries.map(({ code: _code, ...entry }) => entry) };
       }),
     },
@@ -49,7 +54,7 @@ export function otpAppletMethods(s: DaemonServices): MethodTable {
       capability: "export",
       handler: (raw, client) => run(raw, client, async (otp, params) => {
         const { app, account } = names(params);
-        return otp.code(app, account);
+        return otp.code(app, account, codeTime(params));
       }),
     },
     "otpApplet.add": {

@@ -1,7 +1,8 @@
 /** Creating a shared batch: the journal's input rules, and items inserted with their seeds sealed. */
 import { randomBytes } from "node:crypto";
 import { aint } from "../../lib/checks.js";
-import { atext, inputError } from "../input.js";
+import { inputError } from "../../lib/errors.js";
+import { atext } from "../input.js";
 import { checkParams, pickParams } from "../journal.js";
 import type { SeedVault } from "../seed-vault.js";
 import type { BatchInput, ItemInput, TotpParams } from "../types.js";
@@ -26,18 +27,18 @@ export function prepareBatch(input: BatchInput): { prepared: PreparedItem[]; par
   const defaults = { ...DEFAULT_PARAMS, ...input.defaults };
   checkParams(defaults, "defaults");
   if ((input.items === undefined) === (input.count === undefined)) {
-    throw inputError(new TypeError("give exactly one of items and count"));
+    throw inputError("type", "give exactly one of items and count");
   }
   if (input.count !== undefined) aint(input.count, "count", 1, MAX_BATCH_ITEMS);
   const items: ItemInput[] = input.items ?? Array.from({ length: input.count ?? 0 }, () => ({}));
   if (!Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH_ITEMS) {
-    throw inputError(new RangeError(`items must be an array of 1 to ${MAX_BATCH_ITEMS} entries`));
+    throw inputError("range", `items must be an array of 1 to ${MAX_BATCH_ITEMS} entries`);
   }
   const prepared = items.map((item, i) => {
     const params = { ...defaults, ...pickParams(item) };
     checkParams(params, `items[${i}]`);
     if (item.seed !== undefined && !(item.seed instanceof Uint8Array && item.seed.length >= 10 && item.seed.length <= 64)) {
-      throw inputError(new RangeError(`items[${i}].seed must be 10 to 64 bytes`));
+      throw inputError("range", `items[${i}].seed must be 10 to 64 bytes`);
     }
     if (item.label !== undefined) atext(item.label, `items[${i}].label`, 1, 256);
     return { params, label: item.label ?? null, seed: item.seed };

@@ -3,7 +3,7 @@
  * single-profile token that becomes ready in any reader takes the next item, readers in parallel,
  * one burn per reader. Per tap, in this order:
  *
- *   GET INFO (serial) → host clock check (the token's clock is set from it: src/daemon/host-clock.ts)
+ *   GET INFO (serial) → host clock check (the token's clock is set from it: src/service/host-clock.ts)
  *   → journal.claimNext (committed: the item is bound to the serial and its sealed seed is on disk
  *   BEFORE any byte that writes goes to the token) → burn (auth, config, seed: TOKEN2.md §2.10) →
  *   markBurned → clock read-back within 2 s of the host (§2.4) → markVerified → commit.
@@ -24,25 +24,24 @@
  *   touched: the operator is told to remove it.
  * A token stays in its reader after its burn, so a reader does nothing more until its card changes
  * (no-card or identifying in the device list): the same token is never burned twice by being
- * identified again. One tap is src/daemon/batch-tap.ts; this file follows the readers and reports.
+ * identified again. One tap is src/service/batch-tap.ts; this file follows the readers and reports.
  */
 import { describeRetry, type RetryEvent } from "../drivers/hold-still.js";
 import { DISPLAY_SECONDS, type DisplaySeconds } from "../drivers/single-profile.js";
 import type { DeviceInfo } from "../drivers/device-manager.js";
 import { otpbError } from "../lib/errors.js";
 import { silentLogger, type Logger } from "../lib/log.js";
-import type { Journal } from "../store/journal.js";
-import type { SharedJournal } from "../store/stations/index.js";
+import type { BatchStore } from "./batch-store.js";
 import type { BatchRecord } from "../store/types.js";
 import { ProgressMeter, statusAfter, type BatchItemEvent, type BatchProgress, type ReaderState, type ReaderStatus } from "./batch-progress.js";
 import { BatchTapper, type BatchDevices } from "./batch-tap.js";
+import { CLOCK_TOLERANCE_SECONDS } from "./burn.js";
 
 export type { BatchItemEvent, BatchProgress, ReaderState, ReaderStatus } from "./batch-progress.js";
 export type { BatchDevices } from "./batch-tap.js";
 
 export interface BatchEngineOptions {
-  /** The local journal, or a shared batch through this station (`--store`, docs/STATIONS.md). */
-  journal: Journal | SharedJournal;
+  journal: BatchStore;
   devices: BatchDevices;
   logger?: Logger;
   /** Display-off timeout written with each config (default 30 s). */
@@ -76,7 +75,7 @@ interface ReaderRun {
 
 /** See the module comment. */
 export class BatchEngine {
-  readonly #journal: Journal | SharedJournal;
+  readonly #journal: BatchStore;
   readonly #devices: BatchDevices;
   readonly #log: Logger;
   readonly #tapper: BatchTapper;
@@ -101,7 +100,7 @@ export class BatchEngine {
     if (!DISPLAY_SECONDS.includes(display)) throw otpbError("INVALID_INPUT", "display must be 15, 30, 60 or 120");
     this.#tapper = new BatchTapper({
       journal: this.#journal, devices: this.#devices, logger: this.#log, display, reburn: options.reburn === true,
-      tolerance: options.clockToleranceSeconds ?? 2,
+      tolerance: options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS,
       checkClock: options.checkClock ?? (async () => ({ overridden: [] })),
       holdStill: options.holdStill ?? {},
     });

@@ -19,7 +19,7 @@ import { DEVICE_CAPABILITIES, checkBurnable } from "../input/capabilities.js";
 import { classifySecretInput, type ClassifiedInput } from "../input/classify.js";
 import type { SkippedAccount } from "../input/migration.js";
 import { aint } from "../lib/checks.js";
-import { OtpbridgeError, otpbError, reasonOf } from "../lib/errors.js";
+import { detailOf, otpbError, reasonOf } from "../lib/errors.js";
 import type { BatchInput, ItemInput, TotpAlgorithm } from "../store/types.js";
 
 /** Seeds the journal accepts (10-64 bytes) that a single-profile token also holds (1-63, §2.7). */
@@ -64,7 +64,7 @@ function classifyLine(text: string, line: number): ClassifiedInput {
   try {
     return classifySecretInput(text);
   } catch (error) {
-    const detail = error instanceof OtpbridgeError ? error.detail : {};
+    const detail = detailOf(error);
     throw otpbError(reasonOf(error), `line ${line}: ${(error as Error).message}`, { detail: { ...detail, line } });
   }
 }
