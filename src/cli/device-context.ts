@@ -4,8 +4,8 @@
  * the confirmation prompt.
  */
 import { DeviceManager, type DeviceFamily, type DeviceInfo, type FamilyRule } from "../drivers/device-manager.js";
-import { startSimulation, type SimulatedCard, type Simulation } from "../drivers/simulation.js";
-import { SingleProfileToken } from "../emulator/single-profile-token.js";
+import type { SimulatedCard, Simulation } from "../drivers/simulation.js";
+import type { SingleProfileToken } from "../emulator/single-profile-token.js";
 import { otpbError, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import { PcscManager } from "../transports/pcsc.js";
@@ -46,7 +46,8 @@ export function parseFamilyRules(values: readonly string[] | undefined): FamilyR
 /** One token per time-sync class and form factor: two keep their seed on a clock sync, two erase it (TOKEN2.md §2.1). */
 const SIMULATED_SERIALS = ["86596121000001", "86596221000002", "86596011000003", "86596321000004"];
 
-function simulatedTokens(): SimulatedCard<SingleProfileToken>[] {
+async function simulatedTokens(): Promise<SimulatedCard<SingleProfileToken>[]> {
+  const { SingleProfileToken } = await import("../emulator/single-profile-token.js");
   return SIMULATED_SERIALS.map((serial, i) => ({
     family: "single-profile",
     name: `Simulated NFC reader ${i + 1}`,
@@ -59,7 +60,10 @@ function simulatedTokens(): SimulatedCard<SingleProfileToken>[] {
  * `OTPBRIDGE_SIMULATE_LINK=memory|vpcd` forces the simulation's link (tests).
  */
 export async function openDevices(options: { simulate: boolean; families: FamilyRule[]; logger: Logger; hid: boolean; reader?: string | undefined }): Promise<DeviceContext> {
-  const simulation = options.simulate ? await startSimulation(simulatedTokens(), { logger: options.logger }) : undefined;
+  // The emulators and the vpcd bridge are loaded only for --simulate.
+  const simulation = options.simulate
+    ? await (await import("../drivers/simulation.js")).startSimulation(await simulatedTokens(), { logger: options.logger })
+    : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc,
@@ -72,8 +76,9 @@ export async function openDevices(options: { simulate: boolean; families: Family
       ? { hid: { list: async () => (await import("../transports/hid.js")).listToken2HidDevices(), intervalMs: 60_000 } }
       : {}),
   });
-  // pcscd reports readers and cards shortly after a context starts; in-memory readers are there at once.
-  await manager.settled(simulation?.link === "memory" ? 0 : 400, 5_000);
+  // pcscd lists its readers some tens of ms after a context starts (then settled() waits for each
+  // one's status and GET INFO); in-memory readers are there at once.
+  await manager.settled(simulation?.link === "memory" ? 0 : 150, 5_000);
   return {
     manager,
     simulation,

@@ -27,6 +27,8 @@ export interface PcscSource {
   readers(): ReaderInfo[];
   on(listener: (event: PcscEvent) => void): () => void;
   withCard<T>(reader: string, fn: (transport: ApduTransport) => Promise<T>): Promise<T>;
+  /** True once the first reader list and each reader's first status have come (PcscManager.scanComplete). */
+  scanComplete?(): boolean;
 }
 
 export type DeviceFamily = "single-profile" | "molto2" | "otp-applet";
@@ -137,7 +139,9 @@ export class DeviceManager {
     this.#hidList = options.hid?.list;
     if (options.hid !== undefined) {
       const interval = options.hid.intervalMs ?? 1_000;
-      void this.#pollHid();
+      // The first listing counts as an identification under way: settled() waits for it.
+      this.#pending++;
+      void this.#pollHid().finally(() => this.#pending--);
       this.#hidTimer = setInterval(() => void this.#pollHid(), interval);
       this.#hidTimer.unref();
     }
@@ -166,12 +170,15 @@ export class DeviceManager {
   }
 
   /**
-   * Resolves once no PC/SC event has come for `quietMs` and no identification is under way, or
-   * after `timeoutMs`: pcscd reports readers and cards a few hundred ms after a context starts.
+   * Resolves once no identification (nor the first HID listing) is under way and the PC/SC source
+   * has reported its readers and what is in them; or after `timeoutMs`. A source that cannot say
+   * when that is (no reader at all, no pcscd) is taken as done once no PC/SC event has come for
+   * `quietMs`: pcscd lists its readers some tens of ms after a context starts.
    */
   async settled(quietMs = 300, timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && (this.#pending > 0 || Date.now() - this.#lastEventAt < quietMs)) {
+    const known = (): boolean => this.#pcsc?.scanComplete?.() === true || Date.now() - this.#lastEventAt >= quietMs;
+    while (Date.now() < deadline && (this.#pending > 0 || !known())) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
