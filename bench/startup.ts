@@ -84,7 +84,9 @@ const DEVICES: Case = {
   name: `otpbridge devices (${READERS} readers)`,
   args: [BIN, "devices", "--json"],
   check: (stdout, code) => {
-    const ready = (JSON.parse(stdout) as { devices: Array<{ state: string; serial: string | null }> }).devices.filter((d) => d.state === "ready" && d.serial !== null);
+    const ready = (JSON.parse(stdout) as { devices: Array<{ state: string; serial: string | null }> }).devices.filter(
+      (d) => d.state === "ready" && d.serial !== null,
+    );
     if (code !== 0 || ready.length < READERS) throw new Error(`devices identified ${ready.length} of ${READERS} tokens (exit ${code})`);
   },
 };
@@ -108,14 +110,18 @@ try {
       ratios.get(c)!.push(ms / nodeMs);
     }
   }
-  console.log(`CLI start-up, whole processes, median of ${RUNS} rounds (after ${WARMUP} warm-up); devices: ${cards.length > 0 ? note : `not measured: ${note}`}`);
+  console.log(
+    `CLI start-up, whole processes, median of ${RUNS} rounds (after ${WARMUP} warm-up); devices: ${cards.length > 0 ? note : `not measured: ${note}`}`,
+  );
   console.log(`${"command".padEnd(34)} ${"wall ms".padStart(8)}  ${"x node".padStart(6)}  target`);
   const targets = new Map<Case, string>([
     [CODE, "<= 1.5x node"],
     [DEVICES, "< 400 ms"],
   ]);
   for (const c of cases) {
-    console.log(`${c.name.padEnd(34)} ${median(times.get(c)!).toFixed(1).padStart(8)}  ${median(ratios.get(c)!).toFixed(2).padStart(6)}  ${targets.get(c) ?? ""}`);
+    console.log(
+      `${c.name.padEnd(34)} ${median(times.get(c)!).toFixed(1).padStart(8)}  ${median(ratios.get(c)!).toFixed(2).padStart(6)}  ${targets.get(c) ?? ""}`,
+    );
   }
 } finally {
   await Promise.all(cards.map((card) => card.remove()));

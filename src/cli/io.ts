@@ -12,8 +12,8 @@ export interface CommandIo {
 }
 
 export const processIo: CommandIo = {
-  out: (line) => process.stdout.write(line + "\n"),
-  err: (line) => process.stderr.write(line + "\n"),
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
   readStdin: () => readFileSync(0, "utf8"),
   isInteractive: () => process.stdin.isTTY === true && process.stderr.isTTY === true,
   ask: async (question) => {

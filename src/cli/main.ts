@@ -29,7 +29,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code",
   },
   code: { run: lazy(() => import("./commands/code.js"), "runCode"), summary: "print the TOTP code a seed gives at a time" },
-  doctor: { run: lazy(() => import("./commands/doctor.js"), "runDoctorCommand"), summary: "check pcscd, readers, drivers, permissions and the clock; print fixes" },
+  doctor: {
+    run: lazy(() => import("./commands/doctor.js"), "runDoctorCommand"),
+    summary: "check pcscd, readers, drivers, permissions and the clock; print fixes",
+  },
 };
 
 const USAGE = `Usage: otpbridge <command> [options]   (otpbridge <command> --help for details)
