@@ -10,7 +10,7 @@ APT_PACKAGES=(
   iproute2                                # the loopback quickack route (see docs/TESTING.md)
   qemu-system-x86 busybox-static          # the throw-away VM of the HID end-to-end tests (scripts/hidvm/)
   libxml2-utils xmltooling-schemas        # xmllint and the W3C xmldsig/xenc schemas: PSKC exports checked against the RFC 6030 XSD
-  chromium                                # headless browser for the daemon's page test (test/daemon/browser.test.ts)
+  chromium                                # headless browser for the daemon's page test (test/daemon/browser.e2e.test.ts)
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

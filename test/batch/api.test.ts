@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import hiBase32 from "hi-base32";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 
 const ALICE_SEED = Buffer.from("0123456789abcdef0123456789abcdef01234567", "hex");
 const URI_SEEDS = [Buffer.alloc(20, 0x5a), Buffer.alloc(32, 0x3c)];

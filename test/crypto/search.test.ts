@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ResidentKeySet, type WindowMatch, formatCode, hotpBatch, searchWindow } from "../../src/crypto/index.js";
 import { reasonOf } from "../../src/lib/errors.js";
-import { prng } from "./prng.js";
+import { prng } from "../fixtures/prng.js";
 import { ALGORITHMS, U64_MAX, nodeHotp } from "./reference.js";
 import { thrownBy } from "../fixtures/errors.js";
 

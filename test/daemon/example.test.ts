@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
 import { REPO_ROOT } from "../fixtures/pcscd.js";
-import { startDaemonProcess } from "./helpers/daemon.js";
+import { startDaemonProcess } from "../fixtures/daemon.js";
 
 it("lists the devices and burns a token", async () => {
   const d = await startDaemonProcess({ env: { OTPBRIDGE_SIMULATE_LINK: "memory" } });

@@ -2,7 +2,7 @@
  * Runs INSIDE the HID test VM (scripts/hidvm/run.sh): makes virtual keys through uhid in a child
  * process, then drives the real node-hid transport (src/transports/hid.ts) against them through
  * hidraw, then the OTP-applet driver against the emulator (applet-scenario.ts), and prints one
- * `HIDVM-RESULT {json}` line that test/hid-vm/hid-vm.test.ts checks.
+ * `HIDVM-RESULT {json}` line that test/hid-vm/hid-vm.e2e.test.ts checks.
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
