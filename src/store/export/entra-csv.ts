@@ -31,7 +31,7 @@ export function formatEntraCsv(items: readonly CommittedSeed[]): string {
               ? `has a ${item.period} s period; Entra ID takes 30 or 60`
               : null;
     if (problem !== null) {
-      throw otpbError("EXPORT_UNSUPPORTED", `item ${item.position} (token ${item.serial}) ${problem}`, {
+      throw otpbError("EXPORT_UNSUPPORTED", `item ${item.position + 1} (token ${item.serial}) ${problem}`, {
         detail: { itemId: item.itemId, serial: item.serial },
       });
     }

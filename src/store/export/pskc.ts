@@ -63,7 +63,7 @@ export function formatPskc(items: readonly CommittedSeed[], protection: PskcProt
     if (item.algorithm !== "SHA1" && !options.hashSuite) {
       throw otpbError(
         "EXPORT_UNSUPPORTED",
-        `item ${item.position} (token ${item.serial}) uses ${item.algorithm}; PSKC export carries SHA-1 TOTP only (export it as otpauth URIs)`,
+        `item ${item.position + 1} (token ${item.serial}) uses ${item.algorithm}; PSKC export carries SHA-1 TOTP only (export it as otpauth URIs)`,
         { detail: { itemId: item.itemId, serial: item.serial } },
       );
     }
