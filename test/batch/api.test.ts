@@ -75,7 +75,7 @@ describe("batch API", () => {
     expect((await c.call("batch.checkCode", { batchId, itemId: items[0].itemId, code: wrong })).result).toMatchObject({ match: false, stepOffset: null });
     expect((await c.call("batch.checkCode", { batchId, itemId: 999, code: "123456" })).error.data.reason).toBe("ITEM_STATE");
     const status = (await c.call("batch.status", { batchId })).result;
-    expect(status).toMatchObject({ driven: true, progress: { done: 3, finished: true } });
+    expect(status).toMatchObject({ driven: true, progress: { state: "finished", done: 3, finished: true } });
 
     const exported = await c.call("batch.export", { batchId, format: "entra-csv" });
     exportReplies.push(JSON.stringify(exported));
