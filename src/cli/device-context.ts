@@ -59,7 +59,15 @@ async function simulatedTokens(): Promise<SimulatedCard<SingleProfileToken>[]> {
  * Opens PC/SC (or the simulation) and the device manager, and waits for the first listing.
  * `OTPBRIDGE_SIMULATE_LINK=memory|vpcd` forces the simulation's link (tests).
  */
-export async function openDevices(options: { simulate: boolean; families: FamilyRule[]; logger: Logger; hid: boolean; reader?: string | undefined }): Promise<DeviceContext> {
+export async function openDevices(options: {
+  simulate: boolean;
+  families: FamilyRule[];
+  logger: Logger;
+  hid: boolean;
+  reader?: string | undefined;
+  /** Read each Molto2's serial (DeviceManagerOptions.readMolto2Info): `devices` only. */
+  readMolto2Info?: boolean;
+}): Promise<DeviceContext> {
   // The emulators and the vpcd bridge are loaded only for --simulate.
   const simulation = options.simulate
     ? await (await import("../drivers/simulation.js")).startSimulation(await simulatedTokens(), { logger: options.logger })
@@ -69,6 +77,7 @@ export async function openDevices(options: { simulate: boolean; families: Family
     pcsc,
     families: [...(simulation?.families ?? []), ...options.families],
     logger: options.logger,
+    readMolto2Info: options.readMolto2Info === true,
     // With --reader, other readers (and whatever another process does with them) are left alone.
     ...(options.reader !== undefined ? { readerFilter: (name: string) => name.includes(options.reader!) } : {}),
     // HID is listed once per command; node-hid is loaded only then.

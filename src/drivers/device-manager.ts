@@ -82,6 +82,13 @@ export interface DeviceManagerOptions {
    * leaves every other reader, and whoever uses it, alone). Default: all.
    */
   readerFilter?: (name: string) => boolean;
+  /**
+   * Read a Molto2's serial with its unauthenticated Info command (default false: a Molto2 is then
+   * never opened while listing, §3.1). For a one-shot listing a person asked for, not for a
+   * daemon that lists again on every change: connecting to a Molto2 ends any session another
+   * program has open on it.
+   */
+  readMolto2Info?: boolean;
 }
 
 interface ReaderEntry {
@@ -108,6 +115,7 @@ export class DeviceManager {
   readonly #log: Logger;
   readonly #busyRetryMs: number;
   readonly #filter: (name: string) => boolean;
+  readonly #readMolto2Info: boolean;
   readonly #readers = new Map<string, ReaderEntry>();
   readonly #hid = new Map<string, DeviceInfo>();
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
@@ -131,6 +139,7 @@ export class DeviceManager {
     this.#log = options.logger ?? silentLogger;
     this.#busyRetryMs = options.busyRetryMs ?? 500;
     this.#filter = options.readerFilter ?? (() => true);
+    this.#readMolto2Info = options.readMolto2Info === true;
     this.#unsubscribe = this.#pcsc?.on((event) => this.#onPcsc(event)) ?? (() => {});
     for (const reader of (this.#pcsc?.readers() ?? []).filter((r) => this.#filter(r.name))) {
       this.#addReader(reader.name);
@@ -272,27 +281,39 @@ export class DeviceManager {
     clearTimeout(entry.retry);
     const generation = ++entry.generation;
     const known = familyOfReader(reader, this.#rules);
+    if (known?.family === "molto2" && this.#readMolto2Info) {
+      this.#identify(reader, entry, generation, async (transport) => {
+        // Its one unauthenticated command (§3.3 Info): nothing is selected, nothing authenticated.
+        const { readMolto2Info } = await import("./molto2.js");
+        const info = await readMolto2Info(transport);
+        return { family: "molto2", familySource: known.source, model: "Molto2", serial: info.serial, state: "ready" };
+      });
+      return;
+    }
     if (known !== null && known.family !== "single-profile") {
       // Molto2 and OTP-applet readers are not opened while listing (§3.1, §5).
-      entry.info = { ...this.#emptyInfo(reader), state: "ready" };
+      entry.info = { ...this.#emptyInfo(reader), model: known.family === "molto2" ? "Molto2" : null, state: "ready" };
       this.#changed();
       return;
     }
+    this.#identify(reader, entry, generation, async (transport) => {
+      const found = await identifySingleProfile(transport);
+      if (found.kind === "other") return { state: "unsupported", message: `not a Token2 programmable token (GET INFO answered ${swName(found.sw)})` };
+      if (found.model === null) return { serial: found.serial, state: "unsupported", message: "serial matches no known programmable model" };
+      this.#log.info("device manager: identified", { reader, serial: found.serial, model: found.model.name });
+      return { family: "single-profile", familySource: known?.source ?? "probe", model: found.model.name, serial: found.serial, state: "ready" };
+    });
+  }
+
+  /** Runs `probe` in the reader's queue and lists the card as it says, or as the failure says. */
+  #identify(reader: string, entry: ReaderEntry, generation: number, probe: (transport: ApduTransport) => Promise<Partial<DeviceInfo>>): void {
     entry.info = { ...this.#emptyInfo(reader), state: "identifying" };
     this.#pending++;
-    this.#log.debug("device manager: GET INFO", { reader });
-    this.withReader(reader, (transport) => identifySingleProfile(transport))
+    this.#log.debug("device manager: identifying", { reader });
+    this.withReader(reader, probe)
       .then((found) => {
         if (entry.generation !== generation || this.#closed) return;
-        const base = this.#emptyInfo(reader);
-        if (found.kind === "other") {
-          entry.info = { ...base, state: "unsupported", message: `not a Token2 programmable token (GET INFO answered ${swName(found.sw)})` };
-        } else if (found.model === null) {
-          entry.info = { ...base, serial: found.serial, state: "unsupported", message: "serial matches no known programmable model" };
-        } else {
-          entry.info = { ...base, family: "single-profile", familySource: known?.source ?? "probe", model: found.model.name, serial: found.serial, state: "ready" };
-          this.#log.info("device manager: identified", { reader, serial: found.serial, model: found.model.name });
-        }
+        entry.info = { ...this.#emptyInfo(reader), ...found };
       })
       .catch((error: unknown) => {
         if (entry.generation !== generation || this.#closed) return;
