@@ -53,7 +53,7 @@ describe("window search", () => {
     const window = 500;
     const columns = Array.from({ length: 2 * window + 1 }, (_, i) => hotpBatch("SHA1", keys, 1_000_000 - window + i, 4));
     let most = 0;
-    for (let target = 0; target < 6; target++) {
+    for (let target = 0; target < keys.length && most <= 16; target++) {
       const code = formatCode(columns[window]![target]!, 4);
       const expected: WindowMatch[] = [];
       keys.forEach((_, key) => {
