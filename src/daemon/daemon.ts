@@ -3,7 +3,6 @@
  * PC/SC (or the simulation), device manager, core, handlers, server; and the orderly shutdown.
  */
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
 import type { Logger } from "../lib/log.js";
@@ -31,6 +30,9 @@ import { startDaemonSimulation } from "./simulate.js";
 
 /** The documented default port (docs/API.md). */
 export const DEFAULT_PORT = 21_630;
+
+// It lives with the other data-directory paths, which commands read without loading the daemon.
+export { defaultDataDir } from "../lib/daemon-paths.js";
 /** Longest wait at shutdown for running device calls to finish (a burn takes well under 1 s). */
 const DRAIN_MS = 10_000;
 
@@ -57,12 +59,6 @@ export interface RunningDaemon {
   link: "pcsc" | "vpcd" | "memory";
   /** Stops accepting, ends sessions, waits for running calls, closes the journal and PC/SC. */
   close(): Promise<void>;
-}
-
-/** $XDG_DATA_HOME/otpbridge, else ~/.local/share/otpbridge. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== "" ? env.XDG_DATA_HOME : join(homedir(), ".local", "share");
-  return join(base, "otpbridge");
 }
 
 /** package.json's version, from src/daemon (tests) or dist/src/daemon (the built CLI). */

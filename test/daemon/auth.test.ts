@@ -74,7 +74,7 @@ describe("PairingStore", () => {
 
 describe("defaultDataDir", () => {
   it("follows XDG_DATA_HOME, else ~/.local/share", async () => {
-    const { defaultDataDir } = await import("../../src/daemon/daemon.js");
+    const { defaultDataDir } = await import("../../src/lib/daemon-paths.js");
     const { homedir } = await import("node:os");
     expect(defaultDataDir({ XDG_DATA_HOME: "/srv/xdg" })).toBe("/srv/xdg/otpbridge");
     expect(defaultDataDir({ XDG_DATA_HOME: "" })).toBe(join(homedir(), ".local", "share", "otpbridge"));

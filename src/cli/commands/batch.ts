@@ -10,7 +10,7 @@ import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../daem
 import { CSV_HEADERS, generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../daemon/batch-input.js";
 import { ProgressMeter, reportedState } from "../../daemon/batch-progress.js";
 import { checkTypedCode } from "../../daemon/batch-verify.js";
-import { defaultDataDir } from "../../daemon/daemon.js";
+import { defaultDataDir } from "../../lib/daemon-paths.js";
 import { DeviceManager } from "../../drivers/device-manager.js";
 import { EXPORT_TARGETS, type ExportTarget } from "../../input/capabilities.js";
 import { aint, aoneOf } from "../../lib/checks.js";

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { otpbError } from "../../lib/errors.js";
 import { CAPABILITIES, PairingStore, parseCapabilities } from "../../daemon/auth.js";
-import { defaultDataDir } from "../../daemon/daemon.js";
+import { defaultDataDir } from "../../lib/daemon-paths.js";
 import type { CommandIo } from "../io.js";
 
 export const PAIR_HELP = `Usage: otpbridge pair list [--data-dir DIR]
