@@ -188,7 +188,8 @@ export class DeviceManager {
     const deadline = Date.now() + timeoutMs;
     const known = (): boolean => this.#pcsc?.scanComplete?.() === true || Date.now() - this.#lastEventAt >= quietMs;
     while (Date.now() < deadline && (this.#pending > 0 || !known())) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // A short step: a one-shot command waits on this before it prints anything.
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
