@@ -78,6 +78,9 @@ export async function openDevices(options: {
     families: [...(simulation?.families ?? []), ...options.families],
     logger: options.logger,
     readMolto2Info: options.readMolto2Info === true,
+    // A card another program holds for its own identification is free again within a few ms; the
+    // command waits for one look again before it lists.
+    busyRetryMs: 100,
     // With --reader, other readers (and whatever another process does with them) are left alone.
     ...(options.reader !== undefined ? { readerFilter: (name: string) => name.includes(options.reader!) } : {}),
     // HID is listed once per command; node-hid is loaded only then.

@@ -97,6 +97,8 @@ interface ReaderEntry {
   generation: number;
   queue: Promise<unknown>;
   retry: NodeJS.Timeout | undefined;
+  /** The retry counts as an identification under way (settled() waits for it). */
+  retryPending: boolean;
 }
 
 /** Resolves the configured family of a reader name (rules 1 and 2 above), or null. */
@@ -224,7 +226,7 @@ export class DeviceManager {
     this.#closed = true;
     this.#unsubscribe();
     clearInterval(this.#hidTimer);
-    for (const entry of this.#readers.values()) clearTimeout(entry.retry);
+    for (const entry of this.#readers.values()) this.#cancelRetry(entry);
     this.#listeners.clear();
   }
 
@@ -238,7 +240,7 @@ export class DeviceManager {
       case "reader-removed": {
         const entry = this.#readers.get(event.reader);
         if (entry !== undefined) {
-          clearTimeout(entry.retry);
+          this.#cancelRetry(entry);
           entry.generation++;
           this.#readers.delete(event.reader);
         }
@@ -251,7 +253,7 @@ export class DeviceManager {
       case "card-removed": {
         const entry = this.#readers.get(event.reader);
         if (entry !== undefined) {
-          clearTimeout(entry.retry);
+          this.#cancelRetry(entry);
           entry.generation++;
           entry.info = this.#emptyInfo(event.reader);
         }
@@ -274,16 +276,17 @@ export class DeviceManager {
 
   #addReader(reader: string): void {
     if (this.#readers.has(reader)) return;
-    this.#readers.set(reader, { info: this.#emptyInfo(reader), generation: 0, queue: Promise.resolve(), retry: undefined });
+    this.#readers.set(reader, { info: this.#emptyInfo(reader), generation: 0, queue: Promise.resolve(), retry: undefined, retryPending: false });
   }
 
-  #cardInserted(reader: string): void {
+  /** `retried`: this is the look again after another client held the card. */
+  #cardInserted(reader: string, retried = false): void {
     const entry = this.#readers.get(reader)!;
-    clearTimeout(entry.retry);
+    this.#cancelRetry(entry);
     const generation = ++entry.generation;
     const known = familyOfReader(reader, this.#rules);
     if (known?.family === "molto2" && this.#readMolto2Info) {
-      this.#identify(reader, entry, generation, async (transport) => {
+      this.#identify(reader, entry, generation, retried, async (transport) => {
         // Its one unauthenticated command (§3.3 Info): nothing is selected, nothing authenticated.
         const { readMolto2Info } = await import("./molto2.js");
         const info = await readMolto2Info(transport);
@@ -297,7 +300,7 @@ export class DeviceManager {
       this.#changed();
       return;
     }
-    this.#identify(reader, entry, generation, async (transport) => {
+    this.#identify(reader, entry, generation, retried, async (transport) => {
       const found = await identifySingleProfile(transport);
       if (found.kind === "other") return { state: "unsupported", message: `not a Token2 programmable token (GET INFO answered ${swName(found.sw)})` };
       if (found.model === null) return { serial: found.serial, state: "unsupported", message: "serial matches no known programmable model" };
@@ -307,7 +310,13 @@ export class DeviceManager {
   }
 
   /** Runs `probe` in the reader's queue and lists the card as it says, or as the failure says. */
-  #identify(reader: string, entry: ReaderEntry, generation: number, probe: (transport: ApduTransport) => Promise<Partial<DeviceInfo>>): void {
+  #identify(
+    reader: string,
+    entry: ReaderEntry,
+    generation: number,
+    retried: boolean,
+    probe: (transport: ApduTransport) => Promise<Partial<DeviceInfo>>,
+  ): void {
     entry.info = { ...this.#emptyInfo(reader), state: "identifying" };
     this.#pending++;
     this.#log.debug("device manager: identifying", { reader });
@@ -328,8 +337,13 @@ export class DeviceManager {
         entry.info = { ...this.#emptyInfo(reader), state: reason === "DEVICE_BUSY" ? "busy" : "error", message };
         if (reason === "DEVICE_BUSY") {
           // Another client holds the card: look again later, as long as the same card is there.
+          // The first look again counts as an identification under way, so that a listing waits
+          // for it: another program's own identification holds a fresh card for a few ms.
+          entry.retryPending = !retried;
+          if (entry.retryPending) this.#pending++;
           entry.retry = setTimeout(() => {
-            if (entry.generation === generation && this.#readers.get(reader) === entry) this.#cardInserted(reader);
+            this.#cancelRetry(entry);
+            if (entry.generation === generation && this.#readers.get(reader) === entry) this.#cardInserted(reader, true);
           }, this.#busyRetryMs);
           entry.retry.unref();
         }
@@ -339,6 +353,13 @@ export class DeviceManager {
         this.#changed();
       });
     this.#changed();
+  }
+
+  #cancelRetry(entry: ReaderEntry): void {
+    clearTimeout(entry.retry);
+    entry.retry = undefined;
+    if (entry.retryPending) this.#pending--;
+    entry.retryPending = false;
   }
 
   async #pollHid(): Promise<void> {

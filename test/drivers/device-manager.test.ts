@@ -149,6 +149,28 @@ describe("DeviceManager over PC/SC", () => {
     expect(byReader(manager, "R")?.model).toBe("miniOTP-3-i");
   });
 
+  it("settles after one look again at a card another client held for a moment, not for one held on", async () => {
+    const readers = new MemoryReaders();
+    readers.addReader("R");
+    readers.addReader("S");
+    readers.insert("R", new SingleProfileToken({ serial: "86596010000001" }));
+    readers.insert("S", new SingleProfileToken({ serial: "86596220000002" }));
+    let releaseR!: () => void;
+    let releaseS!: () => void;
+    // Another program identifying the fresh cards: R for a moment, S until the end of the test.
+    const heldR = readers.withCard("R", () => new Promise<void>((resolve) => (releaseR = resolve)));
+    const heldS = readers.withCard("S", () => new Promise<void>((resolve) => (releaseS = resolve)));
+    const manager = start(readers);
+    setTimeout(() => releaseR(), 10);
+    await manager.settled(0);
+    expect(byReader(manager, "R")).toMatchObject({ state: "ready", model: "miniOTP-3-i" });
+    // S was looked at again once, found still held, and is listed busy: a listing does not hang on it.
+    expect(byReader(manager, "S")?.state).toBe("busy");
+    releaseS();
+    await Promise.all([heldR, heldS]);
+    await until(() => byReader(manager, "S")?.state === "ready");
+  });
+
   it("recovers when the card or the reader leaves during identification", async () => {
     const readers = new MemoryReaders();
     readers.addReader("R");
