@@ -11,7 +11,7 @@
  * test/fixtures/reader.conf (scripts/services.sh).
  * Usage: npm run bench:batch [-- --quick]
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BatchEngine, type BatchItemEvent } from "../src/service/batch-engine.js";
@@ -21,33 +21,11 @@ import { SingleProfileToken } from "../src/emulator/single-profile-token.js";
 import { Journal } from "../src/store/journal.js";
 import { PcscManager, type PcscEvent } from "../src/transports/pcsc.js";
 import { insertCard } from "../src/transports/vpcd-bridge.js";
+import { lockPcscd } from "./pcscd-lock.js";
 
 const quick = process.argv.includes("--quick");
 const PER_READER = quick ? 6 : 20;
 const READER_COUNTS = [1, 2, 4, 8];
-const LOCK_DIR = "/tmp/otpbridge-pcscd.lock";
-
-/** The PC/SC test lock (mkdir is atomic; a lock whose process is gone is taken over). */
-async function lock(): Promise<() => void> {
-  for (;;) {
-    try {
-      mkdirSync(LOCK_DIR);
-      writeFileSync(join(LOCK_DIR, "pid"), String(process.pid));
-      return () => rmSync(LOCK_DIR, { recursive: true, force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    let owner = 0;
-    try {
-      owner = Number(readFileSync(join(LOCK_DIR, "pid"), "utf8"));
-      process.kill(owner, 0);
-    } catch {
-      if (owner > 0) rmSync(LOCK_DIR, { recursive: true, force: true });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 function pcscEvent(pcsc: PcscManager, match: (e: PcscEvent) => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no PC/SC event within 5 s")), 5_000);
@@ -108,7 +86,7 @@ async function measure(pcsc: PcscManager, slots: Array<{ name: string; port: num
 async function mainBench(): Promise<void> {
   const slots = vpcdSlots();
   if (slots.length < 8) throw new Error(`8 vpcd readers needed, ${slots.length} declared: run scripts/services.sh's ensure_pcscd (test/fixtures/reader.conf)`);
-  const release = await lock();
+  const release = await lockPcscd();
   const pcsc = await PcscManager.start({ retryMaxMs: 300 });
   try {
     const deadline = Date.now() + 5_000;

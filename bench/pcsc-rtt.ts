@@ -45,9 +45,15 @@ function quickackRoute(): boolean {
 function waitFor(manager: PcscManager, test: () => boolean, what: string, ms = 5_000): Promise<void> {
   if (test()) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (off(), reject(new Error(`timed out waiting for ${what}`))), ms);
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, ms);
     const off = manager.on(() => {
-      if (test()) (clearTimeout(timer), off(), resolve());
+      if (!test()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
     });
   });
 }

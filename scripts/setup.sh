@@ -14,7 +14,7 @@ TEST_APT_PACKAGES=(
   iproute2                                # the loopback quickack route (see docs/TESTING.md)
   qemu-system-x86 busybox-static          # the throw-away VM of the HID end-to-end tests (scripts/hidvm/)
   libxml2-utils xmltooling-schemas        # xmllint and the W3C xmldsig/xenc schemas: PSKC exports checked against the RFC 6030 XSD
-  chromium                                # headless browser for the daemon's page test (test/daemon/browser.test.ts)
+  chromium                                # headless browser for the daemon's page test (test/daemon/browser.e2e.test.ts)
   postgresql                              # the throw-away clusters of the stations tests (test/fixtures/postgres.ts)
   systemd                                 # systemd-analyze verify, for the generated unit (test/package/service.test.ts)
 )

@@ -4,7 +4,7 @@
  * the confirmation prompt.
  */
 import { DeviceManager, type DeviceFamily, type DeviceInfo, type FamilyRule } from "../drivers/device-manager.js";
-import { singleProfileCards, startSimulation, type Simulation } from "../drivers/simulation.js";
+import type { Simulation } from "../drivers/simulation.js";
 import type { SingleProfileToken } from "../emulator/single-profile-token.js";
 import { otpbError, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
@@ -48,13 +48,28 @@ export function parseFamilyRules(values: readonly string[] | undefined): FamilyR
  * Opens PC/SC (or the simulation) and the device manager, and waits for the first listing.
  * `OTPBRIDGE_SIMULATE_LINK=memory|vpcd` forces the simulation's link (tests).
  */
-export async function openDevices(options: { simulate: boolean; families: FamilyRule[]; logger: Logger; hid: boolean; reader?: string | undefined }): Promise<DeviceContext> {
-  const simulation = options.simulate ? await startSimulation(singleProfileCards(), { logger: options.logger }) : undefined;
+export async function openDevices(options: {
+  simulate: boolean;
+  families: FamilyRule[];
+  logger: Logger;
+  hid: boolean;
+  reader?: string | undefined;
+  /** Read each Molto2's serial (DeviceManagerOptions.readMolto2Info): `devices` only. */
+  readMolto2Info?: boolean;
+}): Promise<DeviceContext> {
+  // The emulators and the vpcd bridge are loaded only for --simulate.
+  const simulation = options.simulate
+    ? await import("../drivers/simulation.js").then((sim) => sim.startSimulation(sim.singleProfileCards(), { logger: options.logger }))
+    : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc,
     families: [...(simulation?.families ?? []), ...options.families],
     logger: options.logger,
+    readMolto2Info: options.readMolto2Info === true,
+    // A card another program holds for its own identification is free again within a few ms; the
+    // command waits for one look again before it lists.
+    busyRetryMs: 100,
     // With --reader, other readers (and whatever another process does with them) are left alone.
     ...(options.reader !== undefined ? { readerFilter: (name: string) => name.includes(options.reader!) } : {}),
     // HID is listed once per command; node-hid is loaded only then.
@@ -62,8 +77,9 @@ export async function openDevices(options: { simulate: boolean; families: Family
       ? { hid: { list: async () => (await import("../transports/hid.js")).listToken2HidDevices(), intervalMs: 60_000 } }
       : {}),
   });
-  // pcscd reports readers and cards shortly after a context starts; in-memory readers are there at once.
-  await manager.settled(simulation?.link === "memory" ? 0 : 400, 5_000);
+  // pcscd lists its readers some tens of ms after a context starts (then settled() waits for each
+  // one's status and GET INFO); in-memory readers are there at once.
+  await manager.settled(simulation?.link === "memory" ? 0 : 150, 5_000);
   return {
     manager,
     simulation,

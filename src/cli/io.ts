@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline/promises";
 
 /** What a command may do with the outside world; tests pass their own. */
 export interface CommandIo {
@@ -13,12 +12,14 @@ export interface CommandIo {
 }
 
 export const processIo: CommandIo = {
-  out: (line) => process.stdout.write(line + "\n"),
-  err: (line) => process.stderr.write(line + "\n"),
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
   readStdin: () => readFileSync(0, "utf8"),
   isInteractive: () => process.stdin.isTTY === true && process.stderr.isTTY === true,
   ask: async (question) => {
-    // The question goes to stderr so that stdout carries only results.
+    // The question goes to stderr so that stdout carries only results. readline is loaded only
+    // by the commands that ask.
+    const { createInterface } = await import("node:readline/promises");
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
       return await rl.question(question);

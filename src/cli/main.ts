@@ -2,38 +2,48 @@ import { OtpbridgeError, reasonOf } from "../lib/errors.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { createLogger } from "../lib/log.js";
 import { packageVersion } from "../lib/package-info.js";
-import { runApplet } from "./commands/applet.js";
-import { runBatch } from "./commands/batch.js";
-import { runBurn } from "./commands/burn.js";
-import { runCode } from "./commands/code.js";
-import { runConsole } from "./commands/console.js";
-import { runDaemon } from "./commands/daemon.js";
-import { runDevices } from "./commands/devices.js";
-import { runDoctorCommand } from "./commands/doctor.js";
-import { runFind } from "./commands/find.js";
-import { runMolto2 } from "./commands/molto2.js";
-import { runPair } from "./commands/pair.js";
-import { runService } from "./commands/service.js";
-import { runSyncTime } from "./commands/sync-time.js";
 import type { CommandContext } from "./context.js";
 import { processIo, type CommandIo } from "./io.js";
 
 type Command = (argv: string[], io: CommandIo, context: CommandContext) => number | Promise<number>;
 
+/**
+ * A command whose module is imported only when it runs: start-up then pays for the one command
+ * used, not for every command's dependencies (QR decoder, XML parser, SQLite, PC/SC, ...).
+ */
+function lazy<M extends Record<K, Command>, K extends string>(load: () => Promise<M>, name: K): Command {
+  return async (argv, io, context) => (await load())[name](argv, io, context);
+}
+
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  daemon: { run: runDaemon, summary: "serve the local WebSocket JSON-RPC API (docs/API.md)" },
-  console: { run: runConsole, summary: "print (and open) a single-use login URL for the operator console" },
-  pair: { run: runPair, summary: "list, approve or revoke browser origins paired with the daemon" },
-  devices: { run: runDevices, summary: "list the readers and tokens attached" },
-  burn: { run: runBurn, summary: "burn a seed into a single-profile token" },
-  batch: { run: runBatch, summary: "create a batch, burn it on every reader in parallel, show its status, export it" },
-  "sync-time": { run: runSyncTime, summary: "read a single-profile token's clock drift, or set its clock" },
-  molto2: { run: runMolto2, summary: "list, write, delete, sync, re-key, reset or lock a Token2 Molto2" },
-  applet: { run: runApplet, summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code" },
-  code: { run: runCode, summary: "print the TOTP code a seed gives at a time" },
-  find: { run: runFind, summary: "find the token (batch, item, serial) that shows a code, among the journal's seeds" },
-  doctor: { run: runDoctorCommand, summary: "check pcscd, readers, drivers, permissions and the clock; print fixes" },
-  service: { run: runService, summary: "install, remove or show the systemd user unit that keeps the daemon running" },
+  daemon: { run: lazy(() => import("./commands/daemon.js"), "runDaemon"), summary: "serve the local WebSocket JSON-RPC API (docs/API.md)" },
+  console: { run: lazy(() => import("./commands/console.js"), "runConsole"), summary: "print (and open) a single-use login URL for the operator console" },
+  pair: { run: lazy(() => import("./commands/pair.js"), "runPair"), summary: "list, approve or revoke browser origins paired with the daemon" },
+  devices: { run: lazy(() => import("./commands/devices.js"), "runDevices"), summary: "list the readers and tokens attached" },
+  burn: { run: lazy(() => import("./commands/burn.js"), "runBurn"), summary: "burn a seed into a single-profile token" },
+  batch: {
+    run: lazy(() => import("./commands/batch.js"), "runBatch"),
+    summary: "create a batch, burn it on every reader in parallel, show its status, export it",
+  },
+  "sync-time": { run: lazy(() => import("./commands/sync-time.js"), "runSyncTime"), summary: "read a single-profile token's clock drift, or set its clock" },
+  molto2: { run: lazy(() => import("./commands/molto2.js"), "runMolto2"), summary: "list, write, delete, sync, re-key, reset or lock a Token2 Molto2" },
+  applet: {
+    run: lazy(() => import("./commands/applet.js"), "runApplet"),
+    summary: "list, add, delete entries of a Token2 FIDO key's OTP applet, or show a code",
+  },
+  code: { run: lazy(() => import("./commands/code.js"), "runCode"), summary: "print the TOTP code a seed gives at a time" },
+  find: {
+    run: lazy(() => import("./commands/find.js"), "runFind"),
+    summary: "find the token (batch, item, serial) that shows a code, among the journal's seeds",
+  },
+  doctor: {
+    run: lazy(() => import("./commands/doctor.js"), "runDoctorCommand"),
+    summary: "check pcscd, readers, drivers, permissions and the clock; print fixes",
+  },
+  service: {
+    run: lazy(() => import("./commands/service.js"), "runService"),
+    summary: "install, remove or show the systemd user unit that keeps the daemon running",
+  },
 };
 
 const USAGE = `Usage: otpbridge <command> [options]   (otpbridge <command> --help for details)

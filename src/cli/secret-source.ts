@@ -63,7 +63,7 @@ export function readSecretText(options: SecretSourceOptions, readStdin: () => st
     throw otpbError(
       "INVALID_INPUT",
       chosen.length === 0
-        ? "no seed given: use --secret, --uri, --secret-stdin, --secret-file or --secret-env (burn also takes --hex and --qr)"
+        ? "no seed given: use --secret, --uri, --secret-stdin, --secret-file or --secret-env (code, burn and sync-time also take --hex and --qr)"
         : `give the seed once, not with ${chosen.map((c) => `--${c}`).join(" and ")}`,
     );
   }

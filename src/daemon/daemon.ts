@@ -38,6 +38,9 @@ import { openStationMode, type StationModeOptions } from "./station-mode.js";
 
 /** The documented default port (docs/API.md). */
 export const DEFAULT_PORT = 21_630;
+
+// It lives with the other data-directory paths, which commands read without loading the daemon.
+export { defaultDataDir } from "../lib/daemon-paths.js";
 /** Longest wait at shutdown for running device calls to finish (a burn takes well under 1 s). */
 const DRAIN_MS = 10_000;
 

@@ -28,6 +28,8 @@ export interface PcscSource {
   readers(): ReaderInfo[];
   on(listener: (event: PcscEvent) => void): () => void;
   withCard<T>(reader: string, fn: (transport: ApduTransport) => Promise<T>): Promise<T>;
+  /** True once the first reader list and each reader's first status have come (PcscManager.scanComplete). */
+  scanComplete?(): boolean;
 }
 
 export type { DeviceFamily };
@@ -81,6 +83,13 @@ export interface DeviceManagerOptions {
    * leaves every other reader, and whoever uses it, alone). Default: all.
    */
   readerFilter?: (name: string) => boolean;
+  /**
+   * Read a Molto2's serial with its unauthenticated Info command (default false: a Molto2 is then
+   * never opened while listing, §3.1). For a one-shot listing a person asked for, not for a
+   * daemon that lists again on every change: connecting to a Molto2 ends any session another
+   * program has open on it.
+   */
+  readMolto2Info?: boolean;
 }
 
 interface ReaderEntry {
@@ -89,6 +98,8 @@ interface ReaderEntry {
   generation: number;
   queue: Promise<unknown>;
   retry: NodeJS.Timeout | undefined;
+  /** The retry counts as an identification under way (settled() waits for it). */
+  retryPending: boolean;
 }
 
 /** Resolves the configured family of a reader name (rules 1 and 2 above), or null. */
@@ -107,6 +118,7 @@ export class DeviceManager {
   readonly #log: Logger;
   readonly #busyRetryMs: number;
   readonly #filter: (name: string) => boolean;
+  readonly #readMolto2Info: boolean;
   readonly #readers = new Map<string, ReaderEntry>();
   readonly #hid = new Map<string, DeviceInfo>();
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
@@ -130,6 +142,7 @@ export class DeviceManager {
     this.#log = options.logger ?? silentLogger;
     this.#busyRetryMs = options.busyRetryMs ?? 500;
     this.#filter = options.readerFilter ?? (() => true);
+    this.#readMolto2Info = options.readMolto2Info === true;
     this.#unsubscribe = this.#pcsc?.on((event) => this.#onPcsc(event)) ?? (() => {});
     for (const reader of (this.#pcsc?.readers() ?? []).filter((r) => this.#filter(r.name))) {
       this.#addReader(reader.name);
@@ -138,7 +151,9 @@ export class DeviceManager {
     this.#hidList = options.hid?.list;
     if (options.hid !== undefined) {
       const interval = options.hid.intervalMs ?? 1_000;
-      void this.#pollHid();
+      // The first listing counts as an identification under way: settled() waits for it.
+      this.#pending++;
+      void this.#pollHid().finally(() => this.#pending--);
       this.#hidTimer = setInterval(() => void this.#pollHid(), interval);
       this.#hidTimer.unref();
     }
@@ -167,13 +182,17 @@ export class DeviceManager {
   }
 
   /**
-   * Resolves once no PC/SC event has come for `quietMs` and no identification is under way, or
-   * after `timeoutMs`: pcscd reports readers and cards a few hundred ms after a context starts.
+   * Resolves once no identification (nor the first HID listing) is under way and the PC/SC source
+   * has reported its readers and what is in them; or after `timeoutMs`. A source that cannot say
+   * when that is (no reader at all, no pcscd) is taken as done once no PC/SC event has come for
+   * `quietMs`: pcscd lists its readers some tens of ms after a context starts.
    */
   async settled(quietMs = 300, timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && (this.#pending > 0 || Date.now() - this.#lastEventAt < quietMs)) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    const known = (): boolean => this.#pcsc?.scanComplete?.() === true || Date.now() - this.#lastEventAt >= quietMs;
+    while (Date.now() < deadline && (this.#pending > 0 || !known())) {
+      // A short step: a one-shot command waits on this before it prints anything.
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
@@ -208,7 +227,7 @@ export class DeviceManager {
     this.#closed = true;
     this.#unsubscribe();
     clearInterval(this.#hidTimer);
-    for (const entry of this.#readers.values()) clearTimeout(entry.retry);
+    for (const entry of this.#readers.values()) this.#cancelRetry(entry);
     this.#listeners.clear();
   }
 
@@ -222,7 +241,7 @@ export class DeviceManager {
       case "reader-removed": {
         const entry = this.#readers.get(event.reader);
         if (entry !== undefined) {
-          clearTimeout(entry.retry);
+          this.#cancelRetry(entry);
           entry.generation++;
           this.#readers.delete(event.reader);
         }
@@ -235,7 +254,7 @@ export class DeviceManager {
       case "card-removed": {
         const entry = this.#readers.get(event.reader);
         if (entry !== undefined) {
-          clearTimeout(entry.retry);
+          this.#cancelRetry(entry);
           entry.generation++;
           entry.info = this.#emptyInfo(event.reader);
         }
@@ -258,35 +277,54 @@ export class DeviceManager {
 
   #addReader(reader: string): void {
     if (this.#readers.has(reader)) return;
-    this.#readers.set(reader, { info: this.#emptyInfo(reader), generation: 0, queue: Promise.resolve(), retry: undefined });
+    this.#readers.set(reader, { info: this.#emptyInfo(reader), generation: 0, queue: Promise.resolve(), retry: undefined, retryPending: false });
   }
 
-  #cardInserted(reader: string): void {
+  /** `retried`: this is the look again after another client held the card. */
+  #cardInserted(reader: string, retried = false): void {
     const entry = this.#readers.get(reader)!;
-    clearTimeout(entry.retry);
+    this.#cancelRetry(entry);
     const generation = ++entry.generation;
     const known = familyOfReader(reader, this.#rules);
+    if (known?.family === "molto2" && this.#readMolto2Info) {
+      this.#identify(reader, entry, generation, retried, async (transport) => {
+        // Its one unauthenticated command (§3.3 Info): nothing is selected, nothing authenticated.
+        const { readMolto2Info } = await import("./molto2.js");
+        const info = await readMolto2Info(transport);
+        return { family: "molto2", familySource: known.source, model: "Molto2", serial: info.serial, state: "ready" };
+      });
+      return;
+    }
     if (known !== null && known.family !== "single-profile") {
       // Molto2 and OTP-applet readers are not opened while listing (§3.1, §5).
-      entry.info = { ...this.#emptyInfo(reader), state: "ready" };
+      entry.info = { ...this.#emptyInfo(reader), model: known.family === "molto2" ? "Molto2" : null, state: "ready" };
       this.#changed();
       return;
     }
+    this.#identify(reader, entry, generation, retried, async (transport) => {
+      const found = await identifySingleProfile(transport);
+      if (found.kind === "other") return { state: "unsupported", message: `not a Token2 programmable token (GET INFO answered ${swName(found.sw)})` };
+      if (found.model === null) return { serial: found.serial, state: "unsupported", message: "serial matches no known programmable model" };
+      this.#log.info("device manager: identified", { reader, serial: found.serial, model: found.model.name });
+      return { family: "single-profile", familySource: known?.source ?? "probe", model: found.model.name, serial: found.serial, state: "ready" };
+    });
+  }
+
+  /** Runs `probe` in the reader's queue and lists the card as it says, or as the failure says. */
+  #identify(
+    reader: string,
+    entry: ReaderEntry,
+    generation: number,
+    retried: boolean,
+    probe: (transport: ApduTransport) => Promise<Partial<DeviceInfo>>,
+  ): void {
     entry.info = { ...this.#emptyInfo(reader), state: "identifying" };
     this.#pending++;
-    this.#log.debug("device manager: GET INFO", { reader });
-    this.withReader(reader, (transport) => identifySingleProfile(transport))
+    this.#log.debug("device manager: identifying", { reader });
+    this.withReader(reader, probe)
       .then((found) => {
         if (entry.generation !== generation || this.#closed) return;
-        const base = this.#emptyInfo(reader);
-        if (found.kind === "other") {
-          entry.info = { ...base, state: "unsupported", message: `not a Token2 programmable token (GET INFO answered ${swName(found.sw)})` };
-        } else if (found.model === null) {
-          entry.info = { ...base, serial: found.serial, state: "unsupported", message: "serial matches no known programmable model" };
-        } else {
-          entry.info = { ...base, family: "single-profile", familySource: known?.source ?? "probe", model: found.model.name, serial: found.serial, state: "ready" };
-          this.#log.info("device manager: identified", { reader, serial: found.serial, model: found.model.name });
-        }
+        entry.info = { ...this.#emptyInfo(reader), ...found };
       })
       .catch((error: unknown) => {
         if (entry.generation !== generation || this.#closed) return;
@@ -300,8 +338,13 @@ export class DeviceManager {
         entry.info = { ...this.#emptyInfo(reader), state: reason === "DEVICE_BUSY" ? "busy" : "error", message };
         if (reason === "DEVICE_BUSY") {
           // Another client holds the card: look again later, as long as the same card is there.
+          // The first look again counts as an identification under way, so that a listing waits
+          // for it: another program's own identification holds a fresh card for a few ms.
+          entry.retryPending = !retried;
+          if (entry.retryPending) this.#pending++;
           entry.retry = setTimeout(() => {
-            if (entry.generation === generation && this.#readers.get(reader) === entry) this.#cardInserted(reader);
+            this.#cancelRetry(entry);
+            if (entry.generation === generation && this.#readers.get(reader) === entry) this.#cardInserted(reader, true);
           }, this.#busyRetryMs);
           entry.retry.unref();
         }
@@ -311,6 +354,13 @@ export class DeviceManager {
         this.#changed();
       });
     this.#changed();
+  }
+
+  #cancelRetry(entry: ReaderEntry): void {
+    clearTimeout(entry.retry);
+    entry.retry = undefined;
+    if (entry.retryPending) this.#pending--;
+    entry.retryPending = false;
   }
 
   async #pollHid(): Promise<void> {

@@ -23,6 +23,15 @@ import type { ApduTransport } from "../transports/types.js";
 import { DEFAULT_KEY_WARNING, checkNewCustomerKey, isFactoryKey, type Molto2Warning } from "./molto2-keys.js";
 import { nowSeconds } from "../lib/time.js";
 
+/**
+ * Reads a Molto2's info block (serial and clock, §3.4) with its one unauthenticated command.
+ * @throws OtpbridgeError DEVICE_ERROR (info refused), MALFORMED_RESPONSE, or what the transport throws.
+ */
+export async function readMolto2Info(transport: ApduTransport): Promise<TokenInfo> {
+  const { data } = expectMolto2(decodeResponseApdu(await transport.transmit(molto2InfoApdu())), "Molto2 info", "info");
+  return parseTokenInfo(data);
+}
+
 /** What a ▲ press would commit (§3.11, §3.12). */
 export type Molto2ButtonAction = "change-key" | "factory-reset";
 
@@ -117,8 +126,7 @@ export class Molto2Session implements DriverSession<TokenInfo> {
   static async open(transport: ApduTransport, options: Molto2SessionOptions = {}): Promise<Molto2Session> {
     const key = molto2Key(options.customerKey ?? MOLTO2_DEFAULT_CUSTOMER_KEY);
     try {
-      const { data } = expectMolto2(decodeResponseApdu(await transport.transmit(molto2InfoApdu())), "Molto2 info", "info");
-      return new Molto2Session(transport, parseTokenInfo(data), key, options);
+      return new Molto2Session(transport, await readMolto2Info(transport), key, options);
     } catch (error) {
       key.fill(0);
       throw error;

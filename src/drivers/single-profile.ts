@@ -16,7 +16,7 @@ import type { DriverSession } from "./session.js";
 import { abytes, aint, aoneOf } from "../lib/checks.js";
 import { OtpbridgeError, otpbError } from "../lib/errors.js";
 import { silentLogger, type Logger } from "../lib/log.js";
-import { totp } from "../crypto/index.js";
+import { totp } from "../crypto/otp.js";
 import type { SingleProfileModel } from "../protocol/models.js";
 import {
   DISPLAY_TIMEOUT_CODES, SINGLE_PROFILE_KEY, getChallengeApdu, getInfoApdu, parseSingleProfileInfo,

@@ -37,22 +37,6 @@ export function repeatingRng(pattern: Uint8Array): Rng {
   return (n) => Uint8Array.from({ length: n }, (_, i) => copy[i % copy.length]!);
 }
 
-/** A seeded, reproducible RNG (mulberry32) for simulations and fuzzing; not for secrets. */
-export function seededRng(seed: number): Rng {
-  let state = seed >>> 0;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      out[i] = ((t ^ (t >>> 14)) >>> 0) & 0xff;
-    }
-    return out;
-  };
-}
-
 /**
  * An ISO 7816-3 ATR `3B 8n 80 01 ‖ historical ‖ TCK`: T=1 only, the form PC/SC part 3 builds for
  * ISO 14443-4 cards (with the ATS historical bytes). No public source gives the real Token2 ATRs [EMU].

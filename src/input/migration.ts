@@ -6,7 +6,8 @@
  * Google Authenticator has no period field: every exported TOTP account uses 30 s. Large exports are
  * split over several QR codes (batch_size / batch_index); each one is decoded on its own.
  */
-import protobuf from "protobufjs";
+import { createRequire } from "node:module";
+import type protobuf from "protobufjs";
 import { otpbError } from "../lib/errors.js";
 import type { HashAlgorithm } from "../crypto/hash.js";
 import type { TotpAccount } from "./secret.js";
@@ -38,9 +39,12 @@ const GOOGLE_PERIOD = 30;
 /** A QR code holds at most ~3 KB; refuse anything far larger before decoding it. */
 const MAX_DATA_CHARS = 8192;
 
+// protobufjs takes tens of milliseconds to load: it is loaded when a migration export is read, not at start.
+const require = createRequire(import.meta.url);
+
 let payloadType: protobuf.Type | undefined;
 function migrationType(): protobuf.Type {
-  payloadType ??= protobuf.parse(SCHEMA, { keepCase: true }).root.lookupType("MigrationPayload");
+  payloadType ??= (require("protobufjs") as typeof protobuf).parse(SCHEMA, { keepCase: true }).root.lookupType("MigrationPayload");
   return payloadType;
 }
 

@@ -4,9 +4,9 @@
  * Nothing of the decoded text is ever put in an error message: it holds the seed.
  */
 import { readFileSync, statSync } from "node:fs";
-import jpeg from "jpeg-js";
-import jsQRModule from "jsqr";
-import { PNG } from "pngjs";
+import { createRequire } from "node:module";
+import type jpegJs from "jpeg-js";
+import type pngJs from "pngjs";
 import { otpbError } from "../lib/errors.js";
 
 /** Larger files are not screenshots of a QR code; refusing them bounds memory. */
@@ -15,8 +15,16 @@ export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 const MAX_MEGAPIXELS = 50;
 
 type JsQr = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
-// jsqr is CommonJS with a `default` property: under NodeNext the default import is module.exports.
-const jsQR: JsQr = ((jsQRModule as unknown as { default?: JsQr }).default ?? (jsQRModule as unknown as JsQr));
+// The image decoders take about 100 ms to load together: they are loaded when an image is read,
+// not when a command that might read one starts.
+const require = createRequire(import.meta.url);
+const jpeg = (): typeof jpegJs => require("jpeg-js");
+const png = (): typeof pngJs => require("pngjs");
+// jsqr is CommonJS with a `default` property.
+const jsQR = (): JsQr => {
+  const module = require("jsqr") as { default?: JsQr } & JsQr;
+  return module.default ?? module;
+};
 
 function unreadable(message: string, cause?: unknown): Error {
   return otpbError("QR_UNREADABLE", message, cause === undefined ? {} : { cause });
@@ -26,15 +34,15 @@ function unreadable(message: string, cause?: unknown): Error {
 function decodeImage(bytes: Uint8Array): { data: Uint8Array; width: number; height: number } {
   if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
     try {
-      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-      return { data: png.data, width: png.width, height: png.height };
+      const image = png().PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      return { data: image.data, width: image.width, height: image.height };
     } catch (error) {
       throw unreadable("the PNG image could not be decoded", error);
     }
   }
   if (bytes[0] === 0xff && bytes[1] === 0xd8) {
     try {
-      const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_MEGAPIXELS, maxMemoryUsageInMB: 512 });
+      const image = jpeg().decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_MEGAPIXELS, maxMemoryUsageInMB: 512 });
       return { data: image.data, width: image.width, height: image.height };
     } catch (error) {
       throw unreadable("the JPEG image could not be decoded", error);
@@ -52,7 +60,7 @@ export function decodeQrBytes(bytes: Uint8Array): string {
   const image = decodeImage(bytes);
   if (image.width * image.height > MAX_MEGAPIXELS * 1_000_000) throw unreadable("the image is too large for a QR screenshot");
   const pixels = new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.width * image.height * 4);
-  const code = jsQR(pixels, image.width, image.height);
+  const code = jsQR()(pixels, image.width, image.height);
   // The decoded pixels show the seed as a QR code: wipe them.
   image.data.fill(0);
   if (code === null || code.data.length === 0) throw unreadable("no QR code was found in the image");

@@ -1,5 +1,6 @@
-import base32 from "hi-base32";
-import { URI, TOTP, HOTP } from "otpauth";
+import { createRequire } from "node:module";
+import type base32 from "hi-base32";
+import type * as Otpauth from "otpauth";
 import { otpbError } from "../lib/errors.js";
 import type { HashAlgorithm } from "../crypto/hash.js";
 
@@ -12,6 +13,13 @@ export interface TotpAccount {
   issuer?: string;
   label?: string;
 }
+
+// Loaded by require when first used: otpauth brings its own hash code and takes several
+// milliseconds to load (only a URI needs it), and a CommonJS package imported as an ES module
+// costs a source scan on every start.
+const require = createRequire(import.meta.url);
+const otpauth = (): typeof Otpauth => require("otpauth");
+const hiBase32 = (): typeof base32 => require("hi-base32");
 
 const ALGORITHMS: readonly HashAlgorithm[] = ["SHA1", "SHA256", "SHA512"];
 
@@ -40,7 +48,7 @@ export function parseBase32Secret(text: string): Uint8Array {
       `a base32 secret of ${normalized.length} characters cannot encode whole bytes (truncated copy?)`,
     );
   }
-  return Uint8Array.from(base32.decode.asBytes(normalized));
+  return Uint8Array.from(hiBase32().decode.asBytes(normalized));
 }
 
 /**
@@ -69,7 +77,8 @@ export function parseOtpauthUri(uri: string): TotpAccount {
   if (!/^otpauth:\/\//i.test(uri.trim())) {
     throw otpbError("INVALID_SECRET_FORMAT", "not an otpauth:// URI");
   }
-  let parsed: TOTP | HOTP;
+  const { URI, HOTP } = otpauth();
+  let parsed: Otpauth.TOTP | Otpauth.HOTP;
   try {
     parsed = URI.parse(uri.trim());
   } catch (error) {

@@ -14,7 +14,8 @@
  *                                         serial comes from the token tapped, not from the file)
  * Any other column is refused (a misspelt "secert" must not silently turn into generated seeds).
  */
-import { parse } from "csv-parse/sync";
+import { createRequire } from "node:module";
+import type { parse as csvParse } from "csv-parse/sync";
 import { DEVICE_CAPABILITIES, checkBurnable } from "../input/capabilities.js";
 import { classifySecretInput, type ClassifiedInput } from "../input/classify.js";
 import type { SkippedAccount } from "../input/migration.js";
@@ -23,6 +24,9 @@ import { detailOf, otpbError, reasonOf } from "../lib/errors.js";
 import type { BatchInput, ItemInput, TotpAlgorithm } from "../store/types.js";
 
 /** Seeds the journal accepts (10-64 bytes) that a single-profile token also holds (1-63, §2.7). */
+// csv-parse is loaded by the first CSV read, not by every command that might read one.
+const require = createRequire(import.meta.url);
+
 const SEED_BYTES = { min: 10, max: 63 };
 export const MAX_GENERATE = 100_000;
 
@@ -117,7 +121,7 @@ function checkItem(item: ItemInput, line: number): void {
 export function parseBatchCsv(text: string, name: string): ParsedBatch {
   let rows: string[][];
   try {
-    rows = parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];
+    rows = (require("csv-parse/sync") as { parse: typeof csvParse }).parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];
   } catch (error) {
     // csv-parse names the line and the problem (quotes, column count), never a whole row.
     const line = (error as { lines?: number }).lines;

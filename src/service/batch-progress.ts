@@ -52,11 +52,23 @@ export interface BatchItemEvent {
   seedState?: string;
 }
 
+/**
+ * The state a batch is reported in: the journal's, except that a running or paused batch with
+ * nothing left to burn (no item pending or in flight) is "finished". The journal keeps it running:
+ * a token tapped again can still supersede a committed item.
+ */
+export type ReportedBatchState = BatchState | "finished";
+
+export function reportedState(status: BatchStatus): ReportedBatchState {
+  const open = status.batch.state === "running" || status.batch.state === "paused";
+  return open && status.done ? "finished" : status.batch.state;
+}
+
 /** `batch.progress` and the result of `batch.status`. */
 export interface BatchProgress {
   batchId: number;
   name: string;
-  state: BatchState;
+  state: ReportedBatchState;
   total: number;
   /** Committed items. */
   done: number;
@@ -107,7 +119,7 @@ export class ProgressMeter {
     const remaining = status.counts.pending + status.counts.claimed + status.counts.burned + status.counts.verified;
     const rate = this.rate();
     return {
-      batchId: status.batch.id, name: status.batch.name, state: status.batch.state, total: status.total, done,
+      batchId: status.batch.id, name: status.batch.name, state: reportedState(status), total: status.total, done,
       counts: status.counts, finished: status.done,
       ratePerMinute: rate === null ? null : Math.round(rate * 10) / 10,
       etaSeconds: rate === null || rate === 0 ? null : Math.round((remaining / rate) * 60),

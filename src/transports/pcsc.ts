@@ -144,6 +144,16 @@ export class PcscManager implements CardConnector {
       : { state: this.#state };
   }
 
+  /**
+   * True once pcscd's reader list has come and every reader in it has reported its first status
+   * (whether a card sits in it). The binding announces the readers of one listing together, so
+   * one reader seen means the whole first list is in. With no reader at all this stays false:
+   * an empty list and one not come yet look the same.
+   */
+  scanComplete(): boolean {
+    return this.#state === "ready" && this.#readers.size > 0 && [...this.#readers.values()].every((entry) => entry.quiet.reported);
+  }
+
   /** The readers pcscd reports now. */
   readers(): ReaderInfo[] {
     return [...this.#readers.entries()].map(([name, e]) => ({ name, cardPresent: e.present, atr: e.atr.slice(), inUse: e.busy }));
@@ -407,6 +417,11 @@ class ReaderQuiet {
     reader.on("status", seen);
     reader.on("error", seen);
     reader.on("end", seen);
+  }
+
+  /** True once the reader has reported anything (its first status comes a few ms after it is listed). */
+  get reported(): boolean {
+    return this.#last !== 0;
   }
 
   /** Resolves once the reader may be closed, or at `deadline` (performance.now() time). */

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import hiBase32 from "hi-base32";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 
 const ALICE_SEED = Buffer.from("0123456789abcdef0123456789abcdef01234567", "hex");
 const URI_SEEDS = [Buffer.alloc(20, 0x5a), Buffer.alloc(32, 0x3c)];
@@ -75,7 +75,7 @@ describe("batch API", () => {
     expect((await c.call("batch.checkCode", { batchId, itemId: items[0].itemId, code: wrong })).result).toMatchObject({ match: false, stepOffset: null });
     expect((await c.call("batch.checkCode", { batchId, itemId: 999, code: "123456" })).error.data.reason).toBe("ITEM_STATE");
     const status = (await c.call("batch.status", { batchId })).result;
-    expect(status).toMatchObject({ driven: true, progress: { done: 3, finished: true } });
+    expect(status).toMatchObject({ driven: true, progress: { state: "finished", done: 3, finished: true } });
 
     const exported = await c.call("batch.export", { batchId, format: "entra-csv" });
     exportReplies.push(JSON.stringify(exported));

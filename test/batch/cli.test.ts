@@ -68,10 +68,13 @@ describe("otpbridge batch", () => {
     expect(new Set(done.map((l) => /Simulated NFC reader \d/.exec(l)?.[0]))).toEqual(
       new Set(["Simulated NFC reader 1", "Simulated NFC reader 2", "Simulated NFC reader 3"]),
     );
-    expect(run.out.join("\n")).toMatch(/batch 1 "march" \(running, finished\): 9 of 9 committed/);
+    expect(run.out.join("\n")).toMatch(/batch 1 "march" \(finished\): 9 of 9 committed/);
 
+    // After the last item the batch says it is finished, not running.
     const status = await runCli(["batch", "status", "1", "--json", "--data-dir", dataDir]);
-    expect(JSON.parse(status.out.join("\n"))).toMatchObject({ total: 9, done: 9, finished: true });
+    expect(JSON.parse(status.out.join("\n"))).toMatchObject({ state: "finished", total: 9, done: 9, finished: true });
+    expect((await runCli(["batch", "status", "1", "--data-dir", dataDir])).out[0]!.split("\n")[0]).toBe('batch 1 "march" (finished): 9 of 9 committed');
+    expect((await runCli(["batch", "list", "--data-dir", dataDir])).out).toEqual(["   1  finished   9 committed  march"]);
 
     const out = join(root, "tokens.txt");
     const exported = await runCli(["batch", "export", "1", "--format", "otpauth", "--out", out, "--data-dir", dataDir]);

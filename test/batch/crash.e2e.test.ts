@@ -23,8 +23,9 @@ import { Journal } from "../../src/store/journal.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import type { VirtualCard } from "../../src/transports/types.js";
 import { ensurePcscd, hasQuickackRoute, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
-import { RpcClient } from "../daemon/helpers/daemon.js";
-import { CardRig, ensureBuilt, prng, spawnDaemon, type Daemon } from "./_daemon.js";
+import { ensureBuilt, RpcClient, spawnDaemon, type Daemon } from "../fixtures/daemon.js";
+import { prng } from "../fixtures/prng.js";
+import { CardRig } from "./_card-rig.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`batch crash test skipped: ${missing}`);
@@ -92,7 +93,7 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
   });
 
   it(`${TOKENS} tokens on ${READERS.length} readers, daemon SIGKILLed at ${KILLS}+ random points: every token holds exactly its journal seed`, async () => {
-    const random = prng(SEED);
+    const random = prng(SEED).float;
     const t0 = Date.now();
     const dataDir = join(root, "data");
     const tokens = Array.from({ length: TOKENS }, (_, i) => new SingleProfileToken({ serial: `8659${["6121", "6221", "6321", "6011"][i % 4]}${String(i + 1).padStart(6, "0")}` }));
@@ -126,7 +127,7 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
     };
 
     // Create and start the batch through a first daemon, not killed before it has answered.
-    daemon = spawnDaemon(dataDir, familyArgs);
+    daemon = spawnDaemon({ dataDir, args: familyArgs, simulate: false, logLevel: "warn", from: "build" });
     const firstAddress = await daemon.listening;
     if (firstAddress === undefined) throw new Error(`daemon did not start: ${daemon.stderr.join("\n")}`);
     client = await connect(firstAddress);
@@ -173,7 +174,7 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
         logs.push(...d.stderr);
         client?.close();
         client = undefined;
-        daemon = spawnDaemon(dataDir, familyArgs); // same data directory: the journal and the batch carry on
+        daemon = spawnDaemon({ dataDir, args: familyArgs, simulate: false, logLevel: "warn", from: "build" }); // same data directory: the journal and the batch carry on
       }
     })();
 

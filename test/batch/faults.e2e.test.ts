@@ -14,7 +14,7 @@ import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, startPcscd, stopPcscd, VPCD_READERS } from "../fixtures/pcscd.js";
 import { RecordingCard, WRITE_SEED, sw } from "../drivers/_cards.js";
 import { tempRoot } from "../store/helpers.js";
-import { CardRig } from "./_daemon.js";
+import { CardRig } from "./_card-rig.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`batch fault tests skipped: ${missing}`);

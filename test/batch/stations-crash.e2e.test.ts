@@ -29,7 +29,9 @@ import type { VirtualCard } from "../../src/transports/types.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, REPO_ROOT, VPCD_READERS } from "../fixtures/pcscd.js";
 import { missingPostgres } from "../fixtures/postgres.js";
 import { PASSPHRASE, testDb, type TestDb } from "../store/stations/_cluster.js";
-import { CardRig, ensureBuilt, prng } from "./_daemon.js";
+import { CardRig } from "./_card-rig.js";
+import { ensureBuilt } from "../fixtures/daemon.js";
+import { prng } from "../fixtures/prng.js";
 
 const missing = missingPcscStack() ?? missingPostgres();
 if (missing) console.warn(`stations crash test skipped: ${missing}`);
@@ -152,7 +154,7 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
   });
 
   it(`${ITEMS} items, 3 stations SIGKILLed ${KILLS_PER_STATION}+ times each, the server stopped twice and frozen once`, async () => {
-    const random = prng(SEED);
+    const random = prng(SEED).float;
     const t0 = Date.now();
     const shared = ["--store", db.url, "--batch-passphrase-env", PASS_ENV];
     const created = execFileSync(process.execPath, [BIN, "batch", "create", "--generate", String(ITEMS), "--name", "stations crash", ...shared], {

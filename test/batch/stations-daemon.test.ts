@@ -5,7 +5,7 @@
  * its readers), and the shared store records the items under the daemon's station name.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 import { missingPostgres } from "../fixtures/postgres.js";
 import { PASSPHRASE, TEST_SCRYPT, testDb, type TestDb } from "../store/stations/_cluster.js";
 

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import base32 from "hi-base32";
 import * as OTPAuth from "otpauth";
 import { describe, expect, it } from "vitest";
+import QRCode from "qrcode";
 import { runCli } from "../fixtures/cli.js";
+import { prng } from "../fixtures/prng.js";
 import { encodeMigrationUri } from "../../src/input/migration.js";
 
 const SHA1_SEED = base32.encode("12345678901234567890").replace(/=/g, "");
@@ -38,13 +40,12 @@ describe("otpbridge code", () => {
   });
 
   it("accepts base32 as people paste it: lower case, spaces, padding", async () => {
-    const messy = SHA1_SEED.toLowerCase().replace(/(.{4})/g, "$1 ") + "====";
+    const messy = `${SHA1_SEED.toLowerCase().replace(/(.{4})/g, "$1 ")}====`;
     expect((await runCli(["code", "--secret", messy, "--digits", "8", "--time", "59"])).out).toEqual(["94287082"]);
   });
 
   it("agrees with the otpauth package on random seeds and times", async () => {
-    let state = 0x12345678;
-    const rand = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rand = prng(0x12345678).float;
     for (let i = 0; i < 200; i++) {
       const seed = Uint8Array.from({ length: 1 + Math.floor(rand() * 40) }, () => Math.floor(rand() * 256));
       const algorithm = (["SHA1", "SHA256", "SHA512"] as const)[i % 3]!;
@@ -57,6 +58,30 @@ describe("otpbridge code", () => {
       const result = await runCli([...args, "--digits", `${digits}`, "--period", `${period}`, "--time", `${time}`]);
       expect(result.out).toEqual([expected]);
     }
+  });
+
+  it("takes the seed as hex, from --hex or with --encoding hex, and from a QR code image", async () => {
+    const hexSeed = Buffer.from("12345678901234567890").toString("hex");
+    const args = ["--digits", "8", "--time", "59"];
+    expect((await runCli(["code", "--hex", hexSeed, ...args])).out).toEqual(["94287082"]);
+    expect((await runCli(["code", "--secret-stdin", "--encoding", "hex", ...args], { stdin: `${hexSeed}\n` })).out).toEqual(["94287082"]);
+    // Without --encoding hex the same text is read as base32, which it is not.
+    expect((await runCli(["code", "--secret-stdin", ...args], { stdin: hexSeed })).code).toBe(2);
+    const png = join(mkdtempSync(join(tmpdir(), "otpb-cli-")), "qr.png");
+    writeFileSync(png, await QRCode.toBuffer(`otpauth://totp/ACME:alice?secret=${SHA1_SEED}&digits=8`, { type: "png", scale: 6 }));
+    expect((await runCli(["code", "--qr", png, "--time", "59"])).out).toEqual(["94287082"]);
+  });
+
+  it("names on stderr each account of an export it skips, and prints the TOTP codes", async () => {
+    const seed = Buffer.from("12345678901234567890");
+    const uri = encodeMigrationUri([
+      { secret: seed, name: "alice@example.com", issuer: "ACME", algorithm: 1, digits: 1, type: 2 },
+      { secret: Buffer.from("abcdefghij0123456789"), name: "vpn", issuer: "Corp", algorithm: 1, digits: 1, type: 1 },
+    ]);
+    const result = await runCli(["code", "--secret-stdin", "--time", "59"], { stdin: uri });
+    expect(result.code).toBe(0);
+    expect(result.out).toEqual(["287082"]);
+    expect(result.err).toEqual(["skipped account 2 (Corp: vpn): a counter-based (HOTP) account; this command prints time-based (TOTP) codes"]);
   });
 
   it("prints one named line per TOTP account of a Google Authenticator export", async () => {

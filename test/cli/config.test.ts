@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 import { runCli } from "../fixtures/cli.js";
-import { RpcClient, startDaemonProcess } from "../daemon/helpers/daemon.js";
+import { RpcClient, startDaemonProcess } from "../fixtures/daemon.js";
 
 const work = mkdtempSync(join(tmpdir(), "otpb-config-"));
 const saved = process.env.XDG_CONFIG_HOME;

@@ -16,7 +16,7 @@ import { Journal } from "../../src/store/journal.js";
 import type { ItemRecord } from "../../src/store/types.js";
 import { runCli, type CliRun } from "../fixtures/cli.js";
 import { ensurePcscd, lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
-import { startDaemonProcess, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 
 const missing = missingPcscStack();
 const SEED32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { hash, hmac, sha1, sha256, sha512 } from "../../src/crypto/index.js";
 import { wasmCore } from "../../src/crypto/wasm.js";
 import { reasonOf } from "../../src/lib/errors.js";
-import { prng } from "./prng.js";
+import { prng } from "../fixtures/prng.js";
 import { thrownBy } from "../fixtures/errors.js";
 
 const text = (s: string) => new TextEncoder().encode(s);

@@ -3,7 +3,7 @@ import { ResidentKeySet, type PutKey } from "../../src/crypto/index.js";
 import { wasmCore } from "../../src/crypto/wasm.js";
 import { reasonOf } from "../../src/lib/errors.js";
 import { thrownBy } from "../fixtures/errors.js";
-import { prng } from "./prng.js";
+import { prng } from "../fixtures/prng.js";
 import { ALGORITHMS, nodeHotp } from "./reference.js";
 
 const core = wasmCore();

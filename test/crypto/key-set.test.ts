@@ -3,7 +3,7 @@ import { ResidentKeySet, hmac, hotp, hotpBatch, hotpBatchInto, searchWindow, sha
 import { callCore, hashCore } from "../../src/crypto/_hash-core.js";
 import { wasmCore } from "../../src/crypto/wasm.js";
 import { OtpbridgeError, reasonOf } from "../../src/lib/errors.js";
-import { prng } from "./prng.js";
+import { prng } from "../fixtures/prng.js";
 import { nodeHotp } from "./reference.js";
 import { thrownBy } from "../fixtures/errors.js";
 

@@ -5,7 +5,7 @@ import * as OTPAuth from "otpauth";
 import { describe, expect, it } from "vitest";
 import { ResidentKeySet, formatCode, hotp, hotpBatch, hotpBatchInto, totp } from "../../src/crypto/index.js";
 import { wasmCore } from "../../src/crypto/wasm.js";
-import { prng } from "./prng.js";
+import { prng } from "../fixtures/prng.js";
 import { ALGORITHMS, nodeHotp, randomCounter } from "./reference.js";
 
 const SEED = 0x07b1d9e;

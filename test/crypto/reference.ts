@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { HashAlgorithm } from "../../src/crypto/index.js";
-import type { Prng } from "./prng.js";
+import type { Prng } from "../fixtures/prng.js";
 
 /** HOTP straight from RFC 4226 §5.3 on node:crypto: the oracle for every differential test. */
 export function nodeHotp(algorithm: HashAlgorithm, key: Uint8Array, counter: bigint, digits: number): number {

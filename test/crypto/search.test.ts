@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ResidentKeySet, type WindowMatch, formatCode, hotpBatch, searchWindow } from "../../src/crypto/index.js";
 import { reasonOf } from "../../src/lib/errors.js";
-import { prng } from "./prng.js";
+import { prng } from "../fixtures/prng.js";
 import { ALGORITHMS, U64_MAX, nodeHotp } from "./reference.js";
 import { thrownBy } from "../fixtures/errors.js";
 
@@ -53,7 +53,7 @@ describe("window search", () => {
     const window = 500;
     const columns = Array.from({ length: 2 * window + 1 }, (_, i) => hotpBatch("SHA1", keys, 1_000_000 - window + i, 4));
     let most = 0;
-    for (let target = 0; target < 6; target++) {
+    for (let target = 0; target < keys.length && most <= 16; target++) {
       const code = formatCode(columns[window]![target]!, 4);
       const expected: WindowMatch[] = [];
       keys.forEach((_, key) => {

@@ -3,7 +3,7 @@
 // runs only with OTPB_SLOW_TESTS=1 (`OTPB_SLOW_TESTS=1 npx vitest run test/crypto/sm4-slow.test.ts`).
 import { describe, expect, it } from "vitest";
 import { cipherCore } from "../../src/crypto/cipher-exports.js";
-import { hex, toHex } from "./cipher-random.js";
+import { hex, toHex } from "./hex.js";
 
 describe("SM4, slow", () => {
   it.skipIf(process.env.OTPB_SLOW_TESTS !== "1")("GM/T 0002 / GB/T 32907 example 2: 1,000,000 encryptions", () => {

@@ -13,7 +13,8 @@ import {
   unpadIso9797M2,
   type SeedFrameRequest,
 } from "../../src/crypto/token2-frame.js";
-import { SeededRandom, toHex } from "./cipher-random.js";
+import { prng, type Prng } from "../fixtures/prng.js";
+import { toHex } from "./hex.js";
 import { thrownBy } from "../fixtures/errors.js";
 
 function refPad(x: Uint8Array): Buffer {
@@ -41,13 +42,13 @@ function refApdu(key: Uint8Array, ins: number, p1: number, p2: number, body: Uin
   return Buffer.concat([Buffer.of(0x84, ins, p1, p2, sent.length + 4), sent, mac]);
 }
 
-function randomRequest(rng: SeededRandom): SeedFrameRequest {
-  return { key: rng.bytes(16), ins: rng.int(0, 255), p1: rng.int(0, 255), p2: rng.int(0, 255), seed: rng.bytes(rng.int(1, 63)) };
+function randomRequest(rng: Prng): SeedFrameRequest {
+  return { key: rng.bytes(16), ins: rng.range(0, 255), p1: rng.range(0, 255), p2: rng.range(0, 255), seed: rng.bytes(rng.range(1, 63)) };
 }
 
 describe("Token2 frames against node:crypto", () => {
   it("token2Mac: 10,000 random keys, every message length 1..80 (seed 0x3ac)", () => {
-    const rng = new SeededRandom(0x3ac);
+    const rng = prng(0x3ac);
     for (let i = 0; i < 10_000; i++) {
       const key = rng.bytes(16);
       const m = rng.bytes(1 + (i % 80));
@@ -56,7 +57,7 @@ describe("Token2 frames against node:crypto", () => {
   });
 
   it("pad/unpad: every length 0..80 with random bytes round-trips and matches the reference (seed 0x9797)", () => {
-    const rng = new SeededRandom(0x9797);
+    const rng = prng(0x9797);
     for (let i = 0; i < 10_000; i++) {
       const x = rng.bytes(i % 81);
       const padded = padIso9797M2(x);
@@ -66,7 +67,7 @@ describe("Token2 frames against node:crypto", () => {
   });
 
   it("buildSeedFrames: 10,000 frames in batches of 1..9, mixed keys, headers and seed lengths 1..63 (seed 0xf4a3e)", () => {
-    const rng = new SeededRandom(0xf4a3e);
+    const rng = prng(0xf4a3e);
     let frames = 0;
     for (let i = 0; frames < 10_000; i++) {
       const batch = Array.from({ length: 1 + (i % 9) }, () => randomRequest(rng));
@@ -78,25 +79,25 @@ describe("Token2 frames against node:crypto", () => {
   });
 
   it("buildSeedFrames: one batch of 1,001 frames (250 full SIMD groups and a tail of 1)", () => {
-    const rng = new SeededRandom(1001);
+    const rng = prng(1001);
     const batch = Array.from({ length: 1001 }, () => randomRequest(rng));
     const got = buildSeedFrames(batch);
     batch.forEach((r, j) => expect(toHex(got[j]!)).toBe(toHex(refApdu(r.key, r.ins, r.p1, r.p2, r.seed, true))));
   });
 
   it("buildSecureApdu: 2,000 random bodies, encrypted (0..239 bytes) and clear (0..251 bytes) (seed 0x84)", () => {
-    const rng = new SeededRandom(0x84);
+    const rng = prng(0x84);
     for (let i = 0; i < 2_000; i++) {
       const encrypt = i % 2 === 0;
       const key = rng.bytes(16);
-      const [ins, p1, p2] = [rng.int(0, 255), rng.int(0, 255), rng.int(0, 255)];
-      const body = rng.bytes(rng.int(0, encrypt ? 239 : 251));
+      const [ins, p1, p2] = [rng.range(0, 255), rng.range(0, 255), rng.range(0, 255)];
+      const body = rng.bytes(rng.range(0, encrypt ? 239 : 251));
       expect(toHex(buildSecureApdu(key, ins, p1, p2, body, { encrypt }))).toBe(toHex(refApdu(key, ins, p1, p2, body, encrypt)));
     }
   });
 
   it("authResponse: 1,000 random keys and challenges (seed 0xce)", () => {
-    const rng = new SeededRandom(0xce);
+    const rng = prng(0xce);
     for (let i = 0; i < 1_000; i++) {
       const [key, challenge] = [rng.bytes(16), rng.bytes(8)];
       expect(toHex(authResponse(key, challenge))).toBe(toHex(refEcb(key, Buffer.concat([challenge, Buffer.alloc(8)]))));
@@ -108,7 +109,7 @@ describe("Token2 frames: secrets and inputs", () => {
   it("leaves no key, seed or heap block behind in WASM memory", () => {
     const core = cipherCore();
     const before = core.allocatedBytes();
-    const rng = new SeededRandom(5);
+    const rng = prng(5);
     const batch = Array.from({ length: 7 }, () => ({ ...randomRequest(rng), seed: rng.bytes(20) }));
     buildSeedFrames(batch);
     buildSecureApdu(batch[0]!.key, 0xd5, 0, 3, batch[0]!.seed, { encrypt: true });
@@ -122,7 +123,7 @@ describe("Token2 frames: secrets and inputs", () => {
   });
 
   it("returns independent copies and leaves the requests untouched", () => {
-    const rng = new SeededRandom(6);
+    const rng = prng(6);
     const batch = [randomRequest(rng), randomRequest(rng)];
     const copies = batch.map((r) => ({ ...r, key: r.key.slice(), seed: r.seed.slice() }));
     const [a, b] = buildSeedFrames(batch);

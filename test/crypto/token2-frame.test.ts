@@ -10,7 +10,7 @@ import {
   token2Mac,
   unpadIso9797M2,
 } from "../../src/crypto/token2-frame.js";
-import { hex, toHex } from "./cipher-random.js";
+import { hex, toHex } from "./hex.js";
 
 /** The single-profile device key, TOKEN2.md §2.3. */
 const DEVICE_KEY = hex("8AD206883CA369482AB27182B6E83224");

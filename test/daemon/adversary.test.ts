@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../fixtures/pcscd.js";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "./helpers/daemon.js";
-import { asOtherUser, CAN_SWITCH_USER } from "./helpers/other-user.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
+import { asOtherUser, CAN_SWITCH_USER } from "../fixtures/other-user.js";
 
 const MEMORY = { OTPBRIDGE_SIMULATE_LINK: "memory" };
 const PAIRED = "https://helpdesk.example.com";

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeSntpResponders, sntpResponder } from "../fixtures/sntp.js";
-import { RpcClient, startDaemonProcess, type DaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 
 async function daemonWithClockOff(offsetMs: number): Promise<{ d: DaemonProcess; c: RpcClient; session: string }> {
   const port = await sntpResponder(offsetMs);

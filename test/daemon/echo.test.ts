@@ -4,7 +4,7 @@
  * the error names the field and what it accepts, and quotes nothing of what was sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RpcClient, startDaemonProcess, type DaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 
 const SEED = "KRSXG5CTMVSWIMJSGM2DKNRXHA4TA";
 

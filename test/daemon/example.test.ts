@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { REPO_ROOT } from "../fixtures/pcscd.js";
-import { startDaemonProcess } from "./helpers/daemon.js";
+import { startDaemonProcess } from "../fixtures/daemon.js";
 
 it("lists the devices and burns a token", async () => {
   const d = await startDaemonProcess({ env: { OTPBRIDGE_SIMULATE_LINK: "memory" } });

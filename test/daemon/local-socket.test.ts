@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RpcClient, startDaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess } from "../fixtures/daemon.js";
 
 const MEMORY = { OTPBRIDGE_SIMULATE_LINK: "memory" };
 

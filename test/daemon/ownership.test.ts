@@ -8,8 +8,8 @@ import { chownSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startDaemonProcess } from "./helpers/daemon.js";
-import { CAN_SWITCH_USER, OTHER_GID, OTHER_UID } from "./helpers/other-user.js";
+import { startDaemonProcess } from "../fixtures/daemon.js";
+import { CAN_SWITCH_USER, OTHER_GID, OTHER_UID } from "../fixtures/other-user.js";
 
 const MEMORY = { OTPBRIDGE_SIMULATE_LINK: "memory" };
 const PLANTED_PAIRING = JSON.stringify({ version: 2, approved: [{ origin: "https://evil.com", capabilities: ["read", "burn", "batch", "export"], approvedAt: 0, id: "x", secretSha256: "0".repeat(64) }] });

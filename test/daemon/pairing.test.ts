@@ -10,14 +10,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../fixtures/pcscd.js";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 
 const run = promisify(execFile);
 const ORIGIN = "https://helpdesk.example.com";
 
 async function pair(d: DaemonProcess, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, [join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"), join(REPO_ROOT, "test/daemon/helpers/cli-child.ts"), "pair", ...args, "--data-dir", d.dataDir], { cwd: REPO_ROOT });
+    const r = await run(process.execPath, [join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"), join(REPO_ROOT, "test/fixtures/cli-child.ts"), "pair", ...args, "--data-dir", d.dataDir], { cwd: REPO_ROOT });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

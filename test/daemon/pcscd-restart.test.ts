@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, startPcscd, stopPcscd, VPCD_READERS } from "../fixtures/pcscd.js";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 
 const missing = missingPcscStack();
 const SLOT = VPCD_READERS.find((r) => r.name === "Virtual PCD D 00 00")!;

@@ -4,7 +4,7 @@
  * that sends an Origin header; sending that header from ws is what a page's connection does.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RpcClient, startDaemonProcess, type DaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 
 const MEMORY = { OTPBRIDGE_SIMULATE_LINK: "memory" };
 

@@ -9,7 +9,7 @@ import hiBase32 from "hi-base32";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { totp } from "../../src/crypto/otp.js";
 import { encodeMigrationUri } from "../../src/input/migration.js";
-import { RpcClient, startDaemonProcess, type DaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 
 const SEED = Buffer.from("12345678901234567890123456789012"); // RFC 6238's SHA-256 seed
 const B32 = hiBase32.encode(SEED).replace(/=+$/, "");

@@ -1,11 +1,11 @@
 /**
  * Device sessions (trezord-go style leases) against the real daemon process, in-memory readers:
  * contention, compare-and-swap acquire, take-over, release on close, and the burn's journal
- * record. One call in flight and no take-over during a call are in core.test.ts (deterministic). The disconnect in the middle of a burn is in pcsc.test.ts (vpcd makes a
+ * record. One call in flight and no take-over during a call are in core.test.ts (deterministic). The disconnect in the middle of a burn is in pcsc.e2e.test.ts (vpcd makes a
  * burn long enough to be cut).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 
 describe("device sessions", () => {
   let d: DaemonProcess;

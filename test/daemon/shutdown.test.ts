@@ -4,7 +4,7 @@
  */
 import { expect, it } from "vitest";
 import { Journal } from "../../src/store/journal.js";
-import { RpcClient, startDaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess } from "../fixtures/daemon.js";
 
 it("stops cleanly on SIGTERM in the middle of burns, leaving no half-written item", async () => {
   const d = await startDaemonProcess({ env: { OTPBRIDGE_SIMULATE_LINK: "memory" }, args: ["--simulate-tokens", "8"] });

@@ -68,8 +68,8 @@ describe("DeviceManager over PC/SC", () => {
       { id: "pcsc:NFC 1", link: "pcsc", reader: "NFC 1", family: "single-profile", familySource: "probe", model: "OTPC-P2-i", serial: "86596220000007", state: "ready" },
       { id: "pcsc:NFC 2", link: "pcsc", reader: "NFC 2", family: null, familySource: null, model: null, serial: "86596230000001", state: "unsupported", message: "serial matches no known programmable model" },
       { id: "pcsc:NFC 3", link: "pcsc", reader: "NFC 3", family: null, familySource: null, model: null, serial: null, state: "unsupported", message: "not a Token2 programmable token (GET INFO answered INS_NOT_SUPPORTED (6D00))" },
-      { id: "pcsc:TOKEN2 Molto2 00 00", link: "pcsc", reader: "TOKEN2 Molto2 00 00", family: "molto2", familySource: "reader-name", model: null, serial: null, state: "ready" },
-      { id: "pcsc:Mapped 00 00", link: "pcsc", reader: "Mapped 00 00", family: "molto2", familySource: "config", model: null, serial: null, state: "ready" },
+      { id: "pcsc:TOKEN2 Molto2 00 00", link: "pcsc", reader: "TOKEN2 Molto2 00 00", family: "molto2", familySource: "reader-name", model: "Molto2", serial: null, state: "ready" },
+      { id: "pcsc:Mapped 00 00", link: "pcsc", reader: "Mapped 00 00", family: "molto2", familySource: "config", model: "Molto2", serial: null, state: "ready" },
       { id: "pcsc:Empty", link: "pcsc", reader: "Empty", family: null, familySource: null, model: null, serial: null, state: "no-card" },
     ]);
     expect(p2.steps).toEqual([GET_INFO]);
@@ -77,6 +77,30 @@ describe("DeviceManager over PC/SC", () => {
     expect(bank.steps).toEqual([GET_INFO]);
     expect(molto.steps).toEqual([]);
     expect(mapped.steps).toEqual([]);
+  });
+
+  it("reads a Molto2's serial with its Info command alone when asked (devices), and nothing else", async () => {
+    const readers = new MemoryReaders();
+    for (const name of ["TOKEN2 Molto2 00 00", "Mapped 00 00"]) readers.addReader(name);
+    const sent: string[] = [];
+    const cards = ["000000000001234", "000000000005678"].map((serial) => {
+      const card = new RecordingCard(new Molto2Token({ serial }));
+      card.intercept = (_step, apdu) => {
+        sent.push(Buffer.from(apdu).toString("hex"));
+        return undefined;
+      };
+      return card;
+    });
+    readers.insert("TOKEN2 Molto2 00 00", cards[0]!);
+    readers.insert("Mapped 00 00", cards[1]!);
+    const manager = start(readers, { families: [{ reader: "Mapped", family: "molto2" }], readMolto2Info: true });
+    await manager.settled(0);
+    expect(manager.list().map((d) => [d.reader, d.family, d.familySource, d.model, d.serial, d.state])).toEqual([
+      ["TOKEN2 Molto2 00 00", "molto2", "reader-name", "Molto2", "000000000001234", "ready"],
+      ["Mapped 00 00", "molto2", "config", "Molto2", "000000000005678", "ready"],
+    ]);
+    // Info, 80 41 00 00 00 (TOKEN2.md §3.3), once per token: no SELECT, no key, nothing written.
+    expect(sent).toEqual(["8041000000", "8041000000"]);
   });
 
   it("emits a change event for each insertion, identification, removal and unplugged reader", async () => {
@@ -123,6 +147,28 @@ describe("DeviceManager over PC/SC", () => {
     await held;
     await until(() => byReader(manager, "R")?.state === "ready");
     expect(byReader(manager, "R")?.model).toBe("miniOTP-3-i");
+  });
+
+  it("settles after one look again at a card another client held for a moment, not for one held on", async () => {
+    const readers = new MemoryReaders();
+    readers.addReader("R");
+    readers.addReader("S");
+    readers.insert("R", new SingleProfileToken({ serial: "86596010000001" }));
+    readers.insert("S", new SingleProfileToken({ serial: "86596220000002" }));
+    let releaseR!: () => void;
+    let releaseS!: () => void;
+    // Another program identifying the fresh cards: R for a moment, S until the end of the test.
+    const heldR = readers.withCard("R", () => new Promise<void>((resolve) => (releaseR = resolve)));
+    const heldS = readers.withCard("S", () => new Promise<void>((resolve) => (releaseS = resolve)));
+    const manager = start(readers);
+    setTimeout(() => releaseR(), 10);
+    await manager.settled(0);
+    expect(byReader(manager, "R")).toMatchObject({ state: "ready", model: "miniOTP-3-i" });
+    // S was looked at again once, found still held, and is listed busy: a listing does not hang on it.
+    expect(byReader(manager, "S")?.state).toBe("busy");
+    releaseS();
+    await Promise.all([heldR, heldS]);
+    await until(() => byReader(manager, "S")?.state === "ready");
   });
 
   it("recovers when the card or the reader leaves during identification", async () => {

@@ -17,7 +17,13 @@ const CUSTOM_KEY = new TextEncoder().encode("my own key 2026!");
 function rig(options: ConstructorParameters<typeof Molto2Token>[0] = {}) {
   const token = new Molto2Token({ clock: pinnedClock(T0), ...options });
   const log: Uint8Array[] = [];
-  const transport = new MemoryTransport({ atr: token.atr, transmit: (apdu) => (log.push(apdu), token.transmit(apdu)) });
+  const transport = new MemoryTransport({
+    atr: token.atr,
+    transmit: (apdu) => {
+      log.push(apdu);
+      return token.transmit(apdu);
+    },
+  });
   const ins = () => log.map((a) => a[1]!.toString(16).toUpperCase().padStart(2, "0"));
   return { token, transport, log, ins };
 }
@@ -204,7 +210,12 @@ describe("key change and factory reset with the ▲ button (§3.11, §3.12)", ()
     expect(reasonOf(await rejection(stranger.setScreenLock(true)))).toBe("WRONG_CUSTOMER_KEY");
     const forgotten = await Molto2Session.open(transport, { customerKey: new TextEncoder().encode("forgotten") });
     let prompt: Molto2ButtonPrompt | undefined;
-    await forgotten.factoryReset({ onButton: async (p) => void ((prompt = p), token.pressButton()) });
+    await forgotten.factoryReset({
+      onButton: async (p) => {
+        prompt = p;
+        token.pressButton();
+      },
+    });
     expect(prompt?.action).toBe("factory-reset");
     expect((await forgotten.listProfiles()).some((p) => p.seedPresent || p.title !== "")).toBe(false);
     expect(token.state().triesLeft).toBe(10);

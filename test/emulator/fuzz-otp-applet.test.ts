@@ -13,7 +13,8 @@ import {
 } from "../../src/protocol/otp-applet.js";
 import { encodeEntryDelete, encodeEntryWrite, encodeHotpSlot } from "../../src/protocol/otp-entries.js";
 import { seal } from "../../src/protocol/otp-seal.js";
-import { mutate, Random, randomApdu } from "./_fuzz.js";
+import { prng } from "../fixtures/prng.js";
+import { mutate, randomApdu } from "./_fuzz.js";
 
 const ALLOWED = new Set([0x9000, 0x6700, 0x6a80, 0x6a81, 0x6a83, 0x6a84, 0x6a86, 0x6ff9, 0x6d00, 0x6e00]);
 
@@ -38,7 +39,7 @@ describe("fuzzing the OTP-applet emulator", () => {
   it("OtpAppletKey: 100,000 APDUs over PC/SC and HID paths, no throw, only listed status words", () => {
     const key = new OtpAppletKey({ maxEntries: 6, serial: Uint8Array.of(1, 2, 3) });
     const corpus = corpusFor(key);
-    const r = new Random(0x5eed03);
+    const r = prng(0x5eed03);
     const seen = new Map<number, number>();
     for (let i = 0; i < 100_000; i++) {
       const roll = r.int(100);
@@ -63,7 +64,7 @@ describe("fuzzing the OTP-applet emulator", () => {
     const key = new OtpAppletKey();
     const device = new OtpAppletHidDevice(key, { clock: () => now });
     const reports = corpusFor(key).flatMap((apdu) => fragmentMessage(apdu));
-    const r = new Random(0x5eed04);
+    const r = prng(0x5eed04);
     for (let i = 0; i < 30_000; i++) {
       now += r.int(3);
       if (r.chance(0.02)) key.touch();

@@ -16,7 +16,8 @@ import {
 } from "../../src/protocol/molto2.js";
 import { getChallengeApdu, getInfoApdu, SINGLE_PROFILE_KEY, writeConfigApdu, writeSeedApdu } from "../../src/protocol/single-profile.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";
-import { mutate, Random, randomApdu } from "./_fuzz.js";
+import { prng } from "../fixtures/prng.js";
+import { mutate, randomApdu } from "./_fuzz.js";
 
 const COUNT = 100_000;
 
@@ -30,7 +31,7 @@ function fuzz(
   seed: number, card: Card, key: Uint8Array, corpus: Uint8Array[], challenge: Uint8Array, allowed: (sw: number) => boolean,
   classes: number[], inss: number[],
 ): Map<number, number> {
-  const r = new Random(seed);
+  const r = prng(seed);
   const seen = new Map<number, number>();
   for (let i = 0; i < COUNT; i++) {
     let apdu: Uint8Array;

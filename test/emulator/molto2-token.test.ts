@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildSecureApdu, sm4EncryptEcb, totp } from "../../src/crypto/index.js";
-import { pinnedClock, seededRng } from "../../src/emulator/common.js";
+import { pinnedClock } from "../../src/emulator/common.js";
+import { prng } from "../fixtures/prng.js";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
 import { decodeResponseApdu } from "../../src/protocol/apdu.js";
 import {
@@ -39,7 +40,7 @@ describe("Molto2Token against the host codec", () => {
 
   it("writes seed, title and config in every profile position; codes equal totp() for seed lengths 1..63", () => {
     let now = 1_800_000_000;
-    const token = new Molto2Token({ clock: () => now, rng: seededRng(3) });
+    const token = new Molto2Token({ clock: () => now, rng: prng(3).bytes });
     expect(auth(token)).toBe(0x9000);
     const lengths = [1, 10, 16, 20, 32, 48, 63];
     const configs: Molto2Config[] = [
@@ -50,7 +51,7 @@ describe("Molto2Token against the host codec", () => {
     ];
     for (const [i, length] of lengths.entries()) {
       const profile = [0, 1, 42, 49, 50, 98, 99][i]!;
-      const seed = seededRng(500 + length)(length);
+      const seed = prng(500 + length).bytes(length);
       const config = configs[i % configs.length]!;
       expect(sw(token.transmit(molto2WriteSeedApdu(DEFAULT_K, profile, seed)))).toBe(0x9000);
       expect(sw(token.transmit(molto2WriteTitleApdu(DEFAULT_K, profile, `acct ${length}`)))).toBe(0x9000);

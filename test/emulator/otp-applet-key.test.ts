@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hotp, totp } from "../../src/crypto/index.js";
-import { seededRng } from "../../src/emulator/common.js";
+import { prng } from "../fixtures/prng.js";
 import { OtpAppletKey } from "../../src/emulator/otp-applet-key.js";
 import { encodeCommandApdu } from "../../src/protocol/apdu.js";
 import {
@@ -12,7 +12,7 @@ import { hex, toHex } from "../protocol/_vectors.js";
 import { call, deleteEntry, writeEntry, writeHotpSlot, type Send } from "./_otp-host.js";
 
 function selected(options: ConstructorParameters<typeof OtpAppletKey>[0] = {}): { key: OtpAppletKey; send: Send } {
-  const key = new OtpAppletKey({ rng: seededRng(9), ...options });
+  const key = new OtpAppletKey({ rng: prng(9).bytes, ...options });
   const send: Send = (apdu) => key.transmit(apdu);
   expect(call(send, selectApdu(OTP_AID)).sw).toBe(0x9000);
   return { key, send };
@@ -21,7 +21,7 @@ function selected(options: ConstructorParameters<typeof OtpAppletKey>[0] = {}): 
 function entry(i: number, overrides: Partial<OtpEntryWrite> = {}): OtpEntryWrite {
   return {
     type: "TOTP", algorithm: i % 2 === 0 ? "SHA1" : "SHA256", period: i % 3 === 0 ? 60 : 30, digits: 6 + (i % 3) * 2,
-    buttonRequired: false, app: `Issuer ${i}`, account: `user${i}@example.com`, seed: seededRng(100 + i)(1 + (i * 7) % 64),
+    buttonRequired: false, app: `Issuer ${i}`, account: `user${i}@example.com`, seed: prng(100 + i).bytes(1 + (i * 7) % 64),
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildSecureApdu, sm4EncryptEcb, token2Mac, totp } from "../../src/crypto/index.js";
-import { pinnedClock, seededRng } from "../../src/emulator/common.js";
+import { pinnedClock } from "../../src/emulator/common.js";
+import { prng } from "../fixtures/prng.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { decodeResponseApdu } from "../../src/protocol/apdu.js";
 import { SINGLE_PROFILE_MODELS } from "../../src/protocol/models.js";
@@ -34,13 +35,13 @@ describe("SingleProfileToken against the host codec", () => {
     for (const length of [1, 10, 16, 20, 32, 48, 63]) {
       for (const zeroExtend of [true, false]) {
         for (const [algorithm, period] of [["SHA1", 30], ["SHA256", 60]] as const) {
-          const token = new SingleProfileToken({ clock: time.clock, rng: seededRng(length) });
+          const token = new SingleProfileToken({ clock: time.clock, rng: prng(length).bytes });
           const info = parseSingleProfileInfo(decodeResponseApdu(token.transmit(getInfoApdu())).data);
           expect(info.model?.name).toBe("OTPC-P2-i");
           authenticate(token);
           const config: SingleProfileConfig = { display: 3, time: 1_750_000_000, algorithm, period };
           expect(sw(token.transmit(writeConfigApdu(config)))).toBe(0x9000);
-          const seed = Uint8Array.from(seededRng(1000 + length)(length));
+          const seed = Uint8Array.from(prng(1000 + length).bytes(length));
           expect(sw(token.transmit(writeSeedApdu(seed, { zeroExtend })))).toBe(0x9000);
           const state = token.state();
           const stored = zeroExtend && length < 20 ? Uint8Array.from([...seed, ...new Uint8Array(20 - length)]) : seed;

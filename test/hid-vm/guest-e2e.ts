@@ -3,7 +3,7 @@
  * process, then drives the real node-hid transport (src/transports/hid.ts) against them through
  * hidraw, then the OTP-applet driver against the emulator (applet-scenario.ts), then the daemon
  * process serving the emulated key over its WebSocket API (daemon-scenario.ts), and prints one
- * `HIDVM-RESULT {json}` line that test/hid-vm/hid-vm.test.ts checks.
+ * `HIDVM-RESULT {json}` line that test/hid-vm/hid-vm.e2e.test.ts checks.
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";

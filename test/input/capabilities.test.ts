@@ -81,6 +81,6 @@ describe("export targets", () => {
       error = e as OtpbridgeError;
     }
     expect(error?.reason).toBe("NOT_BURNABLE");
-    expect((error?.detail.problems as unknown[]).length).toBe(3); // seed (device), digits (device), digits (target)
+    expect(error?.detail.problems as unknown[]).toHaveLength(3); // seed (device), digits (device), digits (target)
   });
 });

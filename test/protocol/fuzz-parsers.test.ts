@@ -19,7 +19,8 @@ import { parseTokenInfo } from "../../src/protocol/token-info.js";
 import { parseChallenge } from "../../src/protocol/token2-auth.js";
 import { IV_WRITE_SEED } from "../../src/protocol/otp-applet.js";
 import { p256KeyPair, seal, unseal } from "../../src/protocol/otp-seal.js";
-import { mutate, Random } from "../emulator/_fuzz.js";
+import { mutate } from "../emulator/_fuzz.js";
+import { prng } from "../fixtures/prng.js";
 import { hex, vbytes } from "./_vectors.js";
 
 const PER_PARSER = 20_000;
@@ -66,7 +67,7 @@ const PARSERS: Array<[string, (b: Uint8Array) => unknown, Uint8Array[], number?]
 describe("fuzzing every parser", () => {
   for (const [index, [name, parse, seeds, rounds = PER_PARSER]] of PARSERS.entries()) {
     it(`${name}: ${rounds} random and mutated inputs give results or typed errors only`, () => {
-      const r = new Random(0xf00d + index);
+      const r = prng(0xf00d + index);
       let failures = 0;
       for (let i = 0; i < rounds; i++) {
         const input = r.chance(0.4) ? r.bytes(r.int(r.chance(0.5) ? 40 : 300)) : mutate(r, r.pick(seeds));

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensurePcscd, lockPcscd, missingPcscStack, PCSCD_SOCKET, REPO_ROOT, stopPcscd } from "../fixtures/pcscd.js";
-import { RpcClient } from "../daemon/helpers/daemon.js";
+import { RpcClient } from "../fixtures/daemon.js";
 
 const missing = missingPcscStack();
 

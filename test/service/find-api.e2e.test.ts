@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatCode } from "../../src/crypto/index.js";
 import { parseOtpauthUri } from "../../src/input/secret.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
-import { CardRig, ensureBuilt, spawnDaemon, type Daemon } from "../batch/_daemon.js";
-import { RpcClient, waitForEvent } from "../daemon/helpers/daemon.js";
+import { CardRig } from "../batch/_card-rig.js";
+import { ensureBuilt, spawnDaemon, type Daemon } from "../fixtures/daemon.js";
+import { RpcClient, waitForEvent } from "../fixtures/daemon.js";
 import { runCli } from "../fixtures/cli.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
 
@@ -37,7 +38,7 @@ describe.skipIf(missing !== undefined)("journal.find after a batch burned throug
     ensureBuilt();
     rig = await CardRig.open([READER.name]);
     root = mkdtempSync(join(tmpdir(), "otpb-find-"));
-    daemon = spawnDaemon(join(root, "data"), [`--family=${READER.name}=single-profile`]);
+    daemon = spawnDaemon({ dataDir: join(root, "data"), args: [`--family=${READER.name}=single-profile`], simulate: false, logLevel: "warn", from: "build" });
     const listening = await daemon.listening;
     if (listening === undefined) throw new Error(`daemon did not start: ${daemon.stderr.join("\n")}`);
     native = await RpcClient.native(listening as Parameters<typeof RpcClient.native>[0]);

@@ -93,8 +93,8 @@ describe("Microsoft Graph hardware OATH JSON", () => {
   it("refuses the 8-digit token (Graph tokens are 6 digits) and names it", () => {
     const error = refusal(mixedBatch, { format: "graph-json" }, "never.json");
     expect(error.reason).toBe("EXPORT_UNSUPPORTED");
-    expect(error.message).toMatch(/item 1 .*6 digits, not 8/);
-    expect(error.message).not.toMatch(/item 0/); // SHA-256, 6 digits: fine for Graph
+    expect(error.message).toMatch(/item 2 .*6 digits, not 8/);
+    expect(error.message).not.toMatch(/item 1 /); // SHA-256, 6 digits: fine for Graph
   });
 });
 
@@ -197,9 +197,10 @@ describe("the export linter", () => {
       "entra-csv",
     );
     expect(problems.map((p) => p.message)).toEqual([
-      "item 1 (token 86596320000001): Entra ID CSV needs a UPN (user@domain) as the label",
-      "item 1 (token 86596320000001): serial already used by item 0",
-      "item 2 (token 86596320000002): Entra ID CSV takes 30 or 60 s steps, not 45 s",
+      // Counted from 1, as the batch's progress lines count them.
+      "item 2 (token 86596320000001): Entra ID CSV needs a UPN (user@domain) as the label",
+      "item 2 (token 86596320000001): serial already used by item 1",
+      "item 3 (token 86596320000002): Entra ID CSV takes 30 or 60 s steps, not 45 s",
     ]);
   });
 

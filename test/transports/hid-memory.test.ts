@@ -79,7 +79,12 @@ describe("MemoryHidTransport", () => {
 
   it("gives the device its own copy of each report", async () => {
     const seen: Uint8Array[] = [];
-    const transport = new MemoryHidTransport({ handleReport: (r) => (seen.push(r), []) });
+    const transport = new MemoryHidTransport({
+      handleReport: (r) => {
+        seen.push(r);
+        return [];
+      },
+    });
     const sent = report(0x21, 0x11);
     await transport.write(sent);
     sent.fill(0);

@@ -24,7 +24,10 @@ describe("withT0Continuations", () => {
     const seen: string[] = [];
     const card: VirtualCard = {
       atr: Uint8Array.of(0x3b, 0x00),
-      transmit: (apdu) => (seen.push(hex(apdu)), apdu[1] === 0xc0 ? Uint8Array.of(...data, 0x90, 0x00) : Uint8Array.of(0x61, 0x00)),
+      transmit: (apdu) => {
+        seen.push(hex(apdu));
+        return apdu[1] === 0xc0 ? Uint8Array.of(...data, 0x90, 0x00) : Uint8Array.of(0x61, 0x00);
+      },
     };
     const t = withT0Continuations(new MemoryTransport(card));
     expect(hex(await t.transmit(counterApdu()))).toBe(hex(data) + "9000");
@@ -72,7 +75,13 @@ describe("withT0Continuations", () => {
 
   it("stops a card that never ends 61XX or repeats 6CXX, with MALFORMED_RESPONSE", async () => {
     let sent = 0;
-    const endless: VirtualCard = { atr: Uint8Array.of(0x3b, 0x00), transmit: () => (sent++, Uint8Array.of(1, 0x61, 0x01)) };
+    const endless: VirtualCard = {
+      atr: Uint8Array.of(0x3b, 0x00),
+      transmit: () => {
+        sent++;
+        return Uint8Array.of(1, 0x61, 0x01);
+      },
+    };
     const t = withT0Continuations(new MemoryTransport(endless));
     expect(reasonOf(await t.transmit(counterApdu()).catch((e: unknown) => e))).toBe("MALFORMED_RESPONSE");
     expect(sent).toBe(257);

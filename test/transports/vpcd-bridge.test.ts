@@ -36,7 +36,10 @@ function replies(socket: Socket, count: number): Promise<string[]> {
         out.push(pending.subarray(2, 2 + pending.readUInt16BE(0)).toString("hex"));
         pending = pending.subarray(2 + pending.readUInt16BE(0));
       }
-      if (out.length >= count) (socket.off("data", onData), resolve(out));
+      if (out.length >= count) {
+        socket.off("data", onData);
+        resolve(out);
+      }
     };
     socket.on("data", onData);
   });

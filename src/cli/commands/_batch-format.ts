@@ -47,7 +47,7 @@ export function formatSummary(p: BatchProgress, elapsedMs?: number): string {
   const c = p.counts;
   const inFlight = c.claimed + c.burned + c.verified;
   const lines = [
-    `batch ${p.batchId} "${p.name}" (${p.state}${p.finished ? ", finished" : ""}): ${p.done} of ${p.total} committed`,
+    `batch ${p.batchId} "${p.name}" (${p.state}${p.finished && p.state !== "finished" ? ", finished" : ""}): ${p.done} of ${p.total} committed`,
     `  pending ${c.pending}, in flight ${inFlight} (tap the same token again to resume), failed ${c.failed}, superseded ${c.superseded}`,
   ];
   if (elapsedMs !== undefined) {

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BatchEngine, type BatchItemEvent, type BatchProgress } from "../../service/batch-engine.js";
 import { CSV_HEADERS, generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../service/batch-input.js";
-import { ProgressMeter } from "../../service/batch-progress.js";
+import { ProgressMeter, reportedState } from "../../service/batch-progress.js";
 import { checkTypedCode } from "../../service/batch-verify.js";
 import { DeviceManager } from "../../drivers/device-manager.js";
 import { EXPORT_TARGETS, type ExportTarget } from "../../input/capabilities.js";
@@ -297,7 +297,10 @@ function check(batchId: number, values: Values, io: CommandIo): number {
 function list(values: Values, io: CommandIo): number {
   const journal = openJournal(values, io);
   try {
-    const rows = journal.batches().map((b) => ({ ...b, counts: journal.status(b.id).counts }));
+    const rows = journal.batches().map((b) => {
+      const status = journal.status(b.id);
+      return { ...b, state: reportedState(status), counts: status.counts };
+    });
     if (values.json) io.out(JSON.stringify(rows, null, 2));
     else for (const b of rows) io.out(`${String(b.id).padStart(4)}  ${b.state.padEnd(9)}  ${b.counts.committed} committed  ${b.name}`);
     return 0;

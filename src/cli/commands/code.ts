@@ -2,8 +2,9 @@ import { parseArgs } from "node:util";
 import { totp } from "../../crypto/otp.js";
 import type { HashAlgorithm } from "../../crypto/hash.js";
 import { classifySecretInput } from "../../input/classify.js";
+import type { SkippedAccount } from "../../input/migration.js";
 import { otpbError } from "../../lib/errors.js";
-import { readSecretText, SECRET_SOURCE_HELP } from "../secret-source.js";
+import { readSecretText, SEED_SOURCE_HELP } from "../secret-source.js";
 import type { CommandIo } from "../io.js";
 import { nowSeconds } from "../../lib/time.js";
 
@@ -12,14 +13,15 @@ export const CODE_HELP = `Usage: otpbridge code (SEED SOURCE) [--algorithm SHA1|
 
 Prints the code a token holding this seed shows at the given time (default: now).
 With an otpauth URI, algorithm, digits and period come from the URI; a Google Authenticator
-export (otpauth-migration://) prints one line per TOTP account it holds.
+export (otpauth-migration://) prints one line per TOTP account it holds, and names on stderr
+each account it skips (counter-based HOTP ones, for instance).
 
   --algorithm   SHA1 (default), SHA256 or SHA512
   --digits      4 to 10 (default 6)
   --period      time step in seconds, 1 to 86400 (default 30)
   --time        Unix time in seconds (default: now)
 
-${SECRET_SOURCE_HELP}`;
+${SEED_SOURCE_HELP}`;
 
 const PARAMETER_FLAGS = ["algorithm", "digits", "period"] as const;
 
@@ -29,10 +31,13 @@ export function runCode(argv: string[], io: CommandIo): number {
     args: argv,
     options: {
       secret: { type: "string" },
+      hex: { type: "string" },
       uri: { type: "string" },
+      qr: { type: "string" },
       "secret-stdin": { type: "boolean" },
       "secret-file": { type: "string" },
       "secret-env": { type: "string" },
+      encoding: { type: "string" },
       algorithm: { type: "string" },
       digits: { type: "string" },
       period: { type: "string" },
@@ -52,7 +57,8 @@ export function runCode(argv: string[], io: CommandIo): number {
       throw otpbError("INVALID_INPUT", `--${given[0]} cannot be combined with an otpauth URI, which sets it`);
     }
   }
-  const { accounts } = classifySecretInput(input.text, {
+  const { accounts, skipped } = classifySecretInput(input.text, {
+    hex: input.format === "hex",
     defaults: {
       algorithm: parseAlgorithm(values.algorithm ?? "SHA1"),
       digits: parseInteger(values.digits ?? "6", "--digits", 4, 10),
@@ -69,8 +75,19 @@ export function runCode(argv: string[], io: CommandIo): number {
   } finally {
     for (const account of accounts) account.secret.fill(0);
   }
+  for (const account of skipped) {
+    // Names and issuers are not secret; the account's seed is never printed.
+    io.err(`skipped account ${account.index + 1} (${[account.issuer, account.name].filter(Boolean).join(": ") || "no name"}): ${SKIP_REASONS[account.reason]}`);
+  }
   return 0;
 }
+
+const SKIP_REASONS: Record<SkippedAccount["reason"], string> = {
+  hotp: "a counter-based (HOTP) account; this command prints time-based (TOTP) codes",
+  "unknown-type": "its type is neither TOTP nor HOTP",
+  "unsupported-algorithm": "its algorithm is not SHA1, SHA256 or SHA512",
+  "empty-secret": "it has no secret",
+};
 
 function parseAlgorithm(text: string): HashAlgorithm {
   const normalized = text.toUpperCase().replace("-", "");

@@ -7,8 +7,10 @@ import type { CommandIo } from "../io.js";
 export const DEVICES_HELP = `Usage: otpbridge devices [--json] [--family READER=FAMILY]... [--simulate]
 
 Lists the PC/SC readers and USB HID keys attached, with the family, model and serial of the
-token in each. Cards are identified with GET INFO only: nothing is authenticated or written,
-and readers of a Molto2 are not opened at all.
+token in each. Cards are identified with GET INFO only, a Molto2 with its Info command only:
+nothing is selected, authenticated or written. Connecting to a Molto2 can reset its card
+state, ending an authenticated session another program left open: a daemon never reads a
+Molto2 while it lists.
 
   --json                 one JSON array instead of a table
 ${DEVICE_OPTIONS_HELP}`;
@@ -39,7 +41,13 @@ export async function runDevices(argv: string[], io: CommandIo, context: Command
     io.out(DEVICES_HELP);
     return 0;
   }
-  const devices = await openDevices({ simulate: values.simulate === true, families: parseFamilyRules(values.family), logger: context.logger, hid: true });
+  const devices = await openDevices({
+    simulate: values.simulate === true,
+    families: parseFamilyRules(values.family),
+    logger: context.logger,
+    hid: true,
+    readMolto2Info: true,
+  });
   try {
     const list = devices.manager.list();
     const status = devices.manager.status();

@@ -7,8 +7,8 @@
  * 60-second tokens: we append a third field `60` ("60 s suffix"); Duo's public pages we could read do
  * not show that field, so it is our choice [UNK]. 30-second tokens get the two-field line.
  */
-import { stringify } from "csv-stringify/sync";
 import type { CommittedSeed } from "../types.js";
+import { stringifyCsv } from "./csv.js";
 
 /** Formats committed items as Duo import lines. The text holds hex secrets: 0600 file only. */
 export function formatDuoCsv(items: readonly CommittedSeed[]): string {
@@ -17,5 +17,5 @@ export function formatDuoCsv(items: readonly CommittedSeed[]): string {
     if (item.period === 60) row.push("60");
     return row;
   });
-  return stringify(rows, { record_delimiter: "\n" });
+  return stringifyCsv(rows, { record_delimiter: "\n" });
 }

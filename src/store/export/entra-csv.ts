@@ -4,11 +4,11 @@
  * base32. The format has no column for the hash or the number of digits, so Entra reads every row as
  * SHA-1, 6 digits; items that differ are refused rather than exported into tokens that never match.
  */
-import { stringify } from "csv-stringify/sync";
 // hi-base32 is CommonJS: plain Node (dist/, run-ts) sees only its default export, not named ones.
 import hiBase32 from "hi-base32";
 import { otpbError } from "../../lib/errors.js";
 import type { CommittedSeed } from "../types.js";
+import { stringifyCsv } from "./csv.js";
 
 export const ENTRA_CSV_COLUMNS = ["upn", "serial number", "secret key", "time interval", "manufacturer", "model"] as const;
 
@@ -31,7 +31,7 @@ export function formatEntraCsv(items: readonly CommittedSeed[]): string {
               ? `has a ${item.period} s period; Entra ID takes 30 or 60`
               : null;
     if (problem !== null) {
-      throw otpbError("EXPORT_UNSUPPORTED", `item ${item.position} (token ${item.serial}) ${problem}`, {
+      throw otpbError("EXPORT_UNSUPPORTED", `item ${item.position + 1} (token ${item.serial}) ${problem}`, {
         detail: { itemId: item.itemId, serial: item.serial },
       });
     }
@@ -45,5 +45,5 @@ export function formatEntraCsv(items: readonly CommittedSeed[]): string {
     item.manufacturer,
     item.model ?? "",
   ]);
-  return stringify(rows, { header: true, columns: [...ENTRA_CSV_COLUMNS], record_delimiter: "\r\n" });
+  return stringifyCsv(rows, { header: true, columns: [...ENTRA_CSV_COLUMNS], record_delimiter: "\r\n" });
 }

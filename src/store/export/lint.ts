@@ -23,7 +23,8 @@ export function lintItems(items: readonly CommittedSeed[], target: ExportTarget)
   const problems: LintProblem[] = [];
   const seen = new Map<string, number>();
   for (const item of items) {
-    const where = `item ${item.position} (token ${item.serial})`;
+    // Counted from 1, as every other output counts items; `position` itself stays 0-based.
+    const where = `item ${item.position + 1} (token ${item.serial})`;
     const candidate = {
       secret: item.seed,
       algorithm: item.algorithm,
@@ -36,7 +37,7 @@ export function lintItems(items: readonly CommittedSeed[], target: ExportTarget)
     }
     const first = seen.get(item.serial);
     if (first !== undefined) {
-      problems.push({ position: item.position, serial: item.serial, message: `${where}: serial already used by item ${first}` });
+      problems.push({ position: item.position, serial: item.serial, message: `${where}: serial already used by item ${first + 1}` });
     } else {
       seen.set(item.serial, item.position);
     }

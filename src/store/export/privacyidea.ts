@@ -10,14 +10,14 @@
  *   (its last four letters give the type), ResponseFormat@Length, Data/TimeInterval and
  *   DeviceInfo/SerialNo.
  */
-import { stringify } from "csv-stringify/sync";
 import type { CommittedSeed } from "../types.js";
+import { stringifyCsv } from "./csv.js";
 import { formatPskc, type PskcProtection } from "./pskc.js";
 
 /** Formats committed items as a privacyIDEA OATH CSV. Holds hex secrets: 0600 file only. */
 export function formatPrivacyIdeaCsv(items: readonly CommittedSeed[]): string {
   const rows = items.map((item) => [item.serial, Buffer.from(item.seed).toString("hex"), "TOTP", String(item.digits), String(item.period)]);
-  return stringify(rows, { record_delimiter: "\n" });
+  return stringifyCsv(rows, { record_delimiter: "\n" });
 }
 
 /**

@@ -11,11 +11,15 @@
  * items (the profile's default hash) are exported; others are refused.
  */
 import { createCipheriv, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import { XMLBuilder } from "fast-xml-parser";
+import { createRequire } from "node:module";
+import type { XMLBuilder as XmlBuilder } from "fast-xml-parser";
 import { abytes, aint } from "../../lib/checks.js";
 import { otpbError } from "../../lib/errors.js";
 import { atext } from "../input.js";
 import type { CommittedSeed } from "../types.js";
+
+// fast-xml-parser is loaded by the first PSKC export, not by every command that might export.
+const require = createRequire(import.meta.url);
 
 const NS = {
   pskc: "urn:ietf:params:xml:ns:keyprov:pskc",
@@ -63,7 +67,7 @@ export function formatPskc(items: readonly CommittedSeed[], protection: PskcProt
     if (item.algorithm !== "SHA1" && !options.hashSuite) {
       throw otpbError(
         "EXPORT_UNSUPPORTED",
-        `item ${item.position} (token ${item.serial}) uses ${item.algorithm}; PSKC export carries SHA-1 TOTP only (export it as otpauth URIs)`,
+        `item ${item.position + 1} (token ${item.serial}) uses ${item.algorithm}; PSKC export carries SHA-1 TOTP only (export it as otpauth URIs)`,
         { detail: { itemId: item.itemId, serial: item.serial } },
       );
     }
@@ -84,6 +88,7 @@ export function formatPskc(items: readonly CommittedSeed[], protection: PskcProt
       },
       "pskc:KeyPackage": items.map((item) => keyPackage(item, key, macKey, options.hashSuite === true)),
     };
+    const { XMLBuilder } = require("fast-xml-parser") as { XMLBuilder: typeof XmlBuilder };
     const builder = new XMLBuilder({
       ignoreAttributes: false,
       attributeNamePrefix: "@_",

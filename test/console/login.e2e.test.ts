@@ -15,7 +15,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import NodeWebSocket from "ws";
 import { main } from "../../src/cli/main.js";
-import { startDaemonProcess, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 import { ensureConsoleBuilt, hasChromium, launchBrowser, launchUrl, loggedIn, seriousViolations, screenshot } from "./_console.js";
 
 /** A GET with the headers given, answered with status, headers and body. */

@@ -10,7 +10,7 @@ import { Journal } from "../../src/store/journal.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
 import { RecordingCard, WRITE_SEED, sw } from "../drivers/_cards.js";
 import { ensurePcscd, hasQuickackRoute, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "./helpers/daemon.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 
 const missing = missingPcscStack();
 const SLOT = VPCD_READERS.find((r) => r.name === "Virtual PCD D 00 00")!;

@@ -7,7 +7,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDaemonProcess, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations } from "./_console.js";
 
 const SCREENS: Array<{ link: string; heading: string; ready?: (page: Page) => Promise<void> }> = [

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startDaemonProcess } from "../daemon/helpers/daemon.js";
+import { startDaemonProcess } from "../fixtures/daemon.js";
 import { runCli } from "../fixtures/cli.js";
 import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn } from "./_console.js";
 

@@ -7,8 +7,8 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
-import { CardRig } from "../batch/_daemon.js";
-import { startDaemonProcess, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { CardRig } from "../batch/_card-rig.js";
+import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
 import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations } from "./_console.js";
 

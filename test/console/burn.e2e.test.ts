@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { decodeQrBytes } from "../../src/input/qr.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
-import { CardRig } from "../batch/_daemon.js";
-import { startDaemonProcess, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { CardRig } from "../batch/_card-rig.js";
+import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
 import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations, stillVideo } from "./_console.js";
 

@@ -15,7 +15,7 @@ import { FIDO_USAGE_PAGE, TOKEN2_VENDOR_ID, type Token2HidDevice } from "../../s
 import type { AppletResult } from "./applet-scenario.js";
 import type { DaemonResult } from "./daemon-scenario.js";
 import { APPLET_SEED, APPLET_TIME, APPLET_TOUCH_SEED, DAEMON_SEED, DAEMON_TOUCH_SEED, ROUND_TRIPS, TIMEOUT_MS } from "./scenario.js";
-import { ensureBuilt } from "../batch/_daemon.js";
+import { ensureBuilt } from "../fixtures/daemon.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const hasQemu = spawnSync("sh", ["-c", "command -v qemu-system-x86_64"]).status === 0;

@@ -1,0 +1,62 @@
+/**
+ * `otpbridge molto2 ...` and `otpbridge devices` through main() against the real pcscd: the emulated
+ * Molto2 behind a vpcd reader, and the reader choice among the real vpcd readers. Holds the PC/SC
+ * test lock.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Molto2Token } from "../../src/emulator/molto2-token.js";
+import { EXIT_CODES } from "../../src/cli/exit-codes.js";
+import { PcscManager } from "../../src/transports/pcsc.js";
+import { insertCard } from "../../src/transports/vpcd-bridge.js";
+import { runCli } from "../fixtures/cli.js";
+import { lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
+
+const missing = missingPcscStack();
+
+describe.skipIf(missing !== undefined)("otpbridge molto2 through pcscd", () => {
+  let release: () => void = () => {};
+  const previous = process.env.OTPBRIDGE_SIMULATE_LINK;
+  beforeAll(async () => {
+    release = await lockPcscd();
+    process.env.OTPBRIDGE_SIMULATE_LINK = "vpcd";
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.OTPBRIDGE_SIMULATE_LINK;
+    else process.env.OTPBRIDGE_SIMULATE_LINK = previous;
+    release();
+  });
+
+  it("lists the simulated token behind a vpcd reader", async () => {
+    const r = await runCli(["molto2", "list", "--simulate"]);
+    expect(r.code).toBe(0);
+    expect(r.err[0]).toMatch(/^simulated Molto2 \(pcscd, Virtual PCD .*\)$/);
+    expect(r.out.at(-1)).toBe("0 of 100 profiles in use");
+  });
+
+  it("names no reader or several readers with the device reasons, opening none", async () => {
+    const none = await runCli(["molto2", "list", "--reader", "no such reader"]);
+    expect(none.code).toBe(EXIT_CODES.NO_DEVICE);
+    expect(none.err.at(-1)).toBe('otpbridge: no reader name contains "no such reader"');
+    const several = await runCli(["molto2", "list", "--reader", "Virtual PCD"]);
+    expect(several.code).toBe(EXIT_CODES.AMBIGUOUS_DEVICE);
+    expect(several.err.at(-1)).toMatch(/^otpbridge: several readers match "Virtual PCD" \(Virtual PCD 00 00, .*\): name one with --reader$/);
+  });
+
+
+  it("devices shows a Molto2 with its model and serial, read with its Info command", async () => {
+    const reader = VPCD_READERS.at(-1)!;
+    const card = await insertCard(new Molto2Token({ serial: "000000000004242" }), { port: reader.port });
+    const pcsc = await PcscManager.start();
+    try {
+      const deadline = Date.now() + 5_000;
+      while (!pcsc.readers().some((r) => r.name === reader.name && r.cardPresent) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const r = await runCli(["devices", "--json", "--family", `${reader.name}=molto2`]);
+      expect(r.code).toBe(0);
+      const listed = (JSON.parse(r.out.join("\n")) as { devices: Array<Record<string, unknown>> }).devices.find((d) => d.reader === reader.name);
+      expect(listed).toMatchObject({ family: "molto2", familySource: "config", model: "Molto2", serial: "000000000004242", state: "ready" });
+    } finally {
+      await pcsc.close();
+      await card.remove();
+    }
+  });
+});
