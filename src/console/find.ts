@@ -110,6 +110,11 @@ export function Find({ rpc }: { rpc: Rpc }) {
       setCode("");
     } catch (err) {
       setError(err);
+      // A failed next code keeps the tokens left, so the operator can type it again.
+      if (!next) {
+        setCodes([]);
+        setAnswer(undefined);
+      }
     } finally {
       setBusy(false);
       input.current?.focus();
