@@ -135,9 +135,9 @@ export function Find({ rpc }: { rpc: Rpc }) {
           <option value="">Every batch</option>
           ${batches.map((b) => html`<option value=${String(b.id)}>#${b.id} ${b.name}</option>`)}
         </select>
-        <label for="find-window">Window (± steps)</label>
+        <span class="field"><label for="find-window">Window (± steps)</label>
         <input id="find-window" type="number" min="0" max="10" value=${steps} aria-describedby="find-window-note"
-          onInput=${(e: Event) => { setSteps((e.target as HTMLInputElement).value); startOver(); }} />
+          onInput=${(e: Event) => { setSteps((e.target as HTMLInputElement).value); startOver(); }} /></span>
       </div>
       <p id="find-window-note" class="note">How far the token's clock may be off, in time steps either side of now (0 to 10; 2 covers a minute at 30 s).</p>
       ${next ? html`<ol class="codes" aria-label="Codes typed so far">${codes.map((c) => html`<li class="code-typed">${c}</li>`)}</ol>` : null}

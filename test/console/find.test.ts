@@ -122,6 +122,7 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: Fi
     await page.setViewportSize({ width: 420, height: 800 });
     expect(await page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")).toBe(true);
     expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, "find-narrow");
     await page.setViewportSize({ width: 1280, height: 720 });
   });
 
