@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { Batches } from "./batches.js";
 import { Burn } from "./burn.js";
 import { FidoKeys } from "./fido.js";
+import { Find } from "./find.js";
 import { Health } from "./health.js";
 import { Molto2 } from "./molto2.js";
 import { Readers } from "./readers.js";
@@ -13,6 +14,7 @@ const SCREENS = [
   { id: "readers", title: "Readers", view: Readers },
   { id: "burn", title: "Burn one token", view: Burn },
   { id: "batches", title: "Batches", view: Batches },
+  { id: "find", title: "Find", view: Find },
   { id: "molto2", title: "Molto2", view: Molto2 },
   { id: "fido", title: "FIDO keys", view: FidoKeys },
   { id: "health", title: "Health", view: Health },

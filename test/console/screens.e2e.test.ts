@@ -14,6 +14,7 @@ const SCREENS: Array<{ link: string; heading: string; ready?: (page: Page) => Pr
   { link: "Readers", heading: "Readers" },
   { link: "Burn one token", heading: "Burn one token" },
   { link: "Batches", heading: "Batches" },
+  { link: "Find", heading: "Find a token", ready: async (page) => void (await page.getByLabel("Code the token shows").waitFor()) },
   {
     link: "Molto2", heading: "Molto2",
     ready: async (page) => {
