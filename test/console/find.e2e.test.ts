@@ -11,8 +11,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatCode } from "../../src/crypto/index.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
-import { CardRig } from "../batch/_daemon.js";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../daemon/helpers/daemon.js";
+import { CardRig } from "../batch/_card-rig.js";
+import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
 import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations } from "./_console.js";
 
