@@ -16,7 +16,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BatchEngine, type BatchItemEvent } from "../src/service/batch-engine.js";
 import { DeviceManager } from "../src/drivers/device-manager.js";
-import { vpcdSlots } from "../src/drivers/simulation.js";
+import { vpcdSlots } from "../src/simulation/simulation.js";
 import { SingleProfileToken } from "../src/emulator/single-profile-token.js";
 import { Journal } from "../src/store/journal.js";
 import { PcscManager, type PcscEvent } from "../src/transports/pcsc.js";

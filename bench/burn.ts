@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { SingleProfileSession, type BurnOptions } from "../src/drivers/single-profile.js";
-import { vpcdSlots } from "../src/drivers/simulation.js";
+import { vpcdSlots } from "../src/simulation/simulation.js";
 import { SingleProfileToken } from "../src/emulator/single-profile-token.js";
 import { getInfoApdu } from "../src/protocol/single-profile.js";
 import { MemoryTransport } from "../src/transports/memory.js";

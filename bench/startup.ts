@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { vpcdSlots } from "../src/drivers/simulation.js";
+import { vpcdSlots } from "../src/simulation/simulation.js";
 import { SingleProfileToken } from "../src/emulator/single-profile-token.js";
 import { PcscManager } from "../src/transports/pcsc.js";
 import { insertCard, type InsertedCard } from "../src/transports/vpcd-bridge.js";

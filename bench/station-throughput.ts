@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BatchEngine, type BatchItemEvent } from "../src/service/batch-engine.js";
 import { DeviceManager } from "../src/drivers/device-manager.js";
-import { MemoryReaders } from "../src/drivers/simulation.js";
+import { MemoryReaders } from "../src/simulation/simulation.js";
 import { SingleProfileToken } from "../src/emulator/single-profile-token.js";
 import { Outbox, SharedJournal, Station, StationStore } from "../src/store/stations/index.js";
 import { withServer } from "./pg-server.js";

@@ -4,8 +4,7 @@
  * the confirmation prompt.
  */
 import { DeviceManager, type DeviceFamily, type DeviceInfo, type FamilyRule } from "../drivers/device-manager.js";
-import type { Simulation } from "../drivers/simulation.js";
-import type { SingleProfileToken } from "../emulator/single-profile-token.js";
+import type { SingleProfileSimulation } from "../simulation/simulation.js";
 import { otpbError, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import { PcscManager } from "../transports/pcsc.js";
@@ -22,7 +21,7 @@ export const DEVICE_OPTIONS_HELP = `  --reader NAME          the reader whose na
 
 export interface DeviceContext {
   manager: DeviceManager;
-  simulation: Simulation<SingleProfileToken> | undefined;
+  simulation: SingleProfileSimulation | undefined;
   close(): Promise<void>;
 }
 
@@ -59,7 +58,7 @@ export async function openDevices(options: {
 }): Promise<DeviceContext> {
   // The emulators and the vpcd bridge are loaded only for --simulate.
   const simulation = options.simulate
-    ? await import("../drivers/simulation.js").then((sim) => sim.startSimulation(sim.singleProfileCards(), { logger: options.logger }))
+    ? await import("../simulation/simulation.js").then((sim) => sim.startSimulation(sim.singleProfileCards(), { logger: options.logger }))
     : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({

@@ -11,23 +11,15 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { consoleLaunchPath, type LaunchFile } from "../lib/daemon-paths.js";
 import { writePrivateFileAtomic } from "../store/private-files.js";
 
-export const LAUNCH_FILE = "console-launch.json";
 /** A launch URL works once, within this long of being written (about a minute, as Jupyter's). */
 export const LAUNCH_TTL_MS = 60_000;
 /** A console session lasts a working day; the daemon's restart ends it earlier. */
 const SESSION_TTL_MS = 12 * 3_600_000;
 /** CSRF values kept per session: one per page load, the oldest dropped first. */
 const CSRF_PER_SESSION = 32;
-
-/** What `otpbridge console` reads from the launch file. */
-export interface LaunchFile {
-  port: number;
-  url: string;
-  expiresAt: number;
-}
 
 interface ConsoleSession {
   expiresAt: number;
@@ -49,7 +41,7 @@ export class ConsoleLogin {
 
   /** Writes the first launch token; a new one follows every half TTL, and after each use. */
   constructor(dataDir: string, port: number, ttlMs = LAUNCH_TTL_MS) {
-    this.#path = join(dataDir, LAUNCH_FILE);
+    this.#path = consoleLaunchPath(dataDir);
     this.#port = port;
     this.#ttlMs = ttlMs;
     this.cookieName = `otpbridge-console-${port}`;

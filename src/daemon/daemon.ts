@@ -5,7 +5,7 @@
 import { rmSync } from "node:fs";
 import { daemonSocketPath, daemonTokenPath, discoveryFilePath, type DaemonDiscovery } from "../lib/daemon-paths.js";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
-import { daemonCards, startSimulation } from "../drivers/simulation.js";
+import { daemonCards, startSimulation } from "../simulation/simulation.js";
 import type { Logger } from "../lib/log.js";
 import { packageVersion } from "../lib/package-info.js";
 import { Journal, type KeySource } from "../store/journal.js";

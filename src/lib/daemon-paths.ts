@@ -36,3 +36,15 @@ export function daemonSocketPath(dataDir: string): string {
 export function discoveryFilePath(dataDir: string): string {
   return join(dataDir, "daemon.json");
 }
+
+/** What `otpbridge console` reads from the console's launch file. */
+export interface LaunchFile {
+  port: number;
+  url: string;
+  expiresAt: number;
+}
+
+/** The console's launch file (0600): the single-use login URL the daemon wrote last. */
+export function consoleLaunchPath(dataDir: string): string {
+  return join(dataDir, "console-launch.json");
+}

@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BatchEngine, type BatchEngineOptions, type BatchItemEvent } from "../../src/service/batch-engine.js";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
-import { MemoryReaders } from "../../src/drivers/simulation.js";
+import { MemoryReaders } from "../../src/simulation/simulation.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { otpbError } from "../../src/lib/errors.js";
 import { Journal } from "../../src/store/journal.js";

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BatchEngine, type BatchItemEvent } from "../../src/service/batch-engine.js";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
-import { MemoryReaders } from "../../src/drivers/simulation.js";
+import { MemoryReaders } from "../../src/simulation/simulation.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { otpbError } from "../../src/lib/errors.js";
 import { Outbox, SharedJournal, Station, type StationStore } from "../../src/store/stations/index.js";

@@ -11,7 +11,7 @@ import { burnHoldingStill } from "../../src/cli/commands/burn.js";
 import { syncHoldingStill } from "../../src/cli/commands/sync-time.js";
 import type { CommandIo } from "../../src/cli/io.js";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
-import { MemoryReaders } from "../../src/drivers/simulation.js";
+import { MemoryReaders } from "../../src/simulation/simulation.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { otpbError } from "../../src/lib/errors.js";
 import { silentLogger } from "../../src/lib/log.js";

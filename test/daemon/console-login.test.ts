@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConsoleLogin, LAUNCH_FILE, type LaunchFile } from "../../src/daemon/console-login.js";
+import { ConsoleLogin } from "../../src/daemon/console-login.js";
+import { consoleLaunchPath, type LaunchFile } from "../../src/lib/daemon-paths.js";
 
 const logins: ConsoleLogin[] = [];
 
@@ -15,7 +16,7 @@ function fresh(port = 4242): { login: ConsoleLogin; dir: string; token: () => st
   const dir = mkdtempSync(join(tmpdir(), "otpb-login-"));
   const login = new ConsoleLogin(dir, port);
   logins.push(login);
-  const token = (): string => new URL((JSON.parse(readFileSync(join(dir, LAUNCH_FILE), "utf8")) as LaunchFile).url).searchParams.get("token")!;
+  const token = (): string => new URL((JSON.parse(readFileSync(consoleLaunchPath(dir), "utf8")) as LaunchFile).url).searchParams.get("token")!;
   return { login, dir, token };
 }
 
@@ -26,8 +27,8 @@ afterEach(() => {
 describe("console login", () => {
   it("writes a 0600 launch file with a URL of this port, and a token that works once", () => {
     const { login, dir, token } = fresh();
-    expect(statSync(join(dir, LAUNCH_FILE)).mode & 0o777).toBe(0o600);
-    const file = JSON.parse(readFileSync(join(dir, LAUNCH_FILE), "utf8")) as LaunchFile;
+    expect(statSync(consoleLaunchPath(dir)).mode & 0o777).toBe(0o600);
+    const file = JSON.parse(readFileSync(consoleLaunchPath(dir), "utf8")) as LaunchFile;
     expect(file.port).toBe(4242);
     expect(file.url).toMatch(/^http:\/\/127\.0\.0\.1:4242\/login\?token=[A-Za-z0-9_-]{43}$/);
     const first = token();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DeviceManager } from "../../src/drivers/device-manager.js";
-import { MemoryReaders } from "../../src/drivers/simulation.js";
+import { MemoryReaders } from "../../src/simulation/simulation.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { DaemonCore, type EndReason, type Lease } from "../../src/daemon/core.js";
 import { managerSource } from "../../src/daemon/device-source.js";

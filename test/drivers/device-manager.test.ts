@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { DeviceManager, familyOfReader, type DeviceEvent, type DeviceInfo } from "../../src/drivers/device-manager.js";
-import { MemoryReaders } from "../../src/drivers/simulation.js";
+import { MemoryReaders } from "../../src/simulation/simulation.js";
 import { SingleProfileSession } from "../../src/drivers/single-profile.js";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";

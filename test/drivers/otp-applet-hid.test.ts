@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { totp } from "../../src/crypto/index.js";
-import { polledHidTransport } from "../../src/drivers/simulation.js";
+import { polledHidTransport } from "../../src/simulation/simulation.js";
 import { hidApduChannel } from "../../src/drivers/hid-apdu.js";
 import { OtpAppletSession } from "../../src/drivers/otp-applet.js";
 import { OtpAppletHidDevice } from "../../src/emulator/otp-applet-hid.js";

@@ -11,7 +11,7 @@ import type { CommandIo } from "../io.js";
 import { dataDirFrom } from "../journal-key.js";
 import { withMatchingReader } from "../pcsc-reader.js";
 import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
-import { simulatedOtpKey } from "../../drivers/simulation.js";
+import { simulatedOtpKey } from "../../simulation/simulation.js";
 import { parseInteger } from "./code.js";
 import { nowSeconds } from "../../lib/time.js";
 

@@ -17,7 +17,7 @@ import { otpbError } from "../../lib/errors.js";
 import { exportBatch, type ExportRequest } from "../../store/export/index.js";
 import { HostClockGuard } from "../../service/host-clock.js";
 import { parseServerAddress } from "../../lib/sntp.js";
-import { simulatedBatchReaders } from "../../drivers/simulation.js";
+import { simulatedBatchReaders } from "../../simulation/simulation.js";
 import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";

@@ -1,11 +1,10 @@
 /** `otpbridge console`: prints (and where a desktop exists, opens) a single-use login URL for the operator console. */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { otpbError } from "../../lib/errors.js";
-import { LAUNCH_FILE, type LaunchFile } from "../../daemon/console-login.js";
-import { defaultDataDir } from "../../lib/daemon-paths.js";
+import { consoleLaunchPath, defaultDataDir, type LaunchFile } from "../../lib/daemon-paths.js";
 import { assertPrivateFile } from "../../store/private-files.js";
 import type { CommandIo } from "../io.js";
 
@@ -42,7 +41,7 @@ export async function runConsole(argv: string[], io: CommandIo): Promise<number>
     io.out(CONSOLE_HELP);
     return 0;
   }
-  const path = join(resolve(values["data-dir"] ?? defaultDataDir()), LAUNCH_FILE);
+  const path = consoleLaunchPath(resolve(values["data-dir"] ?? defaultDataDir()));
   let launch = readLaunch(path);
   // The daemon writes a new URL every half TTL: wait for it rather than hand out one about to expire.
   const deadline = Date.now() + 40_000;

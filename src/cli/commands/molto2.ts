@@ -14,7 +14,7 @@ import { dataDirFrom } from "../journal-key.js";
 import { withMatchingReader } from "../pcsc-reader.js";
 import { keySourceHelp, readCustomerKey } from "../key-source.js";
 import { readSeedInput, SECRET_SOURCE_HELP } from "../secret-source.js";
-import { withSimulatedMolto2 } from "../../drivers/simulation.js";
+import { withSimulatedMolto2 } from "../../simulation/simulation.js";
 import { parseInteger } from "./code.js";
 
 export const MOLTO2_HELP = `Usage: otpbridge molto2 <list|write|delete|sync|set-key|reset|lock|unlock> [options]

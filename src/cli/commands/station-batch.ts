@@ -20,7 +20,7 @@ import { parseServerAddress } from "../../lib/sntp.js";
 import { renderCommitted, type ExportRequest } from "../../store/export/index.js";
 import { writePrivateFileAtomic } from "../../store/private-files.js";
 import { Outbox, SharedJournal, Station, StationStore, type SharedBatchStatus } from "../../store/stations/index.js";
-import { simulatedBatchReaders } from "../../drivers/simulation.js";
+import { simulatedBatchReaders } from "../../simulation/simulation.js";
 import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";

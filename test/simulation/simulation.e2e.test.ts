@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { daemonCards, startSimulation, vpcdSlots } from "../../src/drivers/simulation.js";
+import { daemonCards, startSimulation, vpcdSlots } from "../../src/simulation/simulation.js";
 import { reasonOf } from "../../src/lib/errors.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, REPO_ROOT } from "../fixtures/pcscd.js";
 

@@ -27,7 +27,7 @@ import type { HidTransport } from "../transports/hid-types.js";
 import { PcscManager, type PcscEvent, type PcscState, type ReaderInfo } from "../transports/pcsc.js";
 import type { ApduTransport, VirtualCard } from "../transports/types.js";
 import { insertCard, type InsertedCard } from "../transports/vpcd-bridge.js";
-import type { DeviceFamily, FamilyRule, PcscSource } from "./device-manager.js";
+import type { DeviceFamily, FamilyRule, PcscSource } from "../drivers/device-manager.js";
 
 // ---- In-memory readers -------------------------------------------------------------------------
 
@@ -371,6 +371,9 @@ export function daemonCards(singleProfile: number): SimulatedCard[] {
   }));
   return [...tokens.slice(0, 1), simulatedMolto2(), simulatedAppletCard(), ...tokens.slice(1)];
 }
+
+/** A simulation of single-profile tokens: the token commands read the emulated display through it. */
+export type SingleProfileSimulation = Simulation<SingleProfileToken>;
 
 /** The token commands' set: one token per time-sync class and form factor, two keep their seed on a clock sync, two erase it. */
 export function singleProfileCards(): SimulatedCard<SingleProfileToken>[] {
