@@ -3,7 +3,7 @@
  * stack (BatchEngine → DeviceManager → PcscManager → pcscd → vpcd → emulated tokens in this
  * process), with the scaling ratio against 1 reader. Each reader has an operator who taps the next
  * token as soon as the previous one is lifted, and lifts a token as soon as its item is committed;
- * pcscd's polling (a card is seen 100-420 ms after it arrives, TEST-INFRA.md) is part of every tap,
+ * pcscd's polling (a card is seen 100-420 ms after it arrives, docs/TESTING.md) is part of every tap,
  * as it is for a person at a real reader.
  *
  * Takes the machine-wide PC/SC test lock (the same directory lock as test/fixtures/pcscd.ts), so it

@@ -1,7 +1,7 @@
 /**
  * Host time per single-profile burn and per APDU round trip: in memory (driver + emulator, no
  * I/O) beside the real PC/SC path (pcsclite -> pcscd -> vpcd -> TCP -> the emulator in this
- * process), with the quickack route of TEST-INFRA.md when it is there. Target (DESIGN.md): under
+ * process), with the quickack route of docs/TESTING.md when it is there. Target (docs/BENCHMARKS.md): under
  * 10 ms of host time per single-profile burn through pcscd and vpcd.
  *
  * "Host CPU" is user + system time of this process (driver, binding and the emulated card) plus,

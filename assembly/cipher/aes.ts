@@ -1,5 +1,5 @@
 // AES-256 (FIPS 197) in CBC mode with PKCS#7 padding, for the seal of the FIDO-key OTP applet
-// (TOKEN2.md §4.4: key = SHA-256(ECDH x), fixed IVs).
+// (docs/PROTOCOL.md §4.4: key = SHA-256(ECDH x), fixed IVs).
 //
 // The state is one v128 holding the 16 bytes in FIPS 197 order (column c, row r at byte 4c + r).
 // Constant time: SubBytes and the key schedule's SubWord go through sbox16 (SIMD swizzle over all

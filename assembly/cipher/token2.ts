@@ -1,4 +1,4 @@
-// Token2 secure (CLA 84) command frames, built in batches: TOKEN2.md §1.3 to §1.5.
+// Token2 secure (CLA 84) command frames, built in batches: docs/PROTOCOL.md §1.3 to §1.5.
 //
 // Every frame has its own key. Frames run side by side, one per i32 lane, eight at a time as two
 // interleaved groups of four (sm4.ts explains why): each lane gets its own round keys, its own body

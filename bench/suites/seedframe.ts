@@ -1,4 +1,4 @@
-// Seed frames, TOKEN2.md §1.3 to §1.5 and §2.7: 20-byte seeds, each frame under its own key
+// Seed frames, docs/PROTOCOL.md §1.3 to §1.5 and §2.7: 20-byte seeds, each frame under its own key
 // (worst case for the WASM core: a key schedule per frame). Baseline: node:crypto, one frame at a
 // time, exactly the full frame (pad, sm4-ecb, MAC input, sm4-cbc MAC, APDU). Against it: the WASM
 // SIMD batch builder, buildSeedFrames, called once per batch (validation and copies included).

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the Debian kernel that the HID test VM boots, and keeps only what the VM needs:
 # vmlinuz plus the uhid, hid-generic, 9p and virtio modules with their dependencies, in load order.
-# This machine's own kernel has no usable uhid (docs: /work/shared/TEST-INFRA.md "USB HID: only inside
-# a VM"), so the guest runs Debian's stock kernel. Idempotent: does nothing once the cache is complete.
+# This machine's own kernel has no usable uhid (docs/TESTING.md "USB HID in a VM"), so the guest runs Debian's stock kernel. Idempotent: does nothing once the cache is complete.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

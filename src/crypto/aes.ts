@@ -1,6 +1,6 @@
 /**
  * AES-256-CBC with PKCS#7 padding through the WASM core: the seal of the FIDO-key OTP applet
- * (TOKEN2.md §4.4). Constant-time S-box (SIMD swizzle, assembly/cipher/aes.ts); round keys, the
+ * (docs/PROTOCOL.md §4.4). Constant-time S-box (SIMD swizzle, assembly/cipher/aes.ts); round keys, the
  * key and the plaintext are zeroed in WASM memory after every call.
  */
 import { abytes } from "../lib/checks.js";

@@ -1,5 +1,5 @@
 /**
- * SM4 block cipher (GB/T 32907-2016, TOKEN2.md §1.2) in ECB mode, without padding, through the WASM
+ * SM4 block cipher (GB/T 32907-2016, docs/PROTOCOL.md §1.2) in ECB mode, without padding, through the WASM
  * core. The S-box runs as a constant-time SIMD lookup (assembly/cipher/sbox.ts); the key schedule
  * and every scratch byte are zeroed after each call.
  */
@@ -7,7 +7,7 @@ import { abytes } from "../lib/checks.js";
 import { cipherCore } from "./cipher-exports.js";
 
 /**
- * Encrypts whole blocks with SM4-ECB: `E_K(x)` of TOKEN2.md §0.2.
+ * Encrypts whole blocks with SM4-ECB: `E_K(x)` of docs/PROTOCOL.md §0.2.
  * @param key 16-byte key.
  * @param data Plaintext, a multiple of 16 bytes (0 allowed); not modified.
  * @returns A new array with the ciphertext.
@@ -20,7 +20,7 @@ export function sm4EncryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array {
 }
 
 /**
- * Decrypts whole blocks with SM4-ECB: `D_K(x)` of TOKEN2.md §0.2 (emulators, tests).
+ * Decrypts whole blocks with SM4-ECB: `D_K(x)` of docs/PROTOCOL.md §0.2 (emulators, tests).
  * @param key 16-byte key.
  * @param data Ciphertext, a multiple of 16 bytes (0 allowed); not modified.
  * @returns A new array with the plaintext; the caller zeroes it when it holds a secret.

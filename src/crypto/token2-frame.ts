@@ -1,6 +1,6 @@
 /**
  * Token2 secure-messaging building blocks shared by the single-profile tokens and the Molto2
- * (TOKEN2.md §1.3 to §1.6): payload padding, the command MAC, CLA 84 frames (one, or a batch with
+ * (docs/PROTOCOL.md §1.3 to §1.6): payload padding, the command MAC, CLA 84 frames (one, or a batch with
  * one key per frame) and the challenge response. SM4 runs in the WASM core; keys, plaintext bodies
  * and key schedules are zeroed in WASM memory after every call (WasmCore.scoped releases zeroed).
  */
@@ -35,7 +35,7 @@ const REC_SLOT = 32;
 const SEED_STRIDE = REC_SLOT + 16 * 5;
 
 /**
- * Pads with ISO/IEC 9797-1 method 2 as TOKEN2.md §1.3 uses it: `x ‖ 80 ‖ 00×k` up to a multiple
+ * Pads with ISO/IEC 9797-1 method 2 as docs/PROTOCOL.md §1.3 uses it: `x ‖ 80 ‖ 00×k` up to a multiple
  * of 16, always, so a block-aligned input gains a whole block `80 00×15`.
  * @param data Any bytes (seed, title, key-change payload); not modified.
  * @returns A new array of `16 * (floor(len / 16) + 1)` bytes.
@@ -51,7 +51,7 @@ export function padIso9797M2(data: Uint8Array): Uint8Array {
 }
 
 /**
- * Removes the padding with the device-side rule of TOKEN2.md §1.3 [FW]: skip trailing `00` bytes;
+ * Removes the padding with the device-side rule of docs/PROTOCOL.md §1.3 [FW]: skip trailing `00` bytes;
  * the first non-zero byte met must be `80` and everything before it is the payload (possibly empty).
  * The scan always covers the whole buffer, without an early exit, since the buffer holds a
  * decrypted seed (JavaScript gives no stronger timing guarantee than that).
@@ -72,7 +72,7 @@ export function unpadIso9797M2(data: Uint8Array): Uint8Array | null {
 }
 
 /**
- * The Token2 command MAC of TOKEN2.md §1.4: SM4-CBC with IV 0 over `M`, padded with P() only when
+ * The Token2 command MAC of docs/PROTOCOL.md §1.4: SM4-CBC with IV 0 over `M`, padded with P() only when
  * `len(M) mod 16 ≠ 0`; the MAC is the first 4 bytes of the last ciphertext block.
  * @param key 16-byte SM4 key.
  * @param message `M = 80 ‖ INS ‖ P1 ‖ P2 ‖ L' ‖ body` as built by the caller, 1..65536 bytes.
@@ -106,7 +106,7 @@ function macInWasm(key: Uint8Array, fill: (core: ReturnType<typeof cipherCore>, 
 }
 
 /**
- * Builds one secure (CLA 84) command, TOKEN2.md §1.5: `84 INS P1 P2 Lc ‖ body' ‖ MAC` with
+ * Builds one secure (CLA 84) command, docs/PROTOCOL.md §1.5: `84 INS P1 P2 Lc ‖ body' ‖ MAC` with
  * `Lc = len(body') + 4` and the MAC over `80 INS P1 P2 len(body') ‖ body'` (§1.4).
  * @param key 16-byte SM4 key (the same key encrypts and MACs; there is no session key).
  * @param ins Instruction byte, 0..255.
@@ -155,7 +155,7 @@ export function buildSecureApdu(
 
 /**
  * Builds many seed frames, each under its own key: `84 INS P1 P2 Lc ‖ E_K(P(seed)) ‖ MAC`
- * (TOKEN2.md §1.5, §2.7, §3.7). The WASM core runs eight frames at a time, as two
+ * (docs/PROTOCOL.md §1.5, §2.7, §3.7). The WASM core runs eight frames at a time, as two
  * interleaved groups of four SIMD lanes, each lane with its own key schedule.
  * Padding is always applied (§1.3), so aligned seeds gain a whole block.
  * @param requests 0..65536 requests; each key 16 bytes, each seed 1..63 bytes, header bytes 0..255.
@@ -230,7 +230,7 @@ function framesInWasm(requests: readonly SeedFrameRequest[], stride: number): Ui
 }
 
 /**
- * The answer to a GET CHALLENGE, TOKEN2.md §1.6: `R = E_K(challenge ‖ 00×8)`, one block, sent as
+ * The answer to a GET CHALLENGE, docs/PROTOCOL.md §1.6: `R = E_K(challenge ‖ 00×8)`, one block, sent as
  * `80 CE 00 00 10 ‖ R`.
  * @param key 16-byte SM4 key.
  * @param challenge The 8 bytes the device returned.

@@ -1,5 +1,5 @@
 /**
- * The daemon core: which client holds which device, trezord-go style (STYLE.md §4). It owns the
+ * The daemon core: which client holds which device, in the style of trezord-go's core (acquire naming the previous session, one call at a time). It owns the
  * device leases and nothing else; it knows no WebSocket and no JSON-RPC, and reaches devices only
  * through the {@link DeviceSource} it declares (the device manager satisfies it through a thin
  * adapter, tests and --simulate through the same one over in-memory readers).

@@ -3,7 +3,7 @@
  * envelope (parse errors, invalid requests, unknown methods, batches). This file adds what the
  * daemon needs around it: `hello` first, pairing and capability checks per method, a bound on
  * batch length, and the one conversion of any thrown value into a JSON-RPC error object
- * ({@link toRpcError}, as ws's single error factory: STYLE.md §2).
+ * ({@link toRpcError}, as ws's single error factory, Receiver#createError).
  */
 import { JSONRPCErrorException, JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCErrorResponse, type JSONRPCID, type JSONRPCResponse } from "json-rpc-2.0";
 import { detailOf, otpbError, reasonOf } from "../lib/errors.js";
@@ -12,7 +12,7 @@ import type { Logger } from "../lib/log.js";
 import type { Capability } from "./auth.js";
 import type { NativeChallenge } from "./native-proof.js";
 
-/** The API version this daemon speaks; a breaking change bumps it (DESIGN.md "The WebSocket API"). */
+/** The API version this daemon speaks; a breaking change bumps it (docs/API.md). */
 export const API_VERSION = 1;
 /** Requests in one JSON-RPC batch at most. */
 export const MAX_BATCH = 16;

@@ -1,6 +1,6 @@
 /**
  * The doctor's checks. Each is a small function of a {@link SystemView} returning findings, each
- * finding with the exact fix. TOKEN2.md §3.1 (Molto2 CCID identity and libccid), §4.1 (FIDO keys).
+ * finding with the exact fix. docs/PROTOCOL.md §3.1 (Molto2 CCID identity and libccid), §4.1 (FIDO keys).
  */
 import { existsSync, accessSync, constants } from "node:fs";
 import { connect } from "node:net";
@@ -18,7 +18,7 @@ export interface Finding {
   fix?: string;
 }
 
-/** Token2's USB vendor id; PID 0300 is the Molto2 and only it (TOKEN2.md §3.1). */
+/** Token2's USB vendor id; PID 0300 is the Molto2 and only it (docs/PROTOCOL.md §3.1). */
 export const TOKEN2_VID = "349e";
 export const MOLTO2_PID = "0300";
 /** ACS ACR122U, a PN533-based reader that the kernel's NFC stack grabs. */
@@ -94,7 +94,7 @@ export function checkPn533(view: SystemView): Finding {
   };
 }
 
-/** The libccid Info.plist fix for a Molto2 that CCID does not claim (TOKEN2.md §3.1). */
+/** The libccid Info.plist fix for a Molto2 that CCID does not claim (docs/PROTOCOL.md §3.1). */
 export function ccidFix(view: SystemView): string {
   const plist =
     view.platform === "darwin"

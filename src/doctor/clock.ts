@@ -1,5 +1,5 @@
 /**
- * The host clock before a burn. A token's clock is set from the host's (TOKEN2.md §2.6, §3.9), and on
+ * The host clock before a burn. A token's clock is set from the host's (docs/PROTOCOL.md §2.6, §3.9), and on
  * restricted models a later correction erases the seed (§2.1): burning with a wrong host clock makes
  * a token that shows wrong codes for good. So: refuse when the system says its clock is not
  * synchronised, or, with --ntp HOST, when it is more than 2 s from that server, unless forced.

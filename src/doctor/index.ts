@@ -9,7 +9,7 @@ export { checkHostClock, describeDeviceDrift, type HostClockOptions, type HostCl
 
 /**
  * Runs every check. Readers are asked only when pcscd answers (asking a dead service can hang
- * bindings; TEST-INFRA.md).
+ * bindings; docs/TESTING.md).
  */
 export async function runDoctor(view: SystemView): Promise<Finding[]> {
   const findings: Finding[] = [];

@@ -1,9 +1,9 @@
 /**
  * The one list of attached devices, across PC/SC readers and USB HID keys, with change events.
- * Used by the CLI and the daemon. It never authenticates while identifying (DESIGN.md, TOKEN2.md
+ * Used by the CLI and the daemon. It never authenticates while identifying (docs/PROTOCOL.md
  * §5), and it decides a reader's family in this order:
  *   1. the reader→family mapping from configuration (exact name first, then substring): vpcd
- *      readers all look alike, so tests and --simulate say what sits behind them (TEST-INFRA.md);
+ *      readers all look alike, so tests and --simulate say what sits behind them (docs/TESTING.md);
  *   2. `molto` in the reader name → Molto2, never opened while listing (connecting to a Molto2
  *      during enumeration resets it, §3.1);
  *   3. otherwise a card is identified with GET INFO alone (harmless on any card, §2.4): a known

@@ -1,5 +1,5 @@
 /**
- * APDUs over the Token2 FIDO key's HID vendor frames (TOKEN2.md §4.9): an {@link ApduTransport} on
+ * APDUs over the Token2 FIDO key's HID vendor frames (docs/PROTOCOL.md §4.9): an {@link ApduTransport} on
  * top of any {@link HidTransport} (node-hid, or the in-memory link to the emulator). Each APDU is
  * split into 61-byte chunks, the answer reassembled; while the key waits for a touch it sends busy
  * frames (`21 C0`), and after 3 of them in a row the caller is asked to prompt "touch your key", as

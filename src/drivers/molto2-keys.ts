@@ -1,5 +1,5 @@
 /**
- * Customer-key hygiene for the Molto2 (TOKEN2.md §3.2, §3.11): the checks a new key passes before
+ * Customer-key hygiene for the Molto2 (docs/PROTOCOL.md §3.2, §3.11): the checks a new key passes before
  * it is sent, and the warnings a session gives about keys. The factory key TOKEN2MOLTO1-KEY is
  * public, so a token still using it can be rewritten by anyone who holds it.
  */

@@ -1,5 +1,5 @@
 /**
- * The Molto2 / Molto2v2 driver (TOKEN2.md §3): one {@link Molto2Session} per exclusive PC/SC session
+ * The Molto2 / Molto2v2 driver (docs/PROTOCOL.md §3): one {@link Molto2Session} per exclusive PC/SC session
  * on a Molto2 reader. The driver never SELECTs anything and never probes: a Molto2 is recognised by
  * its USB identity or reader name before any APDU is sent (§3.1, §5), and only the commands of §3.3
  * are ever sent to it. Authentication happens lazily before the first command that needs it and is

@@ -1,5 +1,5 @@
 /**
- * The OTP-applet driver of Token2 FIDO keys (PIN+ / T2F2, TOKEN2.md §4): list, add (ECDH-sealed),
+ * The OTP-applet driver of Token2 FIDO keys (PIN+ / T2F2, docs/PROTOCOL.md §4): list, add (ECDH-sealed),
  * delete, compute codes, read settings and the serial, over one APDU channel that is either PC/SC
  * (SELECT the OTP AID first, T=0 continuations handled, §4.1, §4.10) or the HID vendor frames
  * (src/drivers/hid-apdu.ts, §4.9). Seeds are sealed to a device key fetched before EVERY seal (§4.4).

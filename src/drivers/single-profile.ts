@@ -1,5 +1,5 @@
 /**
- * Driver of Family A, the single-profile "-i" NFC tokens (TOKEN2.md §2), written against an
+ * Driver of Family A, the single-profile "-i" NFC tokens (docs/PROTOCOL.md §2), written against an
  * {@link ApduTransport}: it never knows whether pcscd, a real reader or an in-memory emulator is
  * behind it. One session per connection, yubikit style: {@link SingleProfileSession.open} reads
  * GET INFO and refuses unknown serials before anything that authenticates can be sent (§2.1, §5).

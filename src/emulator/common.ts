@@ -1,6 +1,6 @@
 /**
  * What every emulator shares: injectable clock and RNG, ATR construction, a constant-time compare,
- * and Family A's lax reading of a command (TOKEN2.md §2.9 steps 1-2), which the Molto2 model reuses
+ * and Family A's lax reading of a command (docs/PROTOCOL.md §2.9 steps 1-2), which the Molto2 model reuses
  * [EMU]. Every emulator has the VirtualCard shape of src/transports/types.ts, which the vpcd bridge
  * and the in-memory transport drive; it is declared there, by its consumer.
  */

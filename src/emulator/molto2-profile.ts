@@ -1,5 +1,5 @@
 /**
- * One Molto2 profile as the emulator holds it, and its 33-byte public block (TOKEN2.md §3.5, §3.16).
+ * One Molto2 profile as the emulator holds it, and its 33-byte public block (docs/PROTOCOL.md §3.5, §3.16).
  */
 
 /** A profile's state; `touched` becomes true on the first write, so untouched slots read as zeros. */

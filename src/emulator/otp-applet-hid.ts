@@ -1,5 +1,5 @@
 /**
- * The USB-HID face of an {@link OtpAppletKey} (TOKEN2.md §4.9): takes the host's output reports,
+ * The USB-HID face of an {@link OtpAppletKey} (docs/PROTOCOL.md §4.9): takes the host's output reports,
  * reassembles APDUs, answers with 64-byte input reports, and sends busy frames (`21 C0`) while a
  * command waits for a touch, until one arrives or 20 s pass (§4.12). Synchronous: the in-process
  * HID transport (or a uhid bridge in a VM) calls poll() at its own rate, which is the busy-frame

@@ -1,5 +1,5 @@
 /**
- * Device side of the OTP applet of a Token2 FIDO key (TOKEN2.md §4, emulator notes §4.12 [EMU]).
+ * Device side of the OTP applet of a Token2 FIDO key (docs/PROTOCOL.md §4, emulator notes §4.12 [EMU]).
  * No device code is public: behaviour follows keyroost's host and the spec's recommendations.
  * APDU level here (PC/SC after SELECT, or HID frames through OtpAppletHidDevice).
  */

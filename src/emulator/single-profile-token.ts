@@ -1,5 +1,5 @@
 /**
- * Device side of a Family A single-profile token: the state machine of TOKEN2.md §2.9, which is
+ * Device side of a Family A single-profile token: the state machine of docs/PROTOCOL.md §2.9, which is
  * normative and matches Token2's firmware core, including its error answers and its quirks
  * (partial config assignments, MAC checked before INS and before authentication, the empty-seed
  * "clear" path). Replaying Appendix B against it reproduces the firmware's 21 responses.

@@ -2,7 +2,7 @@
  * What each device family and each export target can hold, checked before the operator is asked to
  * tap a token: a seed that the device or the chosen export would reject is never burned.
  *
- * Device limits come from TOKEN2.md; export limits from the vendors' import documentation as cited
+ * Device limits come from docs/PROTOCOL.md; export limits from the vendors' import documentation as cited
  * beside each target. Where a limit is not published, the table says what we chose and why.
  */
 import { otpbError } from "../lib/errors.js";
@@ -21,17 +21,17 @@ export interface DeviceCapabilities {
   readonly algorithms: readonly HashAlgorithm[];
   readonly periods: Allowed;
   readonly digits: Allowed;
-  /** Molto2 profile title, in UTF-8 bytes (TOKEN2.md §3.8). */
+  /** Molto2 profile title, in UTF-8 bytes (docs/PROTOCOL.md §3.8). */
   readonly titleBytes?: { readonly min: number; readonly max: number };
-  /** OTP applet entry names: ASCII, issuer 0–64 bytes, account 1–64 bytes (TOKEN2.md §4.5). */
+  /** OTP applet entry names: ASCII, issuer 0–64 bytes, account 1–64 bytes (docs/PROTOCOL.md §4.5). */
   readonly asciiNames?: { readonly issuerMax: number; readonly accountMin: number; readonly accountMax: number };
-  /** The all-zero seed is the Molto2 vendor tool's reserved "clear" value (TOKEN2.md §3.7). */
+  /** The all-zero seed is the Molto2 vendor tool's reserved "clear" value (docs/PROTOCOL.md §3.7). */
   readonly zeroSeedReserved?: boolean;
 }
 
 /**
  * Per family. Single-profile models share one table: every model takes the same config TLV and no
- * per-model SHA-256/60 s table is published (TOKEN2.md §2.1 [UNK]); codes are always 6 digits.
+ * per-model SHA-256/60 s table is published (docs/PROTOCOL.md §2.1 [UNK]); codes are always 6 digits.
  */
 /**
  * What a single-profile token takes (§2.7 seed 1–63 bytes; §2.6 config: SHA-1/SHA-256, 30/60 s;

@@ -37,7 +37,7 @@ export interface ClassifiedInput {
 }
 
 /**
- * Token2 serials are digit strings starting 86596 (TOKEN2.md §2.1; the factory serial is 14 digits).
+ * Token2 serials are digit strings starting 86596 (docs/PROTOCOL.md §2.1; the factory serial is 14 digits).
  * Up to 16 digits, so even with --hex it is at most 8 bytes: below the 10 bytes a real seed has
  * (§2.7 burner rule), so calling it a serial never shadows a plausible hex seed.
  */
@@ -91,7 +91,7 @@ export function classifySecretInput(text: string, options: ClassifyOptions = {})
 /** Refuses, with advice, the codes that are not TOTP seeds but get scanned for one. */
 function recogniseWrongCodes(input: string, family: DeviceFamily | undefined): void {
   if (/^otpauth:\/\/hotp\//i.test(input) && family === "otp-applet") {
-    // The applet does keep HOTP entries, but they always start at counter 0 (TOKEN2.md §4.5).
+    // The applet does keep HOTP entries, but they always start at counter 0 (docs/PROTOCOL.md §4.5).
     refuse(
       "hotp",
       "you scanned an otpauth://hotp code; the OTP applet takes HOTP entries as a base32 secret with the HOTP type, " +

@@ -84,7 +84,7 @@ export function seedForDevice(text: string, family: DeviceFamily, options: SeedI
 }
 
 /**
- * Refuses seeds a token cannot hold (over 63 bytes, TOKEN2.md §2.7) or that are implausibly short
+ * Refuses seeds a token cannot hold (over 63 bytes, docs/PROTOCOL.md §2.7) or that are implausibly short
  * to burn (under 10 bytes, 80 bits: the vendor burner's rule; RFC 4226 §4 asks for at least 128).
  * @throws OtpbridgeError INVALID_INPUT
  */

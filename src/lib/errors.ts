@@ -112,7 +112,7 @@ export const REASONS = [
   "PCSC_UNAVAILABLE",
   /**
    * Molto2: the customer key was refused (63 NN); `detail.triesLeft` attempts remain. Never retried
-   * (TOKEN2.md §3.6).
+   * (docs/PROTOCOL.md §3.6).
    */
   "WRONG_CUSTOMER_KEY",
   /**
@@ -131,7 +131,7 @@ export const REASONS = [
   "BUTTON_TIMEOUT",
   /** Molto2: after the ▲ press the token still refuses the new customer key; the old one is in force. */
   "KEY_CHANGE_NOT_APPLIED",
-  /** OTP applet: no entry with that issuer and account (6A80 / 6A83, TOKEN2.md §4.11). */
+  /** OTP applet: no entry with that issuer and account (6A80 / 6A83, docs/PROTOCOL.md §4.11). */
   "ENTRY_NOT_FOUND",
   /** OTP applet: the key has no room for another entry (6A84, §4.11). */
   "STORAGE_FULL",
@@ -161,16 +161,16 @@ export const REASONS = [
   "CONSOLE_UNAVAILABLE",
   /**
    * AUTH FINISH answered 6983 to a correct answer: the key is locked, or the device is not of the
-   * family assumed (TOKEN2.md §2.8). Nothing was written.
+   * family assumed (docs/PROTOCOL.md §2.8). Nothing was written.
    */
   "TOKEN_LOCKED",
   /**
    * A secure write was refused with 6983 again after one re-authentication: authentication lost or a
-   * MAC mismatch (TOKEN2.md §2.8).
+   * MAC mismatch (docs/PROTOCOL.md §2.8).
    */
   "AUTH_FAILED",
   /**
-   * A time sync on a restricted model (config write erases the seed, TOKEN2.md §2.1) was not confirmed:
+   * A time sync on a restricted model (config write erases the seed, docs/PROTOCOL.md §2.1) was not confirmed:
    * nothing was sent.
    */
   "SEED_WIPE_NOT_CONFIRMED",

@@ -1,5 +1,5 @@
 /**
- * ISO 7816-4 APDUs as the Token2 families use them (TOKEN2.md §1.1, §4.2): hosts build short APDUs
+ * ISO 7816-4 APDUs as the Token2 families use them (docs/PROTOCOL.md §1.1, §4.2): hosts build short APDUs
  * only; device sides also accept the extended-length form, which the OTP applet must take (§4.2).
  * Pure functions; T=0 continuations (61XX/6CXX) are handled by the transports, not here.
  */

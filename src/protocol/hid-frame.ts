@@ -1,5 +1,5 @@
 /**
- * Token2 OTP-applet USB-HID vendor framing (TOKEN2.md §4.9), not CTAPHID. Payload of one 64-byte
+ * Token2 OTP-applet USB-HID vendor framing (docs/PROTOCOL.md §4.9), not CTAPHID. Payload of one 64-byte
  * report: magic `21`, flags (high nibble) | sequence (low nibble), chunk length 0..61, chunk.
  * The host writes 65 bytes (report ID `00` first). Reassembly is a resumable state machine with
  * explicit limits, so a device side and a host side share it.

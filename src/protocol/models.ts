@@ -1,5 +1,5 @@
 /**
- * Single-profile (Family A) models by serial prefix, and their time-sync class (TOKEN2.md §2.1).
+ * Single-profile (Family A) models by serial prefix, and their time-sync class (docs/PROTOCOL.md §2.1).
  * The class comes only from the burner's list of seed-keeping prefixes; every other known model
  * erases its seed on a config write ("restricted").
  */

@@ -1,5 +1,5 @@
 /**
- * Host codec of Family B, the Molto2 / Molto2v2 (TOKEN2.md §3): key derivation from the customer
+ * Host codec of Family B, the Molto2 / Molto2v2 (docs/PROTOCOL.md §3): key derivation from the customer
  * key, info, public per-profile read, authentication with the tries counter, seed, title, config,
  * time sync, delete, customer-key change, factory reset, screen lock. The profile number is P2.
  */

@@ -1,5 +1,5 @@
 /**
- * Host-side APDUs of the OTP applet of Token2 FIDO keys (TOKEN2.md §4.1-§4.8), device-info block
+ * Host-side APDUs of the OTP applet of Token2 FIDO keys (docs/PROTOCOL.md §4.1-§4.8), device-info block
  * and serial parsing. Entry payloads are in otp-entries.ts, the ECDH seal in otp-seal.ts, the HID
  * framing in hid-frame.ts. Hosts send the short Lc form (§4.2).
  */

@@ -1,5 +1,5 @@
 /**
- * OTP-applet entry payloads (TOKEN2.md §4.5), both directions: what the host seals and sends, what
+ * OTP-applet entry payloads (docs/PROTOCOL.md §4.5), both directions: what the host seals and sends, what
  * the device answers to READ_ALL / READ_ONE, and the device-side readers the emulator uses.
  * Record layout: type(1) alg(1) step(2) digits(1) button(1) appLen(1) app acctLen(1) acct [codeLen(1) code].
  */

@@ -1,5 +1,5 @@
 /**
- * The OTP applet's seed seal (TOKEN2.md §4.4): ECDH on P-256 with a fresh ephemeral host key,
+ * The OTP applet's seed seal (docs/PROTOCOL.md §4.4): ECDH on P-256 with a fresh ephemeral host key,
  * key = SHA-256(shared X), AES-256-CBC with a FIXED IV (IV-1 for entries, IV-2 for the HOTP slot),
  * PKCS#7. Blob = ephemeral public X ‖ Y (64 bytes, no 04) ‖ ciphertext. P-256 comes from node:crypto;
  * SHA-256 and AES from the crypto facade.

@@ -1,5 +1,5 @@
 /**
- * Host codec of Family A, the single-profile "-i" NFC tokens (TOKEN2.md §2): GET INFO, GET CHALLENGE,
+ * Host codec of Family A, the single-profile "-i" NFC tokens (docs/PROTOCOL.md §2): GET INFO, GET CHALLENGE,
  * AUTH FINISH, WRITE CONFIG and WRITE SEED, under one fixed public device key. No SELECT exists (§2.2).
  */
 import { abytes, aint, aoneOf } from "../lib/checks.js";

@@ -1,6 +1,6 @@
 /**
  * What each status word means to a person, per family and per operation, and what to do about it
- * (TOKEN2.md §2.8, §3.14, §3.16, §4.11; the T=0 continuations of §1.1). Pure data plus one lookup,
+ * (docs/PROTOCOL.md §2.8, §3.14, §3.16, §4.11; the T=0 continuations of §1.1). Pure data plus one lookup,
  * {@link describeSw}, which the drivers put into their DEVICE_ERROR messages. A word no table
  * lists is shown as raw hex with a pointer to --debug, never guessed at.
  */

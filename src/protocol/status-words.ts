@@ -1,5 +1,5 @@
 /**
- * Status words (SW1 SW2) of the three Token2 families as named values (TOKEN2.md §2.8, §3.14, §4.11).
+ * Status words (SW1 SW2) of the three Token2 families as named values (docs/PROTOCOL.md §2.8, §3.14, §4.11).
  * Names follow ISO 7816-4 where the families use a value in its ISO meaning; the comments say what each
  * family means by it. Parametrised words (61XX, 6CXX, 63XX) have helpers instead of single values.
  */

@@ -1,5 +1,5 @@
 /**
- * TLV as the Token2 devices use it (TOKEN2.md §1.7): BER-style lengths, but every tag is ONE byte.
+ * TLV as the Token2 devices use it (docs/PROTOCOL.md §1.7): BER-style lengths, but every tag is ONE byte.
  * `1F` is a plain tag here (display timeout), not BER's "tag number follows" marker, so a generic
  * BER decoder would misread these bodies. Lengths: short form (0..7F), and long forms `81 xx` and
  * `82 xx xx`, which the devices never emit but which cost nothing to read correctly.

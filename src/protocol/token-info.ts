@@ -1,5 +1,5 @@
 /**
- * GET INFO response of families A and B (TOKEN2.md §2.4, §3.4): 3 header bytes, N at offset 3,
+ * GET INFO response of families A and B (docs/PROTOCOL.md §2.4, §3.4): 3 header bytes, N at offset 3,
  * N ASCII serial bytes, 2 separator bytes, the device clock as u32 BE. Header and separator are
  * not checked: the open firmware core emits zeros, real devices probably SIMPLE-TLV tags [INF].
  */

@@ -1,5 +1,5 @@
 /**
- * Pieces families A and B share (TOKEN2.md §1.4-§1.6): the challenge-response handshake and the
+ * Pieces families A and B share (docs/PROTOCOL.md §1.4-§1.6): the challenge-response handshake and the
  * CLA 84 secure command (body encrypted with the always-pad rule, Token2 MAC over `80 INS P1 P2 L' body`).
  * There is no session key: the same K encrypts, MACs and answers the challenge (§1.5).
  */

@@ -1,11 +1,11 @@
 /**
- * The batch engine (issue #6; DESIGN.md "Batches and the journal"): while a batch runs, every
+ * The batch engine (docs/ARCHITECTURE.md "The one burn path, and what the journal keeps"): while a batch runs, every
  * single-profile token that becomes ready in any reader takes the next item, readers in parallel,
  * one burn per reader. Per tap, in this order:
  *
  *   GET INFO (serial) → host clock check (the token's clock is set from it: src/service/host-clock.ts)
  *   → journal.claimNext (committed: the item is bound to the serial and its sealed seed is on disk
- *   BEFORE any byte that writes goes to the token) → burn (auth, config, seed: TOKEN2.md §2.10) →
+ *   BEFORE any byte that writes goes to the token) → burn (auth, config, seed: docs/PROTOCOL.md §2.10) →
  *   markBurned → clock read-back within 2 s of the host (§2.4) → markVerified → commit.
  *
  * A token that slips out of the field during any of these steps (CARD_REMOVED; all are safe to

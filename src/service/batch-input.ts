@@ -1,7 +1,7 @@
 /**
  * What a batch is made from (issue #6): a CSV file, a list of otpauth URIs, or "generate N". Each
  * source becomes a {@link BatchInput} for Journal#createBatch, checked here against what a
- * single-profile token holds (TOKEN2.md §2.1: SHA-1/SHA-256, 30/60 s, always 6 digits), so that no
+ * single-profile token holds (docs/PROTOCOL.md §2.1: SHA-1/SHA-256, 30/60 s, always 6 digits), so that no
  * item the batch engine would have to refuse at the reader ever enters the journal.
  *
  * CSV header names (case-insensitive, surrounding spaces ignored; docs/API.md "batch.create"):

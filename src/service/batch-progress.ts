@@ -2,7 +2,7 @@
  * The batch engine's events (`batch.item`, `batch.progress` in docs/API.md) and the meter behind
  * the progress: done/total from the journal, rate over the recent commits of this run, ETA, and
  * what each reader is doing. No event carries a seed; `codes` are the one-time codes the token
- * should show, for the operator to compare (TOKEN2.md §2.10 step 7).
+ * should show, for the operator to compare (docs/PROTOCOL.md §2.10 step 7).
  */
 import type { ExpectedCodes } from "../drivers/single-profile.js";
 import type { Reason } from "../lib/errors.js";

@@ -3,7 +3,7 @@
  * code, checked"): the code typed is compared with the codes the item's seed gives one step
  * before, at and one step after the host's time (RFC 6238 §5.2 allows one step of network delay;
  * here it covers the seconds between reading the display and typing). The token's code cannot be
- * read back over NFC (TOKEN2.md §2.11), so this is the only end-to-end check of the seed.
+ * read back over NFC (docs/PROTOCOL.md §2.11), so this is the only end-to-end check of the seed.
  */
 import { totp } from "../crypto/index.js";
 import { otpbError } from "../lib/errors.js";

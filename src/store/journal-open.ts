@@ -64,7 +64,7 @@ export function openJournalFile(options: JournalOptions): OpenedJournal {
     // One daemon per journal: EXCLUSIVE keeps the file lock from the first transaction until close,
     // and in WAL mode it also keeps the index in process memory instead of a -shm file.
     db.pragma("locking_mode = EXCLUSIVE");
-    // FULL: every commit, the claim's above all, is fsynced before the call returns (DESIGN.md).
+    // FULL: every commit, the claim's above all, is fsynced before the call returns (claim before burn).
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
     db.exec("BEGIN EXCLUSIVE; COMMIT");

@@ -1,6 +1,6 @@
 /**
  * The batch journal: the single source of truth for which seed goes, went, or is going onto which
- * token (DESIGN.md "Batches and the journal"). Every state change is one SQLite transaction, and with
+ * token (docs/ARCHITECTURE.md "The one burn path, and what the journal keeps"). Every state change is one SQLite transaction, and with
  * `synchronous = FULL` in WAL mode a transaction is on disk when the call returns. The order the batch
  * engine must follow for each tap:
  *

@@ -3,7 +3,7 @@
  * {@link CommittedSeed}, whose `seed` arrays belong to the caller, who must zero them after use.
  */
 
-/** HMAC of the TOTP (RFC 6238 §1.2); the tokens burn SHA-1 or SHA-256 (TOKEN2.md §2, §3). */
+/** HMAC of the TOTP (RFC 6238 §1.2); the tokens burn SHA-1 or SHA-256 (docs/PROTOCOL.md §2, §3). */
 export type TotpAlgorithm = "SHA1" | "SHA256";
 export const TOTP_ALGORITHMS: readonly TotpAlgorithm[] = ["SHA1", "SHA256"];
 
@@ -28,9 +28,9 @@ export type BatchState = "created" | "running" | "paused" | "cancelled";
 /** TOTP parameters shared by the items of a batch unless an item sets its own. */
 export interface TotpParams {
   algorithm: TotpAlgorithm;
-  /** 6 or 8 on most tokens; Molto2 profiles take 4–10 (TOKEN2.md §3). */
+  /** 6 or 8 on most tokens; Molto2 profiles take 4–10 (docs/PROTOCOL.md §3). */
   digits: number;
-  /** Time step in seconds: 30 or 60 on single-profile tokens (TOKEN2.md §2). */
+  /** Time step in seconds: 30 or 60 on single-profile tokens (docs/PROTOCOL.md §2). */
   period: number;
 }
 

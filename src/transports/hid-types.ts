@@ -1,13 +1,13 @@
 /**
  * What the HID side of otpbridge needs from a USB HID link, owned by its consumers (the HID framing
  * codec and the Token2 FIDO-key driver), so that node-hid and the in-memory emulator link are
- * interchangeable (DESIGN.md "Layers"; the trezord-go habit of STYLE.md §4).
+ * interchangeable (docs/ARCHITECTURE.md; as trezord-go's core declares the USB interfaces it needs).
  *
  * Unit: one whole 64-byte report. Fragmenting APDUs into reports, sequence numbers and busy polling
- * belong to the framing codec (TOKEN2.md §4.9), not to a transport.
+ * belong to the framing codec (docs/PROTOCOL.md §4.9), not to a transport.
  */
 
-/** Payload size of one Token2 FIDO-key HID report, in both directions (TOKEN2.md §4.9). */
+/** Payload size of one Token2 FIDO-key HID report, in both directions (docs/PROTOCOL.md §4.9). */
 export const HID_REPORT_SIZE = 64;
 
 /** Longest single read a transport accepts; longer waits (a 20 s touch) are several reads. */

@@ -1,6 +1,6 @@
 /**
  * USB HID transport over node-hid (hidraw on Linux): finds the HID interface of Token2 FIDO keys and
- * moves whole 64-byte reports through it. The vendor framing (TOKEN2.md §4.9) lives in
+ * moves whole 64-byte reports through it. The vendor framing (docs/PROTOCOL.md §4.9) lives in
  * src/protocol/hid-frame.ts; this file knows nothing of magic bytes, sequence numbers or busy frames.
  */
 import { devicesAsync, HIDAsync } from "node-hid";
@@ -9,11 +9,11 @@ import { inputError, otpbError, type OtpbridgeError } from "../lib/errors.js";
 import { HID_REPORT_SIZE, MAX_READ_TIMEOUT_MS, type HidTransport } from "./hid-types.js";
 import { OneAtATime } from "../lib/one-at-a-time.js";
 
-/** USB vendor id shared by all Token2 products (TOKEN2.md §4.1, §3.1). */
+/** USB vendor id shared by all Token2 products (docs/PROTOCOL.md §4.1, §3.1). */
 export const TOKEN2_VENDOR_ID = 0x349e;
-/** HID usage page of the FIDO interface, which also carries the OTP applet's frames (TOKEN2.md §4.1). */
+/** HID usage page of the FIDO interface, which also carries the OTP applet's frames (docs/PROTOCOL.md §4.1). */
 export const FIDO_USAGE_PAGE = 0xf1d0;
-/** The PID of the reference udev rule; used only when the backend reports no usage page (TOKEN2.md §4.1). */
+/** The PID of the reference udev rule; used only when the backend reports no usage page (docs/PROTOCOL.md §4.1). */
 export const TOKEN2_FIDO_PRODUCT_ID = 0x0022;
 
 /**
@@ -43,7 +43,7 @@ export interface Token2HidDevice {
   productId: number;
   product?: string | undefined;
   serialNumber?: string | undefined;
-  /** Which rule of TOKEN2.md §4.1 picked it: the usage page, or a fallback when no page was reported. */
+  /** Which rule of docs/PROTOCOL.md §4.1 picked it: the usage page, or a fallback when no page was reported. */
   matchedBy: "usagePage" | "productString" | "productId";
 }
 
@@ -60,7 +60,7 @@ function matchRule(device: HidDeviceInfo): Token2HidDevice["matchedBy"] | undefi
 
 /**
  * Picks the Token2 FIDO-key HID interfaces out of a node-hid `devices()` list: vendor 0x349E and usage
- * page 0xF1D0, or the TOKEN2.md §4.1 fallbacks when the page is unknown. Each path appears once, in
+ * page 0xF1D0, or the docs/PROTOCOL.md §4.1 fallbacks when the page is unknown. Each path appears once, in
  * list order (hidapi lists a path once per top-level collection).
  * @throws TypeError (INVALID_INPUT) if `devices` is not an array.
  * @example const [key] = selectToken2Devices(await HID.devicesAsync());
@@ -153,7 +153,7 @@ class NodeHidTransport implements HidTransport {
   async write(report: Uint8Array): Promise<void> {
     abytes(report, "report", { length: HID_REPORT_SIZE });
     this.#assertUsable();
-    // Report ID 00 first: the OS wants it even though the key uses no numbered reports (TOKEN2.md §4.9, P1).
+    // Report ID 00 first: the OS wants it even though the key uses no numbered reports (docs/PROTOCOL.md §4.9, P1).
     const out = Buffer.alloc(HID_REPORT_SIZE + 1);
     out.set(report, 1);
     try {
@@ -199,7 +199,7 @@ class NodeHidTransport implements HidTransport {
   #takeReport(data: Buffer): Uint8Array {
     try {
       this.#assertUsable();
-      // Some stacks deliver the report ID byte in front of the 64-byte report (TOKEN2.md §4.9 "Reading").
+      // Some stacks deliver the report ID byte in front of the 64-byte report (docs/PROTOCOL.md §4.9 "Reading").
       const view = data.length === HID_REPORT_SIZE + 1 && data[0] === 0 ? data.subarray(1) : data;
       if (view.length !== HID_REPORT_SIZE) {
         throw otpbError("MALFORMED_RESPONSE", `HID input report must be ${HID_REPORT_SIZE} bytes, got ${data.length}`, {

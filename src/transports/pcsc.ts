@@ -327,7 +327,7 @@ export class PcscManager implements CardConnector {
         closed = true;
         await queue.idle();
         // LEAVE_CARD: a reset or power-down would wipe a token's session state for the next user
-        // (TOKEN2.md §3.1: reconnecting a Molto2 resets it). Failure means the card or the service
+        // (docs/PROTOCOL.md §3.1: reconnecting a Molto2 resets it). Failure means the card or the service
         // already went away, which ends the session just as well.
         await new Promise<void>((resolve) => reader.disconnect(reader.SCARD_LEAVE_CARD, () => resolve()));
         entry.busy = false;

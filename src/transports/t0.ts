@@ -1,5 +1,5 @@
 /**
- * T=0 continuations as a processor stacked on any {@link ApduTransport} (TOKEN2.md §1.1, §4.10;
+ * T=0 continuations as a processor stacked on any {@link ApduTransport} (docs/PROTOCOL.md §1.1, §4.10;
  * ISO/IEC 7816-4 §5.3.4 and 7816-3 §10.3.5): on a T=0 contact link a card cannot return data with
  * the status word in one exchange, so it answers `61 XX` ("XX more bytes: GET RESPONSE") or
  * `6C XX` ("wrong Le: send again with Le = XX"). Over ISO-DEP and USB CCID in T=1 mode neither
@@ -13,7 +13,7 @@ import type { ApduTransport } from "./types.js";
 const SW1_BYTES_AVAILABLE = 0x61;
 /** SW1 of "wrong Le field; SW2 gives the exact length" (ISO 7816-4 table 5). */
 const SW1_WRONG_LE = 0x6c;
-/** GET RESPONSE on the basic channel, exactly as TOKEN2.md §1.1 gives it: `00 C0 00 00 XX`. */
+/** GET RESPONSE on the basic channel, exactly as docs/PROTOCOL.md §1.1 gives it: `00 C0 00 00 XX`. */
 const GET_RESPONSE_HEADER = [0x00, 0xc0, 0x00, 0x00] as const;
 /**
  * A card that keeps answering 61XX would loop forever: stop after this many GET RESPONSEs.

@@ -34,7 +34,7 @@ const TOKENS = 200;
 const KILLS = 50;
 const SEED = Number(process.env.OTPBRIDGE_CRASH_SEED ?? 20261129);
 const READERS = VPCD_READERS.filter((r) => /^Virtual PCD [BC] 00 0[01]$/.test(r.name));
-/** cla:ins of the steps a kill can be armed on (TOKEN2.md §2.10). */
+/** cla:ins of the steps a kill can be armed on (docs/PROTOCOL.md §2.10). */
 const STEPS = ["80:41", "80:4b", "80:ce", "84:d4", "84:c5"];
 
 /** A kill armed on a step: fired by the next card that sees it, before or after the card acts on it. */

@@ -48,7 +48,7 @@ describe("AES-256-CBC", () => {
     expect(toHex(ct.subarray(0, 16))).toBe("F58C4C04D6E5F1BA779EABFB5F7BFBD6");
   });
 
-  it("TOKEN2.md E1: the WRITE_HOTP_SEED seal (IV-2 = zeros) and its opening", () => {
+  it("docs/PROTOCOL.md E1: the WRITE_HOTP_SEED seal (IV-2 = zeros) and its opening", () => {
     const key = hex("60921339DA81E9644B298C5DAF173968C35A671107C5B5F9849AA885CC4720ED");
     const clear = hex("060A48656C6C6F21DEADBEEF");
     expect(toHex(aes256CbcEncrypt(key, ZERO_IV, clear))).toBe("5673047900993858C271835823B89E1E");

@@ -21,7 +21,7 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 }
 
 describe("SM4-ECB", () => {
-  it("K1: GM/T 0002 known answer (TOKEN2.md Appendix A)", () => {
+  it("K1: GM/T 0002 known answer (docs/PROTOCOL.md Appendix A)", () => {
     const k = hex("0123456789ABCDEFFEDCBA9876543210");
     expect(toHex(sm4EncryptEcb(k, k))).toBe("681EDF34D206965E86B3E94F536E4246");
     expect(sm4DecryptEcb(k, hex("681EDF34D206965E86B3E94F536E4246"))).toEqual(k);

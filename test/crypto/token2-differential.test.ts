@@ -1,5 +1,5 @@
 // The Token2 frame functions against a reference built from node:crypto sm4-ecb / sm4-cbc, one
-// frame at a time, exactly as TOKEN2.md §1.3 to §1.5 describe it.
+// frame at a time, exactly as docs/PROTOCOL.md §1.3 to §1.5 describe it.
 import { createCipheriv } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { reasonOf } from "../../src/lib/errors.js";

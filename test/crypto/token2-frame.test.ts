@@ -1,4 +1,4 @@
-// TOKEN2.md Appendix A vectors that the cipher core computes, plus the §1.3 padding rules.
+// docs/PROTOCOL.md Appendix A vectors that the cipher core computes, plus the §1.3 padding rules.
 import { createCipheriv, createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { sm4DecryptEcb, sm4EncryptEcb } from "../../src/crypto/sm4.js";
@@ -12,7 +12,7 @@ import {
 } from "../../src/crypto/token2-frame.js";
 import { hex, toHex } from "./hex.js";
 
-/** The single-profile device key, TOKEN2.md §2.3. */
+/** The single-profile device key, docs/PROTOCOL.md §2.3. */
 const DEVICE_KEY = hex("8AD206883CA369482AB27182B6E83224");
 /** M1: K = SHA-1(customer key)[0:16] (§3.2), derived here with node:crypto. */
 const MOLTO2_KEY = new Uint8Array(createHash("sha1").update("TOKEN2MOLTO1-KEY").digest().subarray(0, 16));
@@ -21,7 +21,7 @@ const seq = (from: number, n: number) => Uint8Array.from({ length: n }, (_, i) =
 const ascii = (s: string) => new TextEncoder().encode(s);
 const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 
-describe("TOKEN2.md Appendix A", () => {
+describe("docs/PROTOCOL.md Appendix A", () => {
   it("M1: the Molto2 key of the factory customer key", () => {
     expect(toHex(MOLTO2_KEY)).toBe("099250FDB017F442DA429ECBBEE17F79");
   });

@@ -87,7 +87,7 @@ describe("device sessions", () => {
     const s = (await a.call("device.acquire", { id: molto2, previous: null })).result.session;
     expect((await a.call("token.burn", { session: s })).error).toMatchObject({ code: -32009, data: { reason: "WRONG_FAMILY" } });
     expect((await a.call("token.burn", { session: s, period: 45 })).error).toMatchObject({ code: -32602, data: { reason: "INVALID_INPUT" } });
-    // The simulated Molto2 has the factory key: the result says so (TOKEN2.md §3.2).
+    // The simulated Molto2 has the factory key: the result says so (docs/PROTOCOL.md §3.2).
     expect((await a.call("molto2.write", { session: s, profile: 3, title: "GitHub", seed: "JBSWY3DPEHPK3PXP" })).result).toEqual({
       profile: 3, written: ["seed", "title", "config"],
       entry: { profile: 3, title: "GitHub", flag: 32, seedPresent: true, algorithm: "SHA1", digits: 6, period: 30 },

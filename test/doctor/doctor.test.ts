@@ -90,7 +90,7 @@ describe("kernel NFC modules holding an ACR122U", () => {
 });
 
 describe("Molto2 without a PC/SC reader", () => {
-  it("on USB, not listed → FAIL with the libccid Info.plist fix (TOKEN2.md §3.1)", () => {
+  it("on USB, not listed → FAIL with the libccid Info.plist fix (docs/PROTOCOL.md §3.1)", () => {
     const { view, write } = system();
     usbDevice(write, "3-1", "349e", "0300", "Molto2");
     const f = checkMolto2(view, ["ACS ACR122U PICC Interface 00 00"]);

@@ -99,7 +99,7 @@ describe("DeviceManager over PC/SC", () => {
       ["TOKEN2 Molto2 00 00", "molto2", "reader-name", "Molto2", "000000000001234", "ready"],
       ["Mapped 00 00", "molto2", "config", "Molto2", "000000000005678", "ready"],
     ]);
-    // Info, 80 41 00 00 00 (TOKEN2.md §3.3), once per token: no SELECT, no key, nothing written.
+    // Info, 80 41 00 00 00 (docs/PROTOCOL.md §3.3), once per token: no SELECT, no key, nothing written.
     expect(sent).toEqual(["8041000000", "8041000000"]);
   });
 

@@ -1,5 +1,5 @@
 /**
- * Which single-profile steps may be repeated after the card left (safeToRepeat, TOKEN2.md §2.9,
+ * Which single-profile steps may be repeated after the card left (safeToRepeat, docs/PROTOCOL.md §2.9,
  * §2.10), with the removal injected by MemoryTransport's `removeAfter` at each step in turn.
  */
 import { describe, expect, it } from "vitest";

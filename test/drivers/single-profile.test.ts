@@ -1,6 +1,6 @@
 /**
  * The single-profile driver against the Family A emulator through the in-memory transport: every
- * path of TOKEN2.md §2.10, with faults injected by MemoryTransport's removal and by rewriting one
+ * path of docs/PROTOCOL.md §2.10, with faults injected by MemoryTransport's removal and by rewriting one
  * answer of the card.
  */
 import { randomBytes } from "node:crypto";

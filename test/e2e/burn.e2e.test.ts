@@ -1,7 +1,7 @@
 /**
  * `otpbridge burn` end to end: the real CLI binary (dist/, built by scripts/test.sh or
  * `npm run build`) -> pcsclite -> pcscd -> vpcd -> TCP -> the Family A emulator in this process.
- * Every model of TOKEN2.md §2.1, four readers burning at once; afterwards each emulator holds
+ * Every model of docs/PROTOCOL.md §2.1, four readers burning at once; afterwards each emulator holds
  * exactly the seed and config given and shows the code that `otpbridge code` predicts.
  */
 import { execFile } from "node:child_process";

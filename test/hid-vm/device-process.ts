@@ -31,7 +31,7 @@ export type FromDevice =
   | { event: "created" | "started" | "destroying" | "destroyed"; key: string; at: number }
   | { event: "error"; message: string };
 
-/** Busy-frame period of the emulated key: within the 100-500 ms TOKEN2.md §4.9 suggests [EMU]. */
+/** Busy-frame period of the emulated key: within the 100-500 ms docs/PROTOCOL.md §4.9 suggests [EMU]. */
 const POLL_MS = 150;
 
 const devices = new Map<string, UhidDevice>();

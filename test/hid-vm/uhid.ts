@@ -84,7 +84,7 @@ export function encodeDestroy(): Buffer {
   return event;
 }
 
-/** Refuses a GET_REPORT or SET_REPORT request (feature reports are not part of TOKEN2.md §4.9). */
+/** Refuses a GET_REPORT or SET_REPORT request (feature reports are not part of docs/PROTOCOL.md §4.9). */
 export function encodeReportRefusal(request: Buffer): Buffer {
   const type = request.readUInt32LE(0) === UhidEvent.GET_REPORT ? UhidEvent.GET_REPORT_REPLY : UhidEvent.SET_REPORT_REPLY;
   const event = Buffer.alloc(type === UhidEvent.GET_REPORT_REPLY ? 12 : 10);

@@ -19,7 +19,7 @@ const account = (over: Partial<BurnCandidate> & { seedLength?: number } = {}): B
 });
 
 describe("device capabilities", () => {
-  it("single-profile: seeds of 1 to 63 bytes, SHA-1/SHA-256, 30/60 s, 6 digits (TOKEN2.md §2.1, §2.7)", () => {
+  it("single-profile: seeds of 1 to 63 bytes, SHA-1/SHA-256, 30/60 s, 6 digits (docs/PROTOCOL.md §2.1, §2.7)", () => {
     const sp = DEVICE_CAPABILITIES["single-profile"];
     for (const n of [1, 10, 20, 32, 63]) expect(checkBurnable(account({ seedLength: n }), sp)).toEqual([]);
     for (const n of [0, 64, 80]) expect(checkBurnable(account({ seedLength: n }), sp).map((p) => p.field)).toEqual(["seed"]);

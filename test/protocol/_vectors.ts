@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 
-/** The `ID.field = HEX` lines of TOKEN2.md appendices A and B, as one map ("S1.apdu" -> value). */
+/** The `ID.field = HEX` lines of docs/PROTOCOL.md appendices A and B, as one map ("S1.apdu" -> value). */
 export const VECTORS: ReadonlyMap<string, string> = new Map(
   readFileSync(new URL("../vectors/token2-appendix.txt", import.meta.url), "utf8")
     .split("\n")

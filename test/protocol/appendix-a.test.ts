@@ -1,5 +1,5 @@
 /**
- * Every `ID.field = HEX` line of TOKEN2.md Appendix A, produced by the codecs (and, for K1, M2 and R1,
+ * Every `ID.field = HEX` line of docs/PROTOCOL.md Appendix A, produced by the codecs (and, for K1, M2 and R1,
  * by the crypto facade the codecs use). The last test asserts that no line of the file went unchecked.
  */
 import { afterAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * The status-word messages: every word TOKEN2.md lists for a family (§2.8, §3.14 with the [EMU]
+ * The status-word messages: every word docs/PROTOCOL.md lists for a family (§2.8, §3.14 with the [EMU]
  * words of §3.16, §4.11) has a message for every operation of that family, the patterns 61XX /
  * 6CXX / 63NN are read, and anything else is raw hex with the --debug hint.
  */

@@ -15,7 +15,7 @@ function entry(path: string, fields: Partial<HidDeviceInfo>): HidDeviceInfo {
   return { vendorId: TOKEN2_VENDOR_ID, productId: 0x0022, path, interface: 0, ...fields };
 }
 
-describe("selectToken2Devices (TOKEN2.md §4.1)", () => {
+describe("selectToken2Devices (docs/PROTOCOL.md §4.1)", () => {
   it("takes vendor 349E on the FIDO usage page and nothing else that is reported with a page", () => {
     const list = [
       entry("/dev/hidraw0", { usagePage: 0x0001, usage: 0x06, product: "TOKEN2 FIDO2 Security Key" }), // its keyboard

@@ -9,7 +9,7 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 const bytes = (length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (i * 7 + 3) & 0xff);
 
 describe("withT0Continuations", () => {
-  it("follows 61XX with GET RESPONSE 00 C0 00 00 XX and joins the chunks (TOKEN2.md §1.1)", async () => {
+  it("follows 61XX with GET RESPONSE 00 C0 00 00 XX and joins the chunks (docs/PROTOCOL.md §1.1)", async () => {
     const card = new T0Card(64);
     const t = withT0Continuations(new MemoryTransport(card));
     const data = bytes(200);

@@ -1,5 +1,5 @@
 /**
- * Options shared by burn and sync-time: the settings a single-profile token takes (TOKEN2.md
+ * Options shared by burn and sync-time: the settings a single-profile token takes (docs/PROTOCOL.md
  * §2.6) and the seed sources, parsed and checked once.
  */
 import { ALGORITHMS, DISPLAY_SECONDS, PERIODS, type SingleProfileSettings } from "../../drivers/single-profile.js";

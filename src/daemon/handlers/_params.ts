@@ -1,6 +1,6 @@
 /**
  * Param decoding shared by the handlers: each handler validates its params here, at the API
- * boundary (STYLE.md "validate once"), and the drivers below trust the types.
+ * boundary (validate once, as @noble/hashes does), and the drivers below trust the types.
  */
 import { aint, aoneOf } from "../../lib/checks.js";
 import { otpbError } from "../../lib/errors.js";

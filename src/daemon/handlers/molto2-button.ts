@@ -1,5 +1,5 @@
 /**
- * The Molto2 operations that need a person at the token (TOKEN2.md §3.11, §3.12):
+ * The Molto2 operations that need a person at the token (docs/PROTOCOL.md §3.11, §3.12):
  * `molto2.changeKey` and `molto2.factoryReset`. The token answers 9060 and waits for its ▲ button,
  * and says nothing when it is pressed, so the daemon tells the caller (`molto2.button` event) and
  * waits until the caller says it was pressed (`molto2.buttonPressed`, the console's "I pressed ▲"),

@@ -1,5 +1,5 @@
 /**
- * `molto2.*` (TOKEN2.md §3): list, write, delete, syncTime, screenLock. Each call opens a
+ * `molto2.*` (docs/PROTOCOL.md §3): list, write, delete, syncTime, screenLock. Each call opens a
  * Molto2Session with the factory customer key unless the client sends `customerKey` (hex); the
  * session is closed (and its derived key wiped) when the call ends. The ▲-button operations (key
  * change, factory reset) are in molto2-button.ts.
@@ -26,7 +26,7 @@ export function customerKey(params: Record<string, unknown>, name = "customerKey
 
 /**
  * Runs `fn` with a Molto2 session on the `session` param's device. The session's warnings (the
- * public factory key in use, TOKEN2.md §3.2) are added to the result as `warnings`.
+ * public factory key in use, docs/PROTOCOL.md §3.2) are added to the result as `warnings`.
  */
 export function withMolto2<T extends object>(s: DaemonServices, raw: unknown, client: Parameters<typeof onSession>[2], fn: (m: Molto2Session, params: Record<string, unknown>) => Promise<T>): Promise<T & { warnings?: Molto2Warning[] }> {
   const params = objectParams(raw);
@@ -69,7 +69,7 @@ export function molto2Methods(s: DaemonServices): MethodTable {
         const seed = optionalSeed(params, "molto2", explicit);
         try {
           // A seed always goes with its config, as on the command line: the codes depend on it, and
-          // it sets the profile's clock (TOKEN2.md §3.9). A URI seed brings its own parameters.
+          // it sets the profile's clock (docs/PROTOCOL.md §3.9). A URI seed brings its own parameters.
           const parameters = seed ?? (configParams !== undefined ? explicit : undefined);
           const write: Molto2ProfileWrite = {
             ...(seed !== undefined ? { seed: seed.secret } : {}),

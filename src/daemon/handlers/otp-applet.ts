@@ -1,5 +1,5 @@
 /**
- * `otpApplet.*` (TOKEN2.md §4): list, add, delete, code on a FIDO key's OTP applet, over HID or
+ * `otpApplet.*` (docs/PROTOCOL.md §4): list, add, delete, code on a FIDO key's OTP applet, over HID or
  * PC/SC. Codes returned by list/code are one-time codes, not seeds, but they log in: they need the
  * `export` capability; `add` takes the seed from the
  * client (base32, an otpauth URI, or hex) and zeroes it after the sealed write.
