@@ -43,7 +43,9 @@ async function measure(pcsc: PcscManager, slots: Array<{ name: string; port: num
   const dir = mkdtempSync(join(tmpdir(), "otpb-bench-batch-"));
   const names = new Set(slots.map((s) => s.name));
   const manager = new DeviceManager({
-    pcsc, families: slots.map((s) => ({ reader: s.name, match: "exact", family: "single-profile" })), readerFilter: (n) => names.has(n),
+    pcsc,
+    families: slots.map((s) => ({ reader: s.name, match: "exact", family: "single-profile" })),
+    readerFilter: (n) => names.has(n),
   });
   const journal = Journal.open({ dataDir: join(dir, "data"), key: { kind: "keyFile" } });
   const engine = new BatchEngine({ journal, devices: manager });
@@ -57,19 +59,21 @@ async function measure(pcsc: PcscManager, slots: Array<{ name: string; port: num
     const batch = journal.createBatch({ name: "bench", count: PER_READER * slots.length });
     engine.run(batch.id);
     const t0 = performance.now();
-    await Promise.all(slots.map(async (slot, r) => {
-      for (let i = 0; i < PER_READER; i++) {
-        const serial = `86596221${String(serialBase + r * 1000 + i).padStart(6, "0")}`;
-        const done = new Promise<void>((resolve) => committed.set(serial, resolve));
-        const seen = pcscEvent(pcsc, (e) => e.type === "card-inserted" && e.reader === slot.name);
-        const card = await insertCard(new SingleProfileToken({ serial }), { port: slot.port });
-        await seen;
-        await done;
-        const gone = pcscEvent(pcsc, (e) => e.type === "card-removed" && e.reader === slot.name);
-        await card.remove();
-        await gone;
-      }
-    }));
+    await Promise.all(
+      slots.map(async (slot, r) => {
+        for (let i = 0; i < PER_READER; i++) {
+          const serial = `86596221${String(serialBase + r * 1000 + i).padStart(6, "0")}`;
+          const done = new Promise<void>((resolve) => committed.set(serial, resolve));
+          const seen = pcscEvent(pcsc, (e) => e.type === "card-inserted" && e.reader === slot.name);
+          const card = await insertCard(new SingleProfileToken({ serial }), { port: slot.port });
+          await seen;
+          await done;
+          const gone = pcscEvent(pcsc, (e) => e.type === "card-removed" && e.reader === slot.name);
+          await card.remove();
+          await gone;
+        }
+      }),
+    );
     const minutes = (performance.now() - t0) / 60_000;
     if (failures.length > 0 || journal.status(batch.id).counts.committed !== PER_READER * slots.length) {
       throw new Error(`not every item was committed: ${failures.join("; ")}`);
@@ -91,12 +95,18 @@ async function mainBench(): Promise<void> {
   try {
     const deadline = Date.now() + 5_000;
     while (!slots.every((s) => pcsc.readers().some((r) => r.name === s.name)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    console.log(`batch throughput through pcscd and vpcd, ${PER_READER} tokens per reader${quick ? " (--quick)" : ""}; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    console.log(
+      `batch throughput through pcscd and vpcd, ${PER_READER} tokens per reader${quick ? " (--quick)" : ""}; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
     const rates: number[] = [];
     for (const [k, n] of READER_COUNTS.entries()) {
       const rate = await measure(pcsc, slots.slice(0, n), 100_000 + k * 10_000);
       rates.push(rate);
-      console.log(`${String(n).padStart(2)} reader${n > 1 ? "s" : " "}  ${rate.toFixed(1).padStart(7)} tokens/min  ${(rate / rates[0]!).toFixed(2)}x of 1 reader (ideal ${n}x)`);
+      console.log(
+        `${String(n).padStart(2)} reader${n > 1 ? "s" : " "}  ${rate.toFixed(1).padStart(7)} tokens/min  ${(rate / rates[0]!).toFixed(2)}x of 1 reader (ideal ${n}x)`,
+      );
     }
   } finally {
     await pcsc.close();

@@ -144,4 +144,5 @@ const rows: Array<[string, number | undefined, number | undefined]> = [
 console.log(`${"".padEnd(40)}${"in-memory".padStart(14)}${"pcscd+vpcd".padStart(14)}`);
 for (const [label, a, b] of rows) console.log(`${label.padEnd(40)}${fmt(a).padStart(14)}${fmt(b).padStart(14)}`);
 const host = pcscd.figures?.burnCpuWithPcscdMs ?? pcscd.figures?.burnCpuMs;
-if (host !== undefined) console.log(`target: under 10 ms of host time per burn through pcscd and vpcd: ${host < 10 ? "met" : "NOT met"} (${host.toFixed(3)} ms)`);
+if (host !== undefined)
+  console.log(`target: under 10 ms of host time per burn through pcscd and vpcd: ${host < 10 ? "met" : "NOT met"} (${host.toFixed(3)} ms)`);

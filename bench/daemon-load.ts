@@ -79,10 +79,25 @@ function peakRssMb(pid: number): number {
 
 async function main(): Promise<void> {
   const dataDir = join(mkdtempSync(join(tmpdir(), "otpb-bench-daemon-")), "data");
-  const child = spawn(process.execPath, [
-    join(ROOT, "bin/otpbridge.js"), "daemon", "--simulate", "--simulate-tokens", String(CLIENTS), "--port", "0",
-    "--data-dir", dataDir, "--log-level", "warn", "--max-sockets", String(CLIENTS + 10),
-  ], { env: { ...process.env, OTPBRIDGE_SIMULATE_LINK: "memory" }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, "bin/otpbridge.js"),
+      "daemon",
+      "--simulate",
+      "--simulate-tokens",
+      String(CLIENTS),
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "warn",
+      "--max-sockets",
+      String(CLIENTS + 10),
+    ],
+    { env: { ...process.env, OTPBRIDGE_SIMULATE_LINK: "memory" }, stdio: ["ignore", "pipe", "inherit"] },
+  );
   try {
     const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
     const info = JSON.parse(first) as { port: number; tokenFile: string };
@@ -99,22 +114,26 @@ async function main(): Promise<void> {
     let errors = 0;
     const end = Date.now() + SECONDS * 1000;
     const interval = 1000 / RATE;
-    await Promise.all(clients.map(async (c, i) => {
-      // Spread the clients over one interval so that they do not all fire in the same tick.
-      await new Promise((resolve) => setTimeout(resolve, (i / CLIENTS) * interval));
-      for (let n = 0; Date.now() < end; n++) {
-        const started = performance.now();
-        const method = n % 2 === 0 ? "devices.list" : "token.info";
-        const reply = await call(c, method, method === "token.info" ? { session: c.session } : {});
-        const took = performance.now() - started;
-        if (reply.error !== undefined) errors++;
-        else latencies[method]!.push(took);
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, interval - took)));
-      }
-    }));
+    await Promise.all(
+      clients.map(async (c, i) => {
+        // Spread the clients over one interval so that they do not all fire in the same tick.
+        await new Promise((resolve) => setTimeout(resolve, (i / CLIENTS) * interval));
+        for (let n = 0; Date.now() < end; n++) {
+          const started = performance.now();
+          const method = n % 2 === 0 ? "devices.list" : "token.info";
+          const reply = await call(c, method, method === "token.info" ? { session: c.session } : {});
+          const took = performance.now() - started;
+          if (reply.error !== undefined) errors++;
+          else latencies[method]!.push(took);
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, interval - took)));
+        }
+      }),
+    );
     const rss = peakRssMb(child.pid!);
     for (const c of clients) c.ws.close();
-    const all = Object.values(latencies).flat().sort((a, b) => a - b);
+    const all = Object.values(latencies)
+      .flat()
+      .sort((a, b) => a - b);
     const lines = [`daemon load: ${CLIENTS} clients, ${RATE} requests/s each, ${SECONDS} s, ${all.length} answered, ${errors} errors`];
     // The machine's load tells whether other processes competed for the cores during the run.
     lines.push(`  machine load average (1 min) at the end: ${loadavg()[0]!.toFixed(2)}`);
@@ -123,8 +142,12 @@ async function main(): Promise<void> {
       lines.push(`  ${method.padEnd(13)} n=${xs.length}  p50 ${percentile(xs, 50).toFixed(2)} ms  p99 ${percentile(xs, 99).toFixed(2)} ms`);
     }
     const p99 = percentile(all, 99);
-    lines.push(`  all           p50 ${percentile(all, 50).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  (target < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? "met" : "MISSED"})`);
-    lines.push(`  daemon peak RSS ${rss.toFixed(1)} MB (${rssBefore.toFixed(1)} MB after connecting; target < ${TARGET_RSS_MB} MB: ${rss < TARGET_RSS_MB ? "met" : "MISSED"})`);
+    lines.push(
+      `  all           p50 ${percentile(all, 50).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  (target < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? "met" : "MISSED"})`,
+    );
+    lines.push(
+      `  daemon peak RSS ${rss.toFixed(1)} MB (${rssBefore.toFixed(1)} MB after connecting; target < ${TARGET_RSS_MB} MB: ${rss < TARGET_RSS_MB ? "met" : "MISSED"})`,
+    );
     console.log(lines.join("\n"));
   } finally {
     child.kill("SIGTERM");

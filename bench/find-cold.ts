@@ -31,7 +31,9 @@ try {
   const journal = Journal.open({ dataDir, key: { kind: "keyFile" } });
   const code = journal.withCommittedSeeds(batchId!, (items) => totp("SHA1", items[seeds >> 1]!.seed, { time: TIME }));
   journal.close();
-  console.log(`otpbridge cold find, node ${process.version}: journal of ${seeds.toLocaleString("en")} committed seeds built in ${((performance.now() - built) / 1000).toFixed(1)} s`);
+  console.log(
+    `otpbridge cold find, node ${process.version}: journal of ${seeds.toLocaleString("en")} committed seeds built in ${((performance.now() - built) / 1000).toFixed(1)} s`,
+  );
 
   const commands: Array<[string, string[]]> = [
     ["otpbridge find --help (start-up)", ["find", "--help"]],
@@ -51,7 +53,9 @@ try {
   for (const [i, [label]] of commands.entries()) {
     const sorted = [...times[i]!].sort((a, b) => a - b);
     const median = sorted[sorted.length >> 1]!;
-    console.log(`  ${label.padEnd(44)} median ${median.toFixed(0).padStart(6)} ms  (min ${sorted[0]!.toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)}, ${runs} runs)`);
+    console.log(
+      `  ${label.padEnd(44)} median ${median.toFixed(0).padStart(6)} ms  (min ${sorted[0]!.toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)}, ${runs} runs)`,
+    );
   }
 } finally {
   rmSync(root, { recursive: true, force: true });

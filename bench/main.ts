@@ -32,6 +32,6 @@ for (const load of SUITES) {
   }
 }
 if (values.json) {
-  writeFileSync(values.json, JSON.stringify({ node: process.version, quick, results }, null, 2) + "\n");
+  writeFileSync(values.json, `${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);
   console.log(`\nwrote ${results.length} results to ${values.json}`);
 }

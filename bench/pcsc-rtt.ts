@@ -89,9 +89,11 @@ try {
   const results = [await measure(manager, "127.0.0.2", count), await measure(manager, "127.0.0.1", slowCount)];
   for (const r of results) {
     const label = r.host === "127.0.0.2" ? `127.0.0.2${route ? " (quickack)" : ""}` : "127.0.0.1 (default route)";
-    console.log(`${label.padEnd(26)} n=${String(r.n).padEnd(5)} median ${r.medianUs.toFixed(0).padStart(6)} µs   p90 ${r.p90Us.toFixed(0).padStart(6)} µs   mean ${r.meanUs.toFixed(0).padStart(6)} µs`);
+    console.log(
+      `${label.padEnd(26)} n=${String(r.n).padEnd(5)} median ${r.medianUs.toFixed(0).padStart(6)} µs   p90 ${r.p90Us.toFixed(0).padStart(6)} µs   mean ${r.meanUs.toFixed(0).padStart(6)} µs`,
+    );
   }
-  if (values.json) writeFileSync(values.json, JSON.stringify({ node: process.version, reader, quickackRoute: route, results }, null, 2) + "\n");
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ node: process.version, reader, quickackRoute: route, results }, null, 2)}\n`);
 } finally {
   await manager.close();
 }

@@ -53,9 +53,9 @@ ${independentChains(12, 4)}
 /** A loop of `rounds` dependent operations on each of `chains` independent vectors. */
 function independentChains(chains: number, rounds: number): string {
   const v = Array.from({ length: chains }, (_, i) => `v${i}`);
-  const body = Array.from({ length: rounds }, (_, r) =>
-    "    " + v.map((x) => `${x} = ${r % 2 === 0 ? "i32x4.add" : "v128.xor"}(${x}, y);`).join(" "),
-  ).join("\n");
+  const body = Array.from({ length: rounds }, (_, r) => `    ${v.map((x) => `${x} = ${r % 2 === 0 ? "i32x4.add" : "v128.xor"}(${x}, y);`).join(" ")}`).join(
+    "\n",
+  );
   return `export function vectorThroughput(n: i32, s: i32): i32 {
   ${v.map((x, i) => `let ${x} = i32x4.splat(s + ${i});`).join(" ")}
   const y = i32x4.splat(n);
@@ -63,7 +63,10 @@ function independentChains(chains: number, rounds: number): string {
 ${body}
   }
   let r = v0;
-  ${v.slice(1).map((x) => `r = v128.xor(r, ${x});`).join(" ")}
+  ${v
+    .slice(1)
+    .map((x) => `r = v128.xor(r, ${x});`)
+    .join(" ")}
   return i32x4.extract_lane(r, 0);
 }`;
 }
@@ -99,7 +102,7 @@ const probe = await compileProbe();
 const nsPerCycle = medianNs(() => probe.scalarChain(ITERATIONS, 3), 7) / (ITERATIONS * SCALAR_CHAIN_OPS_PER_ITERATION);
 const latencyCycles = medianNs(() => probe.vectorChain(ITERATIONS, 3), 7) / (ITERATIONS * VECTOR_CHAIN_OPS_PER_ITERATION) / nsPerCycle;
 const opsPerCycle = (ITERATIONS * THROUGHPUT_OPS_PER_ITERATION) / (medianNs(() => probe.vectorThroughput(ITERATIONS, 3), 7) / nsPerCycle);
-const ceiling = (opsPerCycle / nsPerCycle) * 1e9 / (VECTOR_OPS_PER_4_CODES / 4);
+const ceiling = ((opsPerCycle / nsPerCycle) * 1e9) / (VECTOR_OPS_PER_4_CODES / 4);
 
 const keys = Array.from({ length: KEYS }, () => randomBytes(20));
 const set = ResidentKeySet.load("SHA1", keys);

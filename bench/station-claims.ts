@@ -47,10 +47,9 @@ const plainForUpdate: Claimer = async (batch, store, serial) =>
        AND state IN ('claimed', 'burned', 'verified', 'committed', 'needs-check') FOR UPDATE`,
       [serial, batch.batchId],
     );
-    const { rows } = await db.query<{ id: number }>(
-      "SELECT * FROM otpb_items WHERE batch_id = $1 AND state = 'pending' ORDER BY position LIMIT 1 FOR UPDATE",
-      [batch.batchId],
-    );
+    const { rows } = await db.query<{ id: number }>("SELECT * FROM otpb_items WHERE batch_id = $1 AND state = 'pending' ORDER BY position LIMIT 1 FOR UPDATE", [
+      batch.batchId,
+    ]);
     if (rows[0] === undefined) return false;
     await db.query(
       `UPDATE otpb_items SET serial = $2, state = 'claimed', station = $3, session = $4, fence = nextval('otpb_fence'),
@@ -67,12 +66,7 @@ const plainForUpdate: Claimer = async (batch, store, serial) =>
     return true;
   });
 
-async function measure(
-  stores: StationStore[],
-  claimers: number,
-  claim: Claimer,
-  label: string,
-): Promise<number> {
+async function measure(stores: StationStore[], claimers: number, claim: Claimer, label: string): Promise<number> {
   const record = await stores[0]!.createBatch({ name: label, count: ITEMS }, PASSPHRASE, SCRYPT);
   await stores[0]!.setBatchState(record.id, "start");
   const batches = await Promise.all(stores.map((s) => s.openBatch(record.id, PASSPHRASE)));
@@ -98,9 +92,7 @@ async function measure(
 }
 
 async function main(url: string): Promise<void> {
-  const stores = await Promise.all(
-    [1, 2, 3, 4].map((n) => StationStore.connect({ url, station: `bench-${n}`, maxConnections: 4, timeoutMs: 120_000 })),
-  );
+  const stores = await Promise.all([1, 2, 3, 4].map((n) => StationStore.connect({ url, station: `bench-${n}`, maxConnections: 4, timeoutMs: 120_000 })));
   try {
     const runs: Record<string, number[]> = { one: [], sixteen: [], plain: [] };
     for (let round = 0; round < ROUNDS; round++) {

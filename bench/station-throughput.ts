@@ -58,7 +58,10 @@ async function station(url: string, name: string, batchId: number, dir: string):
   });
   engine.run(batchId);
   return {
-    engine, readers, committed, failures,
+    engine,
+    readers,
+    committed,
+    failures,
     close: async () => {
       await engine.close();
       manager.close();
@@ -81,17 +84,21 @@ async function measure(url: string, count: number, serialBase: number): Promise<
   const stations = await Promise.all(Array.from({ length: count }, (_, s) => station(url, `bench-${serialBase}-${s + 1}`, record.id, dir)));
   try {
     const t0 = performance.now();
-    await Promise.all(stations.flatMap((st, s) => Array.from({ length: READERS_PER_STATION }, async (_, r) => {
-      const reader = `bench-${serialBase}-${s + 1} R${r + 1}`;
-      for (let i = 0; i < PER_READER; i++) {
-        const serial = `86596221${String(serialBase + s * 1000 + r * 100 + i).padStart(6, "0")}`;
-        const done = new Promise<void>((resolve) => st.committed.set(serial, resolve));
-        st.readers.insert(reader, new SingleProfileToken({ serial }));
-        await done;
-        st.readers.remove(reader);
-        await sleep(OPERATOR_MS);
-      }
-    })));
+    await Promise.all(
+      stations.flatMap((st, s) =>
+        Array.from({ length: READERS_PER_STATION }, async (_, r) => {
+          const reader = `bench-${serialBase}-${s + 1} R${r + 1}`;
+          for (let i = 0; i < PER_READER; i++) {
+            const serial = `86596221${String(serialBase + s * 1000 + r * 100 + i).padStart(6, "0")}`;
+            const done = new Promise<void>((resolve) => st.committed.set(serial, resolve));
+            st.readers.insert(reader, new SingleProfileToken({ serial }));
+            await done;
+            st.readers.remove(reader);
+            await sleep(OPERATOR_MS);
+          }
+        }),
+      ),
+    );
     const minutes = (performance.now() - t0) / 60_000;
     const failures = stations.flatMap((s) => s.failures);
     const committed = (await owner.status(record.id)).counts.committed;
@@ -105,12 +112,18 @@ async function measure(url: string, count: number, serialBase: number): Promise<
 }
 
 async function main(url: string): Promise<void> {
-  console.log(`shared-batch throughput, ${READERS_PER_STATION} in-memory readers per station, ${PER_READER} tokens per reader, ${OPERATOR_MS} ms from lift to next tap${quick ? " (--quick)" : ""}; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `shared-batch throughput, ${READERS_PER_STATION} in-memory readers per station, ${PER_READER} tokens per reader, ${OPERATOR_MS} ms from lift to next tap${quick ? " (--quick)" : ""}; load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   const rates: number[] = [];
   for (const count of [1, 2, 3]) {
     const rate = await measure(url, count, count * 10_000);
     rates.push(rate);
-    console.log(`${count} station${count > 1 ? "s" : " "}  ${rate.toFixed(1).padStart(7)} tokens/min  ${(rate / rates[0]!).toFixed(2)}x one station (ideal ${count}x)`);
+    console.log(
+      `${count} station${count > 1 ? "s" : " "}  ${rate.toFixed(1).padStart(7)} tokens/min  ${(rate / rates[0]!).toFixed(2)}x one station (ideal ${count}x)`,
+    );
   }
   console.log(`3 stations / 1 station: ${(rates[2]! / rates[0]!).toFixed(2)}x (target 2.8x)`);
 }

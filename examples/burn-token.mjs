@@ -42,7 +42,9 @@ ws.on("open", async () => {
     const { session } = await call("device.acquire", { id: target.id, previous: null });
     try {
       const burned = await call("token.burn", { session, algorithm: "SHA1", period: 30, label: "alice@example.com" });
-      console.log(`burned ${burned.model} ${burned.serial}: it should show ${burned.codes.current} now (journal item ${burned.journal.itemId}, ${burned.journal.state})`);
+      console.log(
+        `burned ${burned.model} ${burned.serial}: it should show ${burned.codes.current} now (journal item ${burned.journal.itemId}, ${burned.journal.state})`,
+      );
     } finally {
       await call("device.release", { session });
     }

@@ -37,7 +37,7 @@ AES.forEach((v, i) => (AES_INV[v] = i));
 // SM4: the linear part of its affine map, bit 7 first (the standard's bit order).
 const sm4A = (x) => {
   let out = 0;
-  for (let i = 0; i < 8; i++) out |= parity((((0xd3 >>> i) | (0xd3 << (8 - i))) & 0xff) & x) << (7 - i);
+  for (let i = 0; i < 8; i++) out |= parity(((0xd3 >>> i) | (0xd3 << (8 - i))) & 0xff & x) << (7 - i);
   return out;
 };
 const sm4Inv = (x) => inverse(x, (a, b) => gmul(a, b, 0x1f5, 8), 256);

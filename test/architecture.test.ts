@@ -132,7 +132,9 @@ describe("layering", () => {
       ALLOWED[from].filter((to) => existsSync(join(SRC, from)) && existsSync(join(SRC, to)) && !usedByLayer(from, to)).map((to) => `${from} -> ${to}`),
     );
     const unusedExceptions = Object.entries(FILE_EXCEPTIONS).flatMap(([file, tos]) =>
-      tos.filter((to) => !(graph.get(`${layerOf(join(SRC, file))} -> ${to}`) ?? []).some((i) => i.startsWith(`${file} imports`))).map((to) => `${file} -> ${to}`),
+      tos
+        .filter((to) => !(graph.get(`${layerOf(join(SRC, file))} -> ${to}`) ?? []).some((i) => i.startsWith(`${file} imports`)))
+        .map((to) => `${file} -> ${to}`),
     );
     expect(unusedExceptions).toEqual([]);
     expect(unused, `the import graph now:\n${asTable(graph)}`).toEqual([]);

@@ -31,10 +31,16 @@ const WINDOW = 2;
 const KEY_BYTES = { SHA1: 20, SHA256: 32 } as const;
 
 /** Keeps results observable so no engine can drop the work. */
+// biome-ignore lint/correctness/noUnusedVariables: written by every case and never read, on purpose (see above)
 let sink = 0;
 
 /** Every (key, offset) whose code is `target`, by node:crypto, one HMAC per seed and counter. */
-function nodeSearch(algorithm: HashAlgorithm, keys: readonly Uint8Array[], messages: readonly Buffer[], target: number): Array<{ key: number; offset: number }> {
+function nodeSearch(
+  algorithm: HashAlgorithm,
+  keys: readonly Uint8Array[],
+  messages: readonly Buffer[],
+  target: number,
+): Array<{ key: number; offset: number }> {
   const name = algorithm.toLowerCase();
   const found: Array<{ key: number; offset: number }> = [];
   for (let key = 0; key < keys.length; key++) {
@@ -70,8 +76,22 @@ function searchGroup(algorithm: "SHA1" | "SHA256", n: number): BenchGroup {
     baseline: name("node"),
     perCall: true,
     cases: [
-      { name: name("node"), label: "node:crypto createHmac loop", ops, fn: () => { sink ^= nodeSearch(algorithm, keys, messages, Number(code)).length; } },
-      { name: name("resident"), label: "WASM search, seeds resident", ops, fn: () => { sink ^= resident.search(code, COUNTER, WINDOW).length; } },
+      {
+        name: name("node"),
+        label: "node:crypto createHmac loop",
+        ops,
+        fn: () => {
+          sink ^= nodeSearch(algorithm, keys, messages, Number(code)).length;
+        },
+      },
+      {
+        name: name("resident"),
+        label: "WASM search, seeds resident",
+        ops,
+        fn: () => {
+          sink ^= resident.search(code, COUNTER, WINDOW).length;
+        },
+      },
     ],
   };
 }
@@ -93,9 +113,18 @@ function loadGroup(journal: Journal, batchId: number, n: number): BenchGroup {
     baseline: name("export-path"),
     perCall: true,
     cases: [
-      { name: name("export-path"), label: "read + decrypt into JS (withCommittedSeeds)", ops: n, fn: () => { sink ^= journal.withCommittedSeeds(batchId, (items) => items.length); } },
       {
-        name: name("find"), label: "read sealed, decrypt, copy in, zero (find)", ops: n,
+        name: name("export-path"),
+        label: "read + decrypt into JS (withCommittedSeeds)",
+        ops: n,
+        fn: () => {
+          sink ^= journal.withCommittedSeeds(batchId, (items) => items.length);
+        },
+      },
+      {
+        name: name("find"),
+        label: "read sealed, decrypt, copy in, zero (find)",
+        ops: n,
         fn: () => {
           const rows = journal.sealedCommitted(batchId);
           const set = ResidentKeySet.loadEach("SHA1", rows.items.length, (put) => rows.openForSearch(all, put));
@@ -115,7 +144,10 @@ export const suite: Suite = ({ quick }) => {
   const root = mkdtempSync(join(tmpdir(), "otpb-bench-find-"));
   process.once("exit", () => rmSync(root, { recursive: true, force: true }));
   const dataDir = join(root, "data");
-  const ids = committedJournal(dataDir, sizes.map((count) => ({ count, algorithm: "SHA1" })));
+  const ids = committedJournal(
+    dataDir,
+    sizes.map((count) => ({ count, algorithm: "SHA1" })),
+  );
   // Open for the rest of the bench process; its key and seeds go with it.
   const journal = Journal.open({ dataDir, key: { kind: "keyFile" } });
   sizes.forEach((n, i) => groups.push(loadGroup(journal, ids[i]!, n)));

@@ -49,8 +49,7 @@ function otpGroup(algorithm: HashAlgorithm, n: number, everyMethod: boolean): Be
 
   const node = (i: number) => truncate(createHmac(nodeAlg, keys[i]!).update(message).digest());
   const viaNoble = (i: number) => truncate(nobleHmac(noble, keys[i]!, message));
-  const viaOtpauth = (i: number) =>
-    OTPAuth.TOTP.generate({ secret: secrets[i]!, algorithm, digits: 6, period: 30, timestamp: TIME * 1000 });
+  const viaOtpauth = (i: number) => OTPAuth.TOTP.generate({ secret: secrets[i]!, algorithm, digits: 6, period: 30, timestamp: TIME * 1000 });
 
   // Every method must give the node:crypto codes before any of them is timed.
   const sample = Math.min(n, 100);
@@ -63,16 +62,56 @@ function otpGroup(algorithm: HashAlgorithm, n: number, everyMethod: boolean): Be
   }
 
   const libraries: BenchCase[] = [
-    { name: name("noble"), label: "@noble/hashes hmac", ops: n, fn: () => { for (let i = 0; i < n; i++) sink ^= viaNoble(i); } },
-    { name: name("otpauth"), label: "otpauth TOTP.generate", ops: n, fn: () => { for (let i = 0; i < n; i++) sink ^= viaOtpauth(i).length; } },
+    {
+      name: name("noble"),
+      label: "@noble/hashes hmac",
+      ops: n,
+      fn: () => {
+        for (let i = 0; i < n; i++) sink ^= viaNoble(i);
+      },
+    },
+    {
+      name: name("otpauth"),
+      label: "otpauth TOTP.generate",
+      ops: n,
+      fn: () => {
+        for (let i = 0; i < n; i++) sink ^= viaOtpauth(i).length;
+      },
+    },
   ];
   const cases: BenchCase[] = [
-    { name: name("node"), label: "node:crypto createHmac, one at a time", ops: n, fn: () => { for (let i = 0; i < n; i++) sink ^= node(i); } },
+    {
+      name: name("node"),
+      label: "node:crypto createHmac, one at a time",
+      ops: n,
+      fn: () => {
+        for (let i = 0; i < n; i++) sink ^= node(i);
+      },
+    },
     ...(everyMethod ? libraries : []),
-    { name: name("copyin"), label: "WASM batch, keys copied in", ops: n, fn: () => { sink ^= hotpBatchInto(out, algorithm, keys, COUNTER)[n - 1]!; } },
-    { name: name("resident"), label: "WASM batch, resident key states", ops: n, fn: () => { sink ^= resident.codesInto(out, COUNTER)[n - 1]!; } },
+    {
+      name: name("copyin"),
+      label: "WASM batch, keys copied in",
+      ops: n,
+      fn: () => {
+        sink ^= hotpBatchInto(out, algorithm, keys, COUNTER)[n - 1]!;
+      },
+    },
+    {
+      name: name("resident"),
+      label: "WASM batch, resident key states",
+      ops: n,
+      fn: () => {
+        sink ^= resident.codesInto(out, COUNTER)[n - 1]!;
+      },
+    },
   ];
-  return { title: `TOTP ${algorithm}, ${KEY_BYTES[algorithm]}-byte keys, ${n.toLocaleString("en")} codes a call`, unit: "codes", baseline: name("node"), cases };
+  return {
+    title: `TOTP ${algorithm}, ${KEY_BYTES[algorithm]}-byte keys, ${n.toLocaleString("en")} codes a call`,
+    unit: "codes",
+    baseline: name("node"),
+    cases,
+  };
 }
 
 function rawGroup(algorithm: HashAlgorithm): BenchGroup {
@@ -86,8 +125,22 @@ function rawGroup(algorithm: HashAlgorithm): BenchGroup {
     unit: "bytes",
     baseline: name("node"),
     cases: [
-      { name: name("node"), label: "node:crypto createHash", ops: data.length, fn: () => { sink ^= createHash(algorithm.toLowerCase()).update(data).digest()[0]!; } },
-      { name: name("wasm"), label: "WASM (copy in, hash, zero)", ops: data.length, fn: () => { sink ^= hash(algorithm, data)[0]!; } },
+      {
+        name: name("node"),
+        label: "node:crypto createHash",
+        ops: data.length,
+        fn: () => {
+          sink ^= createHash(algorithm.toLowerCase()).update(data).digest()[0]!;
+        },
+      },
+      {
+        name: name("wasm"),
+        label: "WASM (copy in, hash, zero)",
+        ops: data.length,
+        fn: () => {
+          sink ^= hash(algorithm, data)[0]!;
+        },
+      },
     ],
   };
 }

@@ -107,7 +107,11 @@ export function readConfigFile(path: string, schema: Readonly<Record<string, Con
  * @throws OtpbridgeError CONFIG_INVALID when the file's value fails `check`.
  */
 export function effective<T>(
-  key: string, flag: T | undefined, file: ConfigFile | undefined, fallback: T, check: (value: T, name: string) => void = () => {},
+  key: string,
+  flag: T | undefined,
+  file: ConfigFile | undefined,
+  fallback: T,
+  check: (value: T, name: string) => void = () => {},
 ): Sourced<T> {
   let fromFile: Sourced<T> | undefined;
   if (file?.values.has(key)) {

@@ -21,8 +21,12 @@ export async function daemonFor(dataDir: string): Promise<DaemonClient | undefin
 export function refuseLocalFlags(values: Record<string, unknown>, flags: readonly string[], dataDir: string): void {
   const given = flags.find((flag) => values[flag] !== undefined && values[flag] !== false);
   if (given !== undefined) {
-    throw otpbError("INVALID_INPUT", `--${given} cannot be used while the daemon serves ${dataDir}: it drives the readers with the settings it started with (stop it, or leave out --${given})`, {
-      detail: { param: given },
-    });
+    throw otpbError(
+      "INVALID_INPUT",
+      `--${given} cannot be used while the daemon serves ${dataDir}: it drives the readers with the settings it started with (stop it, or leave out --${given})`,
+      {
+        detail: { param: given },
+      },
+    );
   }
 }

@@ -101,9 +101,13 @@ export function chooseToken(devices: readonly DeviceInfo[], reader: string | und
   const tokens = named.filter((d) => d.family === "single-profile" && d.state === "ready");
   if (tokens.length === 1) return tokens[0]!;
   if (tokens.length > 1) {
-    throw otpbError("AMBIGUOUS_DEVICE", `${tokens.length} single-profile tokens are present; choose one with --reader: ${tokens.map((d) => JSON.stringify(d.reader)).join(", ")}`, {
-      detail: { readers: tokens.map((d) => d.reader) },
-    });
+    throw otpbError(
+      "AMBIGUOUS_DEVICE",
+      `${tokens.length} single-profile tokens are present; choose one with --reader: ${tokens.map((d) => JSON.stringify(d.reader)).join(", ")}`,
+      {
+        detail: { readers: tokens.map((d) => d.reader) },
+      },
+    );
   }
   const seen = named.filter((d) => d.state !== "no-card").map((d) => `${d.reader}: ${d.state}${d.message ? ` (${d.message})` : ""}`);
   const where = reader === undefined ? "" : ` in a reader matching ${JSON.stringify(reader)}`;

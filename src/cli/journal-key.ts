@@ -26,11 +26,7 @@ export function journalKeyFrom(
   values: { "passphrase-stdin"?: boolean | undefined; "passphrase-file"?: string | undefined; "passphrase-env"?: string | undefined },
   readStdin?: () => string,
 ): KeySource {
-  const bytes = readCustomerKey(
-    "passphrase",
-    { stdin: values["passphrase-stdin"], file: values["passphrase-file"], env: values["passphrase-env"] },
-    readStdin,
-  );
+  const bytes = readCustomerKey("passphrase", { stdin: values["passphrase-stdin"], file: values["passphrase-file"], env: values["passphrase-env"] }, readStdin);
   if (bytes === undefined) return { kind: "keyFile" };
   try {
     return { kind: "passphrase", passphrase: new TextDecoder().decode(bytes) };

@@ -27,11 +27,7 @@ export function keySourceHelp(prefix: string, what: string): string {
  * Surrounding whitespace (a file's final newline) is not part of the key.
  * @throws OtpbridgeError INVALID_INPUT when several sources are given, or the key is empty or bad hex.
  */
-export function readCustomerKey(
-  flag: string,
-  options: KeySourceOptions,
-  readStdin: () => string = () => readFileSync(0, "utf8"),
-): Uint8Array | undefined {
+export function readCustomerKey(flag: string, options: KeySourceOptions, readStdin: () => string = () => readFileSync(0, "utf8")): Uint8Array | undefined {
   const given = [options.stdin === true, options.file !== undefined, options.env !== undefined].filter(Boolean).length;
   if (given === 0) {
     if (options.hex) throw otpbError("INVALID_INPUT", `--${flag}-hex needs --${flag}-stdin, --${flag}-file or --${flag}-env`);

@@ -18,7 +18,10 @@ export async function withMatchingReader<T>(needle: string, fn: (transport: Apdu
     const lower = needle.toLowerCase();
     let names: string[] = [];
     for (let waited = 0; names.length === 0 && waited <= READERS_WAIT_MS; waited += 100) {
-      names = manager.readers().map((r) => r.name).filter((n) => n.toLowerCase().includes(lower));
+      names = manager
+        .readers()
+        .map((r) => r.name)
+        .filter((n) => n.toLowerCase().includes(lower));
       if (names.length === 0) await sleep(100);
     }
     if (manager.status.state !== "ready") throw otpbError("PCSC_UNAVAILABLE", manager.status.message ?? "PC/SC is not available");

@@ -118,7 +118,10 @@ export function readSecretText(options: SecretSourceOptions, readStdin: () => st
  * @throws OtpbridgeError INVALID_INPUT, INVALID_SECRET_FORMAT, WRONG_CODE_SCANNED, QR_UNREADABLE, NOT_BURNABLE.
  */
 export function readSeedInput(
-  options: SecretSourceOptions, family: DeviceFamily, explicit: Partial<SeedParameters>, readStdin?: () => string,
+  options: SecretSourceOptions,
+  family: DeviceFamily,
+  explicit: Partial<SeedParameters>,
+  readStdin?: () => string,
 ): DeviceSeed & { source: SecretText["source"] } {
   const input = readSecretText(options, readStdin);
   const seed = seedForDevice(input.text, family, { hex: input.format === "hex", explicit, paramName: (param) => `--${param}` });

@@ -65,12 +65,15 @@ export class DaemonClient {
    * @throws OtpbridgeError DAEMON_GONE if it cannot be reached; the daemon's own refusals.
    */
   static async connect(dataDir: string, found: DaemonDiscovery, client = "otpbridge-cli"): Promise<DaemonClient> {
-    const ws = found.socket !== null
-      ? new WebSocket(`ws+unix://${found.socket}:/`)
-      : new WebSocket(`ws://127.0.0.1:${found.port}/`, { headers: { authorization: `Bearer ${readFileSync(daemonTokenPath(dataDir), "utf8").trim()}` } });
+    const ws =
+      found.socket !== null
+        ? new WebSocket(`ws+unix://${found.socket}:/`)
+        : new WebSocket(`ws://127.0.0.1:${found.port}/`, { headers: { authorization: `Bearer ${readFileSync(daemonTokenPath(dataDir), "utf8").trim()}` } });
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
-      ws.once("unexpected-response", (_req, res) => reject(otpbError("UNAUTHORIZED", `the daemon serving ${dataDir} refused this client (HTTP ${res.statusCode})`)));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(otpbError("UNAUTHORIZED", `the daemon serving ${dataDir} refused this client (HTTP ${res.statusCode})`)),
+      );
       ws.once("error", (error) => reject(gone(dataDir, error)));
     });
     const connection = new DaemonClient(ws, dataDir);
@@ -94,7 +97,10 @@ export class DaemonClient {
   /** Calls `listener` with the params of every `method` notification; returns the unsubscribe function. */
   on(method: string, listener: (params: unknown) => void): () => void {
     let set = this.#listeners.get(method);
-    if (set === undefined) this.#listeners.set(method, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(method, set);
+    }
     set.add(listener);
     return () => set.delete(listener);
   }
@@ -135,9 +141,14 @@ export class DaemonClient {
 
   #closed(code: number): void {
     // 1009: the daemon refused a message larger than it takes (its maxPayload), and closed.
-    const error = this.#gone = code === TOO_BIG
-      ? otpbError("INVALID_INPUT", `the request is larger than the daemon serving ${this.#dataDir} takes in one message: for a large CSV or URI list, stop the daemon and run the command alone`)
-      : gone(this.#dataDir);
+    const error =
+      code === TOO_BIG
+        ? otpbError(
+            "INVALID_INPUT",
+            `the request is larger than the daemon serving ${this.#dataDir} takes in one message: for a large CSV or URI list, stop the daemon and run the command alone`,
+          )
+        : gone(this.#dataDir);
+    this.#gone = error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     if (!this.#closing) for (const listener of this.#goneListeners) listener(error);

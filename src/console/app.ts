@@ -22,7 +22,7 @@ const SCREENS = [
 
 type ScreenId = (typeof SCREENS)[number]["id"];
 
-const fromHash = (): ScreenId => (SCREENS.find((s) => `#${s.id}` === location.hash)?.id ?? "readers");
+const fromHash = (): ScreenId => SCREENS.find((s) => `#${s.id}` === location.hash)?.id ?? "readers";
 
 export function App({ rpc }: { rpc: Rpc }) {
   const [screen, setScreen] = useState<ScreenId>(fromHash());
@@ -47,7 +47,11 @@ export function App({ rpc }: { rpc: Rpc }) {
       </ul></nav>
       <p class="server">daemon ${rpc.hello?.server.version}</p>
     </header>
-    ${closed ? html`<div class="error" role="alert"><p><strong>The connection to the daemon closed.</strong></p>
-      <p class="fix">Fix: check that otpbridge daemon still runs, then reload this page (or log in again with otpbridge console).</p></div>` : null}
+    ${
+      closed
+        ? html`<div class="error" role="alert"><p><strong>The connection to the daemon closed.</strong></p>
+      <p class="fix">Fix: check that otpbridge daemon still runs, then reload this page (or log in again with otpbridge console).</p></div>`
+        : null
+    }
     <main id="main"><${current.view} rpc=${rpc} /></main>`;
 }

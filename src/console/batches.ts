@@ -117,26 +117,36 @@ function CreateBatch({ rpc, onCreated }: { rpc: Rpc; onCreated: (id: number) => 
     <fieldset><legend>Items</legend>
       <label class="inline"><input type="radio" name="batch-mode" checked=${mode === "csv"} onChange=${() => setMode("csv")} /> From a CSV file</label>
       <label class="inline"><input type="radio" name="batch-mode" checked=${mode === "generate"} onChange=${() => setMode("generate")} /> Generate seeds</label>
-      ${mode === "csv"
-        ? html`<label for="batch-csv">CSV file (columns upn, secret, algorithm, digits, period)</label>
+      ${
+        mode === "csv"
+          ? html`<label for="batch-csv">CSV file (columns upn, secret, algorithm, digits, period)</label>
           <input id="batch-csv" type="file" accept=".csv,text/csv" onChange=${(e: Event) => void readCsv((e.target as HTMLInputElement).files?.[0])} />`
-        : html`<label for="batch-count">How many</label>
-          <input id="batch-count" type="number" min="1" max="10000" value=${count} onInput=${(e: Event) => setCount((e.target as HTMLInputElement).value)} />`}
+          : html`<label for="batch-count">How many</label>
+          <input id="batch-count" type="number" min="1" max="10000" value=${count} onInput=${(e: Event) => setCount((e.target as HTMLInputElement).value)} />`
+      }
     </fieldset>
-    ${mode === "csv" && lint !== undefined ? html`<div class="preview">
-      <p role="status" data-testid="lint-summary">${lint.problems.length === 0
-        ? `${lint.rows.length} items, no problem: nothing is written until you create the batch.`
-        : `${lint.problems.length} ${lint.problems.length === 1 ? "line has a problem" : "lines have problems"}: fix the file and choose it again.`}</p>
+    ${
+      mode === "csv" && lint !== undefined
+        ? html`<div class="preview">
+      <p role="status" data-testid="lint-summary">${
+        lint.problems.length === 0
+          ? `${lint.rows.length} items, no problem: nothing is written until you create the batch.`
+          : `${lint.problems.length} ${lint.problems.length === 1 ? "line has a problem" : "lines have problems"}: fix the file and choose it again.`
+      }</p>
       ${lint.problems.length > 0 ? html`<ul class="problems" aria-label="Problems">${lint.problems.map((p) => html`<li>${p.message} <span class="reason">(${p.reason})</span></li>`)}</ul>` : null}
       <div class="table-wrap" tabindex="0" role="region" aria-label="Preview of the CSV">
         <table><caption class="sr-only">Rows of the CSV as the batch would take them</caption>
           <thead><tr><th scope="col">Line</th><th scope="col">UPN / label</th><th scope="col">Algorithm</th><th scope="col">Period</th><th scope="col">Secret</th><th scope="col">Problem</th></tr></thead>
-          <tbody>${lint.rows.map((r) => html`<tr class=${problemAt(r.line) !== undefined ? "bad-line" : undefined}>
+          <tbody>${lint.rows.map(
+            (r) => html`<tr class=${problemAt(r.line) !== undefined ? "bad-line" : undefined}>
             <td>${r.line}</td><td>${r.label ?? ""}</td><td>${r.algorithm}</td><td>${r.period || ""}</td><td>${r.secret ?? ""}</td>
-            <td>${problemAt(r.line)?.message.replace(/^line \d+: /, "") ?? ""}</td></tr>`)}</tbody>
+            <td>${problemAt(r.line)?.message.replace(/^line \d+: /, "") ?? ""}</td></tr>`,
+          )}</tbody>
         </table>
       </div>
-    </div>` : null}
+    </div>`
+        : null
+    }
     <button type="submit" class="primary" disabled=${busy || blocked || name === ""}>Create batch</button>
     <${ErrorBox} error=${error} />
   </form>`;
@@ -144,12 +154,14 @@ function CreateBatch({ rpc, onCreated }: { rpc: Rpc; onCreated: (id: number) => 
 
 function Lanes({ progress }: { progress: Progress }) {
   if (progress.readers.length === 0) return html`<p>No reader takes taps for this batch yet.</p>`;
-  return html`<ul class="lanes" aria-label="Readers">${progress.readers.map((r) => html`<li class=${`lane state-${r.state}`} data-reader=${r.reader}>
+  return html`<ul class="lanes" aria-label="Readers">${progress.readers.map(
+    (r) => html`<li class=${`lane state-${r.state}`} data-reader=${r.reader}>
     <h4>${r.reader}</h4>
     <p><span class="state">${LANE_TEXT[r.state] ?? r.state}</span></p>
     ${r.serial !== null ? html`<p>${r.model ?? ""} ${r.serial}${r.itemId !== undefined ? ` · item ${r.itemId}` : ""}</p>` : null}
     ${r.message !== undefined ? html`<p>${r.message}</p>` : null}
-  </li>`)}</ul>`;
+  </li>`,
+  )}</ul>`;
 }
 
 function CheckItem({ rpc, batchId, itemId }: { rpc: Rpc; batchId: number; itemId: number }) {
@@ -198,8 +210,12 @@ function Exports({ rpc, batch }: { rpc: Rpc; batch: Batch }) {
       <select id="export-format" value=${format} onChange=${(e: Event) => setFormat((e.target as HTMLSelectElement).value)}>
         ${EXPORTS.map((x) => html`<option value=${x.format}>${x.title}</option>`)}
       </select>
-      ${needsPassword ? html`<label for="export-password">PSKC password</label>
-        <input id="export-password" type="password" autocomplete="new-password" required value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} />` : null}
+      ${
+        needsPassword
+          ? html`<label for="export-password">PSKC password</label>
+        <input id="export-password" type="password" autocomplete="new-password" required value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} />`
+          : null
+      }
       <button type="submit">Download</button>
     </div>
     <p class="note">The file holds the seeds: keep it safe, and give the PSKC password to the importer separately.</p>
@@ -216,12 +232,26 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
     setItems([]);
     rpc.call("batch.status", { batchId: batch.id }).then((r) => setProgress(r.progress), setError);
   }, [rpc, batch.id]);
-  useEvent(rpc, "batch.progress", useCallback((p: Progress) => {
-    if (p.batchId === batch.id) setProgress(p);
-  }, [batch.id]));
-  useEvent(rpc, "batch.item", useCallback((p: ItemEvent) => {
-    if (p.batchId === batch.id) setItems((list) => [p, ...list].slice(0, 200));
-  }, [batch.id]));
+  useEvent(
+    rpc,
+    "batch.progress",
+    useCallback(
+      (p: Progress) => {
+        if (p.batchId === batch.id) setProgress(p);
+      },
+      [batch.id],
+    ),
+  );
+  useEvent(
+    rpc,
+    "batch.item",
+    useCallback(
+      (p: ItemEvent) => {
+        if (p.batchId === batch.id) setItems((list) => [p, ...list].slice(0, 200));
+      },
+      [batch.id],
+    ),
+  );
   const act = (method: string) => async (): Promise<void> => {
     setError(undefined);
     try {
@@ -249,18 +279,38 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
       ${progress?.ratePerMinute != null ? html` · ${progress.ratePerMinute.toFixed(1)} per minute` : null}
       ${progress?.etaSeconds != null && !progress.finished ? html` · about ${Math.ceil(progress.etaSeconds)} s to go` : null}</p>
     ${progress !== undefined ? html`<${Lanes} progress=${progress} />` : null}
-    ${progress?.finished || state === "finished" || state === "cancelled" ? html`<div class="summary" data-testid="batch-summary">
+    ${
+      progress?.finished || state === "finished" || state === "cancelled"
+        ? html`<div class="summary" data-testid="batch-summary">
       <h4>Summary</h4>
-      <p>${Object.entries(progress?.counts ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ") || `${done} committed`}</p>
-    </div>` : null}
-    ${items.length > 0 ? html`<h4>Taps</h4>
+      <p>${
+        Object.entries(progress?.counts ?? {})
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(", ") || `${done} committed`
+      }</p>
+    </div>`
+        : null
+    }
+    ${
+      items.length > 0
+        ? html`<h4>Taps</h4>
       <div class="table-wrap" tabindex="0" role="region" aria-label="Taps of this batch">
       <table><thead><tr><th scope="col">Item</th><th scope="col">Label</th><th scope="col">Reader</th><th scope="col">Serial</th><th scope="col">Outcome</th></tr></thead>
-      <tbody>${items.map((i) => html`<tr><td>${i.itemId ?? ""}</td><td>${i.label ?? ""}</td><td>${i.reader}</td><td>${i.serial}</td>
-        <td>${i.outcome}${i.message !== undefined ? `: ${i.message}` : ""}${i.reason !== undefined && fixes[i.reason] !== undefined
-          ? html`<br /><span class="fix">Fix: ${fixes[i.reason]}</span>` : null}</td></tr>`)}</tbody></table></div>` : null}
-    ${done > 0 ? html`<${CheckItem} rpc=${rpc} batchId=${batch.id} itemId=${items.find((i) => i.outcome === "committed")?.itemId ?? 1} />
-      <${Exports} rpc=${rpc} batch=${batch} />` : null}
+      <tbody>${items.map(
+        (i) => html`<tr><td>${i.itemId ?? ""}</td><td>${i.label ?? ""}</td><td>${i.reader}</td><td>${i.serial}</td>
+        <td>${i.outcome}${i.message !== undefined ? `: ${i.message}` : ""}${
+          i.reason !== undefined && fixes[i.reason] !== undefined ? html`<br /><span class="fix">Fix: ${fixes[i.reason]}</span>` : null
+        }</td></tr>`,
+      )}</tbody></table></div>`
+        : null
+    }
+    ${
+      done > 0
+        ? html`<${CheckItem} rpc=${rpc} batchId=${batch.id} itemId=${items.find((i) => i.outcome === "committed")?.itemId ?? 1} />
+      <${Exports} rpc=${rpc} batch=${batch} />`
+        : null
+    }
   </div>`;
 }
 
@@ -272,19 +322,30 @@ export function Batches({ rpc }: { rpc: Rpc }) {
     rpc.call<{ batches: Batch[] }>("batch.list").then((r) => setBatches(r.batches), setError);
   }, [rpc]);
   useEffect(refresh, [refresh]);
-  useEvent(rpc, "batch.progress", useCallback((p: Progress) => {
-    setBatches((list) => list.map((b) => (b.id === p.batchId ? { ...b, state: p.state, done: p.done } : b)));
-  }, []));
+  useEvent(
+    rpc,
+    "batch.progress",
+    useCallback((p: Progress) => {
+      setBatches((list) => list.map((b) => (b.id === p.batchId ? { ...b, state: p.state, done: p.done } : b)));
+    }, []),
+  );
   const batch = batches.find((b) => b.id === selected);
   return html`<section aria-labelledby="batches-title">
     <h2 id="batches-title">Batches</h2>
     <${ErrorBox} error=${error} />
     <div class="table-wrap" tabindex="0" role="region" aria-label="Batches in the journal">
     <table><thead><tr><th scope="col">#</th><th scope="col">Name</th><th scope="col">State</th><th scope="col">Done</th><th scope="col"><span class="sr-only">Open</span></th></tr></thead>
-      <tbody>${batches.map((b) => html`<tr aria-current=${b.id === selected ? "true" : undefined}><td>${b.id}</td><td>${b.name}</td><td>${b.state}</td><td>${b.done} of ${b.total}</td>
-        <td><button type="button" onClick=${() => setSelected(b.id)} aria-label=${`Open batch ${b.name}`}>Open</button></td></tr>`)}</tbody></table>
+      <tbody>${batches.map(
+        (
+          b,
+        ) => html`<tr aria-current=${b.id === selected ? "true" : undefined}><td>${b.id}</td><td>${b.name}</td><td>${b.state}</td><td>${b.done} of ${b.total}</td>
+        <td><button type="button" onClick=${() => setSelected(b.id)} aria-label=${`Open batch ${b.name}`}>Open</button></td></tr>`,
+      )}</tbody></table>
     </div>
     ${batch !== undefined ? html`<${BatchRun} rpc=${rpc} batch=${batch} onChange=${refresh} />` : null}
-    <${CreateBatch} rpc=${rpc} onCreated=${(id: number) => { refresh(); setSelected(id); }} />
+    <${CreateBatch} rpc=${rpc} onCreated=${(id: number) => {
+      refresh();
+      setSelected(id);
+    }} />
   </section>`;
 }

@@ -34,11 +34,13 @@ function LiveCode({ result }: { result: BurnResult }) {
   const left = Math.ceil((nowStep + 1) * result.period - now);
   const code = nowStep === step ? result.codes.current : nowStep === step + 1 ? result.codes.next : undefined;
   return html`<div class="live-code">
-    ${code !== undefined
-      ? html`<p>The token should show <output class="code" data-testid="live-code">${code}</output>
+    ${
+      code !== undefined
+        ? html`<p>The token should show <output class="code" data-testid="live-code">${code}</output>
           <span class="countdown" aria-hidden="true"> ${left} s</span></p>
           <progress max=${result.period} value=${left} aria-label="seconds left for this code"></progress>`
-      : html`<p>The codes of the burn are past; type the code the token shows to check it.</p>`}
+        : html`<p>The codes of the burn are past; type the code the token shows to check it.</p>`
+    }
   </div>`;
 }
 
@@ -59,11 +61,15 @@ function CheckCode({ rpc, result }: { rpc: Rpc; result: BurnResult }) {
     <label for="typed-code">Code the token shows</label>
     <input id="typed-code" inputmode="numeric" autocomplete="off" pattern="[0-9 ]{4,12}" value=${code} onInput=${(e: Event) => setCode((e.target as HTMLInputElement).value)} />
     <button type="submit">Check</button>
-    ${answer !== undefined
-      ? html`<p role="status" class=${answer.match ? "ok" : "bad"}>${answer.match
-          ? `Match${answer.stepOffset === 0 ? "" : ` (${answer.stepOffset! > 0 ? "+" : ""}${answer.stepOffset} step)`}: the token holds the seed.`
-          : "No match within one step: check the token's clock (Readers) or burn it again."}</p>`
-      : null}
+    ${
+      answer !== undefined
+        ? html`<p role="status" class=${answer.match ? "ok" : "bad"}>${
+            answer.match
+              ? `Match${answer.stepOffset === 0 ? "" : ` (${answer.stepOffset! > 0 ? "+" : ""}${answer.stepOffset} step)`}: the token holds the seed.`
+              : "No match within one step: check the token's clock (Readers) or burn it again."
+          }</p>`
+        : null
+    }
     <${ErrorBox} error=${error} />
   </form>`;
 }
@@ -89,7 +95,8 @@ export function Burn({ rpc }: { rpc: Rpc }) {
   const chosen = ready.find((d) => d.id === reader) ?? ready[0];
 
   useEvent(rpc, "token.retrying", (p: { message: string; attempt: number; attempts: number }) =>
-    setRetrying(`Hold the token still: ${p.message} (attempt ${p.attempt} of ${p.attempts})`));
+    setRetrying(`Hold the token still: ${p.message} (attempt ${p.attempt} of ${p.attempts})`),
+  );
 
   const takeImage = async (image: Blob | null | undefined): Promise<void> => {
     if (image === null || image === undefined) return;
@@ -143,7 +150,15 @@ export function Burn({ rpc }: { rpc: Rpc }) {
     setResult(undefined);
     if (chosen === undefined) return setError(new Error("no single-profile token is ready: tap one on a reader"));
     if (source !== "generate" && (seedText === undefined || seedText === "")) {
-      return setError(new Error(source === "paste" ? "paste a seed first, or choose Generate" : source === "qr" ? "choose, drop or paste a QR image first" : "scan a QR code with the camera first"));
+      return setError(
+        new Error(
+          source === "paste"
+            ? "paste a seed first, or choose Generate"
+            : source === "qr"
+              ? "choose, drop or paste a QR image first"
+              : "scan a QR code with the camera first",
+        ),
+      );
     }
     setBusy(true);
     try {
@@ -178,48 +193,78 @@ export function Burn({ rpc }: { rpc: Rpc }) {
       </select>
       <fieldset>
         <legend>Seed</legend>
-        ${(["paste", "qr", "camera", "generate"] as const).map((s) => html`<label class="inline">
-          <input type="radio" name="source" value=${s} checked=${source === s} onChange=${() => { scanning?.abort(); setSource(s); }} />
-          ${{ paste: "Paste", qr: "QR image", camera: "Camera", generate: "Generate in the daemon" }[s]}</label>`)}
-        ${source === "paste" ? html`<div>
+        ${(["paste", "qr", "camera", "generate"] as const).map(
+          (s) => html`<label class="inline">
+          <input type="radio" name="source" value=${s} checked=${source === s} onChange=${() => {
+            scanning?.abort();
+            setSource(s);
+          }} />
+          ${{ paste: "Paste", qr: "QR image", camera: "Camera", generate: "Generate in the daemon" }[s]}</label>`,
+        )}
+        ${
+          source === "paste"
+            ? html`<div>
           <label for="seed-text">Base32 secret, otpauth URI or otpauth-migration export</label>
           <textarea id="seed-text" rows="3" autocomplete="off" spellcheck="false" value=${pasted} onInput=${(e: Event) => setPasted((e.target as HTMLTextAreaElement).value)}></textarea>
           <label class="inline"><input type="checkbox" checked=${hex} onChange=${(e: Event) => setHex((e.target as HTMLInputElement).checked)} /> The secret is hex</label>
-        </div>` : null}
-        ${source === "qr" ? html`<div class="drop" onDragOver=${(e: DragEvent) => e.preventDefault()}
-            onDrop=${(e: DragEvent) => { e.preventDefault(); void takeImage(e.dataTransfer?.files[0]); }}>
+        </div>`
+            : null
+        }
+        ${
+          source === "qr"
+            ? html`<div class="drop" onDragOver=${(e: DragEvent) => e.preventDefault()}
+            onDrop=${(e: DragEvent) => {
+              e.preventDefault();
+              void takeImage(e.dataTransfer?.files[0]);
+            }}>
           <label for="qr-file">QR image (or drop one here, or paste a screenshot)</label>
           <input id="qr-file" type="file" accept="image/*" onChange=${(e: Event) => void takeImage((e.target as HTMLInputElement).files?.[0])} />
           <p role="status" data-testid="qr-note">${qrNote}</p>
-        </div>` : null}
-        ${source === "camera" ? html`<div>
+        </div>`
+            : null
+        }
+        ${
+          source === "camera"
+            ? html`<div>
           <video ref=${video} class="camera" muted playsinline aria-label="Camera view for reading a QR code"></video>
-          <div class="row">${scanning === undefined
-            ? html`<button type="button" onClick=${startCamera}>Start the camera</button>`
-            : html`<button type="button" onClick=${() => scanning.abort()}>Stop the camera</button>`}</div>
+          <div class="row">${
+            scanning === undefined
+              ? html`<button type="button" onClick=${startCamera}>Start the camera</button>`
+              : html`<button type="button" onClick=${() => scanning.abort()}>Stop the camera</button>`
+          }</div>
           <p role="status" data-testid="qr-note">${qrNote}</p>
-        </div>` : null}
+        </div>`
+            : null
+        }
       </fieldset>
-      ${isUri ? html`<p class="note">The URI sets the algorithm, digits and period.</p>` : html`<div class="row">
+      ${
+        isUri
+          ? html`<p class="note">The URI sets the algorithm, digits and period.</p>`
+          : html`<div class="row">
         <label for="burn-algorithm">Algorithm</label>
         <select id="burn-algorithm" value=${algorithm} onChange=${(e: Event) => setAlgorithm((e.target as HTMLSelectElement).value)}>
           <option>SHA1</option><option>SHA256</option></select>
         <label for="burn-period">Period</label>
         <select id="burn-period" value=${period} onChange=${(e: Event) => setPeriod((e.target as HTMLSelectElement).value)}>
           <option value="30">30 s</option><option value="60">60 s</option></select>
-      </div>`}
+      </div>`
+      }
       <label for="burn-label">Label (optional: who the token is for)</label>
       <input id="burn-label" autocomplete="off" value=${label} onInput=${(e: Event) => setLabel((e.target as HTMLInputElement).value)} />
       <button type="submit" class="primary" disabled=${busy}>${busy ? "Burning…" : "Burn"}</button>
       ${retrying !== undefined ? html`<p role="status" class="hold">${retrying}</p>` : null}
     </form>
     <${ErrorBox} error=${error} />
-    ${result !== undefined ? html`<div class="result" data-testid="burn-result">
+    ${
+      result !== undefined
+        ? html`<div class="result" data-testid="burn-result">
       <h3>Burned ${result.model} ${result.serial}</h3>
       <p>${result.clock.message} (drift ${result.clock.driftSeconds} s).</p>
       <${LiveCode} result=${result} />
       <${CheckCode} rpc=${rpc} result=${result} />
       <${Enrol} rpc=${rpc} batchId=${result.journal.batchId} itemId=${result.journal.itemId} />
-    </div>` : null}
+    </div>`
+        : null
+    }
   </section>`;
 }

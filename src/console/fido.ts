@@ -50,11 +50,12 @@ export function FidoKeys({ rpc }: { rpc: Rpc }) {
     }
   };
   const list = (): Promise<void> => run(async () => "entries read");
-  const code = (entry: Entry): Promise<void> => run(async (session) => {
-    if (entry.buttonRequired) setTouch(`Touch the key now to show the code of ${entry.app}:${entry.account}`);
-    const r = await rpc.call("otpApplet.code", { session, app: entry.app, account: entry.account });
-    return `${entry.app}:${entry.account} shows ${r.code}`;
-  });
+  const code = (entry: Entry): Promise<void> =>
+    run(async (session) => {
+      if (entry.buttonRequired) setTouch(`Touch the key now to show the code of ${entry.app}:${entry.account}`);
+      const r = await rpc.call("otpApplet.code", { session, app: entry.app, account: entry.account });
+      return `${entry.app}:${entry.account} shows ${r.code}`;
+    });
   const add = (e: Event): Promise<void> => {
     e.preventDefault();
     return run(async (session) => {
@@ -63,32 +64,45 @@ export function FidoKeys({ rpc }: { rpc: Rpc }) {
       return `added ${app}:${account}`;
     });
   };
-  const remove = (entry: Entry): Promise<void> => run(async (session) => {
-    await rpc.call("otpApplet.delete", { session, app: entry.app, account: entry.account });
-    return `deleted ${entry.app}:${entry.account}`;
-  });
+  const remove = (entry: Entry): Promise<void> =>
+    run(async (session) => {
+      await rpc.call("otpApplet.delete", { session, app: entry.app, account: entry.account });
+      return `deleted ${entry.app}:${entry.account}`;
+    });
 
   return html`<section aria-labelledby="fido-title">
     <h2 id="fido-title">FIDO keys (OTP applet)</h2>
-    ${devices.length === 0 ? html`<p>No FIDO key with an OTP applet is ready. Plug one in and check Readers.</p>` : html`<div class="row">
+    ${
+      devices.length === 0
+        ? html`<p>No FIDO key with an OTP applet is ready. Plug one in and check Readers.</p>`
+        : html`<div class="row">
       <label for="fido-device">Key</label>
       <select id="fido-device" value=${device?.id} onChange=${(e: Event) => setDeviceId((e.target as HTMLSelectElement).value)}>
         ${devices.map((d) => html`<option value=${d.id}>${deviceName(d)}</option>`)}</select>
       <button type="button" class="primary" onClick=${list} disabled=${busy}>Read entries</button>
-    </div>`}
+    </div>`
+    }
     ${touch !== undefined ? html`<p class="hold" role="alert" data-testid="touch-prompt">${touch}</p>` : null}
     <p role="status">${status}</p>
     <${ErrorBox} error=${error} />
-    ${entries !== undefined ? html`
-      ${entries.length === 0 ? html`<p>The key holds no entry.</p>` : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Entries">
+    ${
+      entries !== undefined
+        ? html`
+      ${
+        entries.length === 0
+          ? html`<p>The key holds no entry.</p>`
+          : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Entries">
         <table><thead><tr><th scope="col">App</th><th scope="col">Account</th><th scope="col">Type</th><th scope="col">Code</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-        <tbody>${entries.map((x) => html`<tr data-entry=${`${x.app}:${x.account}`}><td>${x.app}</td><td>${x.account}</td>
+        <tbody>${entries.map(
+          (x) => html`<tr data-entry=${`${x.app}:${x.account}`}><td>${x.app}</td><td>${x.account}</td>
           <td>${x.type} ${x.algorithm} ${x.digits} digits${x.type === "TOTP" ? `, ${x.period} s` : ""}${x.buttonRequired ? ", touch" : ""}</td>
           <td class="code-cell">${x.code ?? (x.buttonRequired ? "touch needed" : "")}</td>
           <td><div class="row">
             ${x.code === null ? html`<button type="button" onClick=${() => code(x)} disabled=${busy} aria-label=${`Show code of ${x.app}:${x.account}`}>Code</button>` : null}
             <button type="button" onClick=${() => remove(x)} disabled=${busy} aria-label=${`Delete ${x.app}:${x.account}`}>Delete</button>
-          </div></td></tr>`)}</tbody></table></div>`}
+          </div></td></tr>`,
+        )}</tbody></table></div>`
+      }
       <form onSubmit=${add} aria-labelledby="fido-add-title">
         <h3 id="fido-add-title">Add an entry</h3>
         <label for="fido-app">Issuer (app)</label>
@@ -99,6 +113,8 @@ export function FidoKeys({ rpc }: { rpc: Rpc }) {
         <input id="fido-seed" type="password" required autocomplete="off" value=${seed} onInput=${(e: Event) => setSeed((e.target as HTMLInputElement).value)} />
         <label class="inline"><input type="checkbox" checked=${needsTouch} onChange=${(e: Event) => setNeedsTouch((e.target as HTMLInputElement).checked)} /> Needs a touch for each code</label>
         <button type="submit" class="primary" disabled=${busy}>Add</button>
-      </form>` : null}
+      </form>`
+        : null
+    }
   </section>`;
 }

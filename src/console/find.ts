@@ -45,7 +45,8 @@ function offsetText(m: Match): string {
 }
 
 function Matches({ answer, batchName }: { answer: Answer; batchName: (id: number) => string }) {
-  return html`<ul class="lanes matches" aria-label="Tokens that show the code">${answer.matches.map((m) => html`<li class="lane state-done" data-serial=${m.serial}>
+  return html`<ul class="lanes matches" aria-label="Tokens that show the code">${answer.matches.map(
+    (m) => html`<li class="lane state-done" data-serial=${m.serial}>
     <h4>Serial ${m.serial}</h4>
     <dl>
       <dt>Batch</dt><dd>${batchName(m.batchId)}</dd>
@@ -54,7 +55,8 @@ function Matches({ answer, batchName }: { answer: Answer; batchName: (id: number
       <dt>Label</dt><dd>${m.label ?? "—"}</dd>
       <dt>Clock offset</dt><dd>${offsetText(m)}</dd>
     </dl>
-  </li>`)}</ul>`;
+  </li>`,
+  )}</ul>`;
 }
 
 function Summary({ answer, codes }: { answer: Answer; codes: number }) {
@@ -131,13 +133,19 @@ export function Find({ rpc }: { rpc: Rpc }) {
     <form onSubmit=${find}>
       <div class="row">
         <label for="find-batch">Batch</label>
-        <select id="find-batch" value=${batchId} onChange=${(e: Event) => { setBatchId((e.target as HTMLSelectElement).value); startOver(); }}>
+        <select id="find-batch" value=${batchId} onChange=${(e: Event) => {
+          setBatchId((e.target as HTMLSelectElement).value);
+          startOver();
+        }}>
           <option value="">Every batch</option>
           ${batches.map((b) => html`<option value=${String(b.id)}>#${b.id} ${b.name}</option>`)}
         </select>
         <span class="field"><label for="find-window">Window (± steps)</label>
         <input id="find-window" type="number" min="0" max="10" value=${steps} aria-describedby="find-window-note"
-          onInput=${(e: Event) => { setSteps((e.target as HTMLInputElement).value); startOver(); }} /></span>
+          onInput=${(e: Event) => {
+            setSteps((e.target as HTMLInputElement).value);
+            startOver();
+          }} /></span>
       </div>
       <p id="find-window-note" class="note">How far the token's clock may be off, in time steps either side of now (0 to 10; 2 covers a minute at 30 s).</p>
       ${next ? html`<ol class="codes" aria-label="Codes typed so far">${codes.map((c) => html`<li class="code-typed">${c}</li>`)}</ol>` : null}
@@ -150,10 +158,14 @@ export function Find({ rpc }: { rpc: Rpc }) {
       </div>
     </form>
     <${ErrorBox} error=${error} />
-    ${answer !== undefined ? html`<div class="result" aria-labelledby="find-result-title">
+    ${
+      answer !== undefined
+        ? html`<div class="result" aria-labelledby="find-result-title">
       <h3 id="find-result-title">${codes.length === 1 ? "Result" : `Result with ${codes.length} codes`}</h3>
       <${Summary} answer=${answer} codes=${codes.length} />
       ${answer.matches.length > 0 ? html`<${Matches} answer=${answer} batchName=${batchName} />` : null}
-    </div>` : null}
+    </div>`
+        : null
+    }
   </section>`;
 }

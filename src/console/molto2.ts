@@ -43,7 +43,11 @@ export function Molto2({ rpc }: { rpc: Rpc }) {
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
 
-  useEvent(rpc, "molto2.button", useCallback((p: Prompt) => setPrompt(p), []));
+  useEvent(
+    rpc,
+    "molto2.button",
+    useCallback((p: Prompt) => setPrompt(p), []),
+  );
 
   /**
    * One call on the Molto2 with the customer key typed (the factory key when empty), then the
@@ -83,7 +87,8 @@ export function Molto2({ rpc }: { rpc: Rpc }) {
     if (title !== "") params.title = title;
     if (seed.trim() !== "") params.seed = seed.trim();
     // A seed always goes with its config (a URI brings its own); a title alone leaves the config as it is.
-    if ((seed.trim() !== "" || writeConfig) && !/^otpauth/i.test(seed.trim())) params.config = { algorithm, digits: Number(digits), period: Number(period), display: 1 };
+    if ((seed.trim() !== "" || writeConfig) && !/^otpauth/i.test(seed.trim()))
+      params.config = { algorithm, digits: Number(digits), period: Number(period), display: 1 };
     return run("molto2.write", params, (r) => {
       setSeed("");
       return `profile ${r.profile}: wrote ${r.written.join(", ")}`;
@@ -92,11 +97,16 @@ export function Molto2({ rpc }: { rpc: Rpc }) {
   const changeKey = async (e: Event): Promise<void> => {
     e.preventDefault();
     const next = newKey;
-    await run("molto2.changeKey", { newCustomerKey: next }, () => {
-      setKey(next);
-      setNewKey("");
-      return "customer key changed: keep it safe, every later change needs it";
-    }, next);
+    await run(
+      "molto2.changeKey",
+      { newCustomerKey: next },
+      () => {
+        setKey(next);
+        setNewKey("");
+        return "customer key changed: keep it safe, every later change needs it";
+      },
+      next,
+    );
   };
   const pick = (p: Profile): void => {
     setSelected(p.profile);
@@ -105,27 +115,39 @@ export function Molto2({ rpc }: { rpc: Rpc }) {
 
   return html`<section aria-labelledby="molto2-title">
     <h2 id="molto2-title">Molto2</h2>
-    ${devices.length === 0 ? html`<p>No Molto2 is ready. Plug one in (USB) and check Readers.</p>` : html`<div class="row">
+    ${
+      devices.length === 0
+        ? html`<p>No Molto2 is ready. Plug one in (USB) and check Readers.</p>`
+        : html`<div class="row">
       <label for="molto2-device">Token</label>
       <select id="molto2-device" value=${device?.id} onChange=${(e: Event) => setDeviceId((e.target as HTMLSelectElement).value)}>
         ${devices.map((d) => html`<option value=${d.id}>${deviceName(d)}</option>`)}</select>
       <label for="molto2-key">Customer key (hex; empty: factory key)</label>
       <input id="molto2-key" type="password" autocomplete="off" value=${key} onInput=${(e: Event) => setKey((e.target as HTMLInputElement).value)} />
       <button type="button" class="primary" onClick=${list} disabled=${busy}>Read profiles</button>
-    </div>`}
+    </div>`
+    }
     ${factoryKey !== undefined ? html`<div class="warning" role="note" data-testid="factory-key"><strong>Factory key in use.</strong> ${factoryKey}</div>` : null}
-    ${prompt !== undefined ? html`<div class="hold prompt-bar" role="alert" data-testid="button-prompt">
+    ${
+      prompt !== undefined
+        ? html`<div class="hold prompt-bar" role="alert" data-testid="button-prompt">
       <p>${prompt.message[0]!.toUpperCase() + prompt.message.slice(1)}, then confirm here.</p>
       <button type="button" ref=${(b: HTMLButtonElement | null) => b?.focus()} onClick=${() => rpc.call("molto2.buttonPressed", { session: prompt.session }).catch(setError)}>I pressed ▲</button>
-    </div>` : null}
+    </div>`
+        : null
+    }
     <p role="status">${status}</p>
     <${ErrorBox} error=${error} />
-    ${profiles !== undefined ? html`<div class="table-wrap tall" tabindex="0" role="region" aria-label="Profiles">
+    ${
+      profiles !== undefined
+        ? html`<div class="table-wrap tall" tabindex="0" role="region" aria-label="Profiles">
       <table><thead><tr><th scope="col">#</th><th scope="col">Title</th><th scope="col">Algorithm</th><th scope="col">Digits</th><th scope="col">Step</th><th scope="col">Seed</th><th scope="col"><span class="sr-only">Select</span></th></tr></thead>
-      <tbody>${profiles.map((p) => html`<tr aria-current=${p.profile === selected ? "true" : undefined} data-profile=${p.profile}>
-        <td>${p.profile}</td><td>${p.title}</td><td>${p.seedPresent ? p.algorithm ?? "" : ""}</td><td>${p.seedPresent ? p.digits : ""}</td>
+      <tbody>${profiles.map(
+        (p) => html`<tr aria-current=${p.profile === selected ? "true" : undefined} data-profile=${p.profile}>
+        <td>${p.profile}</td><td>${p.title}</td><td>${p.seedPresent ? (p.algorithm ?? "") : ""}</td><td>${p.seedPresent ? p.digits : ""}</td>
         <td>${p.seedPresent ? `${p.period} s` : ""}</td><td>${p.seedPresent ? "yes" : "no"}</td>
-        <td><button type="button" onClick=${() => pick(p)} aria-label=${`Edit profile ${p.profile}`}>Edit</button></td></tr>`)}</tbody></table>
+        <td><button type="button" onClick=${() => pick(p)} aria-label=${`Edit profile ${p.profile}`}>Edit</button></td></tr>`,
+      )}</tbody></table>
     </div>
     <form onSubmit=${write} aria-labelledby="profile-title">
       <h3 id="profile-title">Profile ${selected}</h3>
@@ -158,10 +180,19 @@ export function Molto2({ rpc }: { rpc: Rpc }) {
       <label for="m2-newkey">New customer key (hex)</label>
       <input id="m2-newkey" type="password" autocomplete="new-password" required value=${newKey} onInput=${(e: Event) => setNewKey((e.target as HTMLInputElement).value)} />
       <button type="submit" disabled=${busy}>Change key</button>
-      <button type="button" disabled=${busy} onClick=${() => confirm("Factory reset deletes every profile. Go on?") && run("molto2.factoryReset", {}, () => {
-        setKey("");
-        return "factory reset: every profile deleted, the factory key is back";
-      }, "")}>Factory reset</button>
-    </form>` : null}
+      <button type="button" disabled=${busy} onClick=${() =>
+        confirm("Factory reset deletes every profile. Go on?") &&
+        run(
+          "molto2.factoryReset",
+          {},
+          () => {
+            setKey("");
+            return "factory reset: every profile deleted, the factory key is back";
+          },
+          "",
+        )}>Factory reset</button>
+    </form>`
+        : null
+    }
   </section>`;
 }

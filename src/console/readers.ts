@@ -30,8 +30,11 @@ function Lane({ rpc, device }: { rpc: Rpc; device: Device }) {
       <dt>State</dt><dd><span class="state">${device.state}</span>${device.message !== undefined ? html` ${device.message}` : null}</dd>
       ${device.family === "single-profile" ? html`<dt>Clock drift</dt><dd>${drift ?? "not read"}</dd>` : null}
     </dl>
-    ${device.family === "single-profile" && device.state === "ready"
-      ? html`<button type="button" onClick=${readClock} disabled=${device.session !== null}>Read clock drift</button>` : null}
+    ${
+      device.family === "single-profile" && device.state === "ready"
+        ? html`<button type="button" onClick=${readClock} disabled=${device.session !== null}>Read clock drift</button>`
+        : null
+    }
     <${ErrorBox} error=${error} />
   </li>`;
 }
@@ -43,7 +46,9 @@ export function Readers({ rpc }: { rpc: Rpc }) {
     ${devices.length === 0 ? html`<p>No reader is attached. <code>otpbridge doctor</code> says why.</p>` : null}
     ${GROUPS.map((group) => {
       const lanes = devices.filter(group.test);
-      return lanes.length === 0 ? null : html`<div class="group">
+      return lanes.length === 0
+        ? null
+        : html`<div class="group">
         <h3 class="group-title">${group.title}</h3>
         <ul class="lanes">${lanes.map((d) => html`<${Lane} key=${d.id} rpc=${rpc} device=${d} />`)}</ul>
       </div>`;

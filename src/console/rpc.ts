@@ -36,7 +36,8 @@ export class Rpc {
     this.#ws = ws;
     ws.addEventListener("message", (e) => this.#receive(String(e.data)));
     ws.addEventListener("close", () => {
-      for (const p of this.#pending.values()) p.reject(new RpcError({ code: -32603, message: "the connection to the daemon closed", data: { reason: "INTERNAL" } }));
+      for (const p of this.#pending.values())
+        p.reject(new RpcError({ code: -32603, message: "the connection to the daemon closed", data: { reason: "INTERNAL" } }));
       this.#pending.clear();
       this.#emit("close", {});
     });
@@ -47,13 +48,17 @@ export class Rpc {
     const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`);
     return new Promise((resolve, reject) => {
       ws.addEventListener("error", () => reject(new Error("the daemon refused the connection: log in again with otpbridge console")), { once: true });
-      ws.addEventListener("open", () => {
-        const rpc = new Rpc(ws);
-        rpc.call("hello", { apiVersion: 1, client: "console", csrf }).then((hello) => {
-          rpc.hello = hello;
-          resolve(rpc);
-        }, reject);
-      }, { once: true });
+      ws.addEventListener(
+        "open",
+        () => {
+          const rpc = new Rpc(ws);
+          rpc.call("hello", { apiVersion: 1, client: "console", csrf }).then((hello) => {
+            rpc.hello = hello;
+            resolve(rpc);
+          }, reject);
+        },
+        { once: true },
+      );
     });
   }
 
@@ -69,7 +74,10 @@ export class Rpc {
   /** Listens to an event (a notification, or "close"); returns the unsubscribe function. */
   on(method: string, listener: Listener): () => void {
     let set = this.#listeners.get(method);
-    if (set === undefined) this.#listeners.set(method, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(method, set);
+    }
     set.add(listener);
     return () => set!.delete(listener);
   }

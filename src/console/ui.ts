@@ -30,7 +30,10 @@ export function useDevices(rpc: Rpc): Device[] {
   const [devices, setDevices] = useState<Device[]>([]);
   useEffect(() => {
     let live = true;
-    rpc.call<{ devices: Device[] }>("devices.list").then((r) => live && setDevices(r.devices), () => {});
+    rpc.call<{ devices: Device[] }>("devices.list").then(
+      (r) => live && setDevices(r.devices),
+      () => {},
+    );
     const off = rpc.on("devices.changed", (p: { devices: Device[] }) => setDevices(p.devices));
     return () => {
       live = false;

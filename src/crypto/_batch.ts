@@ -138,7 +138,13 @@ function put(out: Uint32Array, i: number, value: unknown, name: string): void {
  * The codes are copied into `into` (first n elements), or into a new array.
  */
 export function codesInto(
-  spec: AlgorithmSpec, states: number, n: number, counters: EncodedCounters, digits: number, ctr: number, out: number,
+  spec: AlgorithmSpec,
+  states: number,
+  n: number,
+  counters: EncodedCounters,
+  digits: number,
+  ctr: number,
+  out: number,
   into?: Uint32Array,
 ): Uint32Array {
   const core = hashCore();

@@ -53,10 +53,43 @@ export interface AlgorithmSpec {
 
 export const SPECS: Readonly<Record<HashAlgorithm, AlgorithmSpec>> = {
   // 5 state words of 4 lanes x 4 bytes, twice (inner, outer).
-  SHA1: { name: "SHA1", blockBytes: 64, digestBytes: 20, groupStateBytes: 2 * 5 * 16, hash: "sha1", hmac: "hmacSha1", keyStates: "sha1KeyStates", codes: "sha1Codes", codesAt: "sha1CodesAt", search: "sha1Search" },
-  SHA256: { name: "SHA256", blockBytes: 64, digestBytes: 32, groupStateBytes: 2 * 8 * 16, hash: "sha256", hmac: "hmacSha256", keyStates: "sha256KeyStates", codes: "sha256Codes", codesAt: "sha256CodesAt", search: "sha256Search" },
+  SHA1: {
+    name: "SHA1",
+    blockBytes: 64,
+    digestBytes: 20,
+    groupStateBytes: 2 * 5 * 16,
+    hash: "sha1",
+    hmac: "hmacSha1",
+    keyStates: "sha1KeyStates",
+    codes: "sha1Codes",
+    codesAt: "sha1CodesAt",
+    search: "sha1Search",
+  },
+  SHA256: {
+    name: "SHA256",
+    blockBytes: 64,
+    digestBytes: 32,
+    groupStateBytes: 2 * 8 * 16,
+    hash: "sha256",
+    hmac: "hmacSha256",
+    keyStates: "sha256KeyStates",
+    codes: "sha256Codes",
+    codesAt: "sha256CodesAt",
+    search: "sha256Search",
+  },
   // Scalar: 4 keys of 8 u64 words, twice.
-  SHA512: { name: "SHA512", blockBytes: 128, digestBytes: 64, groupStateBytes: 4 * 2 * 8 * 8, hash: "sha512", hmac: "hmacSha512", keyStates: "sha512KeyStates", codes: "sha512Codes", codesAt: "sha512CodesAt", search: "sha512Search" },
+  SHA512: {
+    name: "SHA512",
+    blockBytes: 128,
+    digestBytes: 64,
+    groupStateBytes: 4 * 2 * 8 * 8,
+    hash: "sha512",
+    hmac: "hmacSha512",
+    keyStates: "sha512KeyStates",
+    codes: "sha512Codes",
+    codesAt: "sha512CodesAt",
+    search: "sha512Search",
+  },
 };
 
 /** The shared core, typed with the hashing exports. */

@@ -7,8 +7,21 @@ import { abytes, aint, aoneOf, au32array } from "../lib/checks.js";
 import { otpbError } from "../lib/errors.js";
 import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, callCore, hashCore } from "./_hash-core.js";
 import {
-  type Counters, type WindowMatch, MAX_BATCH_KEYS, MAX_DIGITS, MIN_DIGITS, SEARCH_BUFFER_BYTES,
-  batchLayout, checkKeys, counterBytes, codesInto, deriveStates, encodeCounters, planSearch, searchInto, withBlockKeys,
+  type Counters,
+  type WindowMatch,
+  MAX_BATCH_KEYS,
+  MAX_DIGITS,
+  MIN_DIGITS,
+  SEARCH_BUFFER_BYTES,
+  batchLayout,
+  checkKeys,
+  counterBytes,
+  codesInto,
+  deriveStates,
+  encodeCounters,
+  planSearch,
+  searchInto,
+  withBlockKeys,
   writeKeySlot,
 } from "./_batch.js";
 import { MAX_HASH_INPUT } from "./hash.js";
@@ -164,9 +177,7 @@ export class ResidentKeySet {
     if (this.size === 0) return into ?? new Uint32Array(0);
     const spec = SPECS[this.algorithm];
     const layout = batchLayout(spec, this.size);
-    return hashCore().scoped([counterBytes(encoded), layout.codes], (ctr, out) =>
-      codesInto(spec, states, this.size, encoded, digits, ctr!, out!, into),
-    );
+    return hashCore().scoped([counterBytes(encoded), layout.codes], (ctr, out) => codesInto(spec, states, this.size, encoded, digits, ctr!, out!, into));
   }
 
   #live(): number {

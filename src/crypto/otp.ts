@@ -5,8 +5,19 @@
 import { abytes, aint, aoneOf, au32array, au64 } from "../lib/checks.js";
 import { type HashAlgorithm, HASH_ALGORITHMS, SPECS, hashCore } from "./_hash-core.js";
 import {
-  type Counters, type WindowMatch, MAX_DIGITS, MIN_DIGITS,
-  SEARCH_BUFFER_BYTES, batchLayout, checkKeys, counterBytes, codesInto, deriveStates, encodeCounters, planSearch, searchInto,
+  type Counters,
+  type WindowMatch,
+  MAX_DIGITS,
+  MIN_DIGITS,
+  SEARCH_BUFFER_BYTES,
+  batchLayout,
+  checkKeys,
+  counterBytes,
+  codesInto,
+  deriveStates,
+  encodeCounters,
+  planSearch,
+  searchInto,
   withBlockKeys,
 } from "./_batch.js";
 import { MAX_HASH_INPUT } from "./hash.js";
@@ -107,15 +118,11 @@ export function hotpBatch(algorithm: HashAlgorithm, keys: readonly Uint8Array[],
  *   Uint32Array of at least `keys.length` elements.
  * @example hotpBatchInto(out, "SHA1", keys, totpCounter())
  */
-export function hotpBatchInto(
-  out: Uint32Array, algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits = 6,
-): Uint32Array {
+export function hotpBatchInto(out: Uint32Array, algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits = 6): Uint32Array {
   return batch(algorithm, keys, counters, digits, true, out);
 }
 
-function batch(
-  algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits: number, hasOut: boolean, into: unknown,
-): Uint32Array {
+function batch(algorithm: HashAlgorithm, keys: readonly Uint8Array[], counters: Counters, digits: number, hasOut: boolean, into: unknown): Uint32Array {
   aoneOf(algorithm, "algorithm", HASH_ALGORITHMS);
   checkKeys(keys);
   if (hasOut) au32array(into, "out", keys.length);
@@ -146,13 +153,7 @@ function batch(
  *   or a code that is not 4 to 10 ASCII digits.
  * @example searchWindow("SHA1", keys, 1000, 2, "287082") // [{ key: 0, offset: -1 }] if key 0 gave it at 999
  */
-export function searchWindow(
-  algorithm: HashAlgorithm,
-  keys: readonly Uint8Array[],
-  counter: bigint | number,
-  window: number,
-  code: string,
-): WindowMatch[] {
+export function searchWindow(algorithm: HashAlgorithm, keys: readonly Uint8Array[], counter: bigint | number, window: number, code: string): WindowMatch[] {
   aoneOf(algorithm, "algorithm", HASH_ALGORITHMS);
   checkKeys(keys);
   const plan = planSearch(code, counter, window);
@@ -172,9 +173,7 @@ export function searchWindow(
 /** RFC 4226 §5.3 dynamic truncation and reduction, in JS for the one-code path. */
 function truncate(mac: Uint8Array, digits: number): number {
   const offset = mac[mac.length - 1]! & 0x0f;
-  const binary =
-    ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
+  const binary = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
   // A 31-bit value is below 10^10, so 10 digits need no reduction.
   return digits === 10 ? binary : binary % 10 ** digits;
 }
-

@@ -120,14 +120,7 @@ function macInWasm(key: Uint8Array, fill: (core: ReturnType<typeof cipherCore>, 
  * @throws RangeError (reason INVALID_INPUT) on a wrong key length, a header byte out of range or a body too long.
  * @example buildSecureApdu(key, 0xd4, 0x00, 0x00, configTlv, { encrypt: false }) // vector S2
  */
-export function buildSecureApdu(
-  key: Uint8Array,
-  ins: number,
-  p1: number,
-  p2: number,
-  body: Uint8Array,
-  options: { encrypt: boolean },
-): Uint8Array {
+export function buildSecureApdu(key: Uint8Array, ins: number, p1: number, p2: number, body: Uint8Array, options: { encrypt: boolean }): Uint8Array {
   abytes(key, "key", { length: 16 });
   aint(ins, "ins", 0, 255);
   aint(p1, "p1", 0, 255);
@@ -140,10 +133,14 @@ export function buildSecureApdu(
   }
   abytes(body, "body", { max: MAX_CLEAR_BODY });
   const header = Uint8Array.of(0x80, ins, p1, p2, body.length);
-  const last = macInWasm(key, (core, ptr) => {
-    core.write(ptr, header);
-    core.write(ptr + 5, body);
-  }, 5 + body.length);
+  const last = macInWasm(
+    key,
+    (core, ptr) => {
+      core.write(ptr, header);
+      core.write(ptr + 5, body);
+    },
+    5 + body.length,
+  );
   const apdu = new Uint8Array(9 + body.length);
   apdu.set(header);
   apdu[0] = 0x84;

@@ -53,7 +53,7 @@ export function pairableOrigin(origin: string): string | null {
 export function loadOrCreateToken(dataDir: string): string {
   ensurePrivateDir(dataDir);
   const path = join(dataDir, TOKEN_FILE);
-  if (!existsSync(path)) createPrivateFile(path, Buffer.from(randomBytes(32).toString("base64url") + "\n"));
+  if (!existsSync(path)) createPrivateFile(path, Buffer.from(`${randomBytes(32).toString("base64url")}\n`));
   assertPrivateFile(path, "daemon token file", "KEY_FILE_PERMISSIONS");
   return readFileSync(path, "utf8").trim();
 }
@@ -66,7 +66,6 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
 }
-
 
 /**
  * An origin the user approved. The page proves it is the approved page by presenting the pairing
@@ -197,7 +196,7 @@ export class PairingStore {
     this.#stamp = "";
     const file = structuredClone(this.#read());
     change(file);
-    writePrivateFileAtomic(this.path, Buffer.from(JSON.stringify(file, null, 2) + "\n"));
+    writePrivateFileAtomic(this.path, Buffer.from(`${JSON.stringify(file, null, 2)}\n`));
     this.#cache = file;
     const st = statSync(this.path);
     this.#stamp = `${st.mtimeMs}:${st.ino}:${st.size}`;

@@ -48,7 +48,14 @@ export function classifyConnection(req: IncomingMessage, via: Via, token: string
   // A browser cannot reach a Unix socket; whatever its headers say, the peer is the daemon's user.
   if (via === "unix") return { kind: "native", via, proof: "socket" };
   if (!isLoopbackHost(req.headers.host)) {
-    return { refused: { status: 403, reason: "FORBIDDEN_HOST", message: "the Host header must be a loopback name", logFields: { host: String(req.headers.host).slice(0, 100) } } };
+    return {
+      refused: {
+        status: 403,
+        reason: "FORBIDDEN_HOST",
+        message: "the Host header must be a loopback name",
+        logFields: { host: String(req.headers.host).slice(0, 100) },
+      },
+    };
   }
   const rawOrigin = req.headers.origin;
   if (rawOrigin !== undefined && console !== undefined && isOwnOrigin(rawOrigin, req.headers.host, console.port)) {
@@ -59,7 +66,14 @@ export function classifyConnection(req: IncomingMessage, via: Via, token: string
   if (rawOrigin !== undefined) {
     const origin = pairableOrigin(rawOrigin);
     if (origin === null) {
-      return { refused: { status: 403, reason: "FORBIDDEN_ORIGIN", message: "this Origin can never be paired (null, wildcard, not https, too long)", logFields: { origin: rawOrigin.slice(0, 100) } } };
+      return {
+        refused: {
+          status: 403,
+          reason: "FORBIDDEN_ORIGIN",
+          message: "this Origin can never be paired (null, wildcard, not https, too long)",
+          logFields: { origin: rawOrigin.slice(0, 100) },
+        },
+      };
     }
     return { kind: "browser", via, origin };
   }
@@ -68,7 +82,9 @@ export function classifyConnection(req: IncomingMessage, via: Via, token: string
   if (bearerMatches(authorization, token)) return { kind: "native", via, proof: "bearer" };
   return {
     refused: {
-      status: 401, reason: "UNAUTHORIZED", logFields: {},
+      status: 401,
+      reason: "UNAUTHORIZED",
+      logFields: {},
       message: `native clients connect to the daemon's Unix socket, or send Authorization: ${PROOF_SCHEME} and prove the token (docs/API.md)`,
     },
   };

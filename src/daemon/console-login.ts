@@ -113,7 +113,7 @@ export class ConsoleLogin {
     const expiresAt = now + this.#ttlMs;
     this.#launch.set(digest(token), expiresAt);
     const file: LaunchFile = { port: this.#port, url: `http://127.0.0.1:${this.#port}/login?token=${token}`, expiresAt };
-    writePrivateFileAtomic(this.#path, Buffer.from(JSON.stringify(file) + "\n"));
+    writePrivateFileAtomic(this.#path, Buffer.from(`${JSON.stringify(file)}\n`));
     // Every URL the file shows has at least half the TTL left.
     this.#timer = setTimeout(() => this.#rotate(), this.#ttlMs / 2).unref();
   }

@@ -112,7 +112,8 @@ export class DaemonCore {
 
   /** `JSON.stringify(this.devices())`, computed once per device or session change. */
   devicesJson(): string {
-    return (this.#devicesJson ??= JSON.stringify(this.devices()));
+    this.#devicesJson ??= JSON.stringify(this.devices());
+    return this.#devicesJson;
   }
 
   /**
@@ -140,7 +141,13 @@ export class DaemonCore {
       this.#end(current, "taken-over");
     }
     const lease: LeaseState = {
-      session: randomBytes(12).toString("base64url"), deviceId, owner, calling: false, ended: false, serial: device.serial, cardLeft: false,
+      session: randomBytes(12).toString("base64url"),
+      deviceId,
+      owner,
+      calling: false,
+      ended: false,
+      serial: device.serial,
+      cardLeft: false,
     };
     this.#byDevice.set(deviceId, lease);
     this.#bySession.set(lease.session, lease);

@@ -99,7 +99,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const simulation = options.simulate ? await startSimulation(daemonCards(options.simulateTokens ?? 2), { logger: log }) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
-    pcsc, families: [...(simulation?.families ?? []), ...(options.families ?? [])], logger: log,
+    pcsc,
+    families: [...(simulation?.families ?? []), ...(options.families ?? [])],
+    logger: log,
     ...(simulation === undefined ? { hid: { list: async () => (await import("../transports/hid.js")).listToken2HidDevices() } } : {}),
   });
   const hub = new EventHub();
@@ -110,7 +112,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const services: DaemonServices = { core, journal, pairings, pairingRequests, hostClock, version: packageVersion(), log };
   // The batch engine leaves alone a device an API client holds a session on.
   const batches = new BatchEngine({
-    journal: station?.journal ?? journal, devices: manager, logger: log, checkClock: (force) => hostClock.check(force), skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
+    journal: station?.journal ?? journal,
+    devices: manager,
+    logger: log,
+    checkClock: (force) => hostClock.check(force),
+    skip: (id) => core.devices().some((d) => d.id === id && d.session !== null),
     onAttach: (batchId) => {
       // A shared batch's id means nothing to the local journal: a later local start must not resume it.
       if (station !== undefined) return;
@@ -135,18 +141,38 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log.warn("daemon: the recorded batch cannot be resumed", { batchId: active, error });
     }
   }
-  const dispatcher = new RpcDispatcher({
-    ...sessionMethods(services), ...deviceMethods(services), ...tokenMethods(services),
-    ...molto2Methods(services), ...molto2ButtonMethods(services), ...otpAppletMethods(services), ...journalMethods(services), ...batchMethods(services, batches), ...batchLintMethods(), ...healthMethods(services),
-  }, log);
+  const dispatcher = new RpcDispatcher(
+    {
+      ...sessionMethods(services),
+      ...deviceMethods(services),
+      ...tokenMethods(services),
+      ...molto2Methods(services),
+      ...molto2ButtonMethods(services),
+      ...otpAppletMethods(services),
+      ...journalMethods(services),
+      ...batchMethods(services, batches),
+      ...batchLintMethods(),
+      ...healthMethods(services),
+    },
+    log,
+  );
   await manager.settled();
   const links = manager.status();
   // Without pcscd (a machine with FIDO keys only, or pcscd not started yet) the daemon still serves HID
   // keys; PcscManager keeps looking for the service and readers appear when it starts.
-  if (links.pcsc === "unavailable") log.warn("daemon: PC/SC unavailable; serving HID keys, readers once pcscd runs", { reason: links.pcscMessage, hid: links.hid });
+  if (links.pcsc === "unavailable")
+    log.warn("daemon: PC/SC unavailable; serving HID keys, readers once pcscd runs", { reason: links.pcscMessage, hid: links.hid });
   const server = await DaemonServer.listen({
-    port: options.port, socketPath, token, pairings, dispatcher, hub, limits, log,
-    endSessions: (id) => core.releaseAll(id), onClientGone: (id) => pairingRequests.drop(id),
+    port: options.port,
+    socketPath,
+    token,
+    pairings,
+    dispatcher,
+    hub,
+    limits,
+    log,
+    endSessions: (id) => core.releaseAll(id),
+    onClientGone: (id) => pairingRequests.drop(id),
     console: { dataDir, bundle: loadConsoleBundle(), ...(options.consoleLaunchTtlMs !== undefined ? { launchTtlMs: options.consoleLaunchTtlMs } : {}) },
   });
   log.info("daemon listening", { port: server.port, dataDir, link: simulation?.link ?? "pcsc" });
@@ -155,23 +181,28 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   writePrivateFileAtomic(discoveryFilePath(dataDir), new TextEncoder().encode(JSON.stringify(discovery)));
   let closing: Promise<void> | undefined;
   return {
-    port: server.port, dataDir, tokenFile: daemonTokenPath(dataDir), socketPath, link: simulation?.link ?? "pcsc",
-    close: () => (closing ??= (async () => {
-      rmSync(discoveryFilePath(dataDir), { force: true });
-      await server.close();
-      // A burn under way finishes (its journal item then says what the token holds) before the journal closes.
-      const deadline = Date.now() + DRAIN_MS;
-      while (core.running > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      // A batch burn under way finishes too, so its item is committed, failed or left to resume.
-      await batches.close();
-      await station?.close();
-      core.close();
-      unsubscribe();
-      manager.close();
-      journal.close();
-      if (simulation !== undefined) await simulation.close();
-      else await (pcsc as PcscManager).close();
-      log.info("daemon stopped");
-    })()),
+    port: server.port,
+    dataDir,
+    tokenFile: daemonTokenPath(dataDir),
+    socketPath,
+    link: simulation?.link ?? "pcsc",
+    close: () =>
+      (closing ??= (async () => {
+        rmSync(discoveryFilePath(dataDir), { force: true });
+        await server.close();
+        // A burn under way finishes (its journal item then says what the token holds) before the journal closes.
+        const deadline = Date.now() + DRAIN_MS;
+        while (core.running > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        // A batch burn under way finishes too, so its item is committed, failed or left to resume.
+        await batches.close();
+        await station?.close();
+        core.close();
+        unsubscribe();
+        manager.close();
+        journal.close();
+        if (simulation !== undefined) await simulation.close();
+        else await (pcsc as PcscManager).close();
+        log.info("daemon stopped");
+      })()),
   };
 }

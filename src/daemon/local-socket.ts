@@ -31,7 +31,11 @@ function answers(path: string): Promise<boolean> {
 export async function freeSocketPath(path: string): Promise<void> {
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_SOCKET_PATH_BYTES) {
-    throw otpbError("INVALID_INPUT", `the daemon's socket path ${path} is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have; give the daemon a shorter --data-dir`, { detail: { path } });
+    throw otpbError(
+      "INVALID_INPUT",
+      `the daemon's socket path ${path} is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have; give the daemon a shorter --data-dir`,
+      { detail: { path } },
+    );
   }
   let isSocket: boolean;
   try {

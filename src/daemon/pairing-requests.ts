@@ -59,7 +59,9 @@ export class PairingRequests {
     this.#byClient.delete(client);
     const ofOrigin = [...this.#byClient.values()].filter((p) => p.origin === origin).length;
     if (ofOrigin >= this.#limits.perOrigin) {
-      throw otpbError("RATE_LIMITED", `this origin has ${ofOrigin} pairings pending already; close other tabs or wait`, { detail: { retryAfterMs: PAIRING_TTL_MS } });
+      throw otpbError("RATE_LIMITED", `this origin has ${ofOrigin} pairings pending already; close other tabs or wait`, {
+        detail: { retryAfterMs: PAIRING_TTL_MS },
+      });
     }
     if (this.#byClient.size >= this.#limits.total) {
       throw otpbError("RATE_LIMITED", "too many pairings are pending; approve or wait", { detail: { retryAfterMs: PAIRING_TTL_MS } });

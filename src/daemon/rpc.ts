@@ -5,7 +5,14 @@
  * batch length, and the one conversion of any thrown value into a JSON-RPC error object
  * ({@link toRpcError}, as ws's single error factory, Receiver#createError).
  */
-import { JSONRPCErrorException, JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCErrorResponse, type JSONRPCID, type JSONRPCResponse } from "json-rpc-2.0";
+import {
+  JSONRPCErrorException,
+  JSONRPCServer,
+  createJSONRPCErrorResponse,
+  type JSONRPCErrorResponse,
+  type JSONRPCID,
+  type JSONRPCResponse,
+} from "json-rpc-2.0";
 import { detailOf, otpbError, reasonOf } from "../lib/errors.js";
 import { RPC_CODES } from "./rpc-codes.js";
 import type { Logger } from "../lib/log.js";
@@ -129,7 +136,9 @@ export class RpcDispatcher {
     }
     // Unknown methods get the standard -32601 with a reason too, so every error carries one.
     this.#server.handleMethodNotFound = async (request) =>
-      request.id === undefined ? null : createJSONRPCErrorResponse(request.id, -32601, `unknown method ${JSON.stringify(request.method).slice(0, 80)}`, { reason: "METHOD_NOT_FOUND" });
+      request.id === undefined
+        ? null
+        : createJSONRPCErrorResponse(request.id, -32601, `unknown method ${JSON.stringify(request.method).slice(0, 80)}`, { reason: "METHOD_NOT_FOUND" });
   }
 
   /**
@@ -146,7 +155,12 @@ export class RpcDispatcher {
       payload = undefined;
     }
     const wait = admit(Array.isArray(payload) ? Math.max(1, Math.min(payload.length, MAX_BATCH)) : 1);
-    if (wait > 0) return JSON.stringify({ jsonrpc: "2.0", id: null, error: toRpcError(otpbError("RATE_LIMITED", "too many requests", { detail: { retryAfterMs: wait } })) });
+    if (wait > 0)
+      return JSON.stringify({
+        jsonrpc: "2.0",
+        id: null,
+        error: toRpcError(otpbError("RATE_LIMITED", "too many requests", { detail: { retryAfterMs: wait } })),
+      });
     if (payload === undefined) return JSON.stringify(createJSONRPCErrorResponse(null, -32700, "parse error", { reason: "PARSE_ERROR" }));
     if (Array.isArray(payload) && payload.length > MAX_BATCH) {
       return JSON.stringify(createJSONRPCErrorResponse(null, -32600, `a batch holds at most ${MAX_BATCH} requests`, { reason: "INVALID_REQUEST" }));
@@ -156,7 +170,9 @@ export class RpcDispatcher {
     // It also accepts an object as `id`, which JSON-RPC 2.0 §4 forbids.
     const isObject = (v: unknown): boolean => v !== null && typeof v === "object" && !Array.isArray(v) && validId((v as { id?: unknown }).id);
     if (!(isObject(payload) || (Array.isArray(payload) && payload.length > 0 && payload.every(isObject)))) {
-      return JSON.stringify(createJSONRPCErrorResponse(null, -32600, "a request must be a JSON object (or a non-empty array of them)", { reason: "INVALID_REQUEST" }));
+      return JSON.stringify(
+        createJSONRPCErrorResponse(null, -32600, "a request must be a JSON object (or a non-empty array of them)", { reason: "INVALID_REQUEST" }),
+      );
     }
     let response: JSONRPCResponse | JSONRPCResponse[] | null;
     try {
@@ -171,10 +187,13 @@ export class RpcDispatcher {
 
   #gate(name: string, spec: MethodSpec, client: ClientContext): void {
     if (name !== "hello" && !client.helloDone) throw otpbError("HELLO_REQUIRED", "call hello first");
-    if (spec.nativeOnly === true && client.kind !== "native") throw otpbError("CAPABILITY_DENIED", `${name} is for the daemon's own user, not for pages`, { detail: { capability: "native" } });
+    if (spec.nativeOnly === true && client.kind !== "native")
+      throw otpbError("CAPABILITY_DENIED", `${name} is for the daemon's own user, not for pages`, { detail: { capability: "native" } });
     if (spec.capability === null && spec.nativeOnly !== true) return;
-    if (!client.paired() && client.kind === "native") throw otpbError("UNAUTHORIZED", "prove the token first (auth.challenge, auth.prove) or connect to the daemon's Unix socket");
-    if (!client.paired()) throw otpbError("NOT_PAIRED", "this page is not paired: call pairing.request and have the user approve the code, or present the pairing secret in hello");
+    if (!client.paired() && client.kind === "native")
+      throw otpbError("UNAUTHORIZED", "prove the token first (auth.challenge, auth.prove) or connect to the daemon's Unix socket");
+    if (!client.paired())
+      throw otpbError("NOT_PAIRED", "this page is not paired: call pairing.request and have the user approve the code, or present the pairing secret in hello");
     if (spec.capability !== null && !client.capabilities().has(spec.capability)) {
       throw otpbError("CAPABILITY_DENIED", `${name} needs the ${spec.capability} capability`, { detail: { capability: spec.capability } });
     }

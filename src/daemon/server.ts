@@ -39,8 +39,15 @@ export interface ServerLimits extends SocketLimits {
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
-  maxPayload: 64 * 1024, maxSockets: 256, nativeReserve: 64, perOrigin: 16, rate: { perSecond: 100, burst: 200 },
-  helloTimeoutMs: 10_000, pingIntervalMs: 30_000, headersTimeoutMs: 5_000, pairing: DEFAULT_PAIRING_LIMITS,
+  maxPayload: 64 * 1024,
+  maxSockets: 256,
+  nativeReserve: 64,
+  perOrigin: 16,
+  rate: { perSecond: 100, burst: 200 },
+  helloTimeoutMs: 10_000,
+  pingIntervalMs: 30_000,
+  headersTimeoutMs: 5_000,
+  pairing: DEFAULT_PAIRING_LIMITS,
 };
 
 export interface ServerOptions {
@@ -69,7 +76,9 @@ const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidd
 /** Answers the upgrade request with an HTTP error whose JSON body names the reason (docs/API.md). */
 function refuse(socket: Duplex, status: 401 | 403 | 503, reason: Reason, message: string): void {
   const body = JSON.stringify({ reason, message });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 interface Open {
@@ -131,24 +140,30 @@ export class DaemonServer {
    */
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
-    const closes = [...this.#open.values()].map(({ ws }) => new Promise<void>((resolve) => {
-      ws.once("close", () => resolve());
-      ws.close(1001, "daemon shutting down");
-      setTimeout(() => ws.terminate(), 1_000).unref();
-    }));
+    const closes = [...this.#open.values()].map(
+      ({ ws }) =>
+        new Promise<void>((resolve) => {
+          ws.once("close", () => resolve());
+          ws.close(1001, "daemon shutting down");
+          setTimeout(() => ws.terminate(), 1_000).unref();
+        }),
+    );
     await Promise.all([...closes, ...this.#http.map((h) => new Promise<void>((resolve) => h.close(() => resolve())))]);
     this.#wss.close();
   }
 
   #bind(address: { host: string; port: number; ipv6Only?: boolean } | { path: string }, via: Via): Promise<number> {
     const { headersTimeoutMs, maxSockets } = this.#options.limits;
-    const http = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: headersTimeoutMs * 2, connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) }, (req, res) => {
-      const login = this.#login;
-      // The console is a page of the daemon's TCP address; the Unix socket serves only the API.
-      if (via === "unix") return void res.writeHead(426, { "Content-Type": "text/plain" }).end("otpbridge speaks JSON-RPC over WebSocket\n");
-      if (login === undefined) return void res.writeHead(503, { "Content-Type": "text/plain" }).end("starting\n");
-      serveConsole(req, res, { login, bundle: this.#options.console.bundle, log: this.#options.log });
-    });
+    const http = createServer(
+      { headersTimeout: headersTimeoutMs, requestTimeout: headersTimeoutMs * 2, connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) },
+      (req, res) => {
+        const login = this.#login;
+        // The console is a page of the daemon's TCP address; the Unix socket serves only the API.
+        if (via === "unix") return void res.writeHead(426, { "Content-Type": "text/plain" }).end("otpbridge speaks JSON-RPC over WebSocket\n");
+        if (login === undefined) return void res.writeHead(503, { "Content-Type": "text/plain" }).end("starting\n");
+        serveConsole(req, res, { login, bundle: this.#options.console.bundle, log: this.#options.log });
+      },
+    );
     // Half-open connections beyond this are dropped by the kernel accept path, not kept as descriptors.
     http.maxConnections = 2 * maxSockets + 64;
     http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head, via));
@@ -193,7 +208,11 @@ export class DaemonServer {
     if (connection.kind === "browser") {
       const origin = connection.origin;
       const client: ClientContext = {
-        id, kind: "browser", origin, helloDone: false, notify,
+        id,
+        kind: "browser",
+        origin,
+        helloDone: false,
+        notify,
         capabilities: () => {
           const approval = client.approvalId === undefined ? undefined : pairings.current(origin, client.approvalId);
           return approval === undefined ? NONE : new Set(approval.capabilities);
@@ -203,12 +222,20 @@ export class DaemonServer {
       return client;
     }
     // The console is the user who runs the daemon, as a native client is.
-    if (connection.kind === "console") return { id, kind: "console", origin: connection.origin, capabilities: () => ALL, paired: () => true, helloDone: false, notify };
+    if (connection.kind === "console")
+      return { id, kind: "console", origin: connection.origin, capabilities: () => ALL, paired: () => true, helloDone: false, notify };
     if (connection.proof !== "challenge") return { id, kind: "native", capabilities: () => ALL, paired: () => true, helloDone: false, notify };
     const s = req.socket;
-    const challenge = new NativeChallenge(token, channelName({ address: s.remoteAddress ?? "", port: s.remotePort ?? 0 }, { address: s.localAddress ?? "", port: s.localPort ?? 0 }));
+    const challenge = new NativeChallenge(
+      token,
+      channelName({ address: s.remoteAddress ?? "", port: s.remotePort ?? 0 }, { address: s.localAddress ?? "", port: s.localPort ?? 0 }),
+    );
     return {
-      id, kind: "native", helloDone: false, notify, challenge,
+      id,
+      kind: "native",
+      helloDone: false,
+      notify,
+      challenge,
       capabilities: () => (challenge.proven ? ALL : NONE),
       paired: () => challenge.proven,
     };

@@ -141,7 +141,12 @@ export async function checkHid(view: SystemView): Promise<Finding[]> {
   findings.push(
     probe.ok
       ? { check: "node-hid", level: "ok", title: `node-hid loads; backend ${probe.detail}` }
-      : { check: "node-hid", level: "error", title: `node-hid does not load: ${probe.detail}`, fix: "sudo apt install libusb-1.0-0; then npm rebuild node-hid" },
+      : {
+          check: "node-hid",
+          level: "error",
+          title: `node-hid does not load: ${probe.detail}`,
+          fix: "sudo apt install libusb-1.0-0; then npm rebuild node-hid",
+        },
   );
   return findings;
 }
@@ -154,7 +159,8 @@ export async function checkHid(view: SystemView): Promise<Finding[]> {
 export async function checkAddons(view: SystemView, installRoot: string): Promise<Finding> {
   const probes = await view.probeAddons();
   const failed = probes.filter((p) => !p.ok);
-  if (failed.length === 0) return { check: "addons", level: "ok", title: `native addons load in Node ${process.versions.node}: ${probes.map((p) => p.name).join(", ")}` };
+  if (failed.length === 0)
+    return { check: "addons", level: "ok", title: `native addons load in Node ${process.versions.node}: ${probes.map((p) => p.name).join(", ")}` };
   const reasons = failed.map((p) => {
     const abi = /NODE_MODULE_VERSION (\d+)[\s\S]*NODE_MODULE_VERSION (\d+)/.exec(p.detail ?? "");
     if (abi) return `${p.name} was built for another Node.js (module version ${abi[1]}; Node ${process.versions.node} needs ${abi[2]})`;
@@ -186,14 +192,16 @@ export function checkFidoPermissions(view: SystemView): Finding {
       ? { check, level: "ok", title: `no Token2 FIDO key attached; udev rule present (${rule.file})` }
       : { check, level: "info", title: "no Token2 FIDO key attached; no udev rule for Token2 keys yet", fix };
   }
-  const closed = keys.flatMap((k) => k.hidraw).filter((node) => {
-    try {
-      accessSync(at(view, "dev", node), constants.R_OK | constants.W_OK);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const closed = keys
+    .flatMap((k) => k.hidraw)
+    .filter((node) => {
+      try {
+        accessSync(at(view, "dev", node), constants.R_OK | constants.W_OK);
+        return false;
+      } catch {
+        return true;
+      }
+    });
   if (closed.length > 0) {
     return { check, level: "error", title: `cannot open ${closed.map((n) => `/dev/${n}`).join(", ")} (Token2 FIDO key): no permission`, fix };
   }
@@ -206,7 +214,12 @@ export function checkClock(view: SystemView): Finding {
   const { state, source } = clockSyncState(view);
   if (state === "synchronized") return { check: "clock", level: "ok", title: `system clock synchronised (${source})` };
   if (state === "unsynchronized") {
-    return { check: "clock", level: "error", title: "system clock is not synchronised: tokens would get a wrong time", fix: "sudo timedatectl set-ntp true   # or install and start chrony / systemd-timesyncd" };
+    return {
+      check: "clock",
+      level: "error",
+      title: "system clock is not synchronised: tokens would get a wrong time",
+      fix: "sudo timedatectl set-ntp true   # or install and start chrony / systemd-timesyncd",
+    };
   }
   return {
     check: "clock",

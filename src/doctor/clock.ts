@@ -93,8 +93,6 @@ export async function checkHostClock(options: HostClockOptions): Promise<HostClo
 export function describeDeviceDrift(deviceUnixSeconds: number, hostUnixMs: number): { driftSeconds: number; message: string } {
   const driftSeconds = Math.round(deviceUnixSeconds - hostUnixMs / 1000);
   const message =
-    driftSeconds === 0
-      ? "token clock matches the host"
-      : `token clock is ${Math.abs(driftSeconds)} s ${driftSeconds > 0 ? "ahead of" : "behind"} the host`;
+    driftSeconds === 0 ? "token clock matches the host" : `token clock is ${Math.abs(driftSeconds)} s ${driftSeconds > 0 ? "ahead of" : "behind"} the host`;
   return { driftSeconds, message };
 }

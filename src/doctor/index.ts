@@ -33,6 +33,16 @@ const MARK: Record<Finding["level"], string> = { ok: "ok  ", info: "info", warn:
 /** Findings as lines: a mark, the title, and the fix indented under it. */
 export function formatFindings(findings: readonly Finding[]): string {
   return findings
-    .map((f) => `[${MARK[f.level]}] ${f.title}${f.fix ? `\n${f.fix.split("\n").map((l) => `       ${l}`).join("\n")}` : ""}`)
+    .map(
+      (f) =>
+        `[${MARK[f.level]}] ${f.title}${
+          f.fix
+            ? `\n${f.fix
+                .split("\n")
+                .map((l) => `       ${l}`)
+                .join("\n")}`
+            : ""
+        }`,
+    )
     .join("\n");
 }

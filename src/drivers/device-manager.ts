@@ -215,7 +215,6 @@ export class DeviceManager {
     return result;
   }
 
-
   /** Identifies the card in `reader` again (for example after the caller changed it). */
   reidentify(reader: string): void {
     const entry = this.#readers.get(reader);
@@ -270,8 +269,14 @@ export class DeviceManager {
   #emptyInfo(reader: string): DeviceInfo {
     const known = familyOfReader(reader, this.#rules);
     return {
-      id: `pcsc:${reader}`, link: "pcsc", reader, family: known?.family ?? null, familySource: known?.source ?? null,
-      model: null, serial: null, state: "no-card",
+      id: `pcsc:${reader}`,
+      link: "pcsc",
+      reader,
+      family: known?.family ?? null,
+      familySource: known?.source ?? null,
+      model: null,
+      serial: null,
+      state: "no-card",
     };
   }
 
@@ -311,13 +316,7 @@ export class DeviceManager {
   }
 
   /** Runs `probe` in the reader's queue and lists the card as it says, or as the failure says. */
-  #identify(
-    reader: string,
-    entry: ReaderEntry,
-    generation: number,
-    retried: boolean,
-    probe: (transport: ApduTransport) => Promise<Partial<DeviceInfo>>,
-  ): void {
+  #identify(reader: string, entry: ReaderEntry, generation: number, retried: boolean, probe: (transport: ApduTransport) => Promise<Partial<DeviceInfo>>): void {
     entry.info = { ...this.#emptyInfo(reader), state: "identifying" };
     this.#pending++;
     this.#log.debug("device manager: identifying", { reader });
@@ -380,8 +379,14 @@ export class DeviceManager {
     this.#hid.clear();
     for (const device of found) {
       this.#hid.set(device.path, {
-        id: `hid:${device.path}`, link: "hid", path: device.path, family: "otp-applet", familySource: "usb",
-        model: device.product ?? null, serial: device.serialNumber ?? null, state: "ready",
+        id: `hid:${device.path}`,
+        link: "hid",
+        path: device.path,
+        family: "otp-applet",
+        familySource: "usb",
+        model: device.product ?? null,
+        serial: device.serialNumber ?? null,
+        state: "ready",
       });
     }
     this.#changed();

@@ -102,7 +102,11 @@ export async function holdStill<T, L>(
       if (attempt >= attempts || !repeatable(error)) throw error;
       const stage = (error as { detail?: { stage?: unknown } }).detail?.stage;
       options.onRetry?.({
-        message: HOLD_STILL_MESSAGE, reader: token.reader, serial: token.serial, attempt: attempt + 1, attempts,
+        message: HOLD_STILL_MESSAGE,
+        reader: token.reader,
+        serial: token.serial,
+        attempt: attempt + 1,
+        attempts,
         stage: typeof stage === "string" ? stage : "info",
       });
       if (!(await waitForToken(manager, token, waitMs))) throw error;

@@ -22,7 +22,8 @@ const ADVISED_KEY_LENGTH = 16;
 
 export const DEFAULT_KEY_WARNING: Readonly<Molto2Warning> = {
   code: "default-key",
-  message: "this Molto2 still uses the public factory customer key TOKEN2MOLTO1-KEY: anyone holding it can rewrite its profiles; set your own with `otpbridge molto2 set-key`",
+  message:
+    "this Molto2 still uses the public factory customer key TOKEN2MOLTO1-KEY: anyone holding it can rewrite its profiles; set your own with `otpbridge molto2 set-key`",
 };
 
 const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -47,11 +48,16 @@ export function isFactoryKey(k: Uint8Array): boolean {
 export function checkNewCustomerKey(key: Uint8Array): Molto2Warning[] {
   abytes(key, "newCustomerKey", { min: 1 });
   if (bytesEqual(key, MOLTO2_DEFAULT_CUSTOMER_KEY)) {
-    throw otpbError("INVALID_INPUT", "the new customer key is the public factory key TOKEN2MOLTO1-KEY; choose your own (a factory reset is how to go back to it)");
+    throw otpbError(
+      "INVALID_INPUT",
+      "the new customer key is the public factory key TOKEN2MOLTO1-KEY; choose your own (a factory reset is how to go back to it)",
+    );
   }
   if (key.length >= ADVISED_KEY_LENGTH) return [];
-  return [{
-    code: "short-key",
-    message: `the new customer key is ${key.length} bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)`,
-  }];
+  return [
+    {
+      code: "short-key",
+      message: `the new customer key is ${key.length} bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)`,
+    },
+  ];
 }

@@ -10,10 +10,25 @@ import { abool, abytes, aint } from "../lib/checks.js";
 import { otpbError, reasonOf, type OtpbridgeError } from "../lib/errors.js";
 import { decodeResponseApdu, type ResponseApdu } from "../protocol/apdu.js";
 import {
-  MOLTO2_DEFAULT_CUSTOMER_KEY, MOLTO2_MAX_PROFILE, encodeMolto2Config, molto2AuthResult, molto2ChallengeApdu,
-  molto2ChangeKeyApdu, molto2DeleteSeedApdu, molto2FactoryResetApdu, molto2InfoApdu, molto2Key,
-  molto2ScreenLockApdu, molto2SyncTimeApdu, molto2WriteConfigApdu, molto2WriteSeedApdu, molto2WriteTitleApdu,
-  parsePublicRead, publicReadApdu, type Molto2Config, type Molto2PublicProfile,
+  MOLTO2_DEFAULT_CUSTOMER_KEY,
+  MOLTO2_MAX_PROFILE,
+  encodeMolto2Config,
+  molto2AuthResult,
+  molto2ChallengeApdu,
+  molto2ChangeKeyApdu,
+  molto2DeleteSeedApdu,
+  molto2FactoryResetApdu,
+  molto2InfoApdu,
+  molto2Key,
+  molto2ScreenLockApdu,
+  molto2SyncTimeApdu,
+  molto2WriteConfigApdu,
+  molto2WriteSeedApdu,
+  molto2WriteTitleApdu,
+  parsePublicRead,
+  publicReadApdu,
+  type Molto2Config,
+  type Molto2PublicProfile,
 } from "../protocol/molto2.js";
 import { describeSw, type SwOperation } from "../protocol/status-messages.js";
 import { SW, isSuccess } from "../protocol/status-words.js";
@@ -235,9 +250,13 @@ export class Molto2Session implements DriverSession<TokenInfo> {
       if (!isSuccess(sw)) failed.push({ profile, sw });
     }
     if (failed.length > 0) {
-      throw otpbError("DEVICE_ERROR", `time sync failed on ${failed.length} profile(s): ${failed.map((f) => `profile ${f.profile}: ${describeSw("molto2", f.sw, "sync")}`).join("; ")}`, {
-        detail: { operation: "time sync", failed },
-      });
+      throw otpbError(
+        "DEVICE_ERROR",
+        `time sync failed on ${failed.length} profile(s): ${failed.map((f) => `profile ${f.profile}: ${describeSw("molto2", f.sw, "sync")}`).join("; ")}`,
+        {
+          detail: { operation: "time sync", failed },
+        },
+      );
     }
     return { profiles, time };
   }
@@ -269,9 +288,13 @@ export class Molto2Session implements DriverSession<TokenInfo> {
       } catch (error) {
         if (reasonOf(error) !== "WRONG_CUSTOMER_KEY") throw error;
         const triesLeft = (error as OtpbridgeError).detail.triesLeft;
-        throw otpbError("KEY_CHANGE_NOT_APPLIED", `the token refuses the new customer key (was ▲ pressed?); the old key is in force, ${triesLeft} tries left, but the token may still hold the request: a later ▲ press would apply the new key`, {
-          detail: { triesLeft },
-        });
+        throw otpbError(
+          "KEY_CHANGE_NOT_APPLIED",
+          `the token refuses the new customer key (was ▲ pressed?); the old key is in force, ${triesLeft} tries left, but the token may still hold the request: a later ▲ press would apply the new key`,
+          {
+            detail: { triesLeft },
+          },
+        );
       }
     } finally {
       next.fill(0);

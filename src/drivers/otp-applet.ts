@@ -7,13 +7,22 @@
 import { otpbError } from "../lib/errors.js";
 import { decodeResponseApdu, type ResponseApdu } from "../protocol/apdu.js";
 import {
-  FIDO_AID, IV_WRITE_SEED, OTP_AID, continueApdu, getEcdhPubkeyApdu, parseDeviceConfig, parseSerialResponse,
-  readAllApdu, readConfigApdu, readOneApdu, readSerialApdu, sealedWriteApdu, selectApdu,
+  FIDO_AID,
+  IV_WRITE_SEED,
+  OTP_AID,
+  continueApdu,
+  getEcdhPubkeyApdu,
+  parseDeviceConfig,
+  parseSerialResponse,
+  readAllApdu,
+  readConfigApdu,
+  readOneApdu,
+  readSerialApdu,
+  sealedWriteApdu,
+  selectApdu,
   type OtpDeviceConfig,
 } from "../protocol/otp-applet.js";
-import {
-  encodeEntryDelete, encodeEntryWrite, parseEntryPage, parseEntryRecord, type OtpEntryRecord, type OtpEntryWrite,
-} from "../protocol/otp-entries.js";
+import { encodeEntryDelete, encodeEntryWrite, parseEntryPage, parseEntryRecord, type OtpEntryRecord, type OtpEntryWrite } from "../protocol/otp-entries.js";
 import { seal } from "../protocol/otp-seal.js";
 import { describeSw, type SwOperation } from "../protocol/status-messages.js";
 import { SW, isSuccess } from "../protocol/status-words.js";
@@ -161,7 +170,9 @@ export class OtpAppletSession implements DriverSession<OtpAppletInfo> {
   async #selectOtp(): Promise<void> {
     const { sw } = await this.#send(selectApdu(OTP_AID));
     if (!isSuccess(sw)) {
-      throw otpbError("APPLET_NOT_FOUND", `this card has no Token2 OTP applet: SELECT answered that ${describeSw("otp-applet", sw, "select")}`, { detail: { sw } });
+      throw otpbError("APPLET_NOT_FOUND", `this card has no Token2 OTP applet: SELECT answered that ${describeSw("otp-applet", sw, "select")}`, {
+        detail: { sw },
+      });
     }
   }
 

@@ -19,8 +19,14 @@ import { silentLogger, type Logger } from "../lib/log.js";
 import { totp } from "../crypto/otp.js";
 import type { SingleProfileModel } from "../protocol/models.js";
 import {
-  DISPLAY_TIMEOUT_CODES, SINGLE_PROFILE_KEY, getChallengeApdu, getInfoApdu, parseSingleProfileInfo,
-  writeConfigApdu, writeSeedApdu, type TokenAlgorithm,
+  DISPLAY_TIMEOUT_CODES,
+  SINGLE_PROFILE_KEY,
+  getChallengeApdu,
+  getInfoApdu,
+  parseSingleProfileInfo,
+  writeConfigApdu,
+  writeSeedApdu,
+  type TokenAlgorithm,
 } from "../protocol/single-profile.js";
 import { decodeResponseApdu } from "../protocol/apdu.js";
 import { describeSw, type SwOperation } from "../protocol/status-messages.js";
@@ -109,9 +115,7 @@ export interface SessionOptions {
 }
 
 /** Result of GET INFO on an unknown card: a token (model null if the prefix is unknown) or not one. */
-export type Identification =
-  | { kind: "token"; serial: string; clock: number; model: SingleProfileModel | null }
-  | { kind: "other"; sw: number };
+export type Identification = { kind: "token"; serial: string; clock: number; model: SingleProfileModel | null } | { kind: "other"; sw: number };
 
 /** Where the seed stands after a failure, for the message and `detail.seedState`. */
 type SeedState = "unchanged" | "unknown" | "wiped" | "previous" | "kept";
@@ -188,8 +192,11 @@ export class SingleProfileSession implements DriverSession<SingleProfileInfo> {
     }
     if (options.expectSerial !== undefined && found.serial !== options.expectSerial) throw swapped(options.expectSerial, found.serial);
     const info: SingleProfileInfo = {
-      serial: found.serial, model: found.model, restrictedSync: found.model.restrictedSync,
-      clock: found.clock, driftSeconds: found.clock - now(),
+      serial: found.serial,
+      model: found.model,
+      restrictedSync: found.model.restrictedSync,
+      clock: found.clock,
+      driftSeconds: found.clock - now(),
     };
     log.info("single-profile: identified", { serial: info.serial, model: info.model.name, driftSeconds: info.driftSeconds });
     return new SingleProfileSession(transport, info, log.child({ serial: info.serial }), now);
@@ -231,7 +238,9 @@ export class SingleProfileSession implements DriverSession<SingleProfileInfo> {
     if (options.time !== undefined) aint(options.time, "time", 0, 0xffffffff);
     const time = await this.#writeAll(options, options.seed, options.time);
     return {
-      serial: this.#info.serial, model: this.#info.model.name, restrictedSync: this.#info.restrictedSync,
+      serial: this.#info.serial,
+      model: this.#info.model.name,
+      restrictedSync: this.#info.restrictedSync,
       codes: expectedCodes(options.seed, options, time),
     };
   }
@@ -249,14 +258,21 @@ export class SingleProfileSession implements DriverSession<SingleProfileInfo> {
     if (options.time !== undefined) aint(options.time, "time", 0, 0xffffffff);
     const model = this.#info.model;
     if (model.restrictedSync && options.confirmSeedWipe !== true) {
-      throw otpbError("SEED_WIPE_NOT_CONFIRMED", `a clock sync erases the seed of a ${model.name}; confirm that it will be wiped (and give the seed to write it again)`, {
-        detail: { serial: this.#info.serial, model: model.name },
-      });
+      throw otpbError(
+        "SEED_WIPE_NOT_CONFIRMED",
+        `a clock sync erases the seed of a ${model.name}; confirm that it will be wiped (and give the seed to write it again)`,
+        {
+          detail: { serial: this.#info.serial, model: model.name },
+        },
+      );
     }
     const before = await this.readInfo();
     const time = await this.#writeAll(options, options.reseed, options.time);
     const result: SyncTimeResult = {
-      serial: before.serial, model: model.name, time, driftBefore: before.driftSeconds,
+      serial: before.serial,
+      model: model.name,
+      time,
+      driftBefore: before.driftSeconds,
       seed: options.reseed !== undefined ? "rewritten" : model.restrictedSync ? "wiped" : "kept",
     };
     if (options.reseed !== undefined) result.codes = expectedCodes(options.reseed, options, time);
@@ -356,9 +372,13 @@ export class SingleProfileSession implements DriverSession<SingleProfileInfo> {
 
 /** CARD_REMOVED for another card answering where `serial` was: never retried ({@link safeToRepeat}). */
 function swapped(serial: string, found: string | null): OtpbridgeError {
-  return otpbError("CARD_REMOVED", `a different card (${found ?? "not a token"}) answers instead of token ${serial}: the token was swapped; nothing more was sent`, {
-    detail: { serial, found, swapped: true },
-  });
+  return otpbError(
+    "CARD_REMOVED",
+    `a different card (${found ?? "not a token"}) answers instead of token ${serial}: the token was swapped; nothing more was sent`,
+    {
+      detail: { serial, found, swapped: true },
+    },
+  );
 }
 
 /**

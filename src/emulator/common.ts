@@ -81,8 +81,13 @@ export function readLax(apdu: Uint8Array): LaxCommand | null {
   const lc = n >= 5 ? apdu[4]! : 0;
   if (n >= 5 && n < 5 + lc) return null;
   return {
-    cla: apdu[0]!, ins: apdu[1]!, p1: apdu[2]!, p2: apdu[3]!, lc,
-    data: apdu.slice(5, 5 + lc), trailing: Math.max(0, n - 5 - lc),
+    cla: apdu[0]!,
+    ins: apdu[1]!,
+    p1: apdu[2]!,
+    p2: apdu[3]!,
+    lc,
+    data: apdu.slice(5, 5 + lc),
+    trailing: Math.max(0, n - 5 - lc),
   };
 }
 

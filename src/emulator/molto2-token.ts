@@ -8,10 +8,7 @@ import { authResponse, sm4DecryptEcb, token2Mac, totp, unpadIso9797M2 } from "..
 import { MOLTO2_DEFAULT_CUSTOMER_KEY, molto2Key } from "../protocol/molto2.js";
 import { SW, swBytes } from "../protocol/status-words.js";
 import { encodeTokenInfo } from "../protocol/token-info.js";
-import {
-  buildAtr, constantTimeEqual, macInput, readLax, splitMac, systemClock, systemRng,
-  type Clock, type LaxCommand, type Rng,
-} from "./common.js";
+import { buildAtr, constantTimeEqual, macInput, readLax, splitMac, systemClock, systemRng, type Clock, type LaxCommand, type Rng } from "./common.js";
 import { emptyProfile, publicBlock, type Molto2Profile } from "./molto2-profile.js";
 
 export interface Molto2TokenOptions {
@@ -168,8 +165,15 @@ export class Molto2Token {
   state(): Molto2State {
     this.expirePending();
     return {
-      serial: this.serial, keyDigest: this.key.slice(), triesLeft: this.triesLeft, authed: this.authed, armed: this.armed,
-      pending: this.pending.kind, screenLocked: this.screenLocked, display: this.display, rtc: this.rtc(),
+      serial: this.serial,
+      keyDigest: this.key.slice(),
+      triesLeft: this.triesLeft,
+      authed: this.authed,
+      armed: this.armed,
+      pending: this.pending.kind,
+      screenLocked: this.screenLocked,
+      display: this.display,
+      rtc: this.rtc(),
       profiles: this.profiles.map((p) => ({ ...p, seed: p.seed.slice(), title: p.title.slice() })),
     };
   }
@@ -282,8 +286,11 @@ export class Molto2Token {
     const { body, mac } = splitMac(cmd.data);
     const expected = token2Mac(this.key, macInput(cmd.ins, cmd.p1, cmd.p2, body));
     if (!constantTimeEqual(expected, mac)) return SW.SM_DATA_INCORRECT;
-    const known = (cmd.ins === 0xc5 && cmd.p1 === 0x01) || (cmd.ins === 0xd5 && cmd.p1 === 0x00) ||
-      (cmd.ins === 0xd4 && cmd.p1 === 0x01) || (cmd.ins === 0xd7 && cmd.p1 === 0x00 && cmd.p2 === 0x00);
+    const known =
+      (cmd.ins === 0xc5 && cmd.p1 === 0x01) ||
+      (cmd.ins === 0xd5 && cmd.p1 === 0x00) ||
+      (cmd.ins === 0xd4 && cmd.p1 === 0x01) ||
+      (cmd.ins === 0xd7 && cmd.p1 === 0x00 && cmd.p2 === 0x00);
     if (!known) return SW.INS_NOT_SUPPORTED;
     if (!this.authed) return SW.SECURITY_STATUS_NOT_SATISFIED;
     if (cmd.ins === 0xd7) return this.changeKey(body);

@@ -30,7 +30,10 @@ export class OtpAppletHidDevice {
   private pending: { apdu: Uint8Array; since: number } | null = null;
 
   /** @throws RangeError (INVALID_INPUT) on a touchTimeout outside 1..600 s. */
-  constructor(readonly key: OtpAppletKey, options: OtpAppletHidOptions = {}) {
+  constructor(
+    readonly key: OtpAppletKey,
+    options: OtpAppletHidOptions = {},
+  ) {
     this.clock = options.clock ?? systemClock;
     this.timeout = options.touchTimeout ?? 20;
     aint(this.timeout, "touchTimeout", 1, 600);

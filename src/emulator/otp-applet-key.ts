@@ -7,9 +7,7 @@ import { abytes, aint } from "../lib/checks.js";
 import { hotp, totp } from "../crypto/index.js";
 import { decodeCommandApdu, encodeResponseApdu, type DecodedCommand } from "../protocol/apdu.js";
 import { FIDO_AID, INS_GET_SERIAL, IV_HOTP_SEED, IV_WRITE_SEED, OTP_AID, OTP_CMD, TAG_SERIAL } from "../protocol/otp-applet.js";
-import {
-  decodeEntryCommand, decodeEnumRequest, decodeHotpSlot, encodeEntryRecord, type OtpEntryParams,
-} from "../protocol/otp-entries.js";
+import { decodeEntryCommand, decodeEnumRequest, decodeHotpSlot, encodeEntryRecord, type OtpEntryParams } from "../protocol/otp-entries.js";
 import { p256KeyPair, unseal, type P256KeyPair } from "../protocol/otp-seal.js";
 import { SW, swBytes } from "../protocol/status-words.js";
 import { buildAtr, constantTimeEqual, systemRng, type Rng } from "./common.js";
@@ -124,7 +122,10 @@ export class OtpAppletKey {
     return {
       entries: [...this.entries.values()].map((e) => ({ ...e.params, seed: e.seed.slice(), counter: e.counter })),
       hotpSlot: this.hotpSlot && { digits: this.hotpSlot.digits, seed: this.hotpSlot.seed.slice() },
-      config: this.config.slice(), selected: this.selected, touchArmed: this.touchArmed, publicKey: this.publicKey,
+      config: this.config.slice(),
+      selected: this.selected,
+      touchArmed: this.touchArmed,
+      publicKey: this.publicKey,
     };
   }
 

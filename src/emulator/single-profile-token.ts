@@ -10,10 +10,7 @@ import { modelOfSerial } from "../protocol/models.js";
 import { SINGLE_PROFILE_KEY } from "../protocol/single-profile.js";
 import { SW, swBytes } from "../protocol/status-words.js";
 import { encodeTokenInfo, type InfoForm } from "../protocol/token-info.js";
-import {
-  buildAtr, constantTimeEqual, macInput, readLax, splitMac, systemClock, systemRng,
-  type Clock, type LaxCommand, type Rng,
-} from "./common.js";
+import { buildAtr, constantTimeEqual, macInput, readLax, splitMac, systemClock, systemRng, type Clock, type LaxCommand, type Rng } from "./common.js";
 
 /** Factory serial of the open core (an OTPC-P2-i, §2.9). */
 export const FACTORY_SERIAL = "86596220000001";
@@ -128,9 +125,17 @@ export class SingleProfileToken {
   /** Inspection for tests. */
   state(): SingleProfileState {
     return {
-      serial: this.serial, seed: this.seed.slice(), alg: this.alg, step: this.step, display: this.display,
-      keyLocked: this.keyLocked, restrictedSync: this.restrictedSync, rtc: this.rtc(),
-      armed: this.armed, authed: this.authed, failedAuths: this.failedAuths,
+      serial: this.serial,
+      seed: this.seed.slice(),
+      alg: this.alg,
+      step: this.step,
+      display: this.display,
+      keyLocked: this.keyLocked,
+      restrictedSync: this.restrictedSync,
+      rtc: this.rtc(),
+      armed: this.armed,
+      authed: this.authed,
+      failedAuths: this.failedAuths,
     };
   }
 

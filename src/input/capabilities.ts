@@ -67,26 +67,9 @@ export const DEVICE_CAPABILITIES: Readonly<Record<DeviceFamily, DeviceCapabiliti
   },
 });
 
-export type ExportTarget =
-  | "entra-csv"
-  | "graph-json"
-  | "duo"
-  | "pingid"
-  | "privacyidea-csv"
-  | "privacyidea-pskc"
-  | "pskc"
-  | "otpauth";
+export type ExportTarget = "entra-csv" | "graph-json" | "duo" | "pingid" | "privacyidea-csv" | "privacyidea-pskc" | "pskc" | "otpauth";
 
-export const EXPORT_TARGETS: readonly ExportTarget[] = [
-  "entra-csv",
-  "graph-json",
-  "duo",
-  "pingid",
-  "privacyidea-csv",
-  "privacyidea-pskc",
-  "pskc",
-  "otpauth",
-];
+export const EXPORT_TARGETS: readonly ExportTarget[] = ["entra-csv", "graph-json", "duo", "pingid", "privacyidea-csv", "privacyidea-pskc", "pskc", "otpauth"];
 
 export interface TargetCapabilities {
   readonly target: ExportTarget;
@@ -303,14 +286,14 @@ function checkAsciiNames(
   }
 }
 
-function checkTarget(
-  account: BurnCandidate,
-  t: TargetCapabilities,
-  add: (field: BurnProblem["field"], by: BurnProblem["by"], message: string) => void,
-): void {
+function checkTarget(account: BurnCandidate, t: TargetCapabilities, add: (field: BurnProblem["field"], by: BurnProblem["by"], message: string) => void): void {
   const seedLength = account.secret.length;
   if (t.maxSeedBytes !== undefined && seedLength > t.maxSeedBytes) {
-    add("seed", "target", `the seed is ${seedLength} bytes; ${t.title} takes at most ${t.maxSeedBytes} (${Math.ceil((t.maxSeedBytes * 8) / 5)} base32 characters)`);
+    add(
+      "seed",
+      "target",
+      `the seed is ${seedLength} bytes; ${t.title} takes at most ${t.maxSeedBytes} (${Math.ceil((t.maxSeedBytes * 8) / 5)} base32 characters)`,
+    );
   }
   if (t.forbiddenSeedBytes?.includes(seedLength)) {
     add("seed", "target", `a ${seedLength}-byte seed would be read as another hash by ${t.title}: ${t.note}`);

@@ -102,7 +102,7 @@ function recogniseWrongCodes(input: string, family: DeviceFamily | undefined): v
     refuse(
       "hotp",
       "you scanned an otpauth://hotp code: a counter-based (HOTP) account, but these tokens keep time-based codes only; " +
-        'ask the service for its authenticator-app QR code of type TOTP (otpauth://totp/...)',
+        "ask the service for its authenticator-app QR code of type TOTP (otpauth://totp/...)",
     );
   }
   if (/^otpauth:\/\//i.test(input) && !/^otpauth:\/\/totp\//i.test(input)) {
@@ -136,9 +136,7 @@ function recogniseWrongCodes(input: string, family: DeviceFamily | undefined): v
 }
 
 function checkAll(accounts: TotpAccount[], device: DeviceCapabilities, target?: ExportTarget): void {
-  const failing = accounts
-    .map((account, index) => ({ index, account, problems: checkBurnable(account, device, target) }))
-    .filter((f) => f.problems.length > 0);
+  const failing = accounts.map((account, index) => ({ index, account, problems: checkBurnable(account, device, target) })).filter((f) => f.problems.length > 0);
   if (failing.length === 0) return;
   for (const account of accounts) account.secret.fill(0);
   const describe = (f: (typeof failing)[number]): string =>

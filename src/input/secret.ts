@@ -43,10 +43,7 @@ export function parseBase32Secret(text: string): Uint8Array {
     );
   }
   if (IMPOSSIBLE_LENGTHS.has(normalized.length % 8)) {
-    throw otpbError(
-      "INVALID_SECRET_FORMAT",
-      `a base32 secret of ${normalized.length} characters cannot encode whole bytes (truncated copy?)`,
-    );
+    throw otpbError("INVALID_SECRET_FORMAT", `a base32 secret of ${normalized.length} characters cannot encode whole bytes (truncated copy?)`);
   }
   return Uint8Array.from(hiBase32().decode.asBytes(normalized));
 }
@@ -88,10 +85,7 @@ export function parseOtpauthUri(uri: string): TotpAccount {
   const secretView = parsed.secret.bytes;
   try {
     if (parsed instanceof HOTP) {
-      throw otpbError(
-        "INVALID_SECRET_FORMAT",
-        "this is an otpauth://hotp (counter-based) account; these tokens only hold TOTP (time-based) seeds",
-      );
+      throw otpbError("INVALID_SECRET_FORMAT", "this is an otpauth://hotp (counter-based) account; these tokens only hold TOTP (time-based) seeds");
     }
     const algorithm = parsed.algorithm.toUpperCase().replace("-", "") as HashAlgorithm;
     if (!ALGORITHMS.includes(algorithm)) {

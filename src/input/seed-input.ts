@@ -57,7 +57,10 @@ export function seedForDevice(text: string, family: DeviceFamily, options: SeedI
   const accounts = classified.accounts;
   if (accounts.length !== 1) {
     for (const account of accounts) account.secret.fill(0);
-    throw otpbError("INVALID_INPUT", `this export holds ${accounts.length} accounts and a device entry takes one; export them one at a time, or import them as a batch`);
+    throw otpbError(
+      "INVALID_INPUT",
+      `this export holds ${accounts.length} accounts and a device entry takes one; export them one at a time, or import them as a batch`,
+    );
   }
   const account = accounts[0]!;
   const fromUri = classified.source === "otpauth" || classified.source === "otpauth-migration";
@@ -90,7 +93,9 @@ export function seedForDevice(text: string, family: DeviceFamily, options: SeedI
  */
 export function checkBurnerSeedLength(seed: Uint8Array): void {
   if (seed.length < 10 || seed.length > 63) {
-    throw otpbError("INVALID_INPUT", `the seed is ${seed.length} bytes; a token takes 10 to 63 (a shorter one is probably a typing error)`, { detail: { param: "seed" } });
+    throw otpbError("INVALID_INPUT", `the seed is ${seed.length} bytes; a token takes 10 to 63 (a shorter one is probably a typing error)`, {
+      detail: { param: "seed" },
+    });
   }
 }
 

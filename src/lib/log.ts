@@ -118,7 +118,7 @@ class JsonLinesLogger implements Logger {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const fields = options.fields ?? {};
   guard(fields, "fields", 0);
-  const write = options.write ?? ((line: string) => void process.stderr.write(line + "\n"));
+  const write = options.write ?? ((line: string) => void process.stderr.write(`${line}\n`));
   return new JsonLinesLogger(options.level ?? "off", write, fields, options.now ?? Date.now);
 }
 

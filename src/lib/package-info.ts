@@ -14,12 +14,16 @@ function locate(): { root: string; version: string } {
     const root = new URL(up, import.meta.url);
     try {
       const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { name?: string; version: string };
-      if (pkg.name === "otpbridge") return (found = { root: fileURLToPath(root), version: pkg.version });
+      if (pkg.name === "otpbridge") {
+        found = { root: fileURLToPath(root), version: pkg.version };
+        return found;
+      }
     } catch {
       // Not at this level: try the next one.
     }
   }
-  return (found = { root: fileURLToPath(new URL("../../", import.meta.url)), version: "unknown" });
+  found = { root: fileURLToPath(new URL("../../", import.meta.url)), version: "unknown" };
+  return found;
 }
 
 /** package.json's version; "unknown" when no otpbridge package.json is found. */

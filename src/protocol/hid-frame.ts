@@ -63,10 +63,7 @@ export function busyReport(): Uint8Array {
 }
 
 /** What one pushed report produced. */
-export type ReassemblyStep =
-  | { kind: "partial" }
-  | { kind: "busy" }
-  | { kind: "complete"; message: Uint8Array };
+export type ReassemblyStep = { kind: "partial" } | { kind: "busy" } | { kind: "complete"; message: Uint8Array };
 
 /**
  * Joins reports into messages. Accepts 64-byte payloads, or 65 bytes with a leading `00` report ID
@@ -84,7 +81,10 @@ export class HidReassembler {
    * @param side "response" on the host (busy frames allowed), "command" on the device (they are not).
    * @throws RangeError (INVALID_INPUT) on a maxMessage below one chunk.
    */
-  constructor(readonly side: WireSide, options: { maxMessage?: number } = {}) {
+  constructor(
+    readonly side: WireSide,
+    options: { maxMessage?: number } = {},
+  ) {
     const max = options.maxMessage ?? HID_DEFAULT_MAX_MESSAGE;
     aint(max, "maxMessage", HID_CHUNK_SIZE, 1 << 24);
     this.maxMessage = max;

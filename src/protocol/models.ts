@@ -15,16 +15,18 @@ export interface SingleProfileModel {
 }
 
 /** §2.1 table [SRC t2nfc_burner `MODELS`, `UNRESTRICTED_SYNC_PREFIXES`; keyroost commands.rs]. */
-export const SINGLE_PROFILE_MODELS: readonly SingleProfileModel[] = Object.freeze([
-  { prefix: "8659612", name: "OTPC-P1-i", restrictedSync: false },
-  { prefix: "8659622", name: "OTPC-P2-i", restrictedSync: true },
-  { prefix: "8659621", name: "OTPC-P2-i-NB", restrictedSync: true },
-  { prefix: "8659600", name: "miniOTP-2-i", restrictedSync: false },
-  { prefix: "8659601", name: "miniOTP-3-i", restrictedSync: true },
-  { prefix: "8659609", name: "miniOTP-3-i-NB", restrictedSync: true },
-  { prefix: "8659610", name: "C301-i", restrictedSync: true },
-  { prefix: "8659632", name: "C302-i", restrictedSync: false },
-].map((m) => Object.freeze(m)));
+export const SINGLE_PROFILE_MODELS: readonly SingleProfileModel[] = Object.freeze(
+  [
+    { prefix: "8659612", name: "OTPC-P1-i", restrictedSync: false },
+    { prefix: "8659622", name: "OTPC-P2-i", restrictedSync: true },
+    { prefix: "8659621", name: "OTPC-P2-i-NB", restrictedSync: true },
+    { prefix: "8659600", name: "miniOTP-2-i", restrictedSync: false },
+    { prefix: "8659601", name: "miniOTP-3-i", restrictedSync: true },
+    { prefix: "8659609", name: "miniOTP-3-i-NB", restrictedSync: true },
+    { prefix: "8659610", name: "C301-i", restrictedSync: true },
+    { prefix: "8659632", name: "C302-i", restrictedSync: false },
+  ].map((m) => Object.freeze(m)),
+);
 
 /**
  * The model of a serial by longest matching prefix, after trimming whitespace (§2.1), or null.

@@ -12,9 +12,7 @@ export const OTP_AID: Uint8Array = Uint8Array.of(0xf0, 0x00, 0x00, 0x01, 0x4f, 0
 /** FIDO applet AID (§4.8, §2.10). */
 export const FIDO_AID: Uint8Array = Uint8Array.of(0xa0, 0x00, 0x00, 0x06, 0x47, 0x2f, 0x00, 0x01);
 /** IV of WRITE_SEED seals (IV-1, §4.4): a fixed constant; a random IV breaks decryption on the device. */
-export const IV_WRITE_SEED: Uint8Array = Uint8Array.of(
-  0x9d, 0xd8, 0x91, 0x8e, 0x34, 0xf3, 0xcc, 0xab, 0x08, 0xcb, 0x75, 0x18, 0xf7, 0x19, 0x38, 0xf1,
-);
+export const IV_WRITE_SEED: Uint8Array = Uint8Array.of(0x9d, 0xd8, 0x91, 0x8e, 0x34, 0xf3, 0xcc, 0xab, 0x08, 0xcb, 0x75, 0x18, 0xf7, 0x19, 0x38, 0xf1);
 /** IV of WRITE_HOTP_SEED seals (IV-2, §4.4). */
 export const IV_HOTP_SEED: Uint8Array = new Uint8Array(16);
 
@@ -96,11 +94,7 @@ export function setDeviceTypeApdu(disableMask: number): Uint8Array {
 }
 
 /** One-byte device option commands (§4.3); `cmd` is one of the CFG_* / ENABLE_TOTP values. */
-export type OptionCommand =
-  | typeof OTP_CMD.CFG_HOTP_ENTER
-  | typeof OTP_CMD.CFG_HOTP_TOUCH
-  | typeof OTP_CMD.ENABLE_TOTP
-  | typeof OTP_CMD.CFG_HOTP_KBD_TYPE;
+export type OptionCommand = typeof OTP_CMD.CFG_HOTP_ENTER | typeof OTP_CMD.CFG_HOTP_TOUCH | typeof OTP_CMD.ENABLE_TOTP | typeof OTP_CMD.CFG_HOTP_KBD_TYPE;
 
 /**
  * `80 C5 02 0x 01 b` for the option commands.
@@ -190,8 +184,14 @@ export interface OtpDeviceConfig {
   disabled: { fido: boolean; keyboard: boolean; ccid: boolean };
   /** Byte 1 flags, or null if absent (unknown, not false). */
   flags: {
-    hotpNoEnter: boolean; fidoPinSet: boolean; hotpSupported: boolean; fingerprint: boolean;
-    nfc: boolean; hotpLongPress: boolean; pinLocked: boolean; hotpSlotOccupied: boolean;
+    hotpNoEnter: boolean;
+    fidoPinSet: boolean;
+    hotpSupported: boolean;
+    fingerprint: boolean;
+    nfc: boolean;
+    hotpLongPress: boolean;
+    pinLocked: boolean;
+    hotpSlotOccupied: boolean;
   } | null;
   /** Bytes 2..5, opaque. */
   appearance: Uint8Array | null;
@@ -216,15 +216,23 @@ export function parseDeviceConfig(data: Uint8Array): OtpDeviceConfig {
   return {
     disabled,
     flags: {
-      hotpNoEnter: (b1 & 0x01) !== 0, fidoPinSet: (b1 & 0x02) !== 0, hotpSupported: (b1 & 0x04) !== 0,
-      fingerprint: (b1 & 0x08) !== 0, nfc: (b1 & 0x10) !== 0, hotpLongPress: (b1 & 0x20) !== 0,
-      pinLocked: (b1 & 0x40) !== 0, hotpSlotOccupied: (b1 & 0x80) !== 0,
+      hotpNoEnter: (b1 & 0x01) !== 0,
+      fidoPinSet: (b1 & 0x02) !== 0,
+      hotpSupported: (b1 & 0x04) !== 0,
+      fingerprint: (b1 & 0x08) !== 0,
+      nfc: (b1 & 0x10) !== 0,
+      hotpLongPress: (b1 & 0x20) !== 0,
+      pinLocked: (b1 & 0x40) !== 0,
+      hotpSlotOccupied: (b1 & 0x80) !== 0,
     },
     appearance: data.slice(2, 6),
     fidoVersion: data.slice(6, 9),
     extension: {
-      totp: (b9 & 0x01) !== 0, fido21: (b9 & 0x02) !== 0, hotpNumericKeypad: (b9 & 0x08) !== 0,
-      ccid: (b9 & 0x10) !== 0, buttonHotpUnsupported: (b9 & 0x20) !== 0,
+      totp: (b9 & 0x01) !== 0,
+      fido21: (b9 & 0x02) !== 0,
+      hotpNumericKeypad: (b9 & 0x08) !== 0,
+      ccid: (b9 & 0x10) !== 0,
+      buttonHotpUnsupported: (b9 & 0x20) !== 0,
     },
   };
 }

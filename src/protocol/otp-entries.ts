@@ -86,7 +86,11 @@ export function encodeHotpSlot(slot: { digits: 6 | 8; seed: Uint8Array } | null)
 /** A cursor over untrusted bytes: every read checks bounds and names its field. */
 class Reader {
   i = 0;
-  constructor(readonly bytes: Uint8Array, readonly side: WireSide, public what: string) {}
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly side: WireSide,
+    public what: string,
+  ) {}
   get left(): number {
     return this.bytes.length - this.i;
   }
@@ -122,8 +126,13 @@ function readParams(r: Reader, typeByte: number): OtpEntryParams {
   const app = r.name("app", 0);
   const account = r.name("account", 1);
   return {
-    type: typeByte === 1 ? "TOTP" : "HOTP", algorithm: alg === 0xc1 ? "SHA1" : "SHA256",
-    period, digits, buttonRequired: button === 1, app, account,
+    type: typeByte === 1 ? "TOTP" : "HOTP",
+    algorithm: alg === 0xc1 ? "SHA1" : "SHA256",
+    period,
+    digits,
+    buttonRequired: button === 1,
+    app,
+    account,
   };
 }
 

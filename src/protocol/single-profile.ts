@@ -10,9 +10,7 @@ import { parseTokenInfo, type TokenInfo } from "./token-info.js";
 import { CLA_PLAIN, INS_GET_CHALLENGE, INS_GET_INFO, INS_WRITE_CONFIG, INS_WRITE_SEED, secureApdu } from "./token2-auth.js";
 
 /** The device key K, identical on every device and public (§2.3). It is not a Molto2 key. */
-export const SINGLE_PROFILE_KEY: Uint8Array = Uint8Array.of(
-  0x8a, 0xd2, 0x06, 0x88, 0x3c, 0xa3, 0x69, 0x48, 0x2a, 0xb2, 0x71, 0x82, 0xb6, 0xe8, 0x32, 0x24,
-);
+export const SINGLE_PROFILE_KEY: Uint8Array = Uint8Array.of(0x8a, 0xd2, 0x06, 0x88, 0x3c, 0xa3, 0x69, 0x48, 0x2a, 0xb2, 0x71, 0x82, 0xb6, 0xe8, 0x32, 0x24);
 
 /** Display-off timeout codes on the wire (§1.7): 15, 30, 60, 120 s. */
 export const DISPLAY_TIMEOUT_CODES = { 15: 0, 30: 1, 60: 2, 120: 3 } as const;
@@ -70,10 +68,7 @@ export function encodeSingleProfileConfig(config: SingleProfileConfig): Uint8Arr
       encodeTlv(TAG.UTC_TIME, time),
       encodeTlv(
         TAG.TOTP_PARAM,
-        concatBytes(
-          encodeTlv(TAG.TOTP_HMAC, Uint8Array.of(ALGORITHM_BYTE[config.algorithm])),
-          encodeTlv(TAG.TIME_STEP, Uint8Array.of(config.period)),
-        ),
+        concatBytes(encodeTlv(TAG.TOTP_HMAC, Uint8Array.of(ALGORITHM_BYTE[config.algorithm])), encodeTlv(TAG.TIME_STEP, Uint8Array.of(config.period))),
       ),
     ),
   );

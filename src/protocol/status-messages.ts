@@ -30,25 +30,42 @@ const REPORT = "report it with the output of --debug";
 // Family A: the open firmware core's words (§2.8). 6983 and 6A80 cover several failures each.
 const SINGLE_PROFILE: ReadonlyMap<number, Entry<"single-profile">> = new Map<number, Entry<"single-profile">>([
   [SW.OK, { text: "success" }],
-  [SW.WRONG_LENGTH, { text: `the token found the command too short or its length field wrong (6700): a host bug, or a reader that mangled the APDU; ${REPORT}` }],
-  [SW.AUTH_METHOD_BLOCKED, {
-    text: "the token refused the command (6983): not authenticated, or the command's MAC did not match; run the command again",
-    by: {
-      auth: "the token refused the authentication (6983): its key is locked, or it is not a single-profile token; do not retry it, nothing was written",
-      config: "the token refused the config write (6983): the authentication was lost or the MAC did not match; run the command again",
-      seed: "the token refused the seed write (6983): the authentication was lost or the MAC did not match; run burn again",
+  [
+    SW.WRONG_LENGTH,
+    { text: `the token found the command too short or its length field wrong (6700): a host bug, or a reader that mangled the APDU; ${REPORT}` },
+  ],
+  [
+    SW.AUTH_METHOD_BLOCKED,
+    {
+      text: "the token refused the command (6983): not authenticated, or the command's MAC did not match; run the command again",
+      by: {
+        auth: "the token refused the authentication (6983): its key is locked, or it is not a single-profile token; do not retry it, nothing was written",
+        config: "the token refused the config write (6983): the authentication was lost or the MAC did not match; run the command again",
+        seed: "the token refused the seed write (6983): the authentication was lost or the MAC did not match; run burn again",
+      },
     },
-  }],
-  [SW.WRONG_DATA, {
-    text: `the token rejected the command's data (6A80); ${REPORT}`,
-    by: {
-      auth: "the token had no challenge armed (6A80): the field dropped between GET CHALLENGE and AUTH FINISH; hold the token still and run the command again",
-      config: `the token rejected the config template (6A80); nothing was set and the seed is unchanged; ${REPORT}`,
-      seed: "the token rejected the seed frame (6A80): its length or padding is wrong; on a restricted model the token now holds no seed: run burn again with a seed of 1 to 63 bytes",
+  ],
+  [
+    SW.WRONG_DATA,
+    {
+      text: `the token rejected the command's data (6A80); ${REPORT}`,
+      by: {
+        auth: "the token had no challenge armed (6A80): the field dropped between GET CHALLENGE and AUTH FINISH; hold the token still and run the command again",
+        config: `the token rejected the config template (6A80); nothing was set and the seed is unchanged; ${REPORT}`,
+        seed: "the token rejected the seed frame (6A80): its length or padding is wrong; on a restricted model the token now holds no seed: run burn again with a seed of 1 to 63 bytes",
+      },
     },
-  }],
-  [SW.INS_NOT_SUPPORTED, { text: "the card does not know this command (6D00): it is not a single-profile Token2 token, or a newer firmware; check the model with `otpbridge devices`" }],
-  [SW.CLA_NOT_SUPPORTED, { text: "the card does not speak the Token2 command class (6E00): it is not a single-profile Token2 token; check the model with `otpbridge devices`" }],
+  ],
+  [
+    SW.INS_NOT_SUPPORTED,
+    {
+      text: "the card does not know this command (6D00): it is not a single-profile Token2 token, or a newer firmware; check the model with `otpbridge devices`",
+    },
+  ],
+  [
+    SW.CLA_NOT_SUPPORTED,
+    { text: "the card does not speak the Token2 command class (6E00): it is not a single-profile Token2 token; check the model with `otpbridge devices`" },
+  ],
 ]);
 
 // Family B (§3.14); the values only the emulator model fixes are [EMU] (§3.16): drivers must not
@@ -56,44 +73,71 @@ const SINGLE_PROFILE: ReadonlyMap<number, Entry<"single-profile">> = new Map<num
 const MOLTO2: ReadonlyMap<number, Entry<"molto2">> = new Map<number, Entry<"molto2">>([
   [SW.OK, { text: "success" }],
   [SW.WAITING_FOR_BUTTON, { text: "accepted: the token waits for its ▲ button; press it to confirm (any other command cancels)" }],
-  [SW.RECORD_NOT_FOUND, {
-    text: "the profile holds no seed (6A83)",
-    by: { delete: "the profile holds no seed, so there was nothing to delete (6A83)" },
-  }],
+  [
+    SW.RECORD_NOT_FOUND,
+    {
+      text: "the profile holds no seed (6A83)",
+      by: { delete: "the profile holds no seed, so there was nothing to delete (6A83)" },
+    },
+  ],
   [SW.PUBLIC_READ_CASE4, { text: `the token refused the public read because it carried an Le byte (6FFB): a host bug; ${REPORT}` }],
-  [SW.SECURITY_STATUS_NOT_SATISFIED, { text: "the token wants an authentication first (6982): the session was reset (reconnected or USB-reset); run the command again" }],
-  [SW.SM_DATA_INCORRECT, { text: "the token rejected the command's MAC (6988): the session key does not match; run the command again, and check the customer key" }],
+  [
+    SW.SECURITY_STATUS_NOT_SATISFIED,
+    { text: "the token wants an authentication first (6982): the session was reset (reconnected or USB-reset); run the command again" },
+  ],
+  [
+    SW.SM_DATA_INCORRECT,
+    { text: "the token rejected the command's MAC (6988): the session key does not match; run the command again, and check the customer key" },
+  ],
   [SW.WRONG_DATA, { text: `the token rejected the command's data (6A80): a malformed frame or template; ${REPORT}` }],
   [SW.INCORRECT_P1_P2, { text: "the token has no such profile (6A86): a Molto2 has profiles 0-49, a Molto2v2 0-99; list them with `otpbridge molto2 list`" }],
   [SW.WRONG_LENGTH, { text: `the token found the command's length wrong (6700); ${REPORT}` }],
-  [SW.INS_NOT_SUPPORTED, {
-    text: "the token does not know this command (6D00): its firmware is too old for it, or this is not a Molto2",
-    by: { "screen-lock": "the token does not know the screen lock (6D00): it needs firmware 2.1 or later" },
-  }],
+  [
+    SW.INS_NOT_SUPPORTED,
+    {
+      text: "the token does not know this command (6D00): its firmware is too old for it, or this is not a Molto2",
+      by: { "screen-lock": "the token does not know the screen lock (6D00): it needs firmware 2.1 or later" },
+    },
+  ],
   [SW.CLA_NOT_SUPPORTED, { text: "the token does not know this command class (6E00): this is not a Molto2; check the --family mapping of the reader" }],
 ]);
 
 // Family C (§4.11): 6A80/6A83 are "no such entry" for commands naming one, "no entries" for a list.
 const OTP_APPLET: ReadonlyMap<number, Entry<"otp-applet">> = new Map<number, Entry<"otp-applet">>([
   [SW.OK, { text: "success" }],
-  [SW.WRONG_DATA, {
-    text: "the key has no such entry (6A80)",
-    by: { list: "the key holds no entries (6A80)", add: `the key rejected the sealed entry (6A80); ${REPORT}` },
-  }],
-  [SW.RECORD_NOT_FOUND, {
-    text: "the key has no such entry (6A83)",
-    by: { list: "the key holds no entries (6A83)" },
-  }],
+  [
+    SW.WRONG_DATA,
+    {
+      text: "the key has no such entry (6A80)",
+      by: { list: "the key holds no entries (6A80)", add: `the key rejected the sealed entry (6A80); ${REPORT}` },
+    },
+  ],
+  [
+    SW.RECORD_NOT_FOUND,
+    {
+      text: "the key has no such entry (6A83)",
+      by: { list: "the key holds no entries (6A83)" },
+    },
+  ],
   [SW.NOT_ENOUGH_MEMORY, { text: "the key has no room for another entry (6A84): delete one first (`otpbridge applet delete`)" }],
-  [SW.INCORRECT_P1_P2, {
-    text: "the key does not support this here (6A86): HID-HOTP is not on this model, or no applet is selected after a FIDO SELECT; run the command again",
-  }],
-  [SW.FUNCTION_NOT_SUPPORTED, {
-    text: "the key does not support this function (6A81): some PIN+ keys lack it, or the keyboard interface is disabled",
-    by: { select: "the key has no Token2 OTP applet (6A81)" },
-  }],
+  [
+    SW.INCORRECT_P1_P2,
+    {
+      text: "the key does not support this here (6A86): HID-HOTP is not on this model, or no applet is selected after a FIDO SELECT; run the command again",
+    },
+  ],
+  [
+    SW.FUNCTION_NOT_SUPPORTED,
+    {
+      text: "the key does not support this function (6A81): some PIN+ keys lack it, or the keyboard interface is disabled",
+      by: { select: "the key has no Token2 OTP applet (6A81)" },
+    },
+  ],
   [SW.BUTTON_TIMEOUT, { text: "the key was not touched in time (6FF9): run the command again and touch the key when it blinks" }],
-  [SW.WRONG_LENGTH, { text: "the key refused the command's length (6700): a contact (T=0) reader cannot carry an extended length; use the key over USB or NFC" }],
+  [
+    SW.WRONG_LENGTH,
+    { text: "the key refused the command's length (6700): a contact (T=0) reader cannot carry an extended length; use the key over USB or NFC" },
+  ],
   [SW.INS_NOT_SUPPORTED, { text: "the key does not know this command (6D00): its firmware has no OTP applet, or another applet is selected" }],
   [SW.CLA_NOT_SUPPORTED, { text: "the key does not know this command class (6E00): no Token2 OTP applet answers here" }],
 ]);
@@ -127,7 +171,8 @@ export function describeSw<F extends SwFamily>(family: F, sw: number, operation:
   if (sw1 === SW1_BYTES_AVAILABLE) {
     return `${sw2 === 0 ? 256 : sw2} response bytes are still waiting (${hex}) and were not fetched: the reader's T=0 link dropped them; run the command again, ${REPORT} if it persists`;
   }
-  if (sw1 === SW1_WRONG_LE) return `the device asked for the command again with Le = ${sw2 === 0 ? 256 : sw2} (${hex}), which the T=0 link did not do; ${REPORT}`;
+  if (sw1 === SW1_WRONG_LE)
+    return `the device asked for the command again with Le = ${sw2 === 0 ? 256 : sw2} (${hex}), which the T=0 link did not do; ${REPORT}`;
   if (family === "molto2" && sw1 === SW1_TRIES_LEFT) {
     // §3.6: one try per run, never retried by itself.
     return sw2 === 0

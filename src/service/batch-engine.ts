@@ -99,7 +99,11 @@ export class BatchEngine {
     const display = options.display ?? 30;
     if (!DISPLAY_SECONDS.includes(display)) throw otpbError("INVALID_INPUT", "display must be 15, 30, 60 or 120");
     this.#tapper = new BatchTapper({
-      journal: this.#journal, devices: this.#devices, logger: this.#log, display, reburn: options.reburn === true,
+      journal: this.#journal,
+      devices: this.#devices,
+      logger: this.#log,
+      display,
+      reburn: options.reburn === true,
       tolerance: options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS,
       checkClock: options.checkClock ?? (async () => ({ overridden: [] })),
       holdStill: options.holdStill ?? {},
@@ -244,7 +248,9 @@ export class BatchEngine {
       if (run.busy || (run.handled !== null && run.handled === device.serial)) continue;
       if (device.state !== "ready" || device.family !== "single-profile" || device.serial === null) {
         const state: ReaderState = device.state === "ready" || device.state === "unsupported" ? "unsupported" : "waiting";
-        const message = device.message ?? (device.family !== "single-profile" && device.state === "ready" ? `not a single-profile token (${device.family ?? "unidentified"})` : undefined);
+        const message =
+          device.message ??
+          (device.family !== "single-profile" && device.state === "ready" ? `not a single-profile token (${device.family ?? "unidentified"})` : undefined);
         if (run.status.state !== state || run.status.message !== message) {
           run.status = { reader: name, state, serial: device.serial, ...(message !== undefined ? { message } : {}) };
           changed = true;
@@ -285,7 +291,8 @@ export class BatchEngine {
     run.busy = true;
     run.handled = serial;
     run.status = { reader: device.reader!, state: "burning", serial, model: device.model };
-    const job = this.#tapper.tap(batchId, device.reader!, serial, { forceClock: this.#forceClock, onRetry: (event) => this.#retrying(run, event) })
+    const job = this.#tapper
+      .tap(batchId, device.reader!, serial, { forceClock: this.#forceClock, onRetry: (event) => this.#retrying(run, event) })
       .then((event) => {
         run.status = statusAfter(event);
         if (event.reason === "DEVICE_BUSY" && event.itemId === undefined) {
@@ -308,7 +315,12 @@ export class BatchEngine {
 
   /** Shows "hold the token still, retrying" on the reader while the tap waits for its token. */
   #retrying(run: ReaderRun, event: RetryEvent): void {
-    this.#log.warn("batch: the token left the field; waiting for it", { reader: event.reader, serial: event.serial, stage: event.stage, attempt: event.attempt });
+    this.#log.warn("batch: the token left the field; waiting for it", {
+      reader: event.reader,
+      serial: event.serial,
+      stage: event.stage,
+      attempt: event.attempt,
+    });
     run.status = { ...run.status, message: describeRetry(event) };
     this.#emitProgress();
   }

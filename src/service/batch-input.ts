@@ -121,11 +121,18 @@ function checkItem(item: ItemInput, line: number): void {
 export function parseBatchCsv(text: string, name: string): ParsedBatch {
   let rows: string[][];
   try {
-    rows = (require("csv-parse/sync") as { parse: typeof csvParse }).parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];
+    rows = (require("csv-parse/sync") as { parse: typeof csvParse }).parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: false,
+    }) as string[][];
   } catch (error) {
     // csv-parse names the line and the problem (quotes, column count), never a whole row.
     const line = (error as { lines?: number }).lines;
-    throw otpbError("INVALID_INPUT", `the CSV cannot be read: ${(error as Error).message.split("\n")[0]!.slice(0, 200)}`, { detail: line === undefined ? {} : { line } });
+    throw otpbError("INVALID_INPUT", `the CSV cannot be read: ${(error as Error).message.split("\n")[0]!.slice(0, 200)}`, {
+      detail: line === undefined ? {} : { line },
+    });
   }
   const [header, ...body] = rows;
   if (header === undefined || body.length === 0) throw otpbError("INVALID_INPUT", "the CSV needs a header row and at least one item row");
@@ -133,7 +140,11 @@ export function parseBatchCsv(text: string, name: string): ParsedBatch {
     const column = HEADERS[h.trim().toLowerCase()];
     if (column === undefined) {
       // Not quoted: a file without its header row has a seed here.
-      throw otpbError("INVALID_INPUT", `column ${i + 1} of the header row is not a known column (is the first line an item instead of the header?); known: ${CSV_HEADERS.join(", ")}`, { detail: { line: 1, column: i + 1 } });
+      throw otpbError(
+        "INVALID_INPUT",
+        `column ${i + 1} of the header row is not a known column (is the first line an item instead of the header?); known: ${CSV_HEADERS.join(", ")}`,
+        { detail: { line: 1, column: i + 1 } },
+      );
     }
     return column;
   });
@@ -229,7 +240,8 @@ export function parseBatchUris(lines: readonly string[], name: string): ParsedBa
   if (items.length === 0) throw otpbError("INVALID_INPUT", "no otpauth URI in the list");
   const [issuer] = issuers;
   return {
-    name, items,
+    name,
+    items,
     ...(issuers.size === 1 && issuer !== undefined && issuer !== "" ? { issuer: issuer.slice(0, 200) } : {}),
     ...(skipped.length > 0 ? { skipped } : {}),
   };

@@ -33,9 +33,7 @@ export interface BatchItemEvent {
   reader: string;
   serial: string;
   model?: string;
-  outcome:
-    | "committed" | "already-committed" | "previously-failed" | "conflict" | "exhausted"
-    | "failed" | "interrupted" | "unsupported" | "error";
+  outcome: "committed" | "already-committed" | "previously-failed" | "conflict" | "exhausted" | "failed" | "interrupted" | "unsupported" | "error";
   itemId?: number;
   position?: number;
   label?: string | null;
@@ -119,11 +117,17 @@ export class ProgressMeter {
     const remaining = status.counts.pending + status.counts.claimed + status.counts.burned + status.counts.verified;
     const rate = this.rate();
     return {
-      batchId: status.batch.id, name: status.batch.name, state: reportedState(status), total: status.total, done,
-      counts: status.counts, finished: status.done,
+      batchId: status.batch.id,
+      name: status.batch.name,
+      state: reportedState(status),
+      total: status.total,
+      done,
+      counts: status.counts,
+      finished: status.done,
       ratePerMinute: rate === null ? null : Math.round(rate * 10) / 10,
       etaSeconds: rate === null || rate === 0 ? null : Math.round((remaining / rate) * 60),
-      inFlight, readers,
+      inFlight,
+      readers,
     };
   }
 }
@@ -136,15 +140,24 @@ export function seedState(detail: Record<string, unknown>): { seedState?: string
 /** What a reader shows once its tap is over. */
 export function statusAfter(event: BatchItemEvent): ReaderStatus {
   const state: ReaderState =
-    event.outcome === "committed" ? "done"
-      : event.outcome === "interrupted" ? "interrupted"
-        : event.outcome === "failed" ? "failed"
-          : event.outcome === "error" ? "error"
-            : event.outcome === "unsupported" ? "unsupported"
+    event.outcome === "committed"
+      ? "done"
+      : event.outcome === "interrupted"
+        ? "interrupted"
+        : event.outcome === "failed"
+          ? "failed"
+          : event.outcome === "error"
+            ? "error"
+            : event.outcome === "unsupported"
+              ? "unsupported"
               : "remove";
   return {
-    reader: event.reader, state, serial: event.serial, ...(event.model !== undefined ? { model: event.model } : {}),
-    ...(event.itemId !== undefined ? { itemId: event.itemId } : {}), outcome: event.outcome,
+    reader: event.reader,
+    state,
+    serial: event.serial,
+    ...(event.model !== undefined ? { model: event.model } : {}),
+    ...(event.itemId !== undefined ? { itemId: event.itemId } : {}),
+    outcome: event.outcome,
     ...(event.message !== undefined ? { message: event.message } : {}),
   };
 }

@@ -60,29 +60,47 @@ export class BatchTapper {
    * One tap, start to end, with its hold-still retries; never throws: the event says what happened.
    * `forceClock`: a failing host-clock check is logged, not refused; `onRetry`: the token left the field.
    */
-  async tap(batchId: number, reader: string, listedSerial: string, options: { forceClock: boolean; onRetry: (event: RetryEvent) => void }): Promise<BatchItemEvent> {
+  async tap(
+    batchId: number,
+    reader: string,
+    listedSerial: string,
+    options: { forceClock: boolean; onRetry: (event: RetryEvent) => void },
+  ): Promise<BatchItemEvent> {
     const base = { batchId, reader, serial: listedSerial };
     const log = this.#log.child({ batchId, reader });
     try {
       const done = await burnToken({
-        records: this.#journal, log, display: this.#display, tolerance: this.#tolerance, expectSerial: listedSerial,
+        records: this.#journal,
+        log,
+        display: this.#display,
+        tolerance: this.#tolerance,
+        expectSerial: listedSerial,
         beforeClaim: async () => {
           const overridden = (await this.#checkClock(options.forceClock)).overridden;
           if (overridden.length > 0) log.warn("batch: host clock check overridden", { problems: overridden });
         },
         // The reader goes with the claim: a shared store shows which desk and reader holds each item.
         claim: (token) => this.#journal.claimNext(batchId, { ...token, reader }, { reburn: this.#reburn }),
-        run: (attempt) => holdStill(this.#devices, { reader, serial: listedSerial }, attempt, (error) => safeToRepeat(error, { seedFollows: true }), {
-          ...this.#holdStill,
-          connect: (fn) => this.#devices.withReader(reader, fn),
-          onRetry: options.onRetry,
-        }),
+        run: (attempt) =>
+          holdStill(this.#devices, { reader, serial: listedSerial }, attempt, (error) => safeToRepeat(error, { seedFollows: true }), {
+            ...this.#holdStill,
+            connect: (fn) => this.#devices.withReader(reader, fn),
+            onRetry: options.onRetry,
+          }),
       });
       if (done.outcome === "not-taken") return this.#notTaken(done.claim, { ...base, model: done.model });
       const item = done.item;
       return {
-        ...base, model: done.model, outcome: "committed", itemId: item.id, position: item.position, label: item.label, attempts: item.attempts,
-        resumed: done.resumed, codes: done.burn.codes, driftSeconds: done.clock.driftSeconds,
+        ...base,
+        model: done.model,
+        outcome: "committed",
+        itemId: item.id,
+        position: item.position,
+        label: item.label,
+        attempts: item.attempts,
+        resumed: done.resumed,
+        codes: done.burn.codes,
+        driftSeconds: done.clock.driftSeconds,
       };
     } catch (error) {
       return this.#failure(error, base, log);

@@ -25,11 +25,14 @@ export interface CodeCheck {
  * @example checkTypedCode(journal, 1, 42, "492039").match
  */
 export function checkTypedCode(journal: Journal, batchId: number, itemId: number, code: string, nowSeconds = Date.now() / 1000): CodeCheck {
-  if (typeof code !== "string" || !/^\d{6,10}$/.test(code)) throw otpbError("INVALID_INPUT", "code must be the 6 to 10 digits the token shows", { detail: { param: "code" } });
+  if (typeof code !== "string" || !/^\d{6,10}$/.test(code))
+    throw otpbError("INVALID_INPUT", "code must be the 6 to 10 digits the token shows", { detail: { param: "code" } });
   return journal.withCommittedSeeds(batchId, (items) => {
     const item = items.find((i) => i.itemId === itemId);
     if (item === undefined) throw otpbError("ITEM_STATE", `batch ${batchId} has no committed item ${itemId}`, { detail: { batchId, itemId } });
-    const stepOffset = [0, -1, 1].find((step) => totp(item.algorithm, item.seed, { time: nowSeconds + step * item.period, period: item.period, digits: item.digits }) === code);
+    const stepOffset = [0, -1, 1].find(
+      (step) => totp(item.algorithm, item.seed, { time: nowSeconds + step * item.period, period: item.period, digits: item.digits }) === code,
+    );
     return { itemId, serial: item.serial, match: stepOffset !== undefined, stepOffset: stepOffset ?? null };
   });
 }

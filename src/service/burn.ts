@@ -79,14 +79,14 @@ interface Identified {
 
 export type BurnOutcome =
   | (Identified & {
-    outcome: "committed";
-    item: ItemRecord;
-    /** The claim resumed an item in flight or re-burned one. */
-    resumed: boolean;
-    burn: BurnResult;
-    /** The token's clock read back after the burn. */
-    clock: { driftSeconds: number; message: string };
-  })
+      outcome: "committed";
+      item: ItemRecord;
+      /** The claim resumed an item in flight or re-burned one. */
+      resumed: boolean;
+      burn: BurnResult;
+      /** The token's clock read back after the burn. */
+      clock: { driftSeconds: number; message: string };
+    })
   | (Identified & { outcome: "not-taken"; claim: Exclude<ClaimResult, ClaimedItem> });
 
 /**
@@ -102,9 +102,16 @@ export interface BurnFailure {
 
 /** Failures of the link or of the journal after the claim: the item stays in flight and resumes. */
 const INTERRUPTING: ReadonlySet<Reason> = new Set<Reason>([
-  "CARD_REMOVED", "READER_GONE", "PCSC_UNAVAILABLE", "DEVICE_BUSY", "TRANSPORT_CLOSED", "JOURNAL_FULL", "JOURNAL_IO",
+  "CARD_REMOVED",
+  "READER_GONE",
+  "PCSC_UNAVAILABLE",
+  "DEVICE_BUSY",
+  "TRANSPORT_CLOSED",
+  "JOURNAL_FULL",
+  "JOURNAL_IO",
   // The stations' server went away, or another station took the item over: the token is resumed where it is tapped next.
-  "STORE_UNAVAILABLE", "LEASE_LOST",
+  "STORE_UNAVAILABLE",
+  "LEASE_LOST",
 ]);
 
 /**
@@ -137,7 +144,10 @@ export async function burnToken(plan: BurnPlan): Promise<BurnOutcome> {
       const period = item.period as (typeof PERIODS)[number];
       if (!(SINGLE_PROFILE_LIMITS.digits as readonly number[]).includes(item.digits) || !PERIODS.includes(period)) {
         // Batch input is checked at creation; an item made otherwise is refused here, unburned.
-        throw otpbError("NOT_BURNABLE", `item ${item.id} asks for ${item.digits} digits every ${item.period} s; single-profile tokens show 6 digits every 30 or 60 s`);
+        throw otpbError(
+          "NOT_BURNABLE",
+          `item ${item.id} asks for ${item.digits} digits every ${item.period} s; single-profile tokens show 6 digits every 30 or 60 s`,
+        );
       }
       if (burned === undefined) {
         await plan.records.beginWrite?.(item.id);
@@ -159,7 +169,11 @@ export async function burnToken(plan: BurnPlan): Promise<BurnOutcome> {
         latest = await plan.records.forgetSeed(item.id);
       }
       return {
-        ...token, outcome: "committed", item: latest, resumed: claimed.outcome !== "claimed", burn: burned,
+        ...token,
+        outcome: "committed",
+        item: latest,
+        resumed: claimed.outcome !== "claimed",
+        burn: burned,
         clock: describeDeviceDrift(after.clock, Date.now()),
       };
     });
@@ -232,10 +246,12 @@ export interface OneOffResult extends BurnResult {
 export async function burnOneToken(request: OneOffBurn): Promise<OneOffResult> {
   const { records, algorithm, period, seed, label } = request;
   const done = await burnToken({
-    ...request, tolerance: CLOCK_TOLERANCE_SECONDS,
+    ...request,
+    tolerance: CLOCK_TOLERANCE_SECONDS,
     claim: (token) => {
       const batch = records.createBatch({
-        name: `token.burn ${token.serial}`, defaults: { algorithm, period, digits: 6 },
+        name: `token.burn ${token.serial}`,
+        defaults: { algorithm, period, digits: 6 },
         items: [{ ...(seed !== undefined ? { seed } : {}), ...(label !== undefined ? { label } : {}) }],
       });
       records.setBatchState(batch.id, "start");

@@ -113,15 +113,27 @@ export async function findToken(sources: readonly SeedSource[], request: FindReq
       for (const { key, offset } of searchGroup(sealed, group, codes, window, time)) {
         const item = sealed.items[group.indices[key]!]!;
         matches.push({
-          source: source.name, batchId: item.batchId, itemId: item.itemId, item: item.position + 1, serial: item.serial,
-          label: item.label, algorithm: item.algorithm, digits: item.digits, period: item.period, offset,
+          source: source.name,
+          batchId: item.batchId,
+          itemId: item.itemId,
+          item: item.position + 1,
+          serial: item.serial,
+          label: item.label,
+          algorithm: item.algorithm,
+          digits: item.digits,
+          period: item.period,
+          offset,
         });
       }
     }
   }
   matches.sort((a, b) => a.source.localeCompare(b.source) || a.batchId - b.batchId || a.item - b.item);
   return {
-    matches, searched, ambiguous: matches.length > 1, window, time,
+    matches,
+    searched,
+    ambiguous: matches.length > 1,
+    window,
+    time,
     expectedFalseMatches: (searched * (2 * window + 1)) / 10 ** (digits * codes.length),
   };
 }
@@ -140,7 +152,10 @@ function groupsOf(items: readonly CommittedItemRef[], digits: number): Group[] {
     if (item.digits !== digits) return;
     const name = `${item.algorithm}/${item.period}`;
     let group = groups.get(name);
-    if (group === undefined) groups.set(name, (group = { algorithm: item.algorithm, period: item.period, indices: [] }));
+    if (group === undefined) {
+      group = { algorithm: item.algorithm, period: item.period, indices: [] };
+      groups.set(name, group);
+    }
     group.indices.push(index);
   });
   return [...groups.values()];

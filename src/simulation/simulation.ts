@@ -56,7 +56,10 @@ export class MemoryReaders implements PcscSource {
   /** The readers now, in the order they were added. */
   readers(): ReaderInfo[] {
     return [...this.#slots.entries()].map(([name, slot]) => ({
-      name, cardPresent: slot.card !== undefined, atr: slot.card?.atr.slice() ?? new Uint8Array(0), inUse: slot.busy,
+      name,
+      cardPresent: slot.card !== undefined,
+      atr: slot.card?.atr.slice() ?? new Uint8Array(0),
+      inUse: slot.busy,
     }));
   }
 
@@ -341,7 +344,10 @@ export function simulatedMolto2(): SimulatedCard<Molto2Token> {
  * says where: "pcscd, READER" or "memory"); the token leaves when `fn` is done.
  * @throws whatever `fn` throws.
  */
-export async function withSimulatedMolto2<T>(fn: (transport: ApduTransport, token: Molto2Token, via: string) => Promise<T>, options: SimulationOptions = {}): Promise<T> {
+export async function withSimulatedMolto2<T>(
+  fn: (transport: ApduTransport, token: Molto2Token, via: string) => Promise<T>,
+  options: SimulationOptions = {},
+): Promise<T> {
   const molto2 = simulatedMolto2();
   const simulation = await startSimulation([molto2], options);
   try {
@@ -364,11 +370,14 @@ function simulatedAppletCard(): SimulatedCard {
  * token and the Molto2 come first, so that vpcd's two readers hold two families.
  */
 export function daemonCards(singleProfile: number): SimulatedCard[] {
-  const tokens = Array.from({ length: singleProfile }, (_, i): SimulatedCard => ({
-    family: "single-profile",
-    name: `Simulated Reader ${i + 1}`,
-    card: new SingleProfileToken({ serial: `${i % 2 === 0 ? "86596221" : "86596321"}${String(i + 1).padStart(6, "0")}` }),
-  }));
+  const tokens = Array.from(
+    { length: singleProfile },
+    (_, i): SimulatedCard => ({
+      family: "single-profile",
+      name: `Simulated Reader ${i + 1}`,
+      card: new SingleProfileToken({ serial: `${i % 2 === 0 ? "86596221" : "86596321"}${String(i + 1).padStart(6, "0")}` }),
+    }),
+  );
   return [...tokens.slice(0, 1), simulatedMolto2(), simulatedAppletCard(), ...tokens.slice(1)];
 }
 
@@ -378,7 +387,9 @@ export type SingleProfileSimulation = Simulation<SingleProfileToken>;
 /** The token commands' set: one token per time-sync class and form factor, two keep their seed on a clock sync, two erase it. */
 export function singleProfileCards(): SimulatedCard<SingleProfileToken>[] {
   return ["86596121000001", "86596221000002", "86596011000003", "86596321000004"].map((serial, i) => ({
-    family: "single-profile", name: `Simulated NFC reader ${i + 1}`, card: new SingleProfileToken({ serial }),
+    family: "single-profile",
+    name: `Simulated NFC reader ${i + 1}`,
+    card: new SingleProfileToken({ serial }),
   }));
 }
 
@@ -450,7 +461,8 @@ export function simulatedBatchReaders(readers: number): BatchReaders {
     insertNew(name);
   }
   return {
-    pcsc, tokens,
+    pcsc,
+    tokens,
     families: names.map((reader) => ({ reader, match: "exact", family: "single-profile" })),
     onItem: (event) => {
       // "interrupted" cannot happen in memory without a fault; anything else means: next token.

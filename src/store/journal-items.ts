@@ -42,21 +42,8 @@ const STAMP_COLUMN: Partial<Record<ItemState, string>> = {
 };
 
 /** Appends one event; `detail` must hold no secret (ids, serials, states, reasons). */
-export function appendEvent(
-  db: Database.Database,
-  at: number,
-  batchId: number | null,
-  itemId: number | null,
-  kind: string,
-  detail: object,
-): void {
-  db.prepare("INSERT INTO events (at, batch_id, item_id, kind, detail) VALUES (?, ?, ?, ?, ?)").run(
-    at,
-    batchId,
-    itemId,
-    kind,
-    JSON.stringify(detail),
-  );
+export function appendEvent(db: Database.Database, at: number, batchId: number | null, itemId: number | null, kind: string, detail: object): void {
+  db.prepare("INSERT INTO events (at, batch_id, item_id, kind, detail) VALUES (?, ?, ?, ?, ?)").run(at, batchId, itemId, kind, JSON.stringify(detail));
 }
 
 /** A committed item as sealedCommitted reads it: id, batch, position, label, serial, algorithm, digits, period, nonce length, hex(nonce ‖ sealed seed). */
@@ -101,20 +88,15 @@ export class ItemStore {
   }
 
   /** The claim rules; see Journal#claimNext. */
-  claimNext(
-    requireRunning: (batchId: number) => BatchRecord,
-    batchId: number,
-    token: TokenRef,
-    reburn: boolean,
-  ): ClaimResult {
+  claimNext(requireRunning: (batchId: number) => BatchRecord, batchId: number, token: TokenRef, reburn: boolean): ClaimResult {
     let seed: Uint8Array | undefined;
     try {
       return this.#write(`claim an item of batch ${batchId} for token ${token.serial}`, (): ClaimResult => {
         requireRunning(batchId);
         const now = Date.now();
-        const own = this.#db
-          .prepare("SELECT * FROM items WHERE batch_id = ? AND serial = ? AND state <> 'superseded'")
-          .get(batchId, token.serial) as ItemRow | undefined;
+        const own = this.#db.prepare("SELECT * FROM items WHERE batch_id = ? AND serial = ? AND state <> 'superseded'").get(batchId, token.serial) as
+          | ItemRow
+          | undefined;
         if (own !== undefined) {
           if (IN_FLIGHT.includes(own.state) || reburn) {
             const outcome = IN_FLIGHT.includes(own.state) ? "resumed" : "reburn";
@@ -148,9 +130,9 @@ export class ItemStore {
           return { outcome: "serial-in-other-batch", conflicts };
         }
 
-        const next = this.#db
-          .prepare("SELECT * FROM items WHERE batch_id = ? AND state = 'pending' ORDER BY position LIMIT 1")
-          .get(batchId) as ItemRow | undefined;
+        const next = this.#db.prepare("SELECT * FROM items WHERE batch_id = ? AND state = 'pending' ORDER BY position LIMIT 1").get(batchId) as
+          | ItemRow
+          | undefined;
         if (next === undefined) return { outcome: "exhausted" };
 
         for (const c of conflicts) {
@@ -192,9 +174,7 @@ export class ItemStore {
       const stamp = STAMP_COLUMN[to];
       const failReason = to === "failed" ? (detail as { reason: string }).reason : null;
       this.#db
-        .prepare(
-          `UPDATE items SET state = ?, fail_reason = ?, updated_at = ?${stamp ? `, ${stamp} = ?` : ""} WHERE id = ?`,
-        )
+        .prepare(`UPDATE items SET state = ?, fail_reason = ?, updated_at = ?${stamp ? `, ${stamp} = ?` : ""} WHERE id = ?`)
         .run(...([to, failReason, now, ...(stamp ? [now] : []), itemId] as unknown[]));
       appendEvent(this.#db, now, row.batch_id, itemId, kind, { serial: row.serial, ...detail });
       return itemRecord(this.row(itemId));
@@ -206,7 +186,9 @@ export class ItemStore {
     return this.#write(`forget the seed of item ${itemId}`, () => {
       const row = this.row(itemId);
       if (row.state !== "committed") {
-        throw otpbError("ITEM_STATE", `item ${itemId} is ${row.state}; only a committed item's seed can be forgotten`, { detail: { itemId, state: row.state } });
+        throw otpbError("ITEM_STATE", `item ${itemId} is ${row.state}; only a committed item's seed can be forgotten`, {
+          detail: { itemId, state: row.state },
+        });
       }
       const now = Date.now();
       this.#db.prepare("UPDATE items SET seed_nonce = X'', seed_sealed = X'', updated_at = ? WHERE id = ?").run(now, itemId);
@@ -304,10 +286,7 @@ export class ItemStore {
   }
 
   #openSeed(row: ItemRow): Uint8Array {
-    return this.#vault.open(
-      { nonce: row.seed_nonce, sealed: row.seed_sealed },
-      { journalId: this.#journalId, batchId: row.batch_id, itemId: row.id },
-    );
+    return this.#vault.open({ nonce: row.seed_nonce, sealed: row.seed_sealed }, { journalId: this.#journalId, batchId: row.batch_id, itemId: row.id });
   }
 
   /** (Re)binds an item to a token as `claimed`, counting the attempt. */

@@ -68,8 +68,7 @@ export function openJournalFile(options: JournalOptions): OpenedJournal {
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
     db.exec("BEGIN EXCLUSIVE; COMMIT");
-    const opened =
-      kind === "ours" ? openExisting(db, path, options) : initialise(db, path, options);
+    const opened = kind === "ours" ? openExisting(db, path, options) : initialise(db, path, options);
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.trunc(options.maxPageCount)}`);
     return opened;
   } catch (error) {
@@ -130,9 +129,7 @@ function openExisting(db: Database.Database, path: string, options: JournalOptio
     }
   }
   db.pragma("journal_mode = WAL");
-  const meta = new Map(
-    (db.prepare("SELECT key, value FROM meta").all() as { key: string; value: Buffer }[]).map((r) => [r.key, r.value]),
-  );
+  const meta = new Map((db.prepare("SELECT key, value FROM meta").all() as { key: string; value: Buffer }[]).map((r) => [r.key, r.value]));
   const journalId = metaBytes(meta, "journal_id", path);
   const keyCheck = metaBytes(meta, "key_check", path);
   const mode = metaBytes(meta, "key_mode", path).toString();

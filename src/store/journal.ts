@@ -114,9 +114,7 @@ export class Journal {
     return this.#write("create a batch", () => {
       const now = Date.now();
       const info = this.#db
-        .prepare(
-          "INSERT INTO batches (name, issuer, params, state, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?)",
-        )
+        .prepare("INSERT INTO batches (name, issuer, params, state, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?)")
         .run(input.name, input.issuer ?? null, JSON.stringify(params), now, now);
       const batchId = Number(info.lastInsertRowid);
       this.#items.insertItems(batchId, prepared, GENERATED_SEED_BYTES, now);
@@ -221,9 +219,7 @@ export class Journal {
   status(batchId: number): BatchStatus {
     const batch = this.batch(batchId);
     const counts = Object.fromEntries(ITEM_STATES.map((s) => [s, 0])) as Record<ItemState, number>;
-    const rows = this.#db
-      .prepare("SELECT state, count(*) AS n FROM items WHERE batch_id = ? GROUP BY state")
-      .all(batchId) as { state: ItemState; n: number }[];
+    const rows = this.#db.prepare("SELECT state, count(*) AS n FROM items WHERE batch_id = ? GROUP BY state").all(batchId) as { state: ItemState; n: number }[];
     for (const { state, n } of rows) counts[state] = n;
     const total = rows.reduce((sum, r) => sum + r.n, 0);
     const open = counts.pending + counts.claimed + counts.burned + counts.verified;

@@ -20,7 +20,11 @@ export const PRIVATE_FILE_MODE = 0o600;
 function assertOwned(path: string, st: Stats, what: string, reason: Reason): void {
   const uid = process.getuid?.();
   if (uid === undefined || st.uid === uid) return;
-  throw otpbError(reason, `${what} ${path} belongs to uid ${st.uid}, not to the user running otpbridge (uid ${uid}); move it away, or run otpbridge as its owner`, { detail: { path, uid: st.uid } });
+  throw otpbError(
+    reason,
+    `${what} ${path} belongs to uid ${st.uid}, not to the user running otpbridge (uid ${uid}); move it away, or run otpbridge as its owner`,
+    { detail: { path, uid: st.uid } },
+  );
 }
 
 /**
@@ -57,11 +61,9 @@ export function assertPrivateFile(path: string, what: string, reason: Reason): v
   }
   assertOwned(path, st, what, reason);
   if ((st.mode & 0o077) !== 0) {
-    throw otpbError(
-      reason,
-      `${what} ${path} has mode ${modeString(st.mode)}; it must be readable by its owner only. Fix: chmod 600 ${path}`,
-      { detail: { path, mode: st.mode & 0o777 } },
-    );
+    throw otpbError(reason, `${what} ${path} has mode ${modeString(st.mode)}; it must be readable by its owner only. Fix: chmod 600 ${path}`, {
+      detail: { path, mode: st.mode & 0o777 },
+    });
   }
 }
 
@@ -74,7 +76,8 @@ export function assertPrivateTree(dir: string): void {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     const st = lstatSync(path);
-    if (st.isSymbolicLink()) throw otpbError("DATA_DIR_PERMISSIONS", `${path} is a symbolic link; the data directory holds its own files only: move it away`, { detail: { path } });
+    if (st.isSymbolicLink())
+      throw otpbError("DATA_DIR_PERMISSIONS", `${path} is a symbolic link; the data directory holds its own files only: move it away`, { detail: { path } });
     assertOwned(path, st, "data directory entry", "DATA_DIR_PERMISSIONS");
   }
 }
@@ -136,5 +139,5 @@ function fsyncDir(dir: string): void {
 }
 
 function modeString(mode: number): string {
-  return "0" + (mode & 0o777).toString(8);
+  return `0${(mode & 0o777).toString(8)}`;
 }

@@ -119,11 +119,9 @@ export function inspectJournalFile(path: string): JournalFileKind {
     );
   }
   if (userVersion > SCHEMA_VERSION) {
-    throw otpbError(
-      "JOURNAL_VERSION",
-      `${path} has journal schema ${userVersion}, newer than this otpbridge (${SCHEMA_VERSION}); upgrade otpbridge`,
-      { detail: { path, userVersion, supported: SCHEMA_VERSION } },
-    );
+    throw otpbError("JOURNAL_VERSION", `${path} has journal schema ${userVersion}, newer than this otpbridge (${SCHEMA_VERSION}); upgrade otpbridge`, {
+      detail: { path, userVersion, supported: SCHEMA_VERSION },
+    });
   }
   if (userVersion < 1) {
     throw otpbError("JOURNAL_CORRUPT", `${path} carries the otpbridge id but no schema; it was left untouched`, {

@@ -72,11 +72,9 @@ export class SeedVault {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       if (!options.create) {
-        throw otpbError(
-          "KEY_MISMATCH",
-          `seed key file ${path} is missing; the journal's seeds cannot be read without the key it was created with`,
-          { detail: { path } },
-        );
+        throw otpbError("KEY_MISMATCH", `seed key file ${path} is missing; the journal's seeds cannot be read without the key it was created with`, {
+          detail: { path },
+        });
       }
       key = randomBytes(SEED_KEY_BYTES);
       createPrivateFile(path, key);

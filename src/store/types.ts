@@ -12,15 +12,7 @@ export const TOTP_ALGORITHMS: readonly TotpAlgorithm[] = ["SHA1", "SHA256"];
  * `superseded`: the item's token was re-burned from another batch, so its seed is on no token.
  */
 export type ItemState = "pending" | "claimed" | "burned" | "verified" | "committed" | "failed" | "superseded";
-export const ITEM_STATES: readonly ItemState[] = [
-  "pending",
-  "claimed",
-  "burned",
-  "verified",
-  "committed",
-  "failed",
-  "superseded",
-];
+export const ITEM_STATES: readonly ItemState[] = ["pending", "claimed", "burned", "verified", "committed", "failed", "superseded"];
 
 /** created → running ⇄ paused; any of them → cancelled. Only a running batch hands out claims. */
 export type BatchState = "created" | "running" | "paused" | "cancelled";

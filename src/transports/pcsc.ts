@@ -139,9 +139,7 @@ export class PcscManager implements CardConnector {
 
   /** `ready`, `unavailable` (with reason PCSC_UNAVAILABLE and a message) or `closed`. */
   get status(): { state: PcscState; reason?: "PCSC_UNAVAILABLE"; message?: string } {
-    return this.#state === "unavailable"
-      ? { state: this.#state, reason: "PCSC_UNAVAILABLE", message: this.#message }
-      : { state: this.#state };
+    return this.#state === "unavailable" ? { state: this.#state, reason: "PCSC_UNAVAILABLE", message: this.#message } : { state: this.#state };
   }
 
   /**

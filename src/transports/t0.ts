@@ -96,5 +96,7 @@ function sw1Of(response: Uint8Array): number {
 }
 
 function hexSw(response: Uint8Array): string {
-  return Buffer.from(response.subarray(response.length - 2)).toString("hex").toUpperCase();
+  return Buffer.from(response.subarray(response.length - 2))
+    .toString("hex")
+    .toUpperCase();
 }

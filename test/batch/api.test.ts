@@ -20,7 +20,14 @@ const b32 = (seed: Buffer): string => hiBase32.encode(seed).replace(/=+$/, "");
 /** Every encoding of a seed the audit looks for. */
 function forms(seed: Buffer): Buffer[] {
   const hex = seed.toString("hex");
-  return [seed, Buffer.from(hex), Buffer.from(hex.toUpperCase()), Buffer.from(b32(seed)), Buffer.from(b32(seed).toLowerCase()), Buffer.from(seed.toString("base64").replace(/=+$/, ""))];
+  return [
+    seed,
+    Buffer.from(hex),
+    Buffer.from(hex.toUpperCase()),
+    Buffer.from(b32(seed)),
+    Buffer.from(b32(seed).toLowerCase()),
+    Buffer.from(seed.toString("base64").replace(/=+$/, "")),
+  ];
 }
 
 describe("batch API", () => {
@@ -70,8 +77,13 @@ describe("batch API", () => {
     }
     // The operator types the code the token shows: checked against the item's seed (±1 step).
     const shown = items[0].codes;
-    expect((await c.call("batch.checkCode", { batchId, itemId: items[0].itemId, code: shown.current })).result).toMatchObject({ match: true, serial: items[0].serial });
-    const wrong = [...Array(10).keys()].map((k) => String((Number(shown.current) + 1 + k) % 1_000_000).padStart(6, "0")).find((x) => ![shown.previous, shown.current, shown.next].includes(x));
+    expect((await c.call("batch.checkCode", { batchId, itemId: items[0].itemId, code: shown.current })).result).toMatchObject({
+      match: true,
+      serial: items[0].serial,
+    });
+    const wrong = [...Array(10).keys()]
+      .map((k) => String((Number(shown.current) + 1 + k) % 1_000_000).padStart(6, "0"))
+      .find((x) => ![shown.previous, shown.current, shown.next].includes(x));
     expect((await c.call("batch.checkCode", { batchId, itemId: items[0].itemId, code: wrong })).result).toMatchObject({ match: false, stepOffset: null });
     expect((await c.call("batch.checkCode", { batchId, itemId: 999, code: "123456" })).error.data.reason).toBe("ITEM_STATE");
     const status = (await c.call("batch.status", { batchId })).result;
@@ -89,7 +101,9 @@ describe("batch API", () => {
   });
 
   it("a second batch: the tokens of the first are reported, not burned; BATCH_BUSY for a third; pause, cancel, list", async () => {
-    const uris = URI_SEEDS.map((seed, i) => `otpauth://totp/Example:user${i}@example.com?secret=${b32(seed)}&issuer=Example&algorithm=${i === 0 ? "SHA1" : "SHA256"}`);
+    const uris = URI_SEEDS.map(
+      (seed, i) => `otpauth://totp/Example:user${i}@example.com?secret=${b32(seed)}&issuer=Example&algorithm=${i === 0 ? "SHA1" : "SHA256"}`,
+    );
     const second = (await c.call("batch.create", { name: "uris", uris })).result;
     expect(second).toMatchObject({ total: 2, batch: { issuer: "Example" } });
     const third = (await c.call("batch.create", { name: "gen", generate: 4, period: 60 })).result;
@@ -107,18 +121,28 @@ describe("batch API", () => {
     expect((await c.call("batch.cancel", { batchId: second.batch.id })).result.batch.state).toBe("cancelled");
     expect((await c.call("batch.resume", { batchId: second.batch.id })).error.data.reason).toBe("BATCH_STATE");
     const list = (await c.call("batch.list")).result.batches;
-    expect(list.map((b: { name: string; state: string }) => [b.name, b.state])).toEqual([["march", "running"], ["uris", "cancelled"], ["gen", "running"]]);
+    expect(list.map((b: { name: string; state: string }) => [b.name, b.state])).toEqual([
+      ["march", "running"],
+      ["uris", "cancelled"],
+      ["gen", "running"],
+    ]);
     expect((await c.call("batch.status", { batchId: 99 })).error.data.reason).toBe("BATCH_NOT_FOUND");
   });
 
   it("secrets audit: no seed in the journal files, the debug log or any message but the exports", async () => {
     const exported = JSON.parse(exportReplies[0]!).result.content as string;
-    const seeds = [ALICE_SEED, ...URI_SEEDS, ...(parse(exported, { columns: true }) as Record<string, string>[]).map((r) => Buffer.from(hiBase32.decode.asBytes(r["secret key"]!)))];
+    const seeds = [
+      ALICE_SEED,
+      ...URI_SEEDS,
+      ...(parse(exported, { columns: true }) as Record<string, string>[]).map((r) => Buffer.from(hiBase32.decode.asBytes(r["secret key"]!))),
+    ];
     expect(seeds).toHaveLength(6);
     c.close();
     expect(await d.stop()).toBe(0);
     const haystacks: Array<[string, Buffer]> = [
-      ...readdirSync(d.dataDir).filter((f) => f !== "seed.key").map((f): [string, Buffer] => [f, readFileSync(join(d.dataDir, f))]),
+      ...readdirSync(d.dataDir)
+        .filter((f) => f !== "seed.key")
+        .map((f): [string, Buffer] => [f, readFileSync(join(d.dataDir, f))]),
       ["daemon log", Buffer.from(d.stderr.join("\n"))],
       ["messages", Buffer.from(received.filter((m) => !exportReplies.includes(m) && !m.includes('"content"')).join("\n"))],
     ];

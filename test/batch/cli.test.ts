@@ -57,7 +57,10 @@ describe("otpbridge batch", () => {
   it("create from a CSV, run on 3 simulated readers to the end, status and export; nothing printed holds a seed", async () => {
     const given = randomBytes(20);
     const csvPath = join(root, "users.csv");
-    writeFileSync(csvPath, `upn,secret\nalice@example.com,${hiBase32.encode(given)}\n${Array.from({ length: 8 }, (_, i) => `user${i}@example.com,`).join("\n")}\n`);
+    writeFileSync(
+      csvPath,
+      `upn,secret\nalice@example.com,${hiBase32.encode(given)}\n${Array.from({ length: 8 }, (_, i) => `user${i}@example.com,`).join("\n")}\n`,
+    );
     const created = await runCli(["batch", "create", "--csv", csvPath, "--name", "march", "--data-dir", dataDir]);
     expect(created).toMatchObject({ code: 0, out: [expect.stringMatching(/^batch 1 "march": 9 items/)] });
 
@@ -80,7 +83,10 @@ describe("otpbridge batch", () => {
     const exported = await runCli(["batch", "export", "1", "--format", "otpauth", "--out", out, "--data-dir", dataDir]);
     expect(exported.code).toBe(0);
     expect(statSync(out).mode & 0o777).toBe(0o600);
-    const accounts = readFileSync(out, "utf8").trim().split("\n").map((u) => parseOtpauthUri(u));
+    const accounts = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((u) => parseOtpauthUri(u));
     expect(accounts).toHaveLength(9);
     expect(Buffer.from(accounts.find((a) => a.label === "alice@example.com")!.secret).equals(given)).toBe(true);
 

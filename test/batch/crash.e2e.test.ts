@@ -45,7 +45,11 @@ interface Arm {
 
 /** A token that SIGKILLs the daemon when the armed step reaches it. */
 class KillSwitchCard implements VirtualCard {
-  constructor(readonly token: SingleProfileToken, readonly armed: () => Arm | undefined, readonly fire: () => void) {}
+  constructor(
+    readonly token: SingleProfileToken,
+    readonly armed: () => Arm | undefined,
+    readonly fire: () => void,
+  ) {}
 
   get atr(): Uint8Array {
     return this.token.atr;
@@ -96,7 +100,10 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
     const random = prng(SEED).float;
     const t0 = Date.now();
     const dataDir = join(root, "data");
-    const tokens = Array.from({ length: TOKENS }, (_, i) => new SingleProfileToken({ serial: `8659${["6121", "6221", "6321", "6011"][i % 4]}${String(i + 1).padStart(6, "0")}` }));
+    const tokens = Array.from(
+      { length: TOKENS },
+      (_, i) => new SingleProfileToken({ serial: `8659${["6121", "6221", "6321", "6011"][i % 4]}${String(i + 1).padStart(6, "0")}` }),
+    );
     const queue = [...tokens];
     const done = new Set<string>();
     let kills = 0;
@@ -227,13 +234,21 @@ describe.skipIf(missing !== undefined)("batch crash safety through pcscd", () =>
       const out = join(root, "export.txt");
       exportBatch(journal, batchId, { format: "otpauth" }, out);
       expect(statSync(out).mode & 0o777).toBe(0o600);
-      const exported = readFileSync(out, "utf8").trim().split("\n").map((uri) => parseOtpauthUri(uri));
+      const exported = readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .map((uri) => parseOtpauthUri(uri));
       expect(exported).toHaveLength(TOKENS);
       const emulated = new Map(tokens.map((t) => [t.state().serial, Buffer.from(t.state().seed).toString("hex")]));
       expect(new Map(exported.map((a) => [a.label, Buffer.from(a.secret).toString("hex")]))).toEqual(emulated);
       // Killed mid-transaction 50 times, the journal files (the key file aside) and the logs still
       // hold no seed as raw bytes, hex or base32.
-      const haystacks = [Buffer.from(logs.join("\n")), ...readdirSync(dataDir).filter((f) => f !== "seed.key").map((f) => readFileSync(join(dataDir, f)))];
+      const haystacks = [
+        Buffer.from(logs.join("\n")),
+        ...readdirSync(dataDir)
+          .filter((f) => f !== "seed.key")
+          .map((f) => readFileSync(join(dataDir, f))),
+      ];
       const leaks = tokens.filter((t) => {
         const seed = Buffer.from(t.state().seed);
         const forms = [seed, Buffer.from(seed.toString("hex")), Buffer.from(hiBase32.encode(seed).replace(/=+$/, ""))];

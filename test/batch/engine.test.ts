@@ -33,8 +33,11 @@ const HOLD_STILL_MS = 400;
 function open(options: { maxPageCount?: number; reburn?: boolean; checkClock?: BatchEngineOptions["checkClock"] } = {}): void {
   journal = Journal.open({ dataDir: t.dataDir, key: { kind: "keyFile" }, ...(options.maxPageCount ? { maxPageCount: options.maxPageCount } : {}) });
   engine = new BatchEngine({
-    journal, devices: manager, holdStill: { waitMs: HOLD_STILL_MS },
-    ...(options.reburn ? { reburn: true } : {}), ...(options.checkClock ? { checkClock: options.checkClock } : {}),
+    journal,
+    devices: manager,
+    holdStill: { waitMs: HOLD_STILL_MS },
+    ...(options.reburn ? { reburn: true } : {}),
+    ...(options.checkClock ? { checkClock: options.checkClock } : {}),
   });
   events = [];
   engine.onItem((e) => events.push(e));
@@ -87,15 +90,17 @@ describe("batch engine on in-memory readers", () => {
     const batch = journal.createBatch({ name: "march", count: 12 });
     engine.run(batch.id);
     const tokens = Array.from({ length: 12 }, (_, i) => new SingleProfileToken({ serial: serial(i + 1) }));
-    await Promise.all(READERS.map(async (reader, r) => {
-      for (let i = r; i < tokens.length; i += READERS.length) {
-        const event = await tap(reader, tokens[i]!, serial(i + 1));
-        expect(event).toMatchObject({ outcome: "committed", reader, batchId: batch.id });
-        // The code the operator should see is the one the emulated token shows at the burn time.
-        expect(event.codes!.current).toBe(tokens[i]!.code(event.codes!.time));
-        expect(Math.abs(event.driftSeconds!)).toBeLessThanOrEqual(2);
-      }
-    }));
+    await Promise.all(
+      READERS.map(async (reader, r) => {
+        for (let i = r; i < tokens.length; i += READERS.length) {
+          const event = await tap(reader, tokens[i]!, serial(i + 1));
+          expect(event).toMatchObject({ outcome: "committed", reader, batchId: batch.id });
+          // The code the operator should see is the one the emulated token shows at the burn time.
+          expect(event.codes!.current).toBe(tokens[i]!.code(event.codes!.time));
+          expect(Math.abs(event.driftSeconds!)).toBeLessThanOrEqual(2);
+        }
+      }),
+    );
     const progress = engine.progress();
     expect(progress).toMatchObject({ total: 12, done: 12, finished: true, inFlight: 0 });
     const seeds = new Set<string>();
@@ -167,10 +172,12 @@ describe("batch engine on in-memory readers", () => {
     await engine.close();
     journal.close();
     // A clock 5 s off (the SNTP side of the check is tested through the daemon, test/daemon/clock.test.ts).
-    open({ checkClock: async (force) => {
-      if (!force) throw otpbError("CLOCK_UNTRUSTED", "the system clock is 5.0 s behind 127.0.0.1 (limit 2 s); not burning");
-      return { overridden: ["the system clock is 5.0 s behind 127.0.0.1 (limit 2 s)"] };
-    } });
+    open({
+      checkClock: async (force) => {
+        if (!force) throw otpbError("CLOCK_UNTRUSTED", "the system clock is 5.0 s behind 127.0.0.1 (limit 2 s); not burning");
+        return { overridden: ["the system clock is 5.0 s behind 127.0.0.1 (limit 2 s)"] };
+      },
+    });
     const batch = journal.createBatch({ name: "b", count: 2 });
     engine.run(batch.id);
     const card = new RecordingCard(new SingleProfileToken({ serial: serial(12) }));

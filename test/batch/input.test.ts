@@ -42,15 +42,32 @@ describe("batch CSV", () => {
 
 describe("batch URIs and generate", () => {
   it("takes TOTP URIs (comments and blank lines skipped) and keeps a common issuer", () => {
-    const batch = parseBatchUris(["# from the old system", "", `otpauth://totp/ACME:alice?secret=${B32}&issuer=ACME&period=60`, `otpauth://totp/ACME:bob?secret=${B32}&issuer=ACME&algorithm=SHA256`], "u");
+    const batch = parseBatchUris(
+      [
+        "# from the old system",
+        "",
+        `otpauth://totp/ACME:alice?secret=${B32}&issuer=ACME&period=60`,
+        `otpauth://totp/ACME:bob?secret=${B32}&issuer=ACME&algorithm=SHA256`,
+      ],
+      "u",
+    );
     expect(batch.issuer).toBe("ACME");
-    expect(batch.items.map((i) => [i.label, i.algorithm, i.period, i.digits])).toEqual([["alice", "SHA1", 60, 6], ["bob", "SHA256", 30, 6]]);
+    expect(batch.items.map((i) => [i.label, i.algorithm, i.period, i.digits])).toEqual([
+      ["alice", "SHA1", 60, 6],
+      ["bob", "SHA256", 30, 6],
+    ]);
     expect(parseBatchUris([`otpauth://totp/a?secret=${B32}&issuer=X`, `otpauth://totp/b?secret=${B32}&issuer=Y`], "u").issuer).toBeUndefined();
   });
 
   it("refuses HOTP, SHA-512 and 8 digits by line; an empty list", () => {
-    expect(failure(() => parseBatchUris(["", `otpauth://hotp/a?secret=${B32}&counter=1`], "u"))).toMatchObject({ reason: "WRONG_CODE_SCANNED", detail: { line: 2, scanned: "hotp" } });
-    expect(failure(() => parseBatchUris([`otpauth://totp/a?secret=${B32}&algorithm=SHA512`], "u"))).toMatchObject({ reason: "NOT_BURNABLE", detail: { line: 1 } });
+    expect(failure(() => parseBatchUris(["", `otpauth://hotp/a?secret=${B32}&counter=1`], "u"))).toMatchObject({
+      reason: "WRONG_CODE_SCANNED",
+      detail: { line: 2, scanned: "hotp" },
+    });
+    expect(failure(() => parseBatchUris([`otpauth://totp/a?secret=${B32}&algorithm=SHA512`], "u"))).toMatchObject({
+      reason: "NOT_BURNABLE",
+      detail: { line: 1 },
+    });
     expect(failure(() => parseBatchUris([`otpauth://totp/a?secret=${B32}&digits=8`], "u"))).toMatchObject({ reason: "NOT_BURNABLE", detail: { line: 1 } });
     expect(failure(() => parseBatchUris(["# nothing"], "u")).reason).toBe("INVALID_INPUT");
   });
@@ -63,7 +80,11 @@ describe("batch URIs and generate", () => {
       { secret: SEED, name: "bank", type: 1 },
     ]);
     const batch = parseBatchUris([`otpauth://totp/ACME:alice?secret=${B32}&issuer=ACME`, exported], "u");
-    expect(batch.items.map((i) => [i.label, i.algorithm, i.period, i.digits])).toEqual([["alice", "SHA1", 30, 6], ["carol", "SHA1", 30, 6], ["dave", "SHA256", 30, 6]]);
+    expect(batch.items.map((i) => [i.label, i.algorithm, i.period, i.digits])).toEqual([
+      ["alice", "SHA1", 30, 6],
+      ["carol", "SHA1", 30, 6],
+      ["dave", "SHA256", 30, 6],
+    ]);
     expect(Buffer.from(batch.items[2]!.seed!).equals(Buffer.from(other))).toBe(true);
     expect(batch.issuer).toBe("ACME");
     expect(batch.skipped).toEqual([{ index: 2, name: "bank", reason: "hotp", line: 2 }]);
@@ -71,7 +92,8 @@ describe("batch URIs and generate", () => {
 
   it("refuses, by line and with advice, codes scanned by mistake and bare secrets in a URI list", () => {
     expect(failure(() => parseBatchUris([`otpauth://totp/a?secret=${B32}`, "phonefactor://activate_account?code=123"], "u"))).toMatchObject({
-      reason: "WRONG_CODE_SCANNED", detail: { line: 2, scanned: "phonefactor" },
+      reason: "WRONG_CODE_SCANNED",
+      detail: { line: 2, scanned: "phonefactor" },
     });
     const bare = failure(() => parseBatchUris([B32], "u"));
     expect(bare).toMatchObject({ reason: "INVALID_INPUT", detail: { line: 1 } });

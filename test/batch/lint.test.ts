@@ -19,12 +19,20 @@ describe("batch.lint", () => {
       "erin@example.com,,SHA256,6,60",
     ].join("\n");
     const { rows, problems } = lintBatchCsv(csv);
-    expect(problems.map((p) => [p.line, p.reason])).toEqual([[3, "NOT_BURNABLE"], [4, "INVALID_SECRET_FORMAT"], [5, "INVALID_INPUT"]]);
+    expect(problems.map((p) => [p.line, p.reason])).toEqual([
+      [3, "NOT_BURNABLE"],
+      [4, "INVALID_SECRET_FORMAT"],
+      [5, "INVALID_INPUT"],
+    ]);
     expect(problems[0]!.message).toBe("line 3: single-profile tokens show 6 digits, not 8");
     // The first problem is the one batch.create stops at, word for word.
     expect(() => parseBatchCsv(csv, "x")).toThrow(problems[0]!.message);
     expect(rows.map((r) => [r.line, r.label, r.secret])).toEqual([
-      [2, "alice@example.com", "given"], [3, "bob@example.com", null], [4, "carol@example.com", null], [5, "dave@example.com", null], [6, "erin@example.com", "generated"],
+      [2, "alice@example.com", "given"],
+      [3, "bob@example.com", null],
+      [4, "carol@example.com", null],
+      [5, "dave@example.com", null],
+      [6, "erin@example.com", "generated"],
     ]);
     expect(rows[4]).toMatchObject({ algorithm: "SHA256", period: 60, digits: 6 });
     expect(JSON.stringify({ rows, problems })).not.toContain(GOOD);

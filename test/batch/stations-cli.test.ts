@@ -56,12 +56,27 @@ describe.skipIf(missing !== undefined)("batch --store from the CLI", () => {
     const exported = await runCli(["batch", "export", id!, "--format", "otpauth", "--out", out, ...shared]);
     expect(exported.out.join("\n")).toMatch(/10 committed items/);
     expect(statSync(out).mode & 0o777).toBe(0o600);
-    const secrets = readFileSync(out, "utf8").split("\n").filter(Boolean).map((uri) => new URL(uri).searchParams.get("secret")!);
+    const secrets = readFileSync(out, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((uri) => new URL(uri).searchParams.get("secret")!);
     expect(new Set(secrets).size).toBe(10);
     const printed = [...created.out, ...created.err, ...one.out, ...one.err, ...two.out, ...two.err, ...status.out, ...exported.out].join("\n");
     for (const secret of secrets) expect(printed).not.toContain(secret);
 
-    const wrong = await runCli(["batch", "export", id!, "--format", "otpauth", "--out", join(root, "x.txt"), "--store", db.url, "--batch-passphrase-env", "OTPB_TEST_WRONG_PASSPHRASE"]);
+    const wrong = await runCli([
+      "batch",
+      "export",
+      id!,
+      "--format",
+      "otpauth",
+      "--out",
+      join(root, "x.txt"),
+      "--store",
+      db.url,
+      "--batch-passphrase-env",
+      "OTPB_TEST_WRONG_PASSPHRASE",
+    ]);
     expect(wrong.code).not.toBe(0);
     expect(wrong.err.join("\n")).toMatch(/passphrase/);
     expect(wrong.err.join("\n")).not.toContain("botch");

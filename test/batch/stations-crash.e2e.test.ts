@@ -51,7 +51,10 @@ interface Arm {
 
 /** A token that SIGKILLs its station when the station's armed step reaches it. */
 class KillSwitchCard implements VirtualCard {
-  constructor(readonly token: SingleProfileToken, readonly station: StationRun) {}
+  constructor(
+    readonly token: SingleProfileToken,
+    readonly station: StationRun,
+  ) {}
 
   get atr(): Uint8Array {
     return this.token.atr;
@@ -105,7 +108,9 @@ class StationRun {
     while (!allDone()) {
       this.arm = undefined;
       const child = spawn(process.execPath, [BIN, "batch", "run", ...this.args], {
-        cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, [PASS_ENV]: PASSPHRASE },
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, [PASS_ENV]: PASSPHRASE },
       });
       this.child = child;
       createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -158,13 +163,18 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
     const t0 = Date.now();
     const shared = ["--store", db.url, "--batch-passphrase-env", PASS_ENV];
     const created = execFileSync(process.execPath, [BIN, "batch", "create", "--generate", String(ITEMS), "--name", "stations crash", ...shared], {
-      cwd: REPO_ROOT, env: { ...process.env, [PASS_ENV]: PASSPHRASE }, encoding: "utf8",
+      cwd: REPO_ROOT,
+      env: { ...process.env, [PASS_ENV]: PASSPHRASE },
+      encoding: "utf8",
     });
     const batchId = Number(/shared batch (\d+)/.exec(created)?.[1]);
     const owner = await db.store("crash-owner");
     await owner.setBatchState(batchId, "start");
 
-    const tokens = Array.from({ length: ITEMS }, (_, i) => new SingleProfileToken({ serial: `8659${["6121", "6221", "6321", "6011"][i % 4]}${String(i + 1).padStart(6, "0")}` }));
+    const tokens = Array.from(
+      { length: ITEMS },
+      (_, i) => new SingleProfileToken({ serial: `8659${["6121", "6221", "6321", "6011"][i % 4]}${String(i + 1).padStart(6, "0")}` }),
+    );
     const queue = [...tokens];
     const done = new Set<string>();
     const retap = new Set<string>();
@@ -182,7 +192,16 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
       const readers = VPCD_READERS.filter((r) => r.name.startsWith(group));
       const dataDir = join(root, name);
       const args = [
-        String(batchId), ...shared, "--station", name, "--data-dir", dataDir, "--reader", group, "--force", "--verbose",
+        String(batchId),
+        ...shared,
+        "--station",
+        name,
+        "--data-dir",
+        dataDir,
+        "--reader",
+        group,
+        "--force",
+        "--verbose",
         ...readers.map((r) => `--family=${r.name}=single-profile`),
       ];
       return new StationRun(name, group, readers, dataDir, args, onLine);
@@ -240,7 +259,9 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
     await outages;
     await Promise.all(lives);
     const logs = stations.flatMap((s) => s.logs);
-    console.log(`stations crash test: ${stations.map((s) => `${s.name} ${s.kills} kills (${s.apduKills} at an APDU step)`).join(", ")}; seed ${SEED}; ${Math.round((Date.now() - t0) / 1000)} s`);
+    console.log(
+      `stations crash test: ${stations.map((s) => `${s.name} ${s.kills} kills (${s.apduKills} at an APDU step)`).join(", ")}; seed ${SEED}; ${Math.round((Date.now() - t0) / 1000)} s`,
+    );
     for (const s of stations) expect(s.kills).toBeGreaterThanOrEqual(KILLS_PER_STATION);
     // The outages were seen, and said plainly, by the stations working through them.
     expect(logs.some((l) => l.includes("the shared store is unreachable"))).toBe(true);
@@ -249,7 +270,9 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
     const status = await owner.status(batchId);
     expect(status.counts).toMatchObject({ committed: ITEMS, pending: 0, claimed: 0, burned: 0, verified: 0, failed: 0, "needs-check": 0 });
     const items = await owner.items(batchId);
-    console.log(`stations crash test: ${items.filter((i) => i.attempts > 1).length} items were resumed; committed per station ${JSON.stringify(Object.fromEntries(status.stations.map((s) => [s.id, s.committed])))}`);
+    console.log(
+      `stations crash test: ${items.filter((i) => i.attempts > 1).length} items were resumed; committed per station ${JSON.stringify(Object.fromEntries(status.stations.map((s) => [s.id, s.committed])))}`,
+    );
     const emulated = new Map(tokens.map((t) => [t.state().serial, Buffer.from(t.state().seed).toString("hex")]));
     for (const token of tokens) expect(token.state().seed.length, token.state().serial).toBe(20);
     expect(new Set(emulated.values()).size).toBe(ITEMS);
@@ -257,10 +280,14 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
     for (const s of stations) {
       const out = join(root, `${s.name}.txt`);
       execFileSync(process.execPath, [BIN, "batch", "export", String(batchId), "--format", "otpauth", "--out", out, "--data-dir", s.dataDir, ...shared], {
-        cwd: REPO_ROOT, env: { ...process.env, [PASS_ENV]: PASSPHRASE },
+        cwd: REPO_ROOT,
+        env: { ...process.env, [PASS_ENV]: PASSPHRASE },
       });
       expect(statSync(out).mode & 0o777).toBe(0o600);
-      const exported = readFileSync(out, "utf8").trim().split("\n").map((uri) => parseOtpauthUri(uri));
+      const exported = readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .map((uri) => parseOtpauthUri(uri));
       expect(new Map(exported.map((a) => [a.label, Buffer.from(a.secret).toString("hex")]))).toEqual(emulated);
     }
     // No seed as raw bytes, hex or base32 in the database, the outboxes or the stations' output.

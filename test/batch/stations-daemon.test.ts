@@ -27,11 +27,27 @@ describe.skipIf(missing !== undefined)("the daemon as a station", () => {
     const batch = await owner.createBatch({ name: "daemon desk", count: 5 }, PASSPHRASE, TEST_SCRYPT);
     await owner.setBatchState(batch.id, "start");
     daemon = await startDaemonProcess({
-      args: ["--simulate-tokens", "3", "--store", db.url, "--station", "daemon-desk", "--shared-batch", String(batch.id), "--batch-passphrase-env", "OTPB_TEST_SHARED_PASSPHRASE"],
+      args: [
+        "--simulate-tokens",
+        "3",
+        "--store",
+        db.url,
+        "--station",
+        "daemon-desk",
+        "--shared-batch",
+        String(batch.id),
+        "--batch-passphrase-env",
+        "OTPB_TEST_SHARED_PASSPHRASE",
+      ],
       env: { OTPB_TEST_SHARED_PASSPHRASE: PASSPHRASE, OTPBRIDGE_SIMULATE_LINK: "memory" },
     });
     const client = await RpcClient.native(daemon);
-    const stations = await waitForEvent(client, "batch.stations", (p) => p.counts?.committed === 3 && p.stations?.some((s: any) => s.id === "daemon-desk" && s.readers.length > 0), 20_000);
+    const stations = await waitForEvent(
+      client,
+      "batch.stations",
+      (p) => p.counts?.committed === 3 && p.stations?.some((s: any) => s.id === "daemon-desk" && s.readers.length > 0),
+      20_000,
+    );
     expect(stations, JSON.stringify(client.events.map((e) => e.method))).toBeDefined();
     const status = await owner.status(batch.id);
     expect(status.counts).toMatchObject({ committed: 3, pending: 2 });

@@ -118,12 +118,16 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch", () 
 
     // Everyone else's tokens, four readers per desk, in parallel.
     const queue = tokens.slice(1).map((token, i) => ({ token, s: serial(i + 2) }));
-    await Promise.all([a, b, c].flatMap((d) => READERS.map(async (reader) => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-        const event = await tap(d, reader, next.token, next.s);
-        expect(event.outcome).toBe("committed");
-      }
-    })));
+    await Promise.all(
+      [a, b, c].flatMap((d) =>
+        READERS.map(async (reader) => {
+          for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+            const event = await tap(d, reader, next.token, next.s);
+            expect(event.outcome).toBe("committed");
+          }
+        }),
+      ),
+    );
 
     // A's lease on the cut token runs out (A never came back to it); the sweeper makes it needs-check;
     // tapped at desk C it is finished with the seed it was first given.

@@ -49,7 +49,11 @@ async function rig(serial: string) {
  * At the `times` first occurrences of `step`: let it reach the token (or not), then take the token
  * out and, after `backMs`, put `comeback` (default the same token) in.
  */
-function slipAt(r: Awaited<ReturnType<typeof rig>>, step: Step, options: { landed: boolean; times?: number; backMs?: number; comeback?: RecordingCard | null }): void {
+function slipAt(
+  r: Awaited<ReturnType<typeof rig>>,
+  step: Step,
+  options: { landed: boolean; times?: number; backMs?: number; comeback?: RecordingCard | null },
+): void {
   let left = options.times ?? 1;
   r.card.intercept = (seen, apdu, inner) => {
     if (seen !== step || left === 0) return undefined;
@@ -69,7 +73,13 @@ describe("burn: hold the token still, retrying", () => {
   it("the token leaves right after the config write wiped its seed: says so, waits for it, burns again; the token shows the code", async () => {
     const r = await rig("86596220000042"); // OTPC-P2-i: restricted, the config write erases the seed
     slipAt(r, WRITE_CONFIG, { landed: true });
-    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger);
+    const result = await burnHoldingStill(
+      r.manager,
+      { reader: READER, serial: "86596220000042" },
+      { records: r.journal, seed: SEED, settings: SETTINGS },
+      r.io,
+      silentLogger,
+    );
     expect(r.err).toEqual(["hold the token still, retrying (the token left the field during seed; retry 1 of 2)"]);
     expect(r.token.code(result.codes.time)).toBe(result.codes.current);
     expect(Buffer.from(r.token.state().seed).equals(Buffer.from(SEED))).toBe(true);
@@ -84,7 +94,13 @@ describe("burn: hold the token still, retrying", () => {
   it("the token leaves during authentication before anything was written: retried the same way", async () => {
     const r = await rig("86596120000007"); // OTPC-P1-i
     slipAt(r, AUTH_FINISH, { landed: false });
-    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596120000007" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger);
+    const result = await burnHoldingStill(
+      r.manager,
+      { reader: READER, serial: "86596120000007" },
+      { records: r.journal, seed: SEED, settings: SETTINGS },
+      r.io,
+      silentLogger,
+    );
     expect(r.err).toEqual(["hold the token still, retrying (the token left the field during auth; retry 1 of 2)"]);
     expect(r.token.code(result.codes.time)).toBe(result.codes.current);
   });
@@ -94,7 +110,11 @@ describe("burn: hold the token still, retrying", () => {
     const stranger = new RecordingCard(new SingleProfileToken({ serial: "86596220000099" }));
     slipAt(r, WRITE_CONFIG, { landed: true, comeback: stranger });
     const started = Date.now();
-    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, { waitMs: 400 }));
+    const error = await rejection(
+      burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, {
+        waitMs: 400,
+      }),
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
     expect(error.reason).toBe("CARD_REMOVED");
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "wiped", serial: "86596220000042" });
@@ -106,7 +126,11 @@ describe("burn: hold the token still, retrying", () => {
   it("a token that does not come back in time: the original error after the wait", async () => {
     const r = await rig("86596320000001"); // C302-i: unrestricted
     slipAt(r, WRITE_SEED, { landed: false, comeback: null });
-    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596320000001" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, { waitMs: 300 }));
+    const error = await rejection(
+      burnHoldingStill(r.manager, { reader: READER, serial: "86596320000001" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, {
+        waitMs: 300,
+      }),
+    );
     expect(error.reason).toBe("CARD_REMOVED");
     expect(error.detail).toMatchObject({ stage: "seed", seedState: "previous" });
     expect(r.err).toHaveLength(1);
@@ -119,7 +143,11 @@ describe("burn: hold the token still, retrying", () => {
   it("retries a bounded number of times", async () => {
     const r = await rig("86596220000042");
     slipAt(r, WRITE_SEED, { landed: false, times: 5 });
-    const error = await rejection(burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, { attempts: 3 }));
+    const error = await rejection(
+      burnHoldingStill(r.manager, { reader: READER, serial: "86596220000042" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger, {
+        attempts: 3,
+      }),
+    );
     expect(error.reason).toBe("CARD_REMOVED");
     expect(r.err).toEqual([1, 2, 3].map((n) => `hold the token still, retrying (the token left the field during seed; retry ${n} of 3)`));
     expect(r.card.steps.filter((s) => s === WRITE_SEED)).toHaveLength(4);
@@ -134,7 +162,13 @@ describe("burn: hold the token still, retrying", () => {
       setTimeout(() => r.readers.insert(READER, r.card), 40);
       throw lost();
     };
-    const result = await burnHoldingStill(r.manager, { reader: READER, serial: "86596120000007" }, { records: r.journal, seed: SEED, settings: SETTINGS }, r.io, silentLogger);
+    const result = await burnHoldingStill(
+      r.manager,
+      { reader: READER, serial: "86596120000007" },
+      { records: r.journal, seed: SEED, settings: SETTINGS },
+      r.io,
+      silentLogger,
+    );
     expect(r.err).toEqual(["hold the token still, retrying (the token left the field during info; retry 1 of 2)"]);
     expect(r.card.steps.filter((s) => s === WRITE_SEED)).toHaveLength(1);
     expect(r.token.code(result.codes.time)).toBe(result.codes.current);

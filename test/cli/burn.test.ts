@@ -58,7 +58,19 @@ describe("otpbridge burn --simulate", () => {
   });
 
   it("prints a readable summary", async () => {
-    const r = await runCli(["burn", "--simulate", "--reader", "reader 4", "--hex", Buffer.from(SEED).toString("hex"), "--period", "60", "--algorithm", "sha256", "-y"]);
+    const r = await runCli([
+      "burn",
+      "--simulate",
+      "--reader",
+      "reader 4",
+      "--hex",
+      Buffer.from(SEED).toString("hex"),
+      "--period",
+      "60",
+      "--algorithm",
+      "sha256",
+      "-y",
+    ]);
     expect(r.code).toBe(0);
     expect(r.out[0]).toBe("serial   86596321000004");
     expect(r.out[1]).toBe("model    C302-i");

@@ -16,9 +16,7 @@ const SHA256_SEED = base32.encode("12345678901234567890123456789012").replace(/=
 describe("otpbridge code", () => {
   it("prints the RFC 6238 Appendix B codes", async () => {
     expect((await runCli(["code", "--secret", SHA1_SEED, "--digits", "8", "--time", "59"])).out).toEqual(["94287082"]);
-    expect(
-      (await runCli(["code", "--secret", SHA256_SEED, "--algorithm", "sha256", "--digits", "8", "--time", "1111111109"])).out,
-    ).toEqual(["68084774"]);
+    expect((await runCli(["code", "--secret", SHA256_SEED, "--algorithm", "sha256", "--digits", "8", "--time", "1111111109"])).out).toEqual(["68084774"]);
   });
 
   it("takes algorithm, digits and period from an otpauth URI", async () => {

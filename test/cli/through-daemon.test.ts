@@ -65,7 +65,12 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
 
   it("batch create, list and status print the same through the daemon as alone", async () => {
     expect(d.link).toBe("vpcd");
-    for (const argv of [["batch", "create", "--generate", "1", "--name", "desk"], ["batch", "list"], ["batch", "status", "1"], ["batch", "status", "1", "--json"]]) {
+    for (const argv of [
+      ["batch", "create", "--generate", "1", "--name", "desk"],
+      ["batch", "list"],
+      ["batch", "status", "1"],
+      ["batch", "status", "1", "--json"],
+    ]) {
       const [viaDaemon, byItself] = [await runCli(withDir(d.dataDir, argv)), await alone(withDir(aloneDir, argv))];
       expect(viaDaemon, argv.join(" ")).toEqual(byItself);
       expect(viaDaemon.code).toBe(0);
@@ -111,8 +116,19 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     expect(byItself.code, byItself.err.join("\n")).toBe(0);
     const [a, b] = [JSON.parse(viaDaemon.out.join("\n")), JSON.parse(byItself.out.join("\n"))];
     // The same fields; only the simulated token's own code is shown when the CLI holds the token itself.
-    expect(Object.keys(a).sort()).toEqual(Object.keys(b).filter((k) => k !== "simulatedTokenShows").sort());
-    expect(a).toMatchObject({ reader: "Virtual PCD C 00 00", serial: "86596221000001", model: "OTPC-P2-i", algorithm: "SHA1", period: 60, journal: { state: "committed" } });
+    expect(Object.keys(a).sort()).toEqual(
+      Object.keys(b)
+        .filter((k) => k !== "simulatedTokenShows")
+        .sort(),
+    );
+    expect(a).toMatchObject({
+      reader: "Virtual PCD C 00 00",
+      serial: "86596221000001",
+      model: "OTPC-P2-i",
+      algorithm: "SHA1",
+      period: 60,
+      journal: { state: "committed" },
+    });
 
     burns.push({ dir: d.dataDir, ...a.journal }, { dir: aloneDir, ...b.journal });
   });

@@ -73,7 +73,16 @@ export function launchBrowser(extra: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extra],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      ...extra,
+    ],
   });
 }
 
@@ -106,7 +115,11 @@ export function launchUrl(dataDir: string): { url: string; expiresAt: number } {
  * A browser context logged in to the daemon's console, and its page on the console with the
  * WebSocket said hello (the navigation is on screen). Browser console errors are collected.
  */
-export async function loggedIn(browser: Browser, dataDir: string, viewport = { width: 1280, height: 720 }): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }> {
+export async function loggedIn(
+  browser: Browser,
+  dataDir: string,
+  viewport = { width: 1280, height: 720 },
+): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }> {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   const consoleErrors: string[] = [];

@@ -22,7 +22,13 @@ export function readPasswordPskc(xml: string, password: string): Map<string, Buf
   const root = new DOMParser().parseFromString(xml, "text/xml").documentElement!;
   const params = child(child(root, XENC11, "DerivedKey"), PKCS5, "PBKDF2-params");
   const text = (name: string): string => params.getElementsByTagName(name)[0]!.textContent!;
-  const key = pbkdf2Sync(Buffer.from(password.normalize("NFC")), Buffer.from(text("Specified"), "base64"), Number(text("IterationCount")), Number(text("KeyLength")), "sha1");
+  const key = pbkdf2Sync(
+    Buffer.from(password.normalize("NFC")),
+    Buffer.from(text("Specified"), "base64"),
+    Number(text("IterationCount")),
+    Number(text("KeyLength")),
+    "sha1",
+  );
   const decrypt = (encrypted: Element): Buffer => {
     const value = Buffer.from(child(encrypted, XENC, "CipherValue").textContent!, "base64");
     const d = createDecipheriv("aes-128-cbc", key, value.subarray(0, 16));
@@ -35,7 +41,9 @@ export function readPasswordPskc(xml: string, password: string): Map<string, Buf
     const secret = child(child(pkg, PSKC, "Key"), PSKC, "Secret");
     const encrypted = child(secret, PSKC, "EncryptedValue");
     const mac = Buffer.from(child(secret, PSKC, "ValueMAC").textContent!, "base64");
-    const expected = createHmac("sha1", macKey).update(Buffer.from(child(encrypted, XENC, "CipherValue").textContent!, "base64")).digest();
+    const expected = createHmac("sha1", macKey)
+      .update(Buffer.from(child(encrypted, XENC, "CipherValue").textContent!, "base64"))
+      .digest();
     if (!timingSafeEqual(mac, expected)) throw new Error(`ValueMAC mismatch for ${serial}`);
     out.set(serial, decrypt(encrypted));
   }

@@ -17,14 +17,16 @@ import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtu
 import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations } from "./_console.js";
 import { readPasswordPskc } from "./_pskc.js";
 
-const READERS = ["Virtual PCD 00 00", "Virtual PCD 00 01", "Virtual PCD B 00 00", "Virtual PCD B 00 01"].map((name) => VPCD_READERS.find((r) => r.name === name)!);
+const READERS = ["Virtual PCD 00 00", "Virtual PCD 00 01", "Virtual PCD B 00 00", "Virtual PCD B 00 01"].map(
+  (name) => VPCD_READERS.find((r) => r.name === name)!,
+);
 /** 20 distinct 20-byte seeds. */
 const SEEDS = Array.from({ length: 20 }, (_, i) => Buffer.alloc(20, i + 1));
 const PASSWORD = "correct horse battery staple";
 
 function csv(badLine?: number): string {
   const rows = SEEDS.map((seed, i) => `user${i + 1}@example.com,${base32.encode(seed).replace(/=/g, "")},${i + 2 === badLine ? 8 : 6},30`);
-  return ["upn,secret,digits,period", ...rows].join("\n") + "\n";
+  return `${["upn,secret,digits,period", ...rows].join("\n")}\n`;
 }
 
 describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: a CSV batch across four readers", () => {
@@ -73,7 +75,9 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: a 
 
   it("previews the CSV with the bad line named, and creates nothing until the file is fixed", async () => {
     await page.getByLabel("Name").fill("March hires");
-    await page.getByLabel("CSV file (columns upn, secret, algorithm, digits, period)").setInputFiles({ name: "march.csv", mimeType: "text/csv", buffer: Buffer.from(csv(8)) });
+    await page
+      .getByLabel("CSV file (columns upn, secret, algorithm, digits, period)")
+      .setInputFiles({ name: "march.csv", mimeType: "text/csv", buffer: Buffer.from(csv(8)) });
     await page.getByTestId("lint-summary").getByText("1 line has a problem").waitFor();
     const problems = page.getByRole("list", { name: "Problems" });
     expect(await problems.textContent()).toContain("line 8: single-profile tokens show 6 digits, not 8");
@@ -81,7 +85,9 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: a 
     expect(await page.getByRole("button", { name: "Create batch" }).isDisabled()).toBe(true);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, "batch-preview");
-    await page.getByLabel("CSV file (columns upn, secret, algorithm, digits, period)").setInputFiles({ name: "march.csv", mimeType: "text/csv", buffer: Buffer.from(csv()) });
+    await page
+      .getByLabel("CSV file (columns upn, secret, algorithm, digits, period)")
+      .setInputFiles({ name: "march.csv", mimeType: "text/csv", buffer: Buffer.from(csv()) });
     await page.getByTestId("lint-summary").getByText("20 items, no problem").waitFor();
     await page.getByRole("button", { name: "Create batch" }).click();
     await page.getByRole("heading", { name: "March hires (created)" }).waitFor();
@@ -128,14 +134,19 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: a 
     const token = tokens.find((t) => t.state().serial === item.serial)!;
     await input.fill(token.code(Math.floor(Date.now() / 1000))!);
     await page.getByRole("button", { name: "Check", exact: true }).click();
-    await page.getByRole("status").getByText(/^match/).waitFor();
+    await page
+      .getByRole("status")
+      .getByText(/^match/)
+      .waitFor();
   });
 
   it("downloads the Entra CSV and the PSKC, which parse back to the tokens' seeds", async () => {
     const bySerial = new Map(tokens.map((t) => [t.state().serial, Buffer.from(t.state().seed)]));
     await page.getByLabel("Format").selectOption("entra-csv");
     const [entra] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
-    const lines = readFileSync((await entra.path())!, "utf8").trim().split(/\r?\n/);
+    const lines = readFileSync((await entra.path())!, "utf8")
+      .trim()
+      .split(/\r?\n/);
     expect(lines[0]).toBe("upn,serial number,secret key,time interval,manufacturer,model");
     expect(lines).toHaveLength(21);
     for (const line of lines.slice(1)) {

@@ -121,9 +121,16 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: bu
   it("burns the seed of a QR code held up to the camera", async () => {
     const token = await tap("86596121000105");
     const dir = mkdtempSync(join(tmpdir(), "otpb-camera-"));
-    stillVideo(await QRCode.toBuffer(`otpauth://totp/ACME:dave@example.com?secret=${QR_SEED_B32}&issuer=ACME`, { type: "png", scale: 8, margin: 4 }), join(dir, "qr.y4m"));
+    stillVideo(
+      await QRCode.toBuffer(`otpauth://totp/ACME:dave@example.com?secret=${QR_SEED_B32}&issuer=ACME`, { type: "png", scale: 8, margin: 4 }),
+      join(dir, "qr.y4m"),
+    );
     // A browser whose camera is that video, allowed without asking.
-    const camera = await launchBrowser(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", `--use-file-for-fake-video-capture=${join(dir, "qr.y4m")}`]);
+    const camera = await launchBrowser([
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+      `--use-file-for-fake-video-capture=${join(dir, "qr.y4m")}`,
+    ]);
     try {
       const { page: cam, consoleErrors: camErrors } = await loggedIn(camera, d.dataDir);
       await cam.getByRole("link", { name: "Burn one token" }).click();

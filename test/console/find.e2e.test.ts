@@ -66,7 +66,7 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: Fi
     rig = await CardRig.open([READER.name]);
     d = await startDaemonProcess({ simulate: false });
     const native = await RpcClient.native(d);
-    const csv = ["upn,secret,digits,period", ...seeds.map((s, i) => `user${i + 1}@example.com,${base32.encode(s).replace(/=/g, "")},6,${STEP}`)].join("\n") + "\n";
+    const csv = `${["upn,secret,digits,period", ...seeds.map((s, i) => `user${i + 1}@example.com,${base32.encode(s).replace(/=/g, "")},6,${STEP}`)].join("\n")}\n`;
     const created = await native.call("batch.create", { name: "helpdesk", csv });
     expect(created.error).toBeUndefined();
     const batchId = created.result.batch.id;
@@ -104,7 +104,9 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: Fi
     expect(await page.evaluate("document.activeElement?.id")).toBe("find-code");
     await page.keyboard.type(holder(1).code(Math.floor(Date.now() / 1000))!);
     await page.keyboard.press("Enter");
-    await summary().getByText(/^Found: /).waitFor();
+    await summary()
+      .getByText(/^Found: /)
+      .waitFor();
     const serial = holder(1).state().serial;
     expect(await summary().textContent()).toBe(`Found: item 2, serial ${serial} (3 seeds searched within ±2 steps).`);
     const matches = page.locator("li[data-serial]");
@@ -130,7 +132,9 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: Fi
     await page.getByLabel("Batch", { exact: true }).selectOption("1");
     await page.getByLabel("Code the token shows").fill(holder(0).code(Math.floor(Date.now() / 1000))!);
     await page.getByRole("button", { name: "Find", exact: true }).click();
-    await summary().getByText(`Found: item 1, serial ${holder(0).state().serial}`).waitFor();
+    await summary()
+      .getByText(`Found: item 1, serial ${holder(0).state().serial}`)
+      .waitFor();
     expect(await page.locator("li[data-serial]").count()).toBe(1);
 
     // The codes the three seeds show within ±2 steps of now (and of the next step, should it turn).
@@ -141,7 +145,9 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: Fi
     await page.getByLabel("Batch", { exact: true }).selectOption("");
     await page.getByLabel("Code the token shows").fill(formatCode(wrong, 6));
     await page.getByRole("button", { name: "Find", exact: true }).click();
-    await summary().getByText(/^No match: /).waitFor();
+    await summary()
+      .getByText(/^No match: /)
+      .waitFor();
     expect(await summary().textContent()).toBe("No match: no token in the journal shows this code (3 seeds searched within ±2 steps).");
     expect(await page.locator("li[data-serial]").count()).toBe(0);
   });
@@ -170,7 +176,9 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: Fi
     // The token whose clock shows collisionStep now shows the next step's code.
     await page.getByLabel("Next code the token shows (once it has changed)").fill(hotp(seedA, collisionStep + 1));
     await page.getByRole("button", { name: "Find with this code too" }).click();
-    await summary().getByText(/^Found: /).waitFor();
+    await summary()
+      .getByText(/^Found: /)
+      .waitFor();
     expect(await summary().textContent()).toBe(`Found: item 1, serial ${holder(0).state().serial} (3 seeds searched within ±10 steps).`);
     expect(await page.getByRole("heading", { name: "Result with 2 codes" }).count()).toBe(1);
     expect(await page.locator("li[data-serial]").count()).toBe(1);

@@ -40,6 +40,9 @@ describe.skipIf(!hasChromium())("console and CLI share the journal", () => {
     const listed = await runCli(["batch", "list", "--json", "--data-dir", dataDir]);
     expect(listed.code).toBe(0);
     const batches = JSON.parse(listed.out.join("\n")) as Array<{ name: string; counts: Record<string, number> }>;
-    expect(batches.map((b) => [b.name, b.counts.pending])).toEqual([["made in the CLI", 2], ["made in the console", 3]]);
+    expect(batches.map((b) => [b.name, b.counts.pending])).toEqual([
+      ["made in the CLI", 2],
+      ["made in the console", 3],
+    ]);
   });
 });

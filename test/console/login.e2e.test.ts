@@ -19,7 +19,11 @@ import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 import { ensureConsoleBuilt, hasChromium, launchBrowser, launchUrl, loggedIn, seriousViolations, screenshot } from "./_console.js";
 
 /** A GET with the headers given, answered with status, headers and body. */
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: "127.0.0.1", port, path, headers }, (res) => {
       let body = "";
@@ -85,7 +89,14 @@ describe.skipIf(!hasChromium())("console login", () => {
     expect(page.url()).toBe(`http://127.0.0.1:${d.port}/`);
     const cookies = await context.cookies();
     expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toMatchObject({ name: `otpbridge-console-${d.port}`, httpOnly: true, sameSite: "Strict", secure: false, path: "/", domain: "127.0.0.1" });
+    expect(cookies[0]).toMatchObject({
+      name: `otpbridge-console-${d.port}`,
+      httpOnly: true,
+      sameSite: "Strict",
+      secure: false,
+      path: "/",
+      domain: "127.0.0.1",
+    });
     expect(await page.evaluate("document.cookie")).toBe("");
     await page.getByRole("heading", { name: "Readers", exact: true }).waitFor();
     expect(await seriousViolations(page)).toEqual([]);
@@ -122,7 +133,9 @@ describe.skipIf(!hasChromium())("console login", () => {
     const { url } = launchUrl(d.dataDir);
     const path = new URL(url).pathname + new URL(url).search;
     const head = await new Promise<number>((resolve, reject) => {
-      httpRequest({ host: "127.0.0.1", port: d.port, path, method: "HEAD" }, (res) => resolve(res.statusCode!)).on("error", reject).end();
+      httpRequest({ host: "127.0.0.1", port: d.port, path, method: "HEAD" }, (res) => resolve(res.statusCode!))
+        .on("error", reject)
+        .end();
     });
     expect(head).toBe(405);
     expect((await get(d.port, path)).status).toBe(303);

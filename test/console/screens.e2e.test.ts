@@ -16,14 +16,16 @@ const SCREENS: Array<{ link: string; heading: string; ready?: (page: Page) => Pr
   { link: "Batches", heading: "Batches" },
   { link: "Find", heading: "Find a token", ready: async (page) => void (await page.getByLabel("Code the token shows").waitFor()) },
   {
-    link: "Molto2", heading: "Molto2",
+    link: "Molto2",
+    heading: "Molto2",
     ready: async (page) => {
       await page.getByRole("button", { name: "Read profiles" }).click();
       await page.locator("tr[data-profile]").first().waitFor();
     },
   },
   {
-    link: "FIDO keys", heading: "FIDO keys (OTP applet)",
+    link: "FIDO keys",
+    heading: "FIDO keys (OTP applet)",
     ready: async (page) => {
       await page.getByRole("button", { name: "Read entries" }).click();
       await page.getByRole("heading", { name: "Add an entry" }).waitFor();
@@ -47,7 +49,10 @@ describe.skipIf(!hasChromium())("console: every screen", () => {
     if (d !== undefined) expect(await d.stop()).toBe(0);
   });
 
-  for (const viewport of [{ width: 1280, height: 720 }, { width: 420, height: 800 }]) {
+  for (const viewport of [
+    { width: 1280, height: 720 },
+    { width: 420, height: 800 },
+  ]) {
     it(`at ${viewport.width}x${viewport.height}: no serious accessibility violation, no sideways scrolling, no console error`, async () => {
       const { context, page, consoleErrors } = await loggedIn(browser, d.dataDir, viewport);
       for (const screen of SCREENS) {
@@ -55,8 +60,11 @@ describe.skipIf(!hasChromium())("console: every screen", () => {
         await page.getByRole("heading", { name: screen.heading, exact: true }).waitFor();
         await screen.ready?.(page);
         expect(await seriousViolations(page), screen.link).toEqual([]);
-        expect(await page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), `${screen.link} scrolls sideways`).toBe(true);
-        if (viewport.width === 1280 && (screen.link === "Health" || screen.link === "Molto2")) await screenshot(page, screen.link === "Health" ? "health" : "molto2-grid");
+        expect(await page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), `${screen.link} scrolls sideways`).toBe(
+          true,
+        );
+        if (viewport.width === 1280 && (screen.link === "Health" || screen.link === "Molto2"))
+          await screenshot(page, screen.link === "Health" ? "health" : "molto2-grid");
         if (viewport.width < 1280 && screen.link === "Burn one token") await screenshot(page, "burn-narrow");
       }
       expect(consoleErrors).toEqual([]);
@@ -67,8 +75,10 @@ describe.skipIf(!hasChromium())("console: every screen", () => {
   it("the page and its assets transfer in under 120 KB (gzip)", async () => {
     const { context, page } = await loggedIn(browser, d.dataDir);
     await page.getByRole("heading", { name: "Readers", exact: true }).waitFor();
-    const bytes = Number(await page.evaluate(`[performance.getEntriesByType("navigation")[0], ...performance.getEntriesByType("resource")]
-      .reduce((sum, e) => sum + e.transferSize, 0)`));
+    const bytes = Number(
+      await page.evaluate(`[performance.getEntriesByType("navigation")[0], ...performance.getEntriesByType("resource")]
+      .reduce((sum, e) => sum + e.transferSize, 0)`),
+    );
     console.log(`console page transfer: ${bytes} bytes (html, js, css, icon; gzip where the browser asks for it)`);
     expect(bytes).toBeGreaterThan(10_000);
     expect(bytes).toBeLessThan(120_000);

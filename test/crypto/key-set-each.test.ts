@@ -39,7 +39,13 @@ describe("ResidentKeySet.loadEach", () => {
     const key = new Uint8Array(20).fill(7);
     const cases: Array<[string, (put: PutKey) => void]> = [
       ["never put", (put) => put(0, key)],
-      ["put twice", (put) => { put(0, key); put(0, key); }],
+      [
+        "put twice",
+        (put) => {
+          put(0, key);
+          put(0, key);
+        },
+      ],
       ["index out of range", (put) => put(2, key)],
       ["not bytes", (put) => put(0, "JBSWY3DPEHPK3PXP" as never)],
     ];
@@ -50,11 +56,20 @@ describe("ResidentKeySet.loadEach", () => {
       expect(core.allocatedBytes(), name).toBe(before);
     }
     const own = new Error("source failed");
-    expect(thrownBy(() => ResidentKeySet.loadEach("SHA256", 1, () => { throw own; }))).toBe(own);
+    expect(
+      thrownBy(() =>
+        ResidentKeySet.loadEach("SHA256", 1, () => {
+          throw own;
+        }),
+      ),
+    ).toBe(own);
     expect(core.allocatedBytes()).toBe(before);
 
     let kept: PutKey | undefined;
-    const set = ResidentKeySet.loadEach("SHA1", 1, (put) => { put(0, key); kept = put; });
+    const set = ResidentKeySet.loadEach("SHA1", 1, (put) => {
+      put(0, key);
+      kept = put;
+    });
     expect(reasonOf(thrownBy(() => kept!(0, key)))).toBe("INVALID_INPUT");
     set.release();
     expect(ResidentKeySet.loadEach("SHA1", 0, () => {}).search("123456", 5, 2)).toEqual([]);

@@ -23,11 +23,21 @@ describe("ResidentKeySet", () => {
     const set = ResidentKeySet.load("SHA256", keys);
     const states = alloc.mock.results[0]!.value as number;
     const bytes = 2 * 256; // two groups of 4 keys, 2 x 8 words x 16 bytes each
-    expect(core.view().subarray(states, states + bytes).some((b) => b !== 0)).toBe(true);
+    expect(
+      core
+        .view()
+        .subarray(states, states + bytes)
+        .some((b) => b !== 0),
+    ).toBe(true);
     expect(core.allocatedBytes()).toBe(before + bytes);
 
     set.release();
-    expect(core.view().subarray(states, states + bytes).every((b) => b === 0)).toBe(true);
+    expect(
+      core
+        .view()
+        .subarray(states, states + bytes)
+        .every((b) => b === 0),
+    ).toBe(true);
     expect(core.allocatedBytes()).toBe(before);
     expect(set.released).toBe(true);
     set.release(); // idempotent

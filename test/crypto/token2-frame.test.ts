@@ -2,14 +2,7 @@
 import { createCipheriv, createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { sm4DecryptEcb, sm4EncryptEcb } from "../../src/crypto/sm4.js";
-import {
-  authResponse,
-  buildSecureApdu,
-  buildSeedFrames,
-  padIso9797M2,
-  token2Mac,
-  unpadIso9797M2,
-} from "../../src/crypto/token2-frame.js";
+import { authResponse, buildSecureApdu, buildSeedFrames, padIso9797M2, token2Mac, unpadIso9797M2 } from "../../src/crypto/token2-frame.js";
 import { hex, toHex } from "./hex.js";
 
 /** The single-profile device key, docs/PROTOCOL.md §2.3. */
@@ -35,22 +28,30 @@ describe("docs/PROTOCOL.md Appendix A", () => {
   it("S2, S6: single-profile WRITE CONFIG, body sent clear", () => {
     const s2tlv = hex("81111F01020F046543210086060A01020D013C");
     expect(toHex(token2Mac(DEVICE_KEY, hex("80D400001381111F01020F046543210086060A01020D013C")))).toBe("37A18BF9");
-    expect(toHex(buildSecureApdu(DEVICE_KEY, 0xd4, 0x00, 0x00, s2tlv, { encrypt: false }))).toBe(
-      "84D400001781111F01020F046543210086060A01020D013C37A18BF9",
-    );
+    expect(toHex(buildSecureApdu(DEVICE_KEY, 0xd4, 0x00, 0x00, s2tlv, { encrypt: false }))).toBe("84D400001781111F01020F046543210086060A01020D013C37A18BF9");
     // S6: display 30 s (01), t = 1700000000 = 6553F100, SHA-1 (01), 30 s (1E), layout of §2.6.
     const s6tlv = hex("81111F01010F046553F10086060A01010D011E");
-    expect(toHex(buildSecureApdu(DEVICE_KEY, 0xd4, 0x00, 0x00, s6tlv, { encrypt: false }))).toBe(
-      "84D400001781111F01010F046553F10086060A01010D011E4FFDC288",
-    );
+    expect(toHex(buildSecureApdu(DEVICE_KEY, 0xd4, 0x00, 0x00, s6tlv, { encrypt: false }))).toBe("84D400001781111F01010F046553F10086060A01010D011E4FFDC288");
   });
 
   const seedVectors: [string, Uint8Array, number, Uint8Array, string][] = [
     ["S3 (20-byte seed)", DEVICE_KEY, 0x00, seq(1, 20), "84C50100246EEAD21474BBF3A0A2B4C18F489E543CF48725A71EE9C3A65963E88BE9405E3D5F6EA0C1"],
     ["S4 (16-byte seed, extra block)", DEVICE_KEY, 0x00, seq(0, 16), "84C5010024B766BFF098C4EB0D7F67AB23463F6F12D219EFC9972FED9191DF027FD36A80B0A31629E9"],
-    ["S5 (zero-extended)", DEVICE_KEY, 0x00, hex("48656C6C6F21DEADBEEF00000000000000000000"), "84C50100243162105FC9B67095C804B1D4FE05EFCF8BEA5767D1DF80AE794C819D4F7C843CD7C9E128"],
+    [
+      "S5 (zero-extended)",
+      DEVICE_KEY,
+      0x00,
+      hex("48656C6C6F21DEADBEEF00000000000000000000"),
+      "84C50100243162105FC9B67095C804B1D4FE05EFCF8BEA5767D1DF80AE794C819D4F7C843CD7C9E128",
+    ],
     ["S5 (as-is)", DEVICE_KEY, 0x00, hex("48656C6C6F21DEADBEEF"), "84C5010014E37E185346F9F5572F823CDF83FA4F9FBBE381DA"],
-    ["M6 (20 zero bytes, profile 7)", MOLTO2_KEY, 0x07, new Uint8Array(20), "84C501072414CC24B0CC984DA7612C0799D350E38C2C6DDD4F3D6531076ED6B99875607D58CC52B85C"],
+    [
+      "M6 (20 zero bytes, profile 7)",
+      MOLTO2_KEY,
+      0x07,
+      new Uint8Array(20),
+      "84C501072414CC24B0CC984DA7612C0799D350E38C2C6DDD4F3D6531076ED6B99875607D58CC52B85C",
+    ],
   ];
 
   it.each(seedVectors)("%s: WRITE SEED frame, alone and through buildSecureApdu", (_, key, p2, seed, apdu) => {

@@ -17,7 +17,20 @@ const MEMORY = { OTPBRIDGE_SIMULATE_LINK: "memory" };
 const PAIRED = "https://helpdesk.example.com";
 
 async function approve(d: DaemonProcess, code: string): Promise<void> {
-  await promisify(execFile)(process.execPath, [join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"), join(REPO_ROOT, "test/daemon/helpers/cli-child.ts"), "pair", "approve", code, "--yes", "--data-dir", d.dataDir], { cwd: REPO_ROOT });
+  await promisify(execFile)(
+    process.execPath,
+    [
+      join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"),
+      join(REPO_ROOT, "test/daemon/helpers/cli-child.ts"),
+      "pair",
+      "approve",
+      code,
+      "--yes",
+      "--data-dir",
+      d.dataDir,
+    ],
+    { cwd: REPO_ROOT },
+  );
 }
 
 /** Pairs `origin` with every capability through the CLI; resolves with the page's pairing secret. */
@@ -56,7 +69,10 @@ describe.skipIf(!CAN_SWITCH_USER)("another local user against a paired origin (f
     await other.finish();
     // The page that holds the secret is paired.
     const page = await RpcClient.open(d.port, { Origin: PAIRED });
-    expect((await page.call("hello", { apiVersion: 1, pairing: secret })).result).toMatchObject({ paired: true, capabilities: ["read", "burn", "batch", "export"] });
+    expect((await page.call("hello", { apiVersion: 1, pairing: secret })).result).toMatchObject({
+      paired: true,
+      capabilities: ["read", "burn", "batch", "export"],
+    });
     page.close();
   });
 });
@@ -187,7 +203,9 @@ describe.skipIf(!CAN_SWITCH_USER)("pending pairings and sockets (findings 3 and 
       const socket = connect({ host: "127.0.0.1", port: d.port });
       socket.on("error", () => {});
       socket.resume();
-      socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://broken.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      socket.write(
+        `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://broken.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
       await new Promise((resolve) => socket.once("close", resolve));
     }
     const page = await RpcClient.open(d.port, { Origin: "https://broken.example" });

@@ -9,9 +9,20 @@ import { reasonOf } from "../../src/lib/errors.js";
 
 describe("isLoopbackHost", () => {
   it.each([
-    ["localhost", true], ["localhost:21630", true], ["127.0.0.1:21630", true], ["[::1]:21630", true], ["LOCALHOST:1", true],
-    [undefined, false], ["", false], ["127.0.0.2:21630", false], ["localhost.evil.example", false], ["evil.example", false],
-    ["127.0.0.1.nip.io:21630", false], ["[::1]x", false], ["localhost:21630 ", false], ["0.0.0.0:21630", false],
+    ["localhost", true],
+    ["localhost:21630", true],
+    ["127.0.0.1:21630", true],
+    ["[::1]:21630", true],
+    ["LOCALHOST:1", true],
+    [undefined, false],
+    ["", false],
+    ["127.0.0.2:21630", false],
+    ["localhost.evil.example", false],
+    ["evil.example", false],
+    ["127.0.0.1.nip.io:21630", false],
+    ["[::1]x", false],
+    ["localhost:21630 ", false],
+    ["0.0.0.0:21630", false],
   ])("%j -> %s", (host, ok) => expect(isLoopbackHost(host)).toBe(ok));
 });
 
@@ -22,9 +33,16 @@ describe("pairableOrigin", () => {
     ["http://localhost:8080", "http://localhost:8080"],
     ["http://127.0.0.1", "http://127.0.0.1"],
     ["http://[::1]:3000", "http://[::1]:3000"],
-    ["null", null], ["*", null], ["https://*.example.com", null], ["http://evil.example", null],
-    ["https://user:pw@example.com", null], ["https://example.com/path", null], ["file://", null],
-    ["chrome-extension://abcdef", null], ["not a url", null], ["http://localhost.evil.example", null],
+    ["null", null],
+    ["*", null],
+    ["https://*.example.com", null],
+    ["http://evil.example", null],
+    ["https://user:pw@example.com", null],
+    ["https://example.com/path", null],
+    ["file://", null],
+    ["chrome-extension://abcdef", null],
+    ["not a url", null],
+    ["http://localhost.evil.example", null],
     [`https://${Array(5).fill("a".repeat(60)).join(".")}.example`, null],
   ])("%j -> %j", (origin, expected) => expect(pairableOrigin(origin)).toBe(expected));
 });
@@ -75,7 +93,17 @@ describe("PairingStore and PairingRequests", () => {
     expect(statSync(store.path).mode & 0o077).toBe(0);
     new PairingStore(dir).revoke("https://a.example");
     expect(store.current("https://a.example", approval.id)).toBeUndefined();
-    expect(reasonOf((() => { try { store.revoke("https://a.example"); } catch (e) { return e; } })())).toBe("PAIRING_NOT_FOUND");
+    expect(
+      reasonOf(
+        (() => {
+          try {
+            store.revoke("https://a.example");
+          } catch (e) {
+            return e;
+          }
+        })(),
+      ),
+    ).toBe("PAIRING_NOT_FOUND");
   });
 
   it("caps pending requests per origin, one per socket, and drops a socket's request when it goes", () => {
@@ -89,12 +117,18 @@ describe("PairingStore and PairingRequests", () => {
     expect(() => requests.request("s5", "https://c.example", ["read"], grant)).toThrow(expect.objectContaining({ reason: "RATE_LIMITED" }));
     requests.drop("s1");
     requests.request("s5", "https://c.example", ["read"], grant);
-    expect(requests.list().map((p) => p.client).sort()).toEqual(["s2", "s4", "s5"]);
+    expect(
+      requests
+        .list()
+        .map((p) => p.client)
+        .sort(),
+    ).toEqual(["s2", "s4", "s5"]);
   });
 
   it("accepts only known capabilities", () => {
     expect(parseCapabilities(["export", "read"])).toEqual(["read", "export"]);
-    for (const bad of [[], ["admin"], "read", null, ["read", 1]]) expect(() => parseCapabilities(bad)).toThrow(expect.objectContaining({ reason: "INVALID_INPUT" }));
+    for (const bad of [[], ["admin"], "read", null, ["read", 1]])
+      expect(() => parseCapabilities(bad)).toThrow(expect.objectContaining({ reason: "INVALID_INPUT" }));
   });
 });
 

@@ -86,10 +86,20 @@ describe.skipIf(CHROMIUM === undefined)("a real browser page", () => {
   function browse(url: string): void {
     const profile = mkdtempSync(join(tmpdir(), "otpb-chromium-"));
     // "MAP evil.example 127.0.0.1": the foreign site and the rebound name both resolve to this machine.
-    browsers.push(spawn(CHROMIUM!, [
-      "--headless", "--no-sandbox", "--disable-gpu", `--user-data-dir=${profile}`,
-      "--host-resolver-rules=MAP evil.example 127.0.0.1, MAP rebind.example 127.0.0.1", url,
-    ], { stdio: "ignore" }));
+    browsers.push(
+      spawn(
+        CHROMIUM!,
+        [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          `--user-data-dir=${profile}`,
+          "--host-resolver-rules=MAP evil.example 127.0.0.1, MAP rebind.example 127.0.0.1",
+          url,
+        ],
+        { stdio: "ignore" },
+      ),
+    );
   }
 
   async function waitFor(test: (r: any) => boolean, timeoutMs = 20_000): Promise<any> {
@@ -109,7 +119,11 @@ describe.skipIf(CHROMIUM === undefined)("a real browser page", () => {
     expect(hello.hello.result).toMatchObject({ paired: false, client: { kind: "browser", origin: `http://localhost:${httpPort}` } });
     const pairing = await waitFor((r) => r.step === "pairing" && mine(r));
     const out: string[] = [];
-    const code = await main(["pair", "approve", pairing.pairing.result.code, "--yes", "--data-dir", d.dataDir], { out: (l) => out.push(l), err: () => {}, readStdin: () => "" });
+    const code = await main(["pair", "approve", pairing.pairing.result.code, "--yes", "--data-dir", d.dataDir], {
+      out: (l) => out.push(l),
+      err: () => {},
+      readStdin: () => "",
+    });
     expect(code).toBe(0);
     expect(out).toEqual([`approved http://localhost:${httpPort} with read`]);
     const devices = await waitFor((r) => r.step === "devices" && mine(r));

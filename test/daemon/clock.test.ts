@@ -37,7 +37,9 @@ describe("daemon --ntp: the host clock before a token's clock is written", () =>
     it("refuses token.burn and token.syncTime with CLOCK_UNTRUSTED, saying how far off and how to override", async () => {
       const burn = await rig.c.call("token.burn", { session: rig.session, label: "alice" });
       expect(burn.error).toMatchObject({ data: { reason: "CLOCK_UNTRUSTED" } });
-      expect(burn.error.message).toMatch(/^the system clock is 5\.\d s behind 127\.0\.0\.1 \(limit 2 s\); not burning \(the call's force: true burns anyway\)$/);
+      expect(burn.error.message).toMatch(
+        /^the system clock is 5\.\d s behind 127\.0\.0\.1 \(limit 2 s\); not burning \(the call's force: true burns anyway\)$/,
+      );
       const sync = await rig.c.call("token.syncTime", { session: rig.session, confirmSeedWipe: true });
       expect(sync.error).toMatchObject({ data: { reason: "CLOCK_UNTRUSTED" } });
       // Nothing was claimed: no token.burn batch in the journal.

@@ -34,12 +34,20 @@ async function callHeldOpen(core: DaemonCore, s: string): Promise<{ running: () 
   const inside = gate();
   const g = gate();
   let done = false;
-  const call = core.call("a", s, () => {
-    inside.open();
-    return g.wait;
-  }).finally(() => (done = true));
+  const call = core
+    .call("a", s, () => {
+      inside.open();
+      return g.wait;
+    })
+    .finally(() => (done = true));
   await inside.wait;
-  return { running: () => !done, finish: () => (g.open(), call) };
+  return {
+    running: () => !done,
+    finish: () => {
+      g.open();
+      return call;
+    },
+  };
 }
 
 const reasonOfCall = async (p: unknown): Promise<string> => {
@@ -109,15 +117,20 @@ describe("DaemonCore", () => {
     const s = core.acquire("a", "pcsc:R1", null).session;
     const retries: RetryEvent[] = [];
     let tries = 0;
-    const result = await core.call("a", s, async (link) => {
-      if (++tries === 1) {
-        // The token leaves the field in the middle of the call and comes back 50 ms later.
-        readers.remove("R1");
-        setTimeout(() => readers.insert("R1", token), 50);
-        throw otpbError("CARD_REMOVED", "the card left the reader", { detail: { stage: "auth" } });
-      }
-      return link.kind === "apdu" ? (await link.transport.transmit(Uint8Array.of(0x80, 0x41, 0, 0, 0))).length : 0;
-    }, { repeatable: (error) => reasonOf(error) === "CARD_REMOVED", onRetry: (event) => retries.push(event) });
+    const result = await core.call(
+      "a",
+      s,
+      async (link) => {
+        if (++tries === 1) {
+          // The token leaves the field in the middle of the call and comes back 50 ms later.
+          readers.remove("R1");
+          setTimeout(() => readers.insert("R1", token), 50);
+          throw otpbError("CARD_REMOVED", "the card left the reader", { detail: { stage: "auth" } });
+        }
+        return link.kind === "apdu" ? (await link.transport.transmit(Uint8Array.of(0x80, 0x41, 0, 0, 0))).length : 0;
+      },
+      { repeatable: (error) => reasonOf(error) === "CARD_REMOVED", onRetry: (event) => retries.push(event) },
+    );
     expect(result).toBeGreaterThan(2);
     expect(retries).toEqual([{ message: "hold the token still, retrying", reader: "R1", serial: "86596221000002", attempt: 1, attempts: 2, stage: "auth" }]);
     expect(ended).toEqual([]);

@@ -27,10 +27,22 @@ describe("errors never quote a rejected value", () => {
 
   const cases: Array<[string, () => [string, unknown], RegExp]> = [
     ["token.burn algorithm", () => ["token.burn", { session: single, algorithm: SEED }], /algorithm must be one of SHA1, SHA256/],
-    ["token.burn seedEncoding", () => ["token.burn", { session: single, seed: "JBSWY3DPEHPK3PXP", seedEncoding: SEED }], /seedEncoding must be one of base32, hex/],
+    [
+      "token.burn seedEncoding",
+      () => ["token.burn", { session: single, seed: "JBSWY3DPEHPK3PXP", seedEncoding: SEED }],
+      /seedEncoding must be one of base32, hex/,
+    ],
     ["batch items[].period", () => ["batch.create", { name: "x", items: [{ seed: "JBSWY3DPEHPK3PXP", period: SEED }] }], /period must be one of/],
-    ["batch CSV algorithm column", () => ["batch.create", { name: "x", csv: `upn,secret,algorithm\na@example.com,JBSWY3DPEHPK3PXP,${SEED}\n` }], /algorithm must be SHA1 or SHA256/],
-    ["batch CSV without its header row", () => ["batch.create", { name: "x", csv: `${SEED},a@example.com\nJBSWY3DPEHPK3PXP,b@example.com\n` }], /column 1 of the header row/],
+    [
+      "batch CSV algorithm column",
+      () => ["batch.create", { name: "x", csv: `upn,secret,algorithm\na@example.com,JBSWY3DPEHPK3PXP,${SEED}\n` }],
+      /algorithm must be SHA1 or SHA256/,
+    ],
+    [
+      "batch CSV without its header row",
+      () => ["batch.create", { name: "x", csv: `${SEED},a@example.com\nJBSWY3DPEHPK3PXP,b@example.com\n` }],
+      /column 1 of the header row/,
+    ],
     ["molto2.write config.digits", () => ["molto2.write", { session: molto2, profile: 0, config: { digits: SEED } }], /digits must be one of 4, 6, 8, 10/],
     ["a session that is not one", () => ["token.info", { session: SEED }], /no such session/],
   ];

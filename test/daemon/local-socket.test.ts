@@ -22,7 +22,9 @@ describe("the daemon's Unix socket", () => {
       const c = await RpcClient.native(second);
       expect((await c.call("devices.list")).result.devices.length).toBeGreaterThan(0);
       c.close();
-      await expect(startDaemonProcess({ env: MEMORY, dataDir: first.dataDir })).rejects.toThrow(/exited 75: [^]*another otpbridge daemon answers on .*daemon\.sock/);
+      await expect(startDaemonProcess({ env: MEMORY, dataDir: first.dataDir })).rejects.toThrow(
+        /exited 75: [\s\S]*another otpbridge daemon answers on .*daemon\.sock/,
+      );
     } finally {
       await second.stop();
     }
@@ -33,6 +35,8 @@ describe("the daemon's Unix socket", () => {
   it("refuses a data directory whose socket path would not fit, naming the path", async () => {
     const deep = join(mkdtempSync(join(tmpdir(), "otpb-sock-")), "d".repeat(60), "e".repeat(40));
     mkdirSync(deep, { recursive: true, mode: 0o700 });
-    await expect(startDaemonProcess({ env: MEMORY, dataDir: deep })).rejects.toThrow(new RegExp(`exited 2: [^]*${join(deep, "daemon.sock")} is \\d+ bytes, over the 107`));
+    await expect(startDaemonProcess({ env: MEMORY, dataDir: deep })).rejects.toThrow(
+      new RegExp(`exited 2: [\\s\\S]*${join(deep, "daemon.sock")} is \\d+ bytes, over the 107`),
+    );
   });
 });

@@ -17,7 +17,11 @@ const ORIGIN = "https://helpdesk.example.com";
 
 async function pair(d: DaemonProcess, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, [join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"), join(REPO_ROOT, "test/fixtures/cli-child.ts"), "pair", ...args, "--data-dir", d.dataDir], { cwd: REPO_ROOT });
+    const r = await run(
+      process.execPath,
+      [join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"), join(REPO_ROOT, "test/fixtures/cli-child.ts"), "pair", ...args, "--data-dir", d.dataDir],
+      { cwd: REPO_ROOT },
+    );
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -73,7 +77,8 @@ describe("browser pairing through the CLI", () => {
     const lease = await page.call("device.acquire", { id: sp.id, previous: null });
     expect((await page.call("token.info", { session: lease.result.session })).result.serial).toBe(sp.serial);
     expect((await page.call("token.burn", { session: lease.result.session })).error).toMatchObject({
-      code: -32004, data: { reason: "CAPABILITY_DENIED", capability: "burn" },
+      code: -32004,
+      data: { reason: "CAPABILITY_DENIED", capability: "burn" },
     });
     expect((await page.call("journal.export", { batchId: 1 })).error.data.reason).toBe("CAPABILITY_DENIED");
 
@@ -120,7 +125,10 @@ describe("browser pairing through the CLI", () => {
     const entry = entries.find((e: any) => e.account === "reader-test");
     expect(entry).toBeDefined();
     expect(entry.code).toBeUndefined();
-    expect((await page.call("otpApplet.code", { session, account: "reader-test" })).error.data).toMatchObject({ reason: "CAPABILITY_DENIED", capability: "export" });
+    expect((await page.call("otpApplet.code", { session, account: "reader-test" })).error.data).toMatchObject({
+      reason: "CAPABILITY_DENIED",
+      capability: "export",
+    });
     expect((await page.call("journal.item", { itemId: item })).error.data).toMatchObject({ reason: "CAPABILITY_DENIED", capability: "batch" });
     page.close();
     native.close();

@@ -67,7 +67,12 @@ describe.skipIf(missing !== undefined)("daemon through pcscd and vpcd", () => {
     expect(seen, "no devices.changed for the inserted card within 1 s").toBeDefined();
     console.log(`devices.changed ${seen!.at - t0} ms after the vpcd connect`);
     const ready = await waitForEvent(client, "devices.changed", (p) => p.devices.some((x: any) => x.id === ID && x.state === "ready"), 2_000);
-    expect(ready!.params.devices.find((x: any) => x.id === ID)).toMatchObject({ family: "single-profile", familySource: "probe", model: "OTPC-P1-i", serial: "86596121000001" });
+    expect(ready!.params.devices.find((x: any) => x.id === ID)).toMatchObject({
+      family: "single-profile",
+      familySource: "probe",
+      model: "OTPC-P1-i",
+      serial: "86596121000001",
+    });
   });
 
   it("ends the session when the card leaves, and tells its owner", async () => {
@@ -92,7 +97,13 @@ describe.skipIf(missing !== undefined)("daemon through pcscd and vpcd", () => {
     const burning = client.call("token.burn", { session: s, label: "held still" });
     const retrying = await waitForEvent(client, "token.retrying", (p) => p.session === s, 5_000);
     expect(retrying?.params).toEqual({
-      session: s, message: "hold the token still, retrying", reader: SLOT.name, serial: "86596221000008", attempt: 1, attempts: 2, stage: "seed",
+      session: s,
+      message: "hold the token still, retrying",
+      reader: SLOT.name,
+      serial: "86596221000008",
+      attempt: 1,
+      attempts: 2,
+      stage: "seed",
     });
     // Back once pcscd has seen the slot empty (a vpcd slot reused before that answers nothing).
     await waitForEvent(client, "devices.changed", (p) => p.devices.some((x: any) => x.id === ID && x.state === "no-card"), 3_000);
@@ -144,5 +155,4 @@ describe.skipIf(missing !== undefined)("daemon through pcscd and vpcd", () => {
       journal.close();
     }
   });
-
 });

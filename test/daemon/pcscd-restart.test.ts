@@ -58,7 +58,10 @@ describe.skipIf(missing !== undefined)("daemon across pcscd exiting and coming b
   it("burns, then after each of two pcscd exits and returns lists the reader again and burns, without a daemon restart", async () => {
     const pid = d!.child.pid;
     await burnOnce("86596121000101");
-    for (const [round, serial] of [[1, "86596121000102"], [2, "86596121000103"]] as const) {
+    for (const [round, serial] of [
+      [1, "86596121000102"],
+      [2, "86596121000103"],
+    ] as const) {
       client.events.length = 0;
       stopPcscd();
       const gone = await waitForEvent(client, "devices.changed", (p) => !p.devices.some((x: any) => x.id === ID), 5_000);

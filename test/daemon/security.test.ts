@@ -31,7 +31,10 @@ describe("daemon upgrade checks", () => {
   });
 
   it("refuses a Host that is not a loopback name (DNS rebinding), even with the right token", async () => {
-    await expect(RpcClient.open(d.port, { Host: "attacker.example:80", Authorization: `Bearer ${d.token}` })).rejects.toMatchObject({ status: 403, reason: "FORBIDDEN_HOST" });
+    await expect(RpcClient.open(d.port, { Host: "attacker.example:80", Authorization: `Bearer ${d.token}` })).rejects.toMatchObject({
+      status: 403,
+      reason: "FORBIDDEN_HOST",
+    });
     const ok = await RpcClient.open(d.port, { Host: `localhost:${d.port}`, Authorization: `Bearer ${d.token}` });
     ok.close();
   });
@@ -60,10 +63,20 @@ describe("daemon upgrade checks", () => {
   it("keeps answering normally after 1,000 malformed messages", async () => {
     const c = await RpcClient.native(d);
     const bad = [
-      "{", "null", "[]", "42", '"str"', '{"jsonrpc":"1.0","id":1,"method":"hello"}', '{"jsonrpc":"2.0","id":{},"method":"x"}',
-      '{"jsonrpc":"2.0","id":1,"method":"devices.list","params":"nope"}', '{"jsonrpc":"2.0","id":1,"method":"no.such"}',
-      '{"jsonrpc":"2.0","id":1,"method":"device.acquire","params":{"id":5}}', '{"jsonrpc":"2.0","id":1,"method":"token.burn","params":{"session":"x","seed":"!!"}}',
-      '{"jsonrpc":"2.0","id":1,"method":"token.burn","params":[1,2]}', "\u0000\u0001", '{"jsonrpc":"2.0","method":' + "[".repeat(500),
+      "{",
+      "null",
+      "[]",
+      "42",
+      '"str"',
+      '{"jsonrpc":"1.0","id":1,"method":"hello"}',
+      '{"jsonrpc":"2.0","id":{},"method":"x"}',
+      '{"jsonrpc":"2.0","id":1,"method":"devices.list","params":"nope"}',
+      '{"jsonrpc":"2.0","id":1,"method":"no.such"}',
+      '{"jsonrpc":"2.0","id":1,"method":"device.acquire","params":{"id":5}}',
+      '{"jsonrpc":"2.0","id":1,"method":"token.burn","params":{"session":"x","seed":"!!"}}',
+      '{"jsonrpc":"2.0","id":1,"method":"token.burn","params":[1,2]}',
+      "\u0000\u0001",
+      `{"jsonrpc":"2.0","method":${"[".repeat(500)}`,
     ];
     const replies: any[] = [];
     c.ws.on("message", (m) => replies.push(JSON.parse(String(m))));

@@ -77,7 +77,10 @@ describe("seeds sent to the API", () => {
     const one = encodeMigrationUri([{ secret: SEED, name: "ACME:dave", issuer: "ACME", algorithm: 2, type: 2 }]);
     const fromExport = await c.call("token.burn", { session: s, seed: one });
     expect(fromExport.result.codes.current).toBe(totp("SHA256", SEED, { time: fromExport.result.codes.time }));
-    const two = encodeMigrationUri([{ secret: SEED, name: "a", type: 2 }, { secret: SEED, name: "b", type: 2 }]);
+    const two = encodeMigrationUri([
+      { secret: SEED, name: "a", type: 2 },
+      { secret: SEED, name: "b", type: 2 },
+    ]);
     const several = await c.call("token.burn", { session: s, seed: two });
     expect(several.error).toMatchObject({ data: { reason: "INVALID_INPUT" } });
     expect(several.error.message).toMatch(/holds 2 accounts/);

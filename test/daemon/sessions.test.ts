@@ -89,7 +89,8 @@ describe("device sessions", () => {
     expect((await a.call("token.burn", { session: s, period: 45 })).error).toMatchObject({ code: -32602, data: { reason: "INVALID_INPUT" } });
     // The simulated Molto2 has the factory key: the result says so (docs/PROTOCOL.md §3.2).
     expect((await a.call("molto2.write", { session: s, profile: 3, title: "GitHub", seed: "JBSWY3DPEHPK3PXP" })).result).toEqual({
-      profile: 3, written: ["seed", "title", "config"],
+      profile: 3,
+      written: ["seed", "title", "config"],
       entry: { profile: 3, title: "GitHub", flag: 32, seedPresent: true, algorithm: "SHA1", digits: 6, period: 30 },
       warnings: [{ code: "default-key", message: expect.stringMatching(/still uses the public factory customer key/) }],
     });

@@ -17,7 +17,6 @@ function view() {
   return f;
 }
 
-
 describe("SNTP client against a responder on 127.0.0.1", () => {
   it("measures the offset of a server 5 s ahead", async () => {
     const port = await responder(5000);

@@ -63,7 +63,10 @@ describe("pcscd", () => {
 describe("kernel NFC modules holding an ACR122U", () => {
   it("pn533_usb and nfc loaded, reader attached → FAIL printing the blacklist lines", () => {
     const { view, write } = system();
-    write("proc/modules", "pn533_usb 20480 0 - Live 0x0000000000000000\npn533 45056 1 pn533_usb, Live 0x0000000000000000\nnfc 135168 1 pn533, Live 0x0000000000000000\next4 1 0 - Live 0x0\n");
+    write(
+      "proc/modules",
+      "pn533_usb 20480 0 - Live 0x0000000000000000\npn533 45056 1 pn533_usb, Live 0x0000000000000000\nnfc 135168 1 pn533, Live 0x0000000000000000\next4 1 0 - Live 0x0\n",
+    );
     usbDevice(write, "1-2", "072f", "2200", "ACR122U PICC Interface");
     const f = checkPn533(view);
     expect(f.level).toBe("error");

@@ -65,11 +65,58 @@ describe("DeviceManager over PC/SC", () => {
     const manager = start(readers, { families: [{ reader: "Mapped", family: "molto2" }] });
     await manager.settled(0);
     expect(manager.list()).toEqual([
-      { id: "pcsc:NFC 1", link: "pcsc", reader: "NFC 1", family: "single-profile", familySource: "probe", model: "OTPC-P2-i", serial: "86596220000007", state: "ready" },
-      { id: "pcsc:NFC 2", link: "pcsc", reader: "NFC 2", family: null, familySource: null, model: null, serial: "86596230000001", state: "unsupported", message: "serial matches no known programmable model" },
-      { id: "pcsc:NFC 3", link: "pcsc", reader: "NFC 3", family: null, familySource: null, model: null, serial: null, state: "unsupported", message: "not a Token2 programmable token (GET INFO answered INS_NOT_SUPPORTED (6D00))" },
-      { id: "pcsc:TOKEN2 Molto2 00 00", link: "pcsc", reader: "TOKEN2 Molto2 00 00", family: "molto2", familySource: "reader-name", model: "Molto2", serial: null, state: "ready" },
-      { id: "pcsc:Mapped 00 00", link: "pcsc", reader: "Mapped 00 00", family: "molto2", familySource: "config", model: "Molto2", serial: null, state: "ready" },
+      {
+        id: "pcsc:NFC 1",
+        link: "pcsc",
+        reader: "NFC 1",
+        family: "single-profile",
+        familySource: "probe",
+        model: "OTPC-P2-i",
+        serial: "86596220000007",
+        state: "ready",
+      },
+      {
+        id: "pcsc:NFC 2",
+        link: "pcsc",
+        reader: "NFC 2",
+        family: null,
+        familySource: null,
+        model: null,
+        serial: "86596230000001",
+        state: "unsupported",
+        message: "serial matches no known programmable model",
+      },
+      {
+        id: "pcsc:NFC 3",
+        link: "pcsc",
+        reader: "NFC 3",
+        family: null,
+        familySource: null,
+        model: null,
+        serial: null,
+        state: "unsupported",
+        message: "not a Token2 programmable token (GET INFO answered INS_NOT_SUPPORTED (6D00))",
+      },
+      {
+        id: "pcsc:TOKEN2 Molto2 00 00",
+        link: "pcsc",
+        reader: "TOKEN2 Molto2 00 00",
+        family: "molto2",
+        familySource: "reader-name",
+        model: "Molto2",
+        serial: null,
+        state: "ready",
+      },
+      {
+        id: "pcsc:Mapped 00 00",
+        link: "pcsc",
+        reader: "Mapped 00 00",
+        family: "molto2",
+        familySource: "config",
+        model: "Molto2",
+        serial: null,
+        state: "ready",
+      },
       { id: "pcsc:Empty", link: "pcsc", reader: "Empty", family: null, familySource: null, model: null, serial: null, state: "no-card" },
     ]);
     expect(p2.steps).toEqual([GET_INFO]);
@@ -219,18 +266,33 @@ describe("DeviceManager during a burn", () => {
     const result = await manager.withReader("R", async (t) => (await SingleProfileSession.open(t)).burn(options));
     expect(token.code(result.codes.time)).toBe(result.codes.current);
   });
-
 });
 
 describe("DeviceManager over HID", () => {
-  const key: Token2HidDevice = { path: "/dev/hidraw3", vendorId: 0x349e, productId: 0x0022, product: "TOKEN2 FIDO2 Security Key", serialNumber: "T2A1", matchedBy: "usagePage" };
+  const key: Token2HidDevice = {
+    path: "/dev/hidraw3",
+    vendorId: 0x349e,
+    productId: 0x0022,
+    product: "TOKEN2 FIDO2 Security Key",
+    serialNumber: "T2A1",
+    matchedBy: "usagePage",
+  };
 
   it("lists the FIDO keys' HID interfaces as OTP-applet devices, polled, never opened", async () => {
     let attached: Token2HidDevice[] = [key];
     const manager = start(new MemoryReaders(), { hid: { list: async () => attached, intervalMs: 10 } });
     await until(() => manager.list().length === 1);
     expect(manager.list()).toEqual([
-      { id: "hid:/dev/hidraw3", link: "hid", path: "/dev/hidraw3", family: "otp-applet", familySource: "usb", model: "TOKEN2 FIDO2 Security Key", serial: "T2A1", state: "ready" },
+      {
+        id: "hid:/dev/hidraw3",
+        link: "hid",
+        path: "/dev/hidraw3",
+        family: "otp-applet",
+        familySource: "usb",
+        model: "TOKEN2 FIDO2 Security Key",
+        serial: "T2A1",
+        state: "ready",
+      },
     ]);
     attached = [];
     await until(() => manager.list().length === 0);

@@ -26,7 +26,11 @@ async function syncFailing(serial: string, removeAfter: number, reseed?: Uint8Ar
 describe("safeToRepeat", () => {
   // syncTime sends: GET INFO (open) | GET INFO (drift) | GET CHALLENGE | AUTH FINISH | WRITE CONFIG | WRITE SEED
   it("GET INFO and authentication are always safe to repeat", async () => {
-    for (const [after, stage] of [[1, undefined], [2, "auth"], [3, "auth"]] as const) {
+    for (const [after, stage] of [
+      [1, undefined],
+      [2, "auth"],
+      [3, "auth"],
+    ] as const) {
       const error = await syncFailing(RESTRICTED, after);
       expect(error.reason).toBe("CARD_REMOVED");
       expect(error.detail.stage).toBe(stage);

@@ -42,7 +42,6 @@ describe.skipIf(missing !== undefined)("otpbridge molto2 through pcscd", () => {
     expect(several.err.at(-1)).toMatch(/^otpbridge: several readers match "Virtual PCD" \(Virtual PCD 00 00, .*\): name one with --reader$/);
   });
 
-
   it("devices shows a Molto2 with its model and serial, read with its Info command", async () => {
     const reader = VPCD_READERS.at(-1)!;
     const card = await insertCard(new Molto2Token({ serial: "000000000004242" }), { port: reader.port });

@@ -31,7 +31,9 @@ describe("otpbridge molto2 --simulate", () => {
   });
 
   it("writes a seed from stdin with its title and config, and never prints the seed", async () => {
-    const r = await runCli(["molto2", "write", "--simulate", "--profile", "5", "--secret-stdin", "--title", "Okta", "--digits", "8"], { stdin: `${SEED_B32}\n` });
+    const r = await runCli(["molto2", "write", "--simulate", "--profile", "5", "--secret-stdin", "--title", "Okta", "--digits", "8"], {
+      stdin: `${SEED_B32}\n`,
+    });
     expect(r.code).toBe(0);
     expect(r.out.at(-1)).toMatch(/^ {2}5 {2}seed +SHA1 30s 8 digits +"Okta"$/);
     expect([...r.out, ...r.err].join("\n")).not.toContain(SEED_B32);
@@ -56,7 +58,9 @@ describe("otpbridge molto2 --simulate", () => {
   it("warns on stderr while the factory key is in use; refuses it as the new key; reset needs no key and warns of nothing", async () => {
     const lock = await runCli(["molto2", "lock", "--simulate"]);
     expect(lock.out).toEqual(["screen locked"]);
-    expect(lock.err).toContain("warning: this Molto2 still uses the public factory customer key TOKEN2MOLTO1-KEY: anyone holding it can rewrite its profiles; set your own with `otpbridge molto2 set-key`");
+    expect(lock.err).toContain(
+      "warning: this Molto2 still uses the public factory customer key TOKEN2MOLTO1-KEY: anyone holding it can rewrite its profiles; set your own with `otpbridge molto2 set-key`",
+    );
     // A list reads public blocks only: no authentication, no warning.
     expect((await runCli(["molto2", "list", "--simulate"])).err.some((l) => l.startsWith("warning:"))).toBe(false);
     process.env.OTPB_TEST_NEW_KEY = "TOKEN2MOLTO1-KEY";
@@ -68,7 +72,9 @@ describe("otpbridge molto2 --simulate", () => {
     expect(same.err.at(-1)).toMatch(/^otpbridge: the new customer key is the public factory key TOKEN2MOLTO1-KEY; choose your own/);
     expect(same.err.some((l) => l.startsWith("simulated"))).toBe(false); // refused before the token is touched
     expect(short.code).toBe(0);
-    expect(short.err).toContain("warning: the new customer key is 3 bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)");
+    expect(short.err).toContain(
+      "warning: the new customer key is 3 bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)",
+    );
     expect(short.err.some((l) => l.includes("factory customer key"))).toBe(false);
     const reset = await runCli(["molto2", "reset", "--simulate"]);
     expect(reset.code).toBe(0);

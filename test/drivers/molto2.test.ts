@@ -28,7 +28,6 @@ function rig(options: ConstructorParameters<typeof Molto2Token>[0] = {}) {
   return { token, transport, log, ins };
 }
 
-
 describe("Molto2Session.open and listProfiles (§3.4, §3.5)", () => {
   it("reads only the info block on open, then the public block of every profile without a key", async () => {
     const { token, transport, log, ins } = rig({ serial: "123456789012345" });
@@ -93,8 +92,15 @@ describe("writeProfile (§3.7-§3.9, §3.15)", () => {
     const { transport, log } = rig();
     const session = await Molto2Session.open(transport);
     const sent = log.length;
-    for (const write of [{}, { seed: new Uint8Array(0) }, { seed: new Uint8Array(64) }, { title: "" }, { title: "0123456789abc" },
-      { config: { algorithm: "SHA512", digits: 6, period: 30, display: 1 } }, { config: { algorithm: "SHA1", digits: 7, period: 30, display: 1 } }]) {
+    for (const write of [
+      {},
+      { seed: new Uint8Array(0) },
+      { seed: new Uint8Array(64) },
+      { title: "" },
+      { title: "0123456789abc" },
+      { config: { algorithm: "SHA512", digits: 6, period: 30, display: 1 } },
+      { config: { algorithm: "SHA1", digits: 7, period: 30, display: 1 } },
+    ]) {
       expect(reasonOf(await rejection(session.writeProfile(0, write as never)))).toBe("INVALID_INPUT");
     }
     expect(log.length).toBe(sent);
@@ -114,7 +120,11 @@ describe("authentication (§3.6)", () => {
     for (const next of [session.deleteProfile(0), session.syncTime("all"), session.setScreenLock(true)]) {
       expect(reasonOf(await rejection(next))).toBe("WRONG_CUSTOMER_KEY");
     }
-    expect(ins().slice(sent).filter((i) => i === "4B" || i === "CE")).toEqual([]);
+    expect(
+      ins()
+        .slice(sent)
+        .filter((i) => i === "4B" || i === "CE"),
+    ).toEqual([]);
     expect(token.state().triesLeft).toBe(9);
   });
 
@@ -148,7 +158,11 @@ describe("delete, sync and screen lock (§3.9, §3.10, §3.13)", () => {
     const before = ins().length;
     const all = await session.syncTime("all");
     expect(all.profiles).toHaveLength(100);
-    expect(ins().slice(before).filter((i) => i === "D4")).toHaveLength(100);
+    expect(
+      ins()
+        .slice(before)
+        .filter((i) => i === "D4"),
+    ).toHaveLength(100);
     expect(token.state().profiles.every((p) => p.timeB === T0 + 1234)).toBe(true);
   });
 
@@ -249,7 +263,10 @@ describe("customer-key hygiene (§3.2, §3.11)", () => {
     expect(() => checkNewCustomerKey(new Uint8Array(0))).toThrow(RangeError);
     expect(checkNewCustomerKey(CUSTOM_KEY)).toEqual([]);
     expect(checkNewCustomerKey(new TextEncoder().encode("short"))).toEqual([
-      { code: "short-key", message: "the new customer key is 5 bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)" },
+      {
+        code: "short-key",
+        message: "the new customer key is 5 bytes; 16 or more are advised, as a short key is easier to guess (the token accepts any length)",
+      },
     ]);
     const { token, transport, log } = rig();
     const session = await Molto2Session.open(transport);
@@ -284,7 +301,9 @@ describe("status-word messages in DEVICE_ERROR", () => {
     token.reset(); // a USB reset drops the token's authentication; the session does not know
     const error = await rejection(session.writeProfile(4, { title: "x" }));
     expect(reasonOf(error)).toBe("DEVICE_ERROR");
-    expect(error.message).toBe("title write to profile 4 failed: the token wants an authentication first (6982): the session was reset (reconnected or USB-reset); run the command again");
+    expect(error.message).toBe(
+      "title write to profile 4 failed: the token wants an authentication first (6982): the session was reset (reconnected or USB-reset); run the command again",
+    );
     expect(error.detail).toEqual({ operation: "title write to profile 4", sw: 0x6982 });
   });
 });

@@ -15,9 +15,15 @@ import { rejection } from "../fixtures/errors.js";
 const T = 1_700_000_000;
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
 const TOUCHY: OtpEntryWrite = {
-  type: "TOTP", algorithm: "SHA256", period: 30, digits: 6, buttonRequired: true, app: "Bank", account: "alice", seed: SEED,
+  type: "TOTP",
+  algorithm: "SHA256",
+  period: 30,
+  digits: 6,
+  buttonRequired: true,
+  app: "Bank",
+  account: "alice",
+  seed: SEED,
 };
-
 
 /** Counts the busy frames the host reads, on top of any HID transport. */
 function countingBusy(inner: HidTransport): { hid: HidTransport; busy: () => number } {

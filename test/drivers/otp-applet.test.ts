@@ -16,11 +16,17 @@ const seedOf = (n: number, length = 20): Uint8Array => Uint8Array.from({ length 
 
 function totpEntry(n: number, extra: Partial<OtpEntryWrite> = {}): OtpEntryWrite {
   return {
-    type: "TOTP", algorithm: "SHA1", period: 30, digits: 6, buttonRequired: false,
-    app: `Issuer number ${n}`, account: `user${n}@example.com`, seed: seedOf(n), ...extra,
+    type: "TOTP",
+    algorithm: "SHA1",
+    period: 30,
+    digits: 6,
+    buttonRequired: false,
+    app: `Issuer number ${n}`,
+    account: `user${n}@example.com`,
+    seed: seedOf(n),
+    ...extra,
   };
 }
-
 
 /** Records the P1 P2 of every OTP command (CLA 80 INS C5) and every SELECT the card gets. */
 function recording(card: VirtualCard): { card: VirtualCard; log: string[] } {

@@ -28,7 +28,11 @@ function token(prefix = "8659622", options: ConstructorParameters<typeof SingleP
 }
 
 const burnOptions = (seed: Uint8Array, over: Partial<BurnOptions> = {}): BurnOptions => ({
-  seed, algorithm: "SHA1", period: 30, display: 30, ...over,
+  seed,
+  algorithm: "SHA1",
+  period: 30,
+  display: 30,
+  ...over,
 });
 
 describe("SingleProfileSession.open", () => {
@@ -37,7 +41,11 @@ describe("SingleProfileSession.open", () => {
       const { card } = token(model.prefix);
       const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
       expect(session.info).toEqual({
-        serial: serialOf(model.prefix), model, restrictedSync: model.restrictedSync, clock: NOW - 1234, driftSeconds: -1234,
+        serial: serialOf(model.prefix),
+        model,
+        restrictedSync: model.restrictedSync,
+        clock: NOW - 1234,
+        driftSeconds: -1234,
       });
       expect(card.steps).toEqual([GET_INFO]);
     }
@@ -70,7 +78,12 @@ describe("SingleProfileSession.open", () => {
 describe("burn", () => {
   it("authenticates once, writes config with the time, then the seed, on every model; the token shows the predicted codes", async () => {
     for (const model of SINGLE_PROFILE_MODELS) {
-      for (const [algorithm, period, display, seedLength] of [["SHA1", 30, 15, 20], ["SHA256", 60, 120, 32], ["SHA1", 60, 60, 16], ["SHA256", 30, 30, 10]] as const) {
+      for (const [algorithm, period, display, seedLength] of [
+        ["SHA1", 30, 15, 20],
+        ["SHA256", 60, 120, 32],
+        ["SHA1", 60, 60, 16],
+        ["SHA256", 30, 30, 10],
+      ] as const) {
         const { token: t, card } = token(model.prefix);
         const seed = new Uint8Array(randomBytes(seedLength));
         const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
@@ -173,7 +186,9 @@ describe("burn", () => {
     const session = await SingleProfileSession.open(new MemoryTransport(card), { now });
     const error = await failureOf(session.burn(burnOptions(new Uint8Array(20).fill(3))));
     expect(error.reason).toBe("DEVICE_ERROR");
-    expect(error.message).toMatch(/^GET CHALLENGE failed: unknown status word 6F12 \(run with --debug for the exchange\) \(during auth; nothing was written\)$/);
+    expect(error.message).toMatch(
+      /^GET CHALLENGE failed: unknown status word 6F12 \(run with --debug for the exchange\) \(during auth; nothing was written\)$/,
+    );
   });
 
   it("card removed between config and seed on a restricted model: CARD_REMOVED, token left seedless, and the error says so", async () => {
@@ -229,7 +244,11 @@ describe("burn", () => {
       "info single-profile: seed written",
     ]);
     const all = lines.join("\n").toLowerCase();
-    for (const form of [Buffer.from(seed).toString("hex"), base32.encode(Buffer.from(seed)).replace(/=/g, "").toLowerCase(), Buffer.from(seed).toString("base64").toLowerCase()]) {
+    for (const form of [
+      Buffer.from(seed).toString("hex"),
+      base32.encode(Buffer.from(seed)).replace(/=/g, "").toLowerCase(),
+      Buffer.from(seed).toString("base64").toLowerCase(),
+    ]) {
       expect(all).not.toContain(form);
     }
   });

@@ -45,9 +45,18 @@ export function watched(card: VirtualCard): { card: VirtualCard; events: string[
     card: {
       atr: card.atr,
       transmit: (apdu) => card.transmit(apdu),
-      powerOn: () => void (events.push("on"), card.powerOn?.()),
-      powerOff: () => void (events.push("off"), card.powerOff?.()),
-      reset: () => void (events.push("reset"), card.reset?.()),
+      powerOn: () => {
+        events.push("on");
+        card.powerOn?.();
+      },
+      powerOff: () => {
+        events.push("off");
+        card.powerOff?.();
+      },
+      reset: () => {
+        events.push("reset");
+        card.reset?.();
+      },
     },
   };
 }
@@ -77,7 +86,9 @@ export class OfficialHost {
     const found = await new Promise<RawReader>((resolve) =>
       context.on("reader", (r) => {
         r.on("error", () => {});
-        r.on("status", (status) => void (r.state = status.state));
+        r.on("status", (status) => {
+          r.state = status.state;
+        });
         if (r.name === reader.name) resolve(r);
       }),
     );

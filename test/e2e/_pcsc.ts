@@ -35,7 +35,10 @@ export async function openRig(): Promise<PcscRig> {
   const release = await lockPcscd();
   ensurePcscd();
   const pcsc = await PcscManager.start({ retryMaxMs: 300 });
-  await readersListed(pcsc, OUR_READERS.map((r) => r.name));
+  await readersListed(
+    pcsc,
+    OUR_READERS.map((r) => r.name),
+  );
   const inserted = new Set<InsertedCard>();
   return {
     pcsc,

@@ -63,8 +63,22 @@ describe.skipIf(missing !== undefined)("otpbridge burn through pcscd and vpcd", 
       const results = await Promise.all(
         jobs.map(({ reader, settings, seed }) =>
           cli(
-            ["burn", "--reader", reader.name, "--family", `${reader.name}=single-profile`, "--secret-stdin", "--yes", "--json",
-              "--algorithm", settings.algorithm, "--period", String(settings.period), "--display", String(settings.display)],
+            [
+              "burn",
+              "--reader",
+              reader.name,
+              "--family",
+              `${reader.name}=single-profile`,
+              "--secret-stdin",
+              "--yes",
+              "--json",
+              "--algorithm",
+              settings.algorithm,
+              "--period",
+              String(settings.period),
+              "--display",
+              String(settings.display),
+            ],
             base32.encode(Buffer.from(seed)),
           ),
         ),
@@ -73,17 +87,30 @@ describe.skipIf(missing !== undefined)("otpbridge burn through pcscd and vpcd", 
         const run = results[i]!;
         expect(run.stderr).toBe("");
         expect(run.code).toBe(0);
-        const result = JSON.parse(run.stdout) as { serial: string; model: string; reader: string; codes: { time: number; previous: string; current: string; next: string } };
+        const result = JSON.parse(run.stdout) as {
+          serial: string;
+          model: string;
+          reader: string;
+          codes: { time: number; previous: string; current: string; next: string };
+        };
         expect(result).toMatchObject({ serial: token.state().serial, model: model.name, reader: reader.name, restrictedSync: model.restrictedSync });
         const state = token.state();
         const stored = seed.length < 20 ? Uint8Array.from([...seed, ...new Uint8Array(20 - seed.length)]) : seed;
         expect(Buffer.from(state.seed).toString("hex")).toBe(Buffer.from(stored).toString("hex"));
-        expect(state).toMatchObject({ alg: settings.algorithm === "SHA1" ? 1 : 2, step: settings.period, display: [15, 30, 60, 120].indexOf(settings.display), keyLocked: false });
+        expect(state).toMatchObject({
+          alg: settings.algorithm === "SHA1" ? 1 : 2,
+          step: settings.period,
+          display: [15, 30, 60, 120].indexOf(settings.display),
+          keyLocked: false,
+        });
         // The emulator's clock was set to codes.time and has run on since.
         expect(state.rtc - result.codes.time).toBeGreaterThanOrEqual(0);
         expect(state.rtc - result.codes.time).toBeLessThan(5);
         expect(token.code(result.codes.time)).toBe(result.codes.current);
-        const predicted = await cli(["code", "--secret-stdin", "--algorithm", settings.algorithm, "--period", String(settings.period), "--time", String(state.rtc)], base32.encode(Buffer.from(seed)));
+        const predicted = await cli(
+          ["code", "--secret-stdin", "--algorithm", settings.algorithm, "--period", String(settings.period), "--time", String(state.rtc)],
+          base32.encode(Buffer.from(seed)),
+        );
         // Both at the same instant: the CLI child takes long enough to cross a step boundary.
         expect(predicted.stdout.trim()).toBe(token.code(state.rtc));
         await rig.remove(slot, reader.name);

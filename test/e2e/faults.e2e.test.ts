@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { failureOf } from "../fixtures/errors.js";
 import { DeviceManager, type DeviceInfo } from "../../src/drivers/device-manager.js";
 import { SingleProfileSession, type BurnOptions } from "../../src/drivers/single-profile.js";
-import { OtpbridgeError } from "../../src/lib/errors.js";
+import type { OtpbridgeError } from "../../src/lib/errors.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import type { ApduTransport } from "../../src/transports/types.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
@@ -144,7 +144,11 @@ describe.skipIf(missing !== undefined)("single-profile burn faults through pcscd
     // The cards left with the old pcscd's vpcd; the readers come back with the new one.
     await Promise.all(slots.map((slot) => slot.gone));
     slots = [];
-    await readersListed(rig.pcsc, OUR_READERS.map((r) => r.name), 15_000);
+    await readersListed(
+      rig.pcsc,
+      OUR_READERS.map((r) => r.name),
+      15_000,
+    );
     await until(() => manager.status().pcsc === "ready" && device(reader.name) !== undefined);
     slots.push(await rig.insert(card, reader));
     await until(() => device(reader.name)?.state === "ready");

@@ -50,10 +50,13 @@ describe.skipIf(missing !== undefined)("burn retried through pcscd and vpcd when
     let slips = 0;
     card.intercept = (step) => {
       if (step !== WRITE_SEED || slips++ > 0) return undefined;
-      void slots.pop()!.remove().then(async () => {
-        await sleep(500);
-        slots.push(await rig.insert(card, reader));
-      });
+      void slots
+        .pop()!
+        .remove()
+        .then(async () => {
+          await sleep(500);
+          slots.push(await rig.insert(card, reader));
+        });
       return sw(0x6f00); // never delivered: the reader has lost the card
     };
     slots.push(await rig.insert(card, reader));
@@ -62,7 +65,13 @@ describe.skipIf(missing !== undefined)("burn retried through pcscd and vpcd when
     const err: string[] = [];
     const io: CommandIo = { out: () => {}, err: (line) => err.push(line), readStdin: () => "" };
     const seed = new Uint8Array(20).fill(0x42);
-    const result = await burnHoldingStill(manager, { reader: reader.name, serial }, { records: journal, seed, settings: { algorithm: "SHA1", period: 30, display: 30 } }, io, silentLogger);
+    const result = await burnHoldingStill(
+      manager,
+      { reader: reader.name, serial },
+      { records: journal, seed, settings: { algorithm: "SHA1", period: 30, display: 30 } },
+      io,
+      silentLogger,
+    );
     expect(err).toEqual(["hold the token still, retrying (the token left the field during seed; retry 1 of 2)"]);
     expect(Buffer.from(token.state().seed).equals(Buffer.from(seed))).toBe(true);
     expect(token.code(result.codes.time)).toBe(result.codes.current);

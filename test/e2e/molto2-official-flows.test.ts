@@ -13,8 +13,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
 import {
-  molto2ChallengeApdu, molto2ChangeKeyApdu, molto2FactoryResetApdu, molto2InfoApdu, molto2Key, molto2SyncTimeApdu,
-  molto2WriteSeedApdu, molto2WriteTitleApdu, parsePublicRead, publicReadApdu, MOLTO2_DEFAULT_CUSTOMER_KEY,
+  molto2ChallengeApdu,
+  molto2ChangeKeyApdu,
+  molto2FactoryResetApdu,
+  molto2InfoApdu,
+  molto2Key,
+  molto2SyncTimeApdu,
+  molto2WriteSeedApdu,
+  molto2WriteTitleApdu,
+  parsePublicRead,
+  publicReadApdu,
+  MOLTO2_DEFAULT_CUSTOMER_KEY,
 } from "../../src/protocol/molto2.js";
 import { parseTokenInfo } from "../../src/protocol/token-info.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";

@@ -21,7 +21,6 @@ const READER = VPCD_READERS.find((r) => r.name === "Virtual PCD B 00 00")!;
 const SEED = Uint8Array.from({ length: 20 }, (_, i) => 0xa0 ^ i);
 const NEW_KEY = new TextEncoder().encode("e2e customer key");
 
-
 describe.skipIf(missing !== undefined)("Molto2 through pcscd and vpcd", () => {
   let manager: PcscManager;
   let release: () => void = () => {};
@@ -100,7 +99,9 @@ describe.skipIf(missing !== undefined)("Molto2 through pcscd and vpcd", () => {
       expect(token.state().screenLocked).toBe(true);
       await session.setScreenLock(false);
       expect(token.state().screenLocked).toBe(false);
-      console.log(`Molto2 via pcscd+vpcd: list 100 profiles ${listMs.toFixed(0)} ms, write seed+title+config ${writeMs.toFixed(1)} ms, sync 100 profiles ${syncMs.toFixed(0)} ms`);
+      console.log(
+        `Molto2 via pcscd+vpcd: list 100 profiles ${listMs.toFixed(0)} ms, write seed+title+config ${writeMs.toFixed(1)} ms, sync 100 profiles ${syncMs.toFixed(0)} ms`,
+      );
     });
   });
 

@@ -44,7 +44,16 @@ describe.skipIf(missing !== undefined)("OTP applet through pcscd and vpcd", () =
     await manager.withCard(READER.name, async (transport) => {
       const session = await OtpAppletSession.openPcsc(transport);
       for (let n = 0; n < 5; n++) {
-        await session.add({ type: "TOTP", algorithm: "SHA1", period: 30, digits: 6, buttonRequired: false, app: "E2E issuer", account: `account-${n}@example.com`, seed: SEED.subarray(n) });
+        await session.add({
+          type: "TOTP",
+          algorithm: "SHA1",
+          period: 30,
+          digits: 6,
+          buttonRequired: false,
+          app: "E2E issuer",
+          account: `account-${n}@example.com`,
+          seed: SEED.subarray(n),
+        });
       }
       const listed = await session.list(T); // about 50 bytes a record: two pages
       expect(listed.map((e) => e.code)).toEqual([0, 1, 2, 3, 4].map((n) => totp("SHA1", SEED.subarray(n), { time: T })));

@@ -14,7 +14,12 @@ import { totp } from "../../src/crypto/index.js";
 import { pinnedClock } from "../../src/emulator/common.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import {
-  SINGLE_PROFILE_KEY, getChallengeApdu, getInfoApdu, parseSingleProfileInfo, writeConfigApdu, writeSeedApdu,
+  SINGLE_PROFILE_KEY,
+  getChallengeApdu,
+  getInfoApdu,
+  parseSingleProfileInfo,
+  writeConfigApdu,
+  writeSeedApdu,
   type SingleProfileConfig,
 } from "../../src/protocol/single-profile.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";

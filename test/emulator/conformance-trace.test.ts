@@ -30,6 +30,13 @@ describe("Appendix B conformance trace", () => {
     expect(toHex(writeConfigApdu({ display: 2, time: 0x65432100, algorithm: "SHA256", period: 60 }))).toBe(vec("T1.c15"));
     const s3 = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
     expect(toHex(writeSeedApdu(s3))).toBe(vec("T1.c16"));
-    expect(toHex(writeSeedApdu(Uint8Array.from({ length: 16 }, (_, i) => i), { zeroExtend: false }))).toBe(vec("T1.c18"));
+    expect(
+      toHex(
+        writeSeedApdu(
+          Uint8Array.from({ length: 16 }, (_, i) => i),
+          { zeroExtend: false },
+        ),
+      ),
+    ).toBe(vec("T1.c18"));
   });
 });

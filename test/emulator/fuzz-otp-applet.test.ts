@@ -8,8 +8,22 @@ import { OtpAppletHidDevice } from "../../src/emulator/otp-applet-hid.js";
 import { OtpAppletKey } from "../../src/emulator/otp-applet-key.js";
 import { fragmentMessage, HID_MAGIC } from "../../src/protocol/hid-frame.js";
 import {
-  continueApdu, eraseAllApdu, FIDO_AID, getEcdhPubkeyApdu, IV_HOTP_SEED, IV_WRITE_SEED, optionApdu, OTP_AID, OTP_CMD,
-  readAllApdu, readConfigApdu, readOneApdu, readSerialApdu, sealedWriteApdu, selectApdu, setDeviceTypeApdu,
+  continueApdu,
+  eraseAllApdu,
+  FIDO_AID,
+  getEcdhPubkeyApdu,
+  IV_HOTP_SEED,
+  IV_WRITE_SEED,
+  optionApdu,
+  OTP_AID,
+  OTP_CMD,
+  readAllApdu,
+  readConfigApdu,
+  readOneApdu,
+  readSerialApdu,
+  sealedWriteApdu,
+  selectApdu,
+  setDeviceTypeApdu,
 } from "../../src/protocol/otp-applet.js";
 import { encodeEntryDelete, encodeEntryWrite, encodeHotpSlot } from "../../src/protocol/otp-entries.js";
 import { seal } from "../../src/protocol/otp-seal.js";
@@ -20,14 +34,31 @@ const ALLOWED = new Set([0x9000, 0x6700, 0x6a80, 0x6a81, 0x6a83, 0x6a84, 0x6a86,
 
 function corpusFor(key: OtpAppletKey): Uint8Array[] {
   const pub = key.publicKey;
-  const entry = (i: number) => ({
-    type: i % 2 === 0 ? "TOTP" : "HOTP", algorithm: "SHA1", period: i % 2 === 0 ? 30 : 0, digits: 6, buttonRequired: i % 3 === 0,
-    app: `app${i}`, account: `acct${i}`, seed: new Uint8Array(1 + i * 9).fill(i),
-  }) as const;
+  const entry = (i: number) =>
+    ({
+      type: i % 2 === 0 ? "TOTP" : "HOTP",
+      algorithm: "SHA1",
+      period: i % 2 === 0 ? 30 : 0,
+      digits: 6,
+      buttonRequired: i % 3 === 0,
+      app: `app${i}`,
+      account: `acct${i}`,
+      seed: new Uint8Array(1 + i * 9).fill(i),
+    }) as const;
   return [
-    selectApdu(OTP_AID), selectApdu(FIDO_AID), getEcdhPubkeyApdu(), readConfigApdu(), setDeviceTypeApdu(2),
-    optionApdu(OTP_CMD.ENABLE_TOTP, 1), optionApdu(OTP_CMD.CFG_HOTP_TOUCH, 0), readAllApdu(1_700_000_000), continueApdu(1_700_000_000),
-    readOneApdu(1_700_000_000, "app0", "acct0"), readOneApdu(0, "app1", "acct1"), eraseAllApdu(), readSerialApdu(),
+    selectApdu(OTP_AID),
+    selectApdu(FIDO_AID),
+    getEcdhPubkeyApdu(),
+    readConfigApdu(),
+    setDeviceTypeApdu(2),
+    optionApdu(OTP_CMD.ENABLE_TOTP, 1),
+    optionApdu(OTP_CMD.CFG_HOTP_TOUCH, 0),
+    readAllApdu(1_700_000_000),
+    continueApdu(1_700_000_000),
+    readOneApdu(1_700_000_000, "app0", "acct0"),
+    readOneApdu(0, "app1", "acct1"),
+    eraseAllApdu(),
+    readSerialApdu(),
     ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => sealedWriteApdu("entry", seal(pub, encodeEntryWrite(entry(i)), IV_WRITE_SEED))),
     sealedWriteApdu("entry", seal(pub, encodeEntryDelete("app1", "acct1"), IV_WRITE_SEED)),
     sealedWriteApdu("hotp", seal(pub, encodeHotpSlot({ digits: 6, seed: new Uint8Array(20).fill(1) }), IV_HOTP_SEED)),

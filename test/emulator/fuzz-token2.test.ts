@@ -10,9 +10,19 @@ import { pinnedClock } from "../../src/emulator/common.js";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import {
-  MOLTO2_DEFAULT_CUSTOMER_KEY, molto2ChallengeApdu, molto2ChangeKeyApdu, molto2DeleteSeedApdu, molto2FactoryResetApdu,
-  molto2InfoApdu, molto2Key, molto2ScreenLockApdu, molto2SyncTimeApdu, molto2WriteConfigApdu, molto2WriteSeedApdu,
-  molto2WriteTitleApdu, publicReadApdu,
+  MOLTO2_DEFAULT_CUSTOMER_KEY,
+  molto2ChallengeApdu,
+  molto2ChangeKeyApdu,
+  molto2DeleteSeedApdu,
+  molto2FactoryResetApdu,
+  molto2InfoApdu,
+  molto2Key,
+  molto2ScreenLockApdu,
+  molto2SyncTimeApdu,
+  molto2WriteConfigApdu,
+  molto2WriteSeedApdu,
+  molto2WriteTitleApdu,
+  publicReadApdu,
 } from "../../src/protocol/molto2.js";
 import { getChallengeApdu, getInfoApdu, SINGLE_PROFILE_KEY, writeConfigApdu, writeSeedApdu } from "../../src/protocol/single-profile.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";
@@ -28,8 +38,14 @@ interface Card {
 
 /** Drives `card` with COUNT inputs; returns how often each SW was seen. */
 function fuzz(
-  seed: number, card: Card, key: Uint8Array, corpus: Uint8Array[], challenge: Uint8Array, allowed: (sw: number) => boolean,
-  classes: number[], inss: number[],
+  seed: number,
+  card: Card,
+  key: Uint8Array,
+  corpus: Uint8Array[],
+  challenge: Uint8Array,
+  allowed: (sw: number) => boolean,
+  classes: number[],
+  inss: number[],
 ): Map<number, number> {
   const r = prng(seed);
   const seen = new Map<number, number>();
@@ -47,9 +63,10 @@ function fuzz(
       const base = r.pick(corpus);
       const mutated = mutate(r, base);
       // Re-MAC a mutated secure command so the parsers behind the MAC check see it.
-      apdu = mutated.length >= 9 && mutated[0] === 0x84 && r.chance(0.7)
-        ? buildSecureApdu(key, mutated[1]!, mutated[2]!, mutated[3]!, mutated.subarray(5, Math.min(mutated.length - 4, 5 + 251)), { encrypt: false })
-        : mutated;
+      apdu =
+        mutated.length >= 9 && mutated[0] === 0x84 && r.chance(0.7)
+          ? buildSecureApdu(key, mutated[1]!, mutated[2]!, mutated[3]!, mutated.subarray(5, Math.min(mutated.length - 4, 5 + 251)), { encrypt: false })
+          : mutated;
     } else if (roll < 76) {
       card.powerOff();
       continue;
@@ -74,7 +91,8 @@ describe("fuzzing the Token2 emulators", () => {
   it("SingleProfileToken: 100,000 APDUs, no throw, only §2.8 status words", () => {
     const token = new SingleProfileToken({ clock: pinnedClock(1_700_000_000) });
     const corpus = [
-      getInfoApdu(), getChallengeApdu(),
+      getInfoApdu(),
+      getChallengeApdu(),
       writeConfigApdu({ display: 1, time: 1_700_000_000, algorithm: "SHA256", period: 60 }),
       ...[1, 16, 20, 32, 48, 63].map((n) => writeSeedApdu(new Uint8Array(n).fill(n), { zeroExtend: false })),
     ];
@@ -89,15 +107,31 @@ describe("fuzzing the Token2 emulators", () => {
     const key = molto2Key(MOLTO2_DEFAULT_CUSTOMER_KEY);
     const config = { display: 1, time: 1_700_000_000, algorithm: "SHA1", digits: 8, period: 30 } as const;
     const corpus = [
-      molto2InfoApdu(), publicReadApdu(3), molto2ChallengeApdu(), molto2DeleteSeedApdu(3), molto2ScreenLockApdu(true),
-      molto2ScreenLockApdu(false), molto2FactoryResetApdu(), molto2WriteTitleApdu(key, 3, "title"),
-      molto2WriteConfigApdu(key, 3, config), molto2SyncTimeApdu(key, 3, 1_700_000_000),
+      molto2InfoApdu(),
+      publicReadApdu(3),
+      molto2ChallengeApdu(),
+      molto2DeleteSeedApdu(3),
+      molto2ScreenLockApdu(true),
+      molto2ScreenLockApdu(false),
+      molto2FactoryResetApdu(),
+      molto2WriteTitleApdu(key, 3, "title"),
+      molto2WriteConfigApdu(key, 3, config),
+      molto2SyncTimeApdu(key, 3, 1_700_000_000),
       ...[1, 16, 20, 32, 48, 63].map((n) => molto2WriteSeedApdu(key, 3, new Uint8Array(n).fill(n))),
       // Changing the key would lock the fuzzer out; its frame stays in the corpus, the ▲ is never pressed.
       molto2ChangeKeyApdu(key, new TextEncoder().encode("another")),
     ];
     const allowed = new Set([0x9000, 0x9060, 0x6700, 0x6982, 0x6988, 0x6a80, 0x6a83, 0x6a86, 0x6d00, 0x6e00, 0x6ffb]);
-    const seen = fuzz(0x5eed02, token, key, corpus, molto2ChallengeApdu(), (sw) => allowed.has(sw) || sw >>> 8 === 0x63, [0x80, 0x84], [0x41, 0x4b, 0xce, 0xc5, 0xd4, 0xd5, 0xd7, 0xd8, 0xe6, 0x56]);
+    const seen = fuzz(
+      0x5eed02,
+      token,
+      key,
+      corpus,
+      molto2ChallengeApdu(),
+      (sw) => allowed.has(sw) || sw >>> 8 === 0x63,
+      [0x80, 0x84],
+      [0x41, 0x4b, 0xce, 0xc5, 0xd4, 0xd5, 0xd7, 0xd8, 0xe6, 0x56],
+    );
     for (const sw of allowed) expect(seen.get(sw) ?? 0, `SW ${sw.toString(16)} never reached`).toBeGreaterThan(0);
     for (const p of token.state().profiles) expect(p.seed.length).toBeLessThanOrEqual(63);
   });

@@ -5,9 +5,22 @@ import { prng } from "../fixtures/prng.js";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
 import { decodeResponseApdu } from "../../src/protocol/apdu.js";
 import {
-  MOLTO2_DEFAULT_CUSTOMER_KEY, molto2AuthResult, molto2ChallengeApdu, molto2ChangeKeyApdu, molto2DeleteSeedApdu,
-  molto2FactoryResetApdu, molto2InfoApdu, molto2Key, molto2ScreenLockApdu, molto2SyncTimeApdu, molto2WriteConfigApdu,
-  molto2WriteSeedApdu, molto2WriteTitleApdu, parsePublicRead, publicReadApdu, type Molto2Config,
+  MOLTO2_DEFAULT_CUSTOMER_KEY,
+  molto2AuthResult,
+  molto2ChallengeApdu,
+  molto2ChangeKeyApdu,
+  molto2DeleteSeedApdu,
+  molto2FactoryResetApdu,
+  molto2InfoApdu,
+  molto2Key,
+  molto2ScreenLockApdu,
+  molto2SyncTimeApdu,
+  molto2WriteConfigApdu,
+  molto2WriteSeedApdu,
+  molto2WriteTitleApdu,
+  parsePublicRead,
+  publicReadApdu,
+  type Molto2Config,
 } from "../../src/protocol/molto2.js";
 import { parseTokenInfo } from "../../src/protocol/token-info.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";
@@ -32,7 +45,7 @@ describe("Molto2Token against the host codec", () => {
   it("reads info and empty public blocks without a key; untouched slots are 29 zero bytes", () => {
     const token = new Molto2Token({ serial: "123456789012345", clock: pinnedClock(1_700_000_000) });
     expect(parseTokenInfo(data(token.transmit(molto2InfoApdu())))).toEqual({ serial: "123456789012345", clock: 1_700_000_000 });
-    expect(toHex(data(token.transmit(publicReadApdu(99))))).toBe("951F701D" + "00".repeat(29));
+    expect(toHex(data(token.transmit(publicReadApdu(99))))).toBe(`951F701D${"00".repeat(29)}`);
     expect(publicRead(token, 0)).toMatchObject({ seedPresent: false, algorithm: null, title: "", flag: 0 });
     expect(sw(token.transmit(Uint8Array.from([...publicReadApdu(0), 0x00])))).toBe(0x6ffb);
     expect(sw(new Molto2Token({ profiles: 50 }).transmit(publicReadApdu(50)))).toBe(0x6a86);
@@ -62,8 +75,14 @@ describe("Molto2Token against the host codec", () => {
       expect(token.code(profile)).toBe(totp(config.algorithm, seed, { time: rtc, period: config.period, digits: config.digits }));
       now -= 11;
       expect(publicRead(token, profile)).toMatchObject({
-        flag: 0x20, title: `acct ${length}`, timeA: 1_750_000_000, timeB: 1_750_000_000, algorithm: config.algorithm,
-        period: config.period, digits: config.digits, seedPresent: true,
+        flag: 0x20,
+        title: `acct ${length}`,
+        timeA: 1_750_000_000,
+        timeB: 1_750_000_000,
+        algorithm: config.algorithm,
+        period: config.period,
+        digits: config.digits,
+        seedPresent: true,
       });
     }
     expect(token.state().display).toBe(configs[(lengths.length - 1) % configs.length]!.display);

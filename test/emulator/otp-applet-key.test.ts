@@ -4,8 +4,22 @@ import { prng } from "../fixtures/prng.js";
 import { OtpAppletKey } from "../../src/emulator/otp-applet-key.js";
 import { encodeCommandApdu } from "../../src/protocol/apdu.js";
 import {
-  continueApdu, DISABLE_CCID, eraseAllApdu, FIDO_AID, getEcdhPubkeyApdu, optionApdu, OTP_AID, OTP_CMD, parseDeviceConfig,
-  parseSerialResponse, readAllApdu, readConfigApdu, readOneApdu, readSerialApdu, selectApdu, setDeviceTypeApdu,
+  continueApdu,
+  DISABLE_CCID,
+  eraseAllApdu,
+  FIDO_AID,
+  getEcdhPubkeyApdu,
+  optionApdu,
+  OTP_AID,
+  OTP_CMD,
+  parseDeviceConfig,
+  parseSerialResponse,
+  readAllApdu,
+  readConfigApdu,
+  readOneApdu,
+  readSerialApdu,
+  selectApdu,
+  setDeviceTypeApdu,
 } from "../../src/protocol/otp-applet.js";
 import { parseEntryPage, parseEntryRecord, type OtpEntryRecord, type OtpEntryWrite } from "../../src/protocol/otp-entries.js";
 import { hex, toHex } from "../protocol/_vectors.js";
@@ -20,8 +34,14 @@ function selected(options: ConstructorParameters<typeof OtpAppletKey>[0] = {}): 
 
 function entry(i: number, overrides: Partial<OtpEntryWrite> = {}): OtpEntryWrite {
   return {
-    type: "TOTP", algorithm: i % 2 === 0 ? "SHA1" : "SHA256", period: i % 3 === 0 ? 60 : 30, digits: 6 + (i % 3) * 2,
-    buttonRequired: false, app: `Issuer ${i}`, account: `user${i}@example.com`, seed: prng(100 + i).bytes(1 + (i * 7) % 64),
+    type: "TOTP",
+    algorithm: i % 2 === 0 ? "SHA1" : "SHA256",
+    period: i % 3 === 0 ? 60 : 30,
+    digits: 6 + (i % 3) * 2,
+    buttonRequired: false,
+    app: `Issuer ${i}`,
+    account: `user${i}@example.com`,
+    seed: prng(100 + i).bytes(1 + ((i * 7) % 64)),
     ...overrides,
   };
 }

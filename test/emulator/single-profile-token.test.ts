@@ -6,7 +6,12 @@ import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { decodeResponseApdu } from "../../src/protocol/apdu.js";
 import { SINGLE_PROFILE_MODELS } from "../../src/protocol/models.js";
 import {
-  getChallengeApdu, getInfoApdu, parseSingleProfileInfo, SINGLE_PROFILE_KEY, writeConfigApdu, writeSeedApdu,
+  getChallengeApdu,
+  getInfoApdu,
+  parseSingleProfileInfo,
+  SINGLE_PROFILE_KEY,
+  writeConfigApdu,
+  writeSeedApdu,
   type SingleProfileConfig,
 } from "../../src/protocol/single-profile.js";
 import { authFinishApdu, parseChallenge } from "../../src/protocol/token2-auth.js";
@@ -34,7 +39,10 @@ describe("SingleProfileToken against the host codec", () => {
     const time = movableClock(1_800_000_000);
     for (const length of [1, 10, 16, 20, 32, 48, 63]) {
       for (const zeroExtend of [true, false]) {
-        for (const [algorithm, period] of [["SHA1", 30], ["SHA256", 60]] as const) {
+        for (const [algorithm, period] of [
+          ["SHA1", 30],
+          ["SHA256", 60],
+        ] as const) {
           const token = new SingleProfileToken({ clock: time.clock, rng: prng(length).bytes });
           const info = parseSingleProfileInfo(decodeResponseApdu(token.transmit(getInfoApdu())).data);
           expect(info.model?.name).toBe("OTPC-P2-i");
@@ -136,7 +144,7 @@ describe("firmware-core behaviour listed after Appendix B", () => {
     const token = fresh();
     expect(sw(token.transmit(config(hex("81111F01030F046553F10086060A01020E011E"))))).toBe(0x6a80);
     expect(token.state()).toMatchObject({ display: 3, alg: 2, step: 0x1e, rtc: 1_700_000_000 });
-    expect(sw(token.transmit(config(hex(TEMPLATE + "00"))))).toBe(0x6a80);
+    expect(sw(token.transmit(config(hex(`${TEMPLATE}00`))))).toBe(0x6a80);
   });
 
   it("guards the step-00 division: treated as 30 s", () => {
@@ -150,7 +158,7 @@ describe("firmware-core behaviour listed after Appendix B", () => {
   it("seed frames: E_K(80 00×15) clears, 64-byte seed and markerless zeros fail, 63 bytes and 01 00 pass", () => {
     const token = fresh();
     token.transmit(writeSeedApdu(hex("01")));
-    expect(sw(token.transmit(rawSeedFrame(hex("80" + "00".repeat(15)))))).toBe(0x9000);
+    expect(sw(token.transmit(rawSeedFrame(hex(`80${"00".repeat(15)}`))))).toBe(0x9000);
     expect(token.state().seed.length).toBe(0);
     expect(token.code()).toBeNull();
     const seed64 = new Uint8Array(80);

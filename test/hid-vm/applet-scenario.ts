@@ -48,8 +48,14 @@ export async function appletScenario(toDevice: (m: ToDevice) => void, waitStarte
     });
     try {
       const entry: OtpEntryWrite = {
-        type: "TOTP", algorithm: "SHA1", period: 30, digits: 6, buttonRequired: false,
-        app: "VM Issuer", account: "alice@example.com", seed: Uint8Array.from(APPLET_SEED),
+        type: "TOTP",
+        algorithm: "SHA1",
+        period: 30,
+        digits: 6,
+        buttonRequired: false,
+        app: "VM Issuer",
+        account: "alice@example.com",
+        seed: Uint8Array.from(APPLET_SEED),
       };
       const addStart = nowMs();
       await session.add(entry);

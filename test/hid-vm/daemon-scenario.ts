@@ -102,15 +102,22 @@ function pcscdAnswers(): Promise<"reachable" | "absent"> {
 async function listedKey(client: Client): Promise<string> {
   return client.waitFor("the key in devices.list", async () => {
     const { devices } = await client.call("devices.list");
-    return (devices as Array<{ id: string; family: string; serial: string | null }>).find((d) => d.family === "otp-applet" && d.serial === DAEMON_DEVICE.serial)?.id;
+    return (devices as Array<{ id: string; family: string; serial: string | null }>).find((d) => d.family === "otp-applet" && d.serial === DAEMON_DEVICE.serial)
+      ?.id;
   });
 }
 
 /** The scenario; `waitStarted` resolves once the kernel has bound a created device. */
-export async function daemonScenario(toDevice: (m: ToDevice) => void, waitStarted: (key: string) => Promise<number>, waitDestroyed: (key: string) => Promise<number>): Promise<DaemonResult> {
+export async function daemonScenario(
+  toDevice: (m: ToDevice) => void,
+  waitStarted: (key: string) => Promise<number>,
+  waitDestroyed: (key: string) => Promise<number>,
+): Promise<DaemonResult> {
   const result: DaemonResult = {};
   const stderr: string[] = [];
-  const daemon = spawn(process.execPath, [BIN, "daemon", "--port", "0", "--data-dir", "/tmp/otpbridge-vm/data", "--log-level", "info"], { stdio: ["ignore", "pipe", "pipe"] });
+  const daemon = spawn(process.execPath, [BIN, "daemon", "--port", "0", "--data-dir", "/tmp/otpbridge-vm/data", "--log-level", "info"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   createInterface({ input: daemon.stderr! }).on("line", (line) => stderr.push(line));
   const exited = new Promise<number | null>((resolve) => daemon.once("close", resolve));
   try {
@@ -135,7 +142,14 @@ export async function daemonScenario(toDevice: (m: ToDevice) => void, waitStarte
     result.links = (await client.call("devices.list")).devices.map((d: { link: string }) => d.link);
     let { session } = await client.call("device.acquire", { id, previous: null });
     await client.call("otpApplet.add", { session, app: "VM Daemon", account: "alice@example.com", seed: DAEMON_SEED_BASE32 });
-    await client.call("otpApplet.add", { session, app: "VM Daemon", account: "bob@example.com", seed: DAEMON_TOUCH_SEED_BASE32, algorithm: "SHA256", buttonRequired: true });
+    await client.call("otpApplet.add", {
+      session,
+      app: "VM Daemon",
+      account: "bob@example.com",
+      seed: DAEMON_TOUCH_SEED_BASE32,
+      algorithm: "SHA256",
+      buttonRequired: true,
+    });
     result.listedAt = unixNow();
     result.listed = (await client.call("otpApplet.list", { session })).entries;
     const codeAt = unixNow();

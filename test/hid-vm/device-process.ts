@@ -22,14 +22,8 @@ export interface DeviceRequest {
   emulator?: "otp-applet";
 }
 
-export type ToDevice =
-  | { cmd: "create"; device: DeviceRequest }
-  | { cmd: "destroy"; key: string }
-  | { cmd: "touch"; key: string }
-  | { cmd: "exit" };
-export type FromDevice =
-  | { event: "created" | "started" | "destroying" | "destroyed"; key: string; at: number }
-  | { event: "error"; message: string };
+export type ToDevice = { cmd: "create"; device: DeviceRequest } | { cmd: "destroy"; key: string } | { cmd: "touch"; key: string } | { cmd: "exit" };
+export type FromDevice = { event: "created" | "started" | "destroying" | "destroyed"; key: string; at: number } | { event: "error"; message: string };
 
 /** Busy-frame period of the emulated key: within the 100-500 ms docs/PROTOCOL.md §4.9 suggests [EMU]. */
 const POLL_MS = 150;
@@ -50,7 +44,10 @@ async function handle(message: ToDevice): Promise<void> {
       const hid = new OtpAppletHidDevice(otpKey);
       device = UhidDevice.create(spec, hid);
       keys.set(key, otpKey);
-      pollers.set(key, setInterval(() => hid.poll().forEach((report) => device.send(report)), POLL_MS));
+      pollers.set(
+        key,
+        setInterval(() => hid.poll().forEach((report) => device.send(report)), POLL_MS),
+      );
     } else {
       device = UhidDevice.create(spec, fixtureDevice);
     }

@@ -111,7 +111,13 @@ async function main(): Promise<Record<string, unknown>> {
   result.enumerationMs = nowMs() - createdAt;
   result.selected = found;
   result.allDevices = (await devicesAsync()).map(({ vendorId, productId, usagePage, usage, product, serialNumber, path }) => ({
-    vendorId, productId, usagePage, usage, product, serialNumber, path,
+    vendorId,
+    productId,
+    usagePage,
+    usage,
+    product,
+    serialNumber,
+    path,
   }));
   const path = found[0]?.path;
   if (path === undefined) return result;
@@ -150,7 +156,11 @@ async function main(): Promise<Record<string, unknown>> {
   // Same boot, second scenario: the OTP-applet emulator behind uhid and the driver over node-hid.
   result.applet = await appletScenario(toDevice, (key) => waitEvent("started", key));
   // Third: the daemon serving a key over hidraw (the same key is plugged in twice: only newer events count).
-  result.daemon = await daemonScenario(toDevice, (key) => waitEvent("started", key, 10_000, events.length), (key) => waitEvent("destroyed", key));
+  result.daemon = await daemonScenario(
+    toDevice,
+    (key) => waitEvent("started", key, 10_000, events.length),
+    (key) => waitEvent("destroyed", key),
+  );
   return result;
 }
 

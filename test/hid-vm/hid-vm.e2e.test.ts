@@ -103,9 +103,7 @@ describe.skipIf(skipReason !== "")(`USB HID through node-hid, hidraw and uhid in
     expect(result.doubleInOrder).toBe(true);
     expect(result.shortWrite.reason).toBe("INVALID_INPUT");
     const median = percentile(latenciesMs, 50);
-    console.log(
-      `HID VM: ${ROUND_TRIPS} round trips, median ${median.toFixed(2)} ms, p95 ${percentile(latenciesMs, 95).toFixed(2)} ms (TCG guest)`,
-    );
+    console.log(`HID VM: ${ROUND_TRIPS} round trips, median ${median.toFixed(2)} ms, p95 ${percentile(latenciesMs, 95).toFixed(2)} ms (TCG guest)`);
     // Far above the 2-7 ms seen under TCG on a busy 2-core host; it catches a read that waits out
     // its 100 ms slices instead of returning as soon as the report arrives.
     expect(median).toBeLessThan(40);
@@ -176,9 +174,14 @@ describe.skipIf(skipReason !== "")(`USB HID through node-hid, hidraw and uhid in
     expect(d.unplug!.oldSession?.reason).toBe("NOT_ACQUIRED");
     // Plugged back in: listed again, acquired, the key's entries there, a delete goes through.
     expect(d.replug!.deviceId).toMatch(/^hid:\/dev\/hidraw\d+$/);
-    expect(d.replug!.listed).toEqual([{ app: "VM Daemon", account: "alice@example.com" }, { app: "VM Daemon", account: "bob@example.com" }]);
+    expect(d.replug!.listed).toEqual([
+      { app: "VM Daemon", account: "alice@example.com" },
+      { app: "VM Daemon", account: "bob@example.com" },
+    ]);
     expect(d.replug!.after).toBe(1);
     expect(d.exitCode).toBe(0);
-    console.log(`HID VM: daemon code behind a touch ${d.touch!.ms.toFixed(0)} ms, unplug mid-call answered in ${d.unplug!.ms.toFixed(0)} ms; daemon log: ${d.log!.length} lines`);
+    console.log(
+      `HID VM: daemon code behind a touch ${d.touch!.ms.toFixed(0)} ms, unplug mid-call answered in ${d.unplug!.ms.toFixed(0)} ms; daemon log: ${d.log!.length} lines`,
+    );
   });
 });

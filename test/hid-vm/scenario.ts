@@ -16,8 +16,13 @@ export const DEVICES: DeviceRequest[] = [
 
 /** The second scenario: the OTP-applet emulator behind uhid, driven by OtpAppletSession over node-hid. */
 export const APPLET_DEVICE: DeviceRequest = {
-  key: "token2-otp", name: "TOKEN2 FIDO2 Security Key", vendorId: 0x349e, productId: 0x0022, usagePage: 0xf1d0,
-  serial: "otpb-applet", emulator: "otp-applet",
+  key: "token2-otp",
+  name: "TOKEN2 FIDO2 Security Key",
+  vendorId: 0x349e,
+  productId: 0x0022,
+  usagePage: 0xf1d0,
+  serial: "otpb-applet",
+  emulator: "otp-applet",
 };
 /** The time codes are asked for, and the seeds of the two entries the scenario adds (20 and 32 bytes). */
 export const APPLET_TIME = 1_700_000_000;
@@ -26,8 +31,13 @@ export const APPLET_TOUCH_SEED = Array.from({ length: 32 }, (_, i) => (i * 29 + 
 
 /** The third scenario: the daemon serving a key of its own (entries kept across an unplug and re-plug). */
 export const DAEMON_DEVICE: DeviceRequest = {
-  key: "token2-daemon", name: "TOKEN2 FIDO2 Security Key", vendorId: 0x349e, productId: 0x0022, usagePage: 0xf1d0,
-  serial: "otpb-daemon", emulator: "otp-applet",
+  key: "token2-daemon",
+  name: "TOKEN2 FIDO2 Security Key",
+  vendorId: 0x349e,
+  productId: 0x0022,
+  usagePage: 0xf1d0,
+  serial: "otpb-daemon",
+  emulator: "otp-applet",
 };
 /** Seeds the API client sends (base32): 20 bytes for SHA-1, 32 for the SHA-256 entry that needs a touch. */
 export const DAEMON_SEED = Array.from({ length: 20 }, (_, i) => (i * 7 + 3) & 0xff);

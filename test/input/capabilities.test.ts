@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  DEVICE_CAPABILITIES,
-  EXPORT_TARGETS,
-  TARGET_CAPABILITIES,
-  assertBurnable,
-  checkBurnable,
-  type BurnCandidate,
-} from "../../src/input/capabilities.js";
+import { DEVICE_CAPABILITIES, EXPORT_TARGETS, TARGET_CAPABILITIES, assertBurnable, checkBurnable, type BurnCandidate } from "../../src/input/capabilities.js";
 import type { OtpbridgeError } from "../../src/lib/errors.js";
 
 const account = (over: Partial<BurnCandidate> & { seedLength?: number } = {}): BurnCandidate => ({

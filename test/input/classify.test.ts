@@ -66,7 +66,11 @@ describe("classifySecretInput: what it accepts", () => {
 describe("classifySecretInput: wrong codes, recognised and explained", () => {
   it.each([
     ["otpauth://hotp/ACME:bob?secret=JBSWY3DPEHPK3PXP&counter=3", "hotp", /otpauth:\/\/hotp.*counter-based.*TOTP/],
-    ["phonefactor://activate_account?code=123456789&url=https://example.invalid/pad/x", "phonefactor", /Microsoft Authenticator activation.*no seed.*otpauth:\/\/totp/],
+    [
+      "phonefactor://activate_account?code=123456789&url=https://example.invalid/pad/x",
+      "phonefactor",
+      /Microsoft Authenticator activation.*no seed.*otpauth:\/\/totp/,
+    ],
     ["FIDO:/1234567890123456789012345678901234567890", "fido", /passkey.*no seed.*setup QR code/],
     ["86596220000001", "serial-barcode", /serial-number barcode.*Tap the token.*otpauth:\/\/totp/],
     ["8659612 0001234", "serial-barcode", /serial-number barcode/],

@@ -29,7 +29,11 @@ describe("seedForDevice", () => {
     const uri = `otpauth://totp/ACME:carol?secret=${B32}&issuer=ACME&algorithm=SHA256&digits=8&period=60`;
     expect(seedForDevice(uri, "otp-applet")).toMatchObject({ algorithm: "SHA256", digits: 8, period: 60, fromUri: true, label: "carol", issuer: "ACME" });
     const api = failure(() => seedForDevice(uri, "otp-applet", { explicit: { digits: 6, period: 60 } }));
-    expect([api.reason, api.message, api.detail.param]).toEqual(["INVALID_INPUT", "digits, period cannot be combined with an otpauth URI, which sets them", "digits"]);
+    expect([api.reason, api.message, api.detail.param]).toEqual([
+      "INVALID_INPUT",
+      "digits, period cannot be combined with an otpauth URI, which sets them",
+      "digits",
+    ]);
     const cli = failure(() => seedForDevice(uri, "otp-applet", { explicit: { algorithm: "SHA1" }, paramName: (p) => `--${p}` }));
     expect(cli.message).toBe("--algorithm cannot be combined with an otpauth URI, which sets it");
   });
@@ -47,7 +51,10 @@ describe("seedForDevice", () => {
   it("takes a one-account Google Authenticator export, refuses one of several", () => {
     const one = encodeMigrationUri([{ secret: SEED, name: "ACME:dave", issuer: "ACME", algorithm: 2, digits: 2, type: 2 }]);
     expect(seedForDevice(one, "molto2")).toMatchObject({ algorithm: "SHA256", digits: 8, fromUri: true, label: "dave" });
-    const two = encodeMigrationUri([{ secret: SEED, name: "a", type: 2 }, { secret: SEED, name: "b", type: 2 }]);
+    const two = encodeMigrationUri([
+      { secret: SEED, name: "a", type: 2 },
+      { secret: SEED, name: "b", type: 2 },
+    ]);
     expect(failure(() => seedForDevice(two, "molto2")).message).toMatch(/^this export holds 2 accounts and a device entry takes one/);
   });
 
@@ -60,7 +67,9 @@ describe("seedForDevice", () => {
 
   it("the burner's seed length: 10 to 63 bytes", () => {
     expect(() => checkBurnerSeedLength(new Uint8Array(10))).not.toThrow();
-    expect(failure(() => checkBurnerSeedLength(new Uint8Array(9))).message).toBe("the seed is 9 bytes; a token takes 10 to 63 (a shorter one is probably a typing error)");
+    expect(failure(() => checkBurnerSeedLength(new Uint8Array(9))).message).toBe(
+      "the seed is 9 bytes; a token takes 10 to 63 (a shorter one is probably a typing error)",
+    );
     expect(failure(() => checkBurnerSeedLength(new Uint8Array(64))).reason).toBe("INVALID_INPUT");
   });
 });

@@ -11,7 +11,13 @@ describe("the JSON-lines logger", () => {
     log.error("failed", { error: otpbError("CARD_REMOVED", "gone") });
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       { time: "1970-01-01T00:00:00.000Z", level: "info", msg: "burned", app: "otpb", reader: "R1", serial: "86596220000001" },
-      { time: "1970-01-01T00:00:00.000Z", level: "error", msg: "failed", app: "otpb", error: { name: "OtpbridgeError", reason: "CARD_REMOVED", message: "gone" } },
+      {
+        time: "1970-01-01T00:00:00.000Z",
+        level: "error",
+        msg: "failed",
+        app: "otpb",
+        error: { name: "OtpbridgeError", reason: "CARD_REMOVED", message: "gone" },
+      },
     ]);
   });
 

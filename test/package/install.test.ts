@@ -25,13 +25,18 @@ describe("the npm package, packed and installed into a temporary prefix", () => 
   const bin = join(prefix, "bin", "otpbridge");
   const installed = join(prefix, "lib", "node_modules", "otpbridge");
   // No pcscd, no configuration file, no data directory of the person running the tests.
-  const env = { ...process.env, PCSCLITE_CSOCK_NAME: join(work, "no-pcscd.comm"), XDG_CONFIG_HOME: join(work, "config"), XDG_DATA_HOME: join(work, "data"), OTPBRIDGE_SIMULATE_LINK: "memory" };
+  const env = {
+    ...process.env,
+    PCSCLITE_CSOCK_NAME: join(work, "no-pcscd.comm"),
+    XDG_CONFIG_HOME: join(work, "config"),
+    XDG_DATA_HOME: join(work, "data"),
+    OTPBRIDGE_SIMULATE_LINK: "memory",
+  };
   let tarball = "";
   let files: string[] = [];
   let installLog = "";
 
-  const run = (args: string[]): { status: number | null; stdout: string; stderr: string } =>
-    spawnSync(bin, args, { encoding: "utf8", env, timeout: 60_000 });
+  const run = (args: string[]): { status: number | null; stdout: string; stderr: string } => spawnSync(bin, args, { encoding: "utf8", env, timeout: 60_000 });
 
   beforeAll(() => {
     // A copy of the working tree (tracked and new files, as git sees them), so that the build the
@@ -46,7 +51,10 @@ describe("the npm package, packed and installed into a temporary prefix", () => 
     // npm pack runs prepack (the build), whose output comes first on stdout; the JSON report ends it.
     const packOutput = execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: tree, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     const packed = JSON.parse(packOutput.slice(packOutput.search(/^\[$/m))) as Array<{
-      filename: string; size: number; unpackedSize: number; files: Array<{ path: string }>;
+      filename: string;
+      size: number;
+      unpackedSize: number;
+      files: Array<{ path: string }>;
     }>;
     tarball = join(work, packed[0]!.filename);
     files = packed[0]!.files.map((f) => f.path);
@@ -62,10 +70,30 @@ describe("the npm package, packed and installed into a temporary prefix", () => 
 
   it("ships the compiled code, the WebAssembly core, bin, docs, examples and the udev rule; no tests, no sources, no maps", () => {
     expect(statSync(tarball).size).toBeGreaterThan(0);
-    for (const needed of ["bin/otpbridge.js", "dist/src/cli/main.js", "dist/src/crypto/wasm-binary.generated.js", "packaging/udev/70-token2.rules", "docs/INSTALL.md", "examples/burn-token.mjs", "README.md", "package.json"]) {
+    for (const needed of [
+      "bin/otpbridge.js",
+      "dist/src/cli/main.js",
+      "dist/src/crypto/wasm-binary.generated.js",
+      "packaging/udev/70-token2.rules",
+      "docs/INSTALL.md",
+      "examples/burn-token.mjs",
+      "README.md",
+      "package.json",
+    ]) {
       expect(files, needed).toContain(needed);
     }
-    expect(files.filter((f) => f.startsWith("test/") || f.includes(".test.") || f.startsWith("src/") || f.startsWith("assembly/") || f.startsWith("bench/") || f.startsWith("dist/bench/") || f.startsWith("scripts/"))).toEqual([]);
+    expect(
+      files.filter(
+        (f) =>
+          f.startsWith("test/") ||
+          f.includes(".test.") ||
+          f.startsWith("src/") ||
+          f.startsWith("assembly/") ||
+          f.startsWith("bench/") ||
+          f.startsWith("dist/bench/") ||
+          f.startsWith("scripts/"),
+      ),
+    ).toEqual([]);
     expect(files.filter((f) => f.endsWith(".ts") || f.endsWith(".map"))).toEqual([]);
     // npm did not have to ask about any install script: the three addons are the only ones, and
     // otpbridge itself has none (it is built before packing, not at install).
@@ -92,8 +120,12 @@ describe("the npm package, packed and installed into a temporary prefix", () => 
     const sha1 = { OTPB_TEST_SEED: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" };
     const sha256 = { OTPB_TEST_SEED: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA", ALGORITHM: "SHA256" };
     const cases: Array<[Record<string, string>, number, string]> = [
-      [sha1, 59, "94287082"], [sha1, 1111111109, "07081804"], [sha1, 2000000000, "69279037"],
-      [sha256, 59, "46119246"], [sha256, 1234567890, "91819424"], [sha256, 20000000000, "77737706"],
+      [sha1, 59, "94287082"],
+      [sha1, 1111111109, "07081804"],
+      [sha1, 2000000000, "69279037"],
+      [sha256, 59, "46119246"],
+      [sha256, 1234567890, "91819424"],
+      [sha256, 20000000000, "77737706"],
     ];
     for (const [seed, time, code] of cases) {
       const args = ["code", "--secret-env", "OTPB_TEST_SEED", "--digits", "8", "--algorithm", seed.ALGORITHM ?? "SHA1", "--time", String(time)];
@@ -119,9 +151,11 @@ describe("the npm package, packed and installed into a temporary prefix", () => 
     const broken = JSON.parse(run(["doctor", "--json"]).stdout) as Array<{ check: string; level: string; title: string; fix: string }>;
     const finding = broken.find((f) => f.check === "addons")!;
     expect(finding.level).toBe("error");
-    expect(finding.title).toContain(`pcsclite was built for another Node.js (module version 108; Node ${process.versions.node} needs ${process.versions.modules})`);
+    expect(finding.title).toContain(
+      `pcsclite was built for another Node.js (module version 108; Node ${process.versions.node} needs ${process.versions.modules})`,
+    );
     const command = finding.fix.split("\n")[0]!;
-    expect(command).toBe(`cd ${JSON.stringify(installed + "/")} && npm rebuild pcsclite`);
+    expect(command).toBe(`cd ${JSON.stringify(`${installed}/`)} && npm rebuild pcsclite`);
     execFileSync("sh", ["-c", command], { env, stdio: "ignore", timeout: 120_000 });
     const fixed = JSON.parse(run(["doctor", "--json"]).stdout) as Array<{ check: string; level: string }>;
     expect(fixed.find((f) => f.check === "addons")).toMatchObject({ level: "ok" });

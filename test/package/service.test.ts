@@ -20,7 +20,10 @@ const saved = process.env.XDG_CONFIG_HOME;
 function verify(path: string, user: boolean): { status: number | null; output: string } {
   const runtime = join(work, "runtime");
   mkdirSync(runtime, { recursive: true, mode: 0o700 });
-  const r = spawnSync("systemd-analyze", ["verify", ...(user ? ["--user"] : []), path], { encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
+  const r = spawnSync("systemd-analyze", ["verify", ...(user ? ["--user"] : []), path], {
+    encoding: "utf8",
+    env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+  });
   if (r.error) throw new Error(`systemd-analyze is not installed (Debian: systemd; scripts/setup.sh installs it): ${r.error.message}`);
   return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
 }
@@ -52,7 +55,13 @@ describe("otpbridge service", () => {
 
   it("verify is not a formality: a unit with a wrong value and an unknown key draws warnings", () => {
     const path = join(work, "broken.service");
-    writeFileSync(path, systemdUnit({ node: process.execPath, script: "/x/bin/otpbridge.js", docs: "/x/docs/INSTALL.md" }).replace("Restart=on-failure", "Restart=sometimes\nRestartEvery=2"));
+    writeFileSync(
+      path,
+      systemdUnit({ node: process.execPath, script: "/x/bin/otpbridge.js", docs: "/x/docs/INSTALL.md" }).replace(
+        "Restart=on-failure",
+        "Restart=sometimes\nRestartEvery=2",
+      ),
+    );
     const { output } = verify(path, true);
     expect(output).toMatch(/restart specifier.*sometimes/);
     expect(output).toMatch(/Unknown key 'RestartEvery'/);

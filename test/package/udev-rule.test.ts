@@ -13,14 +13,23 @@ const FILE = "packaging/udev/70-token2.rules";
 
 describe("the shipped udev rule", () => {
   it("holds exactly the doctor's rule, with group, mode and uaccess", () => {
-    const rules = readFileSync(join(REPO_ROOT, FILE), "utf8").split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+    const rules = readFileSync(join(REPO_ROOT, FILE), "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "" && !l.startsWith("#"));
     expect(rules).toEqual([TOKEN2_UDEV_RULE]);
-    const keys = Object.fromEntries(TOKEN2_UDEV_RULE.split(/,\s*/).map((pair) => {
-      const m = /^([A-Z]+(?:\{\w+\})?)(==|\+=|=)"(.*)"$/.exec(pair)!;
-      return [`${m[1]}${m[2]}`, m[3]];
-    }));
+    const keys = Object.fromEntries(
+      TOKEN2_UDEV_RULE.split(/,\s*/).map((pair) => {
+        const m = /^([A-Z]+(?:\{\w+\})?)(==|\+=|=)"(.*)"$/.exec(pair)!;
+        return [`${m[1]}${m[2]}`, m[3]];
+      }),
+    );
     expect(keys).toEqual({
-      "KERNEL==": "hidraw*", "SUBSYSTEM==": "hidraw", "ATTRS{idVendor}==": "349e", "MODE=": "0660", "GROUP=": "plugdev", "TAG+=": "uaccess",
+      "KERNEL==": "hidraw*",
+      "SUBSYSTEM==": "hidraw",
+      "ATTRS{idVendor}==": "349e",
+      "MODE=": "0660",
+      "GROUP=": "plugdev",
+      "TAG+=": "uaccess",
     });
     expect(basename(FILE) < "73-seat-late.rules").toBe(true);
   });

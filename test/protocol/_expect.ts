@@ -17,8 +17,8 @@ export function expectMalformed(fn: () => unknown, reason: Reason = "MALFORMED_R
   expect(error).toBeInstanceOf(OtpbridgeError);
   const e = error as OtpbridgeError;
   expect(e.reason).toBe(reason);
-  expect(typeof e.detail["field"]).toBe("string");
-  expect(typeof e.detail["expected"]).toBe("string");
-  if (field) expect(e.detail["field"]).toMatch(field);
+  expect(typeof e.detail.field).toBe("string");
+  expect(typeof e.detail.expected).toBe("string");
+  if (field) expect(e.detail.field).toMatch(field);
   return e;
 }

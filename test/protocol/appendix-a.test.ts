@@ -5,13 +5,24 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sm4EncryptEcb, token2Mac, totp } from "../../src/crypto/index.js";
 import {
-  decodeLegacyIniKey, encodeLegacyIniKey, encodeMolto2Config, molto2ChallengeApdu, molto2DeleteSeedApdu, molto2FactoryResetApdu,
-  molto2InfoApdu, molto2Key, MOLTO2_DEFAULT_CUSTOMER_KEY, molto2ScreenLockApdu, molto2SyncTimeApdu, molto2WriteConfigApdu,
-  molto2WriteSeedApdu, molto2WriteTitleApdu, parsePublicRead, publicReadApdu,
+  decodeLegacyIniKey,
+  encodeLegacyIniKey,
+  encodeMolto2Config,
+  molto2ChallengeApdu,
+  molto2DeleteSeedApdu,
+  molto2FactoryResetApdu,
+  molto2InfoApdu,
+  molto2Key,
+  MOLTO2_DEFAULT_CUSTOMER_KEY,
+  molto2ScreenLockApdu,
+  molto2SyncTimeApdu,
+  molto2WriteConfigApdu,
+  molto2WriteSeedApdu,
+  molto2WriteTitleApdu,
+  parsePublicRead,
+  publicReadApdu,
 } from "../../src/protocol/molto2.js";
-import {
-  encodeSingleProfileConfig, parseSingleProfileInfo, SINGLE_PROFILE_KEY, writeConfigApdu, writeSeedApdu,
-} from "../../src/protocol/single-profile.js";
+import { encodeSingleProfileConfig, parseSingleProfileInfo, SINGLE_PROFILE_KEY, writeConfigApdu, writeSeedApdu } from "../../src/protocol/single-profile.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";
 import { padIso9797M2 } from "../../src/crypto/index.js";
 import { decodeResponseApdu } from "../../src/protocol/apdu.js";
@@ -35,7 +46,7 @@ describe("Appendix A: single-profile vectors", () => {
     check("S2.tlv", toHex(encodeSingleProfileConfig(s2)));
     check("S2.apdu", toHex(writeConfigApdu(s2)));
     const s2apdu = writeConfigApdu(s2);
-    check("S2.mac_input", "80" + toHex(s2apdu.subarray(1, 4)) + "13" + toHex(s2apdu.subarray(5, 5 + 19)));
+    check("S2.mac_input", `80${toHex(s2apdu.subarray(1, 4))}13${toHex(s2apdu.subarray(5, 5 + 19))}`);
     const s3 = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
     check("S3.padded", toHex(padIso9797M2(s3)));
     check("S3.apdu", toHex(writeSeedApdu(s3)));
@@ -52,7 +63,7 @@ describe("Appendix A: single-profile vectors", () => {
     const s7 = decodeResponseApdu(vbytes("S7.resp"));
     const info = parseSingleProfileInfo(s7.data);
     expect(info).toMatchObject({ serial: "86596220000001", clock: 1700000000, model: { name: "OTPC-P2-i" } });
-    check("S7.resp", toHex(encodeTokenInfo(info.serial, info.clock)) + "9000");
+    check("S7.resp", `${toHex(encodeTokenInfo(info.serial, info.clock))}9000`);
   });
 });
 
@@ -76,7 +87,14 @@ describe("Appendix A: Molto2 vectors", () => {
     const m9 = decodeResponseApdu(vbytes("M9.resp"));
     expect(m9.sw).toBe(0x9000);
     expect(parsePublicRead(m9.data)).toMatchObject({
-      flag: 0x20, title: "KRPROBE99", timeA: 3600, timeB: 86400, algorithm: "SHA1", period: 30, digits: 6, seedPresent: true,
+      flag: 0x20,
+      title: "KRPROBE99",
+      timeA: 3600,
+      timeB: 86400,
+      algorithm: "SHA1",
+      period: 30,
+      digits: 6,
+      seedPresent: true,
     });
     checked.add("M9.resp");
     check("M10.info", toHex(molto2InfoApdu()));

@@ -10,9 +10,7 @@ import { decodeCommandApdu, decodeResponseApdu } from "../../src/protocol/apdu.j
 import { HidReassembler } from "../../src/protocol/hid-frame.js";
 import { parsePublicRead } from "../../src/protocol/molto2.js";
 import { parseDeviceConfig, parseSerialResponse } from "../../src/protocol/otp-applet.js";
-import {
-  decodeEntryCommand, decodeEnumRequest, decodeHotpSlot, parseEntryPage, parseEntryRecord,
-} from "../../src/protocol/otp-entries.js";
+import { decodeEntryCommand, decodeEnumRequest, decodeHotpSlot, parseEntryPage, parseEntryRecord } from "../../src/protocol/otp-entries.js";
 import { parseSingleProfileInfo } from "../../src/protocol/single-profile.js";
 import { decodeSingleTlv, decodeTlvs } from "../../src/protocol/tlv.js";
 import { parseTokenInfo } from "../../src/protocol/token-info.js";
@@ -43,7 +41,7 @@ const device = p256KeyPair(new Uint8Array(32).fill(7));
 const sealed = seal(device.publicKey, hex("01C1001E0600045465737405616C6963650548656C6C6F"), IV_WRITE_SEED, new Uint8Array(32).fill(9));
 
 const PARSERS: Array<[string, (b: Uint8Array) => unknown, Uint8Array[], number?]> = [
-  ["decodeCommandApdu", decodeCommandApdu, [hex("80CE000010" + "00".repeat(16)), hex("80C50502000002AABB")]],
+  ["decodeCommandApdu", decodeCommandApdu, [hex(`80CE000010${"00".repeat(16)}`), hex("80C50502000002AABB")]],
   ["decodeResponseApdu", decodeResponseApdu, [hex("9000")]],
   ["decodeTlvs", (b) => decodeTlvs(b), [vbytes("S2.tlv"), vbytes("M8.tlv")]],
   ["decodeSingleTlv", (b) => decodeSingleTlv(b, 0x81, 17, "command"), [vbytes("S2.tlv")]],
@@ -57,7 +55,7 @@ const PARSERS: Array<[string, (b: Uint8Array) => unknown, Uint8Array[], number?]
   ["parseEntryRecord", parseEntryRecord, [hex("01C1001E0601045465737405616C696365063132333435")]],
   ["decodeEntryCommand", decodeEntryCommand, [vbytes("O2.cleartext"), vbytes("O3.cleartext")]],
   ["decodeHotpSlot", decodeHotpSlot, [vbytes("E1.cleartext"), hex("0000")]],
-  ["decodeEnumRequest", decodeEnumRequest, [vbytes("O1.read_all_t0").subarray(5), hex("01" + "00".repeat(8) + "0154" + "0161")]],
+  ["decodeEnumRequest", decodeEnumRequest, [vbytes("O1.read_all_t0").subarray(5), hex(`01${"00".repeat(8)}01540161`)]],
   ["HidReassembler(response)", (b) => hid.response.push(frame(b)), [hex("2120020102"), hex("2101030390 00".replace(" ", "")), hex("21C0")]],
   // ECDH per call: fewer rounds keep the suite short.
   ["unseal", (b) => unseal(device.privateKey, b, IV_WRITE_SEED), [sealed], 3_000],
@@ -74,7 +72,7 @@ describe("fuzzing every parser", () => {
         try {
           assertDefined(parse(input), name);
         } catch (error) {
-          if (!(error instanceof OtpbridgeError) || !error.reason.startsWith("MALFORMED_") || typeof error.detail["field"] !== "string") {
+          if (!(error instanceof OtpbridgeError) || !error.reason.startsWith("MALFORMED_") || typeof error.detail.field !== "string") {
             throw new Error(`${name}, input ${i} (${Buffer.from(input).toString("hex")}): ${String(error)}`);
           }
           failures++;

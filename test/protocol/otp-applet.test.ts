@@ -1,19 +1,47 @@
 import { describe, expect, it } from "vitest";
 import {
-  continueApdu, DISABLE_KEYBOARD, eraseAllApdu, FIDO_AID, getEcdhPubkeyApdu, optionApdu, OTP_AID, OTP_CMD,
-  parseDeviceConfig, parseSerialResponse, readAllApdu, readConfigApdu, readOneApdu, readSerialApdu, selectApdu,
-  sealedWriteApdu, setDeviceTypeApdu,
+  continueApdu,
+  DISABLE_KEYBOARD,
+  eraseAllApdu,
+  FIDO_AID,
+  getEcdhPubkeyApdu,
+  optionApdu,
+  OTP_AID,
+  OTP_CMD,
+  parseDeviceConfig,
+  parseSerialResponse,
+  readAllApdu,
+  readConfigApdu,
+  readOneApdu,
+  readSerialApdu,
+  selectApdu,
+  sealedWriteApdu,
+  setDeviceTypeApdu,
 } from "../../src/protocol/otp-applet.js";
 import {
-  decodeEntryCommand, decodeEnumRequest, decodeHotpSlot, encodeEntryDelete, encodeEntryRecord, encodeEntryWrite,
-  encodeHotpSlot, parseEntryPage, parseEntryRecord, type OtpEntryWrite,
+  decodeEntryCommand,
+  decodeEnumRequest,
+  decodeHotpSlot,
+  encodeEntryDelete,
+  encodeEntryRecord,
+  encodeEntryWrite,
+  encodeHotpSlot,
+  parseEntryPage,
+  parseEntryRecord,
+  type OtpEntryWrite,
 } from "../../src/protocol/otp-entries.js";
 import { reasonOf } from "../../src/lib/errors.js";
 import { expectMalformed, thrown } from "./_expect.js";
 import { hex, toHex, vbytes, vec } from "./_vectors.js";
 
 const O2_ENTRY: OtpEntryWrite = {
-  type: "TOTP", algorithm: "SHA1", period: 30, digits: 6, buttonRequired: false, app: "Test", account: "alice",
+  type: "TOTP",
+  algorithm: "SHA1",
+  period: 30,
+  digits: 6,
+  buttonRequired: false,
+  app: "Test",
+  account: "alice",
   seed: new TextEncoder().encode("Hello"),
 };
 
@@ -125,11 +153,11 @@ describe("OTP-applet entries (§4.5)", () => {
     expectMalformed(() => decodeHotpSlot(hex("070100")), "MALFORMED_COMMAND", /digits/);
     expectMalformed(() => decodeHotpSlot(hex("0600")), "MALFORMED_COMMAND", /seed length/);
     expectMalformed(() => decodeHotpSlot(hex("06010000")), "MALFORMED_COMMAND", /HOTP slot/);
-    expect(expectMalformed(() => decodeEntryCommand(hex("0000000000000001610178")), "MALFORMED_COMMAND").detail["expected"]).toMatch(/delete/);
+    expect(expectMalformed(() => decodeEntryCommand(hex("0000000000000001610178")), "MALFORMED_COMMAND").detail.expected).toMatch(/delete/);
     expectMalformed(() => decodeEntryCommand(hex("01C1001E060000017800")), "MALFORMED_COMMAND", /seed length/);
     expectMalformed(() => decodeEntryCommand(new Uint8Array([...encodeEntryWrite(O2_ENTRY), 0])), "MALFORMED_COMMAND", /^entry$/);
-    expectMalformed(() => decodeEnumRequest(hex("02" + "00".repeat(8))), "MALFORMED_COMMAND", /sub-command/);
-    expectMalformed(() => decodeEnumRequest(hex("03" + "00".repeat(7))), "MALFORMED_COMMAND", /timestamp/);
+    expectMalformed(() => decodeEnumRequest(hex(`02${"00".repeat(8)}`)), "MALFORMED_COMMAND", /sub-command/);
+    expectMalformed(() => decodeEnumRequest(hex(`03${"00".repeat(7)}`)), "MALFORMED_COMMAND", /timestamp/);
     expect(reasonOf(thrown(() => encodeEntryWrite({ ...O2_ENTRY, seed: new Uint8Array(65) })))).toBe("INVALID_INPUT");
     expect(reasonOf(thrown(() => encodeEntryWrite({ ...O2_ENTRY, digits: 11 })))).toBe("INVALID_INPUT");
     expect(reasonOf(thrown(() => encodeEntryWrite({ ...O2_ENTRY, period: 0 })))).toBe("INVALID_INPUT");

@@ -22,7 +22,7 @@ describe("OTP-applet ECDH seal (§4.4, vector E1)", () => {
     // The two internal steps, recomputed independently with node:crypto.
     const ecdh = createECDH("prime256v1");
     ecdh.setPrivateKey(hostPriv);
-    const shared = ecdh.computeSecret(Buffer.from("04" + vec("E1.device_pub"), "hex"));
+    const shared = ecdh.computeSecret(Buffer.from(`04${vec("E1.device_pub")}`, "hex"));
     expect(shared.toString("hex").toUpperCase()).toBe(vec("E1.shared_x"));
     expect(createHash("sha256").update(shared).digest("hex").toUpperCase()).toBe(vec("E1.aes_key"));
     const cleartext = encodeHotpSlot({ digits: 6, seed: hex("48656C6C6F21DEADBEEF") });

@@ -9,11 +9,7 @@ import { hex, toHex, vbytes, vec } from "./_vectors.js";
 describe("TLV with one-byte tags", () => {
   it("treats 1F as a plain tag and nests containers (the S2 config TLV)", () => {
     const inner = concatBytes(encodeTlv(TAG.TOTP_HMAC, Uint8Array.of(2)), encodeTlv(TAG.TIME_STEP, Uint8Array.of(0x3c)));
-    const body = concatBytes(
-      encodeTlv(TAG.DISPLAY_TIMEOUT, Uint8Array.of(2)),
-      encodeTlv(TAG.UTC_TIME, hex("65432100")),
-      encodeTlv(TAG.TOTP_PARAM, inner),
-    );
+    const body = concatBytes(encodeTlv(TAG.DISPLAY_TIMEOUT, Uint8Array.of(2)), encodeTlv(TAG.UTC_TIME, hex("65432100")), encodeTlv(TAG.TOTP_PARAM, inner));
     const tlv = encodeTlv(TAG.SYS_CONFIG, body);
     expect(toHex(tlv)).toBe(vec("S2.tlv"));
     const outer = decodeSingleTlv(tlv, TAG.SYS_CONFIG, 17);
@@ -62,7 +58,7 @@ describe("GET INFO data (§2.4, §3.4)", () => {
     const resp = vbytes("S7.resp");
     const info = parseTokenInfo(resp.subarray(0, resp.length - 2));
     expect(info).toEqual({ serial: "86596220000001", clock: 1700000000 });
-    expect(toHex(encodeTokenInfo(info.serial, info.clock)) + "9000").toBe(vec("S7.resp"));
+    expect(`${toHex(encodeTokenInfo(info.serial, info.clock))}9000`).toBe(vec("S7.resp"));
   });
 
   it("ignores the header and separator bytes, so the TLV form parses the same", () => {

@@ -43,7 +43,9 @@ function pcscdPids(): string[] {
 async function startAndHello(): Promise<{ stderr: string[]; link: string }> {
   const dataDir = join(mkdtempSync(join(tmpdir(), "otpb-start-")), "data");
   const child = spawn("bash", ["scripts/start.sh", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"], {
-    cwd: REPO_ROOT, env: { ...process.env, XDG_CONFIG_HOME: join(dataDir, "..", "config") }, stdio: ["ignore", "pipe", "pipe"],
+    cwd: REPO_ROOT,
+    env: { ...process.env, XDG_CONFIG_HOME: join(dataDir, "..", "config") },
+    stdio: ["ignore", "pipe", "pipe"],
   });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));

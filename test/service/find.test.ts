@@ -61,17 +61,35 @@ describe("find", () => {
 
   it("finds exactly the token whose seed shows the code, with its step offset, and leaves the core as it was", async () => {
     const seeds = Array.from({ length: 12 }, () => new Uint8Array(randomBytes(20)));
-    const batchId = committedBatch(journal, seeds.map((seed, i) => ({ seed, label: `user${i}@example.com` })), "S");
+    const batchId = committedBatch(
+      journal,
+      seeds.map((seed, i) => ({ seed, label: `user${i}@example.com` })),
+      "S",
+    );
     const source = journalSeedSource(journal);
     const before = wasmCore().allocatedBytes();
-    for (const [index, offset] of [[4, 0], [9, -1], [0, 2]] as const) {
+    for (const [index, offset] of [
+      [4, 0],
+      [9, -1],
+      [0, 2],
+    ] as const) {
       const code = totp("SHA1", seeds[index]!, { time: TIME + 30 * offset });
       const result = await findToken([source], { codes: [code], time: TIME });
       expect(result).toMatchObject({ searched: 12, window: 2, time: TIME, ambiguous: false });
-      expect(result.matches).toEqual([{
-        source: "journal", batchId, itemId: expect.any(Number), item: index + 1, serial: `S${String(index + 1).padStart(4, "0")}`,
-        label: `user${index}@example.com`, algorithm: "SHA1", digits: 6, period: 30, offset,
-      }]);
+      expect(result.matches).toEqual([
+        {
+          source: "journal",
+          batchId,
+          itemId: expect.any(Number),
+          item: index + 1,
+          serial: `S${String(index + 1).padStart(4, "0")}`,
+          label: `user${index}@example.com`,
+          algorithm: "SHA1",
+          digits: 6,
+          period: 30,
+          offset,
+        },
+      ]);
     }
     expect(wasmCore().allocatedBytes()).toBe(before);
     // Outside the window: not found; a wider window finds it 3 steps behind.
@@ -84,7 +102,11 @@ describe("find", () => {
     const seed = new Uint8Array(randomBytes(20));
     const twin = collidingSeed(seed, COUNTER);
     const others = Array.from({ length: 5 }, () => new Uint8Array(randomBytes(20)));
-    committedBatch(journal, [...others, { seed: twin }, { seed }].map((s) => ("seed" in s ? s : { seed: s })), "C");
+    committedBatch(
+      journal,
+      [...others, { seed: twin }, { seed }].map((s) => ("seed" in s ? s : { seed: s })),
+      "C",
+    );
     const source = journalSeedSource(journal);
     const code = totp("SHA1", seed, { time: TIME });
     const both = await findToken([source], { codes: [code], time: TIME, window: 0 });
@@ -99,9 +121,18 @@ describe("find", () => {
 
   it("finds nothing for a code no seed shows, and searches only committed items of the batch asked, with the code's digits", async () => {
     const sha1 = Array.from({ length: 6 }, () => new Uint8Array(randomBytes(20)));
-    const first = committedBatch(journal, sha1.map((seed) => ({ seed })), "A");
+    const first = committedBatch(
+      journal,
+      sha1.map((seed) => ({ seed })),
+      "A",
+    );
     const sha256 = Array.from({ length: 3 }, () => new Uint8Array(randomBytes(32)));
-    const second = committedBatch(journal, sha256.map((seed) => ({ seed })), "B", { algorithm: "SHA256", period: 60, digits: 8 });
+    const second = committedBatch(
+      journal,
+      sha256.map((seed) => ({ seed })),
+      "B",
+      { algorithm: "SHA256", period: 60, digits: 8 },
+    );
     // A third batch, created and claimed but never committed: its seeds are on no finished token.
     const pending = journal.createBatch({ name: "P", items: [{ seed: sha1[0]!.slice().reverse() }] });
     journal.setBatchState(pending.id, "start");
@@ -117,7 +148,9 @@ describe("find", () => {
     expect(none).toMatchObject({ matches: [], searched: 6, ambiguous: false });
 
     const eight = totp("SHA256", sha256[2]!, { time: TIME, period: 60, digits: 8 });
-    expect((await findToken([source], { codes: [eight], time: TIME })).matches).toEqual([expect.objectContaining({ batchId: second, item: 3, serial: "B0003", period: 60, digits: 8 })]);
+    expect((await findToken([source], { codes: [eight], time: TIME })).matches).toEqual([
+      expect.objectContaining({ batchId: second, item: 3, serial: "B0003", period: 60, digits: 8 }),
+    ]);
     expect((await findToken([source], { codes: [eight], time: TIME, batchId: first })).searched).toBe(0);
     const code = totp("SHA1", sha1[1]!, { time: TIME });
     expect((await findToken([source], { codes: [code], time: TIME, batchId: first })).matches.map((m) => m.serial)).toEqual(["A0002"]);
@@ -127,7 +160,11 @@ describe("find", () => {
 
   it("confirms every match with the seed's tag: a row altered in the file is SEED_TAMPERED, never a token", async () => {
     const seeds = Array.from({ length: 4 }, () => new Uint8Array(randomBytes(20)));
-    committedBatch(journal, seeds.map((seed) => ({ seed })), "T");
+    committedBatch(
+      journal,
+      seeds.map((seed) => ({ seed })),
+      "T",
+    );
     journal.close();
     // The tag of item 2 and the ciphertext of item 3 altered behind the journal's back.
     const db = new Database(join(t.dataDir, "journal.sqlite"));
@@ -150,9 +187,16 @@ describe("find", () => {
   it("refuses malformed requests with INVALID_INPUT, never quoting a code", async () => {
     const source = journalSeedSource(journal);
     const bad: unknown[] = [
-      { codes: [] }, { codes: "123456" }, { codes: ["12345a"] }, { codes: ["123"] }, { codes: ["123456", "1234567"] },
-      { codes: ["123456", "123456", "123456", "123456"] }, { codes: ["123456"], window: 11 }, { codes: ["123456"], window: -1 },
-      { codes: ["123456"], time: -5 }, { codes: ["123456"], batchId: 0 },
+      { codes: [] },
+      { codes: "123456" },
+      { codes: ["12345a"] },
+      { codes: ["123"] },
+      { codes: ["123456", "1234567"] },
+      { codes: ["123456", "123456", "123456", "123456"] },
+      { codes: ["123456"], window: 11 },
+      { codes: ["123456"], window: -1 },
+      { codes: ["123456"], time: -5 },
+      { codes: ["123456"], batchId: 0 },
     ];
     for (const request of bad) {
       const error = await rejection(findToken([source], request as never));
@@ -171,15 +215,27 @@ describe("otpbridge find", () => {
     const seed = new Uint8Array(randomBytes(20));
     const twin = collidingSeed(seed, COUNTER);
     const journal = openKeyFileJournal(t.dataDir);
-    committedBatch(journal, [{ seed: twin, label: "bob@example.com" }, { seed, label: "alice@example.com" }], "86596221");
+    committedBatch(
+      journal,
+      [
+        { seed: twin, label: "bob@example.com" },
+        { seed, label: "alice@example.com" },
+      ],
+      "86596221",
+    );
     journal.close();
     const dir = ["--data-dir", t.dataDir];
     const code = totp("SHA1", seed, { time: TIME });
 
     const found = await runCli(["find", code, "--at", String(TIME + 30), ...dir]);
     expect(found.code).toBe(0);
-    expect(found.out).toEqual(["batch 1  item 1  serial 865962210001  bob@example.com  1 step behind", "batch 1  item 2  serial 865962210002  alice@example.com  1 step behind"]);
-    expect(found.err.join("\n")).toMatch(/^2 tokens match \(.* expected by chance\): read the code the token shows next, after it changes, and run otpbridge find \d{6} NEXT$/);
+    expect(found.out).toEqual([
+      "batch 1  item 1  serial 865962210001  bob@example.com  1 step behind",
+      "batch 1  item 2  serial 865962210002  alice@example.com  1 step behind",
+    ]);
+    expect(found.err.join("\n")).toMatch(
+      /^2 tokens match \(.* expected by chance\): read the code the token shows next, after it changes, and run otpbridge find \d{6} NEXT$/,
+    );
 
     const next = totp("SHA1", seed, { time: TIME + 30 });
     const settled = await runCli(["find", code, next, "--at", new Date(TIME * 1000).toISOString(), "--batch", "1", ...dir]);

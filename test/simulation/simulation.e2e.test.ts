@@ -20,10 +20,16 @@ const ANY_APDU = Uint8Array.of(0x00, 0xa4, 0x04, 0x00, 0x00);
 describe("vpcdSlots", () => {
   it("reads vpcd entries of reader.conf.d, or only the files named", () => {
     const dir = mkdtempSync(join(tmpdir(), "otpb-readerconf-"));
-    writeFileSync(join(dir, "vpcd"), 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x8C7B\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x8C7B\n');
+    writeFileSync(
+      join(dir, "vpcd"),
+      'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x8C7B\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x8C7B\n',
+    );
     writeFileSync(join(dir, "otpbridge-test"), readFileSync(join(REPO_ROOT, "test/fixtures/reader.conf")));
     expect(vpcdSlots(dir)).toHaveLength(8);
-    expect(vpcdSlots(dir, ["vpcd"])).toEqual([{ name: "Virtual PCD 00 00", port: 35963 }, { name: "Virtual PCD 00 01", port: 35964 }]);
+    expect(vpcdSlots(dir, ["vpcd"])).toEqual([
+      { name: "Virtual PCD 00 00", port: 35963 },
+      { name: "Virtual PCD 00 01", port: 35964 },
+    ]);
   });
 });
 
@@ -45,7 +51,10 @@ describe.skipIf(missing !== undefined)("startSimulation through pcscd", () => {
         { reader: "Simulated FIDO Key", match: "exact", family: "otp-applet" },
         { reader: "Simulated Reader 2", match: "exact", family: "single-profile" },
       ]);
-      const withCards = simulation.pcsc.readers().filter((r) => r.cardPresent).map((r) => r.name);
+      const withCards = simulation.pcsc
+        .readers()
+        .filter((r) => r.cardPresent)
+        .map((r) => r.name);
       expect(withCards.sort()).toEqual(["Simulated FIDO Key", "Simulated Reader 2", "Virtual PCD 00 00", "Virtual PCD 00 01"]);
       // Each card answers through the source, wherever it sits.
       for (const reader of simulation.cards.keys()) {

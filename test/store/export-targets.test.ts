@@ -207,7 +207,10 @@ describe("the export linter", () => {
   it("checks the written text: the Entra header, headerless CSVs, record counts", () => {
     expect(lintText("upn,serial number,secret key,time interval,manufacturer,model\r\na,b,c,30,d,e\r\n", "entra-csv", 1)).toEqual([]);
     expect(lintText("UPN,Serial,secret,interval,manufacturer,model\r\na,b,c,30,d,e\r\n", "entra-csv", 1)).toHaveLength(1);
-    expect(lintText("serial,secret\nx,00\n", "duo", 1).map((p) => p.message)).toEqual(["Duo hardware token import files have no header line", "2 lines for 1 tokens"]);
+    expect(lintText("serial,secret\nx,00\n", "duo", 1).map((p) => p.message)).toEqual([
+      "Duo hardware token import files have no header line",
+      "2 lines for 1 tokens",
+    ]);
     expect(lintText('{"value":[]}', "graph-json", 1)).toHaveLength(1);
   });
 });

@@ -8,7 +8,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { decode as base32, encode as base32Encode } from "hi-base32";
 import { URI } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OtpbridgeError } from "../../src/lib/errors.js";
+import type { OtpbridgeError } from "../../src/lib/errors.js";
 import { exportBatch, type PskcProtection } from "../../src/store/export/index.js";
 import type { Journal } from "../../src/store/journal.js";
 import { openKeyFileJournal, tempRoot } from "./helpers.js";
@@ -219,7 +219,13 @@ describe("PSKC (RFC 6030)", () => {
     const params = child(derived, PKCS5, "PBKDF2-params");
     const text = (name: string) => params.getElementsByTagName(name)[0]!.textContent!;
     expect(child(derived, XENC11, "MasterKeyName").textContent).toBe("My Password 1");
-    const key = pbkdf2Sync(Buffer.from(password.normalize("NFC")), Buffer.from(text("Specified"), "base64"), Number(text("IterationCount")), Number(text("KeyLength")), "sha1");
+    const key = pbkdf2Sync(
+      Buffer.from(password.normalize("NFC")),
+      Buffer.from(text("Specified"), "base64"),
+      Number(text("IterationCount")),
+      Number(text("KeyLength")),
+      "sha1",
+    );
     const keys = readPskc(xml, key);
     for (const [serial, k] of keys) expect(k.seed.equals(committed.get(serial)!)).toBe(true);
     expect(() => readPskc(xml, randomBytes(16))).toThrow();

@@ -44,8 +44,7 @@ describe("journal files that are not ours are refused untouched", () => {
 
   it("random bytes: JOURNAL_CORRUPT", () => refuse(randomBytes(8192), "JOURNAL_CORRUPT"));
 
-  it("a truncated SQLite header: JOURNAL_CORRUPT", () =>
-    refuse(Buffer.from("SQLite format 3\0garbage"), "JOURNAL_CORRUPT"));
+  it("a truncated SQLite header: JOURNAL_CORRUPT", () => refuse(Buffer.from("SQLite format 3\0garbage"), "JOURNAL_CORRUPT"));
 
   it("another application's SQLite database: JOURNAL_FOREIGN", () =>
     refuse((path) => {
@@ -112,8 +111,7 @@ describe("keys", () => {
   });
 
   it("passphrase journals: right passphrase opens, wrong one is WRONG_PASSPHRASE, seeds intact", () => {
-    const open = (passphrase: string) =>
-      Journal.open({ dataDir: t.dataDir, key: { kind: "passphrase", passphrase, scrypt: TEST_SCRYPT } });
+    const open = (passphrase: string) => Journal.open({ dataDir: t.dataDir, key: { kind: "passphrase", passphrase, scrypt: TEST_SCRYPT } });
     let journal = open("correct horse battery staple");
     const id = journal.createBatch({ name: "p", items: [{ seed: Buffer.from("12345678901234567890") }] }).id;
     journal.setBatchState(id, "start");

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { OtpbridgeError } from "../../src/lib/errors.js";
-import { Journal } from "../../src/store/journal.js";
+import type { Journal } from "../../src/store/journal.js";
 import { APPLICATION_ID, SCHEMA_VERSION } from "../../src/store/schema.js";
 import { burnAll, openKeyFileJournal, tempRoot } from "./helpers.js";
 

@@ -103,7 +103,12 @@ describe("secrets audit", () => {
         errors.push(String(error), JSON.stringify(error));
       }
     }
-    exportBatch(journal, a, { format: "pskc", protection: { kind: "password", password: "pw-audit", keyName: "k", iterations: 10_000 } }, join(t.root, "a.pskcxml"));
+    exportBatch(
+      journal,
+      a,
+      { format: "pskc", protection: { kind: "password", password: "pw-audit", keyName: "k", iterations: 10_000 } },
+      join(t.root, "a.pskcxml"),
+    );
 
     const hits: string[] = [];
     // While open: the WAL holds the recent pages.

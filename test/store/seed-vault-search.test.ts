@@ -20,14 +20,21 @@ describe("SeedVault.openForSearch", () => {
     const bindings = seeds.map((_, i) => ({ journalId, batchId: 1 + (i % 3), itemId: 100 + i }));
     const sealed = seeds.map((seed, i) => vault.seal(seed, bindings[i]!));
     const seen: Array<{ bytes: number[]; view: Uint8Array }> = [];
-    vault.openForSearch(sealed.length, (i) => sealed[i]!, (i, seed) => {
-      expect(i).toBe(seen.length);
-      seen.push({ bytes: [...seed], view: seed });
-    });
+    vault.openForSearch(
+      sealed.length,
+      (i) => sealed[i]!,
+      (i, seed) => {
+        expect(i).toBe(seen.length);
+        seen.push({ bytes: [...seed], view: seed });
+      },
+    );
     seen.forEach(({ bytes, view }, i) => {
       expect(bytes, `seed ${i}`).toEqual([...vault.open(sealed[i]!, bindings[i]!)]);
       expect(bytes, `seed ${i}`).toEqual([...seeds[i]!]);
-      expect(view.every((b) => b === 0), `scratch of seed ${i}`).toBe(true);
+      expect(
+        view.every((b) => b === 0),
+        `scratch of seed ${i}`,
+      ).toBe(true);
     });
   });
 
@@ -38,7 +45,11 @@ describe("SeedVault.openForSearch", () => {
     const tampered: SealedSeed = { nonce: good.nonce, sealed: good.sealed.slice() };
     tampered.sealed[tampered.sealed.length - 1]! ^= 1;
     let got: number[] = [];
-    vault.openForSearch(1, () => tampered, (_, s) => (got = [...s]));
+    vault.openForSearch(
+      1,
+      () => tampered,
+      (_, s) => (got = [...s]),
+    );
     expect(got).toEqual([...seed]);
     expect(reasonOf(thrownBy(() => vault.open(tampered, binding)))).toBe("SEED_TAMPERED");
     // Moved to another item: the search reads it, open() refuses it.
@@ -50,10 +61,26 @@ describe("SeedVault.openForSearch", () => {
       { nonce: good.nonce, sealed: new Uint8Array(16 + 65) },
     ];
     for (const shape of shapes) {
-      const error = thrownBy(() => vault.openForSearch(1, () => shape, () => {}));
+      const error = thrownBy(() =>
+        vault.openForSearch(
+          1,
+          () => shape,
+          () => {},
+        ),
+      );
       expect(reasonOf(error)).toBe("SEED_TAMPERED");
     }
     const own = new Error("use failed");
-    expect(thrownBy(() => vault.openForSearch(1, () => good, () => { throw own; }))).toBe(own);
+    expect(
+      thrownBy(() =>
+        vault.openForSearch(
+          1,
+          () => good,
+          () => {
+            throw own;
+          },
+        ),
+      ),
+    ).toBe(own);
   });
 });

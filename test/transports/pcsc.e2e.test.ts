@@ -93,7 +93,7 @@ describe.skipIf(missing !== undefined)("PC/SC through pcscd and vpcd", () => {
       await t.transmit(echoApdu(data)),
       await t.transmit(counterApdu()),
     ]);
-    expect(answers.map(hex)).toEqual(["cafe9000", hex(data) + "9000", hex(Uint8Array.of(0, 0, 0, card.commands.length)) + "9000"]);
+    expect(answers.map(hex)).toEqual(["cafe9000", `${hex(data)}9000`, `${hex(Uint8Array.of(0, 0, 0, card.commands.length))}9000`]);
     expect(card.commands.slice(before).map(hex)).toEqual([hex(echoApdu(Uint8Array.of(0xca, 0xfe))), hex(echoApdu(data)), "8020000004"]);
     expect(card.powerEvents).toContain("on");
     await remove(slot, reader.name);
@@ -107,12 +107,10 @@ describe.skipIf(missing !== undefined)("PC/SC through pcscd and vpcd", () => {
     await manager.withCard(reader.name, async (raw) => {
       expect(hex(await raw.transmit(echoApdu(data)))).toBe("6140");
       const t = withT0Continuations(raw);
-      expect(hex(await t.transmit(echoApdu(data)))).toBe(hex(data) + "9000");
+      expect(hex(await t.transmit(echoApdu(data)))).toBe(`${hex(data)}9000`);
       expect(hex(await t.transmit(counterApdu(0)))).toMatch(/^[0-9a-f]{8}9000$/);
     });
-    expect(card.commands.slice(-6).map(hex)).toEqual([
-      hex(echoApdu(data)), "00c0000040", "00c0000040", "00c0000016", "8020000000", "8020000004",
-    ]);
+    expect(card.commands.slice(-6).map(hex)).toEqual([hex(echoApdu(data)), "00c0000040", "00c0000040", "00c0000016", "8020000000", "8020000004"]);
     await remove(slot, reader.name);
   });
 
@@ -189,7 +187,7 @@ describe.skipIf(missing !== undefined)("PC/SC through pcscd and vpcd", () => {
       readers.map((reader, i) =>
         manager.withCard(reader.name, async (t) => {
           for (let n = 0; n < rounds; n++) {
-            expect(hex(await t.transmit(echoApdu(Uint8Array.of(i, n))))).toBe(hex(Uint8Array.of(i, n)) + "9000");
+            expect(hex(await t.transmit(echoApdu(Uint8Array.of(i, n))))).toBe(`${hex(Uint8Array.of(i, n))}9000`);
           }
         }),
       ),

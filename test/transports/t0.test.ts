@@ -14,7 +14,7 @@ describe("withT0Continuations", () => {
     const t = withT0Continuations(new MemoryTransport(card));
     const data = bytes(200);
     const response = await t.transmit(echoApdu(data));
-    expect(hex(response)).toBe(hex(data) + "9000");
+    expect(hex(response)).toBe(`${hex(data)}9000`);
     // ECHO, then 64 + 64 + 64 + 8 bytes of GET RESPONSE, each asking for what the card announced.
     expect(card.commands.slice(1).map(hex)).toEqual(["00c0000040", "00c0000040", "00c0000040", "00c0000008"]);
   });
@@ -30,7 +30,7 @@ describe("withT0Continuations", () => {
       },
     };
     const t = withT0Continuations(new MemoryTransport(card));
-    expect(hex(await t.transmit(counterApdu()))).toBe(hex(data) + "9000");
+    expect(hex(await t.transmit(counterApdu()))).toBe(`${hex(data)}9000`);
     expect(seen).toEqual(["8020000004", "00c0000000"]);
   });
 
@@ -56,12 +56,7 @@ describe("withT0Continuations", () => {
     await t.transmit(Uint8Array.of(0x80, 0x02, 0, 0, 0x10));
     await t.transmit(Uint8Array.of(0x80, 0x03, 0, 0, 0x02, 0xaa, 0xbb));
     await t.transmit(Uint8Array.of(0x80, 0x04, 0, 0, 0x02, 0xaa, 0xbb, 0x00));
-    expect(seen).toEqual([
-      "80010000", "8001000009",
-      "8002000010", "8002000009",
-      "8003000002aabb", "8003000002aabb09",
-      "8004000002aabb00", "8004000002aabb09",
-    ]);
+    expect(seen).toEqual(["80010000", "8001000009", "8002000010", "8002000009", "8003000002aabb", "8003000002aabb09", "8004000002aabb00", "8004000002aabb09"]);
   });
 
   it("passes every other answer through untouched, errors included", async () => {

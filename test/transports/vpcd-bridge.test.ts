@@ -72,7 +72,12 @@ describe("vpcd card bridge", () => {
 
   it("answers 6F00 when the card's emulator throws, as a real card answers something", async () => {
     const { port, peer } = await fakeVpcd();
-    const broken: VirtualCard = { atr: Uint8Array.of(0x3b, 0x00), transmit: () => { throw new Error("emulator bug"); } };
+    const broken: VirtualCard = {
+      atr: Uint8Array.of(0x3b, 0x00),
+      transmit: () => {
+        throw new Error("emulator bug");
+      },
+    };
     const slot = await insertCard(broken, { host: "127.0.0.1", port });
     const vpcd = await peer;
     const answers = replies(vpcd, 1);

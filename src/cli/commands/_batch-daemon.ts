@@ -15,14 +15,25 @@ import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
 /** What `batch create` sends: exactly one source, as the CLI read it. */
 export type CreateSource = { csv: string } | { uris: string[] } | { generate: number; algorithm: string; period: number };
 
-export async function createThrough(daemon: DaemonClient, source: CreateSource, name: string, issuer: string | undefined, json: boolean, io: CommandIo): Promise<number> {
+export async function createThrough(
+  daemon: DaemonClient,
+  source: CreateSource,
+  name: string,
+  issuer: string | undefined,
+  json: boolean,
+  io: CommandIo,
+): Promise<number> {
   const created = await daemon.call<{ batch: BatchRecord; total: number; skipped?: Array<SkippedAccount & { line: number }> }>("batch.create", {
-    name, ...source, ...(issuer !== undefined ? { issuer } : {}),
+    name,
+    ...source,
+    ...(issuer !== undefined ? { issuer } : {}),
   });
   if (json) io.out(JSON.stringify(created));
   else io.out(`batch ${created.batch.id} "${created.batch.name}": ${created.total} items; run it with: otpbridge batch run ${created.batch.id}`);
   for (const s of created.skipped ?? []) {
-    io.err(`skipped  line ${s.line}: ${s.issuer ? `${s.issuer}:` : ""}${s.name} (${s.reason === "hotp" ? "a counter-based HOTP account" : s.reason}; a TOTP token cannot hold it)`);
+    io.err(
+      `skipped  line ${s.line}: ${s.issuer ? `${s.issuer}:` : ""}${s.name} (${s.reason === "hotp" ? "a counter-based HOTP account" : s.reason}; a TOTP token cannot hold it)`,
+    );
   }
   return 0;
 }
@@ -52,7 +63,12 @@ export async function statusThrough(daemon: DaemonClient, batchId: number, json:
 export async function checkThrough(daemon: DaemonClient, batchId: number, itemId: number, code: string, json: boolean, io: CommandIo): Promise<number> {
   const result = await daemon.call<CodeCheck>("batch.checkCode", { batchId, itemId, code });
   if (json) io.out(JSON.stringify(result));
-  else io.out(result.match ? `item ${itemId} (token ${result.serial}): the code matches` : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`);
+  else
+    io.out(
+      result.match
+        ? `item ${itemId} (token ${result.serial}): the code matches`
+        : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`,
+    );
   return result.match ? 0 : 3;
 }
 
@@ -60,7 +76,9 @@ export async function exportThrough(daemon: DaemonClient, batchId: number, reque
   // The CLI asks only for password protection (--password-env); the API takes nothing else.
   const protection = "protection" in request && request.protection.kind === "password" ? request.protection : undefined;
   const { content, count } = await daemon.call<{ content: string; count: number }>("batch.export", {
-    batchId, format: request.format, ...(protection !== undefined ? { password: protection.password, keyName: protection.keyName } : {}),
+    batchId,
+    format: request.format,
+    ...(protection !== undefined ? { password: protection.password, keyName: protection.keyName } : {}),
   });
   const bytes = Buffer.from(content, "utf8");
   try {
@@ -84,18 +102,22 @@ export async function runThrough(daemon: DaemonClient, batchId: number, force: b
   const unsubscribe: Array<() => void> = [];
   try {
     const finished = new Promise<"finished" | "interrupted" | Error>((done) => {
-      unsubscribe.push(daemon.on("batch.item", (params) => {
-        const event = params as BatchItemEvent;
-        if (event.batchId !== batchId) return;
-        if (live) process.stderr.write("\r\x1b[K");
-        io.out(formatItem(event));
-      }));
-      unsubscribe.push(daemon.on("batch.progress", (params) => {
-        const progress = params as BatchProgress;
-        if (progress.batchId !== batchId) return;
-        if (live) process.stderr.write(`\r\x1b[K${formatLive(progress, process.stderr.columns ?? 100)}`);
-        if (progress.finished && progress.inFlight === 0) done("finished");
-      }));
+      unsubscribe.push(
+        daemon.on("batch.item", (params) => {
+          const event = params as BatchItemEvent;
+          if (event.batchId !== batchId) return;
+          if (live) process.stderr.write("\r\x1b[K");
+          io.out(formatItem(event));
+        }),
+      );
+      unsubscribe.push(
+        daemon.on("batch.progress", (params) => {
+          const progress = params as BatchProgress;
+          if (progress.batchId !== batchId) return;
+          if (live) process.stderr.write(`\r\x1b[K${formatLive(progress, process.stderr.columns ?? 100)}`);
+          if (progress.finished && progress.inFlight === 0) done("finished");
+        }),
+      );
       unsubscribe.push(daemon.onGone((error) => done(error)));
       onSigint = () => done("interrupted");
       process.once("SIGINT", onSigint);

@@ -64,11 +64,18 @@ export function explicitParameters(values: { algorithm?: string | undefined; per
  * readSeedInput resolved them), else the flags; and --display.
  * @throws OtpbridgeError INVALID_INPUT on a bad value.
  */
-export function settingsFrom(values: { algorithm?: string | undefined; period?: string | undefined; display?: string | undefined }, seed?: DeviceSeed): SingleProfileSettings {
+export function settingsFrom(
+  values: { algorithm?: string | undefined; period?: string | undefined; display?: string | undefined },
+  seed?: DeviceSeed,
+): SingleProfileSettings {
   const display = pick("display", values.display ?? "30", DISPLAY_SECONDS);
   if (seed === undefined) {
     const explicit = explicitParameters(values);
-    return { algorithm: (explicit.algorithm ?? "SHA1") as SingleProfileSettings["algorithm"], period: (explicit.period ?? 30) as SingleProfileSettings["period"], display };
+    return {
+      algorithm: (explicit.algorithm ?? "SHA1") as SingleProfileSettings["algorithm"],
+      period: (explicit.period ?? 30) as SingleProfileSettings["period"],
+      display,
+    };
   }
   // seedForDevice checked both against the single-profile table; the types cannot carry that.
   return { algorithm: seed.algorithm as SingleProfileSettings["algorithm"], period: seed.period as SingleProfileSettings["period"], display };

@@ -109,20 +109,35 @@ export async function runApplet(argv: string[], io: CommandIo): Promise<number> 
  * @throws OtpbridgeError DEVICE_GONE (no key), INVALID_INPUT (several: name one).
  */
 async function appletThroughDaemon(daemon: DaemonClient, values: Values): Promise<Applet> {
-  const keys = (await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices.filter((d) =>
-    d.family === "otp-applet" && d.state === "ready"
-    && (values.reader === undefined || (d.reader ?? "").includes(values.reader)) && (values.hid === undefined || d.path === values.hid));
+  const keys = (await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices.filter(
+    (d) =>
+      d.family === "otp-applet" &&
+      d.state === "ready" &&
+      (values.reader === undefined || (d.reader ?? "").includes(values.reader)) &&
+      (values.hid === undefined || d.path === values.hid),
+  );
   if (keys.length === 0) throw otpbError("DEVICE_GONE", "no Token2 FIDO key is attached (the daemon lists none)");
-  if (keys.length > 1) throw otpbError("INVALID_INPUT", `several Token2 FIDO keys are attached (${keys.map((k) => k.reader ?? k.path).join(", ")}): name one with --reader or --hid`);
+  if (keys.length > 1)
+    throw otpbError(
+      "INVALID_INPUT",
+      `several Token2 FIDO keys are attached (${keys.map((k) => k.reader ?? k.path).join(", ")}): name one with --reader or --hid`,
+    );
   const { session } = await daemon.call<{ session: string }>("device.acquire", { id: keys[0]!.id, previous: null });
   return {
     list: async (time) => (await daemon.call<{ entries: OtpEntryRecord[] }>("otpApplet.list", { session, ...(time !== undefined ? { time } : {}) })).entries,
     code: (app, account, time) => daemon.call("otpApplet.code", { session, app, account, ...(time !== undefined ? { time } : {}) }),
     add: async (entry) => {
       await daemon.call("otpApplet.add", {
-        session, app: entry.app, account: entry.account, type: entry.type, algorithm: entry.algorithm, digits: entry.digits,
-        ...(entry.type === "TOTP" ? { period: entry.period } : {}), buttonRequired: entry.buttonRequired,
-        seed: Buffer.from(entry.seed).toString("hex"), seedEncoding: "hex",
+        session,
+        app: entry.app,
+        account: entry.account,
+        type: entry.type,
+        algorithm: entry.algorithm,
+        digits: entry.digits,
+        ...(entry.type === "TOTP" ? { period: entry.period } : {}),
+        buttonRequired: entry.buttonRequired,
+        seed: Buffer.from(entry.seed).toString("hex"),
+        seedEncoding: "hex",
       });
     },
     delete: async (app, account) => {
@@ -180,8 +195,14 @@ function prepareAdd(values: Values, io: CommandIo): Operation {
     throw otpbError("INVALID_INPUT", "--hotp cannot be given with an otpauth URI, which is a TOTP account");
   }
   const entry: OtpEntryWrite = {
-    type: values.hotp ? "HOTP" : "TOTP", algorithm: seed.algorithm as OtpEntryWrite["algorithm"],
-    period: values.hotp ? 0 : seed.period, digits: seed.digits, buttonRequired: values.touch === true, app, account, seed: seed.secret,
+    type: values.hotp ? "HOTP" : "TOTP",
+    algorithm: seed.algorithm as OtpEntryWrite["algorithm"],
+    period: values.hotp ? 0 : seed.period,
+    digits: seed.digits,
+    buttonRequired: values.touch === true,
+    app,
+    account,
+    seed: seed.secret,
   };
   const op: Operation = async (session) => {
     await session.add(entry);

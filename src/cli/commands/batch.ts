@@ -127,7 +127,8 @@ export async function runBatch(argv: string[], io: CommandIo, context: CommandCo
   }
 }
 
-const unknownCommand = (sub: string): Error => otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, check, list or export`);
+const unknownCommand = (sub: string): Error =>
+  otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, check, list or export`);
 
 /** The same subcommands through the daemon that serves the data directory. */
 function throughDaemon(daemon: DaemonClient, sub: string, id: string | undefined, values: Values, io: CommandIo): Promise<number> {
@@ -200,7 +201,9 @@ function create(values: Values, io: CommandIo): number {
       if (values.json) io.out(JSON.stringify({ batch, total: input.items.length, ...(input.skipped !== undefined ? { skipped: input.skipped } : {}) }));
       else io.out(`batch ${batch.id} "${batch.name}": ${input.items.length} items; run it with: otpbridge batch run ${batch.id}`);
       for (const s of input.skipped ?? []) {
-        io.err(`skipped  line ${s.line}: ${s.issuer ? `${s.issuer}:` : ""}${s.name} (${s.reason === "hotp" ? "a counter-based HOTP account" : s.reason}; a TOTP token cannot hold it)`);
+        io.err(
+          `skipped  line ${s.line}: ${s.issuer ? `${s.issuer}:` : ""}${s.name} (${s.reason === "hotp" ? "a counter-based HOTP account" : s.reason}; a TOTP token cannot hold it)`,
+        );
       }
       return 0;
     } finally {
@@ -216,15 +219,24 @@ async function run(batchId: number, values: Values, io: CommandIo, context: Comm
   aoneOf(display, "--display", DISPLAY_SECONDS);
   // Before anything is opened: every token of the batch gets its clock from this host.
   const force = values.force === true;
-  const clock = new HostClockGuard({ forceHint: "--force burns anyway", ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}) });
+  const clock = new HostClockGuard({
+    forceHint: "--force burns anyway",
+    ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}),
+  });
   for (const line of (await clock.check(force)).overridden) io.err(`warning (--force): ${line}`);
   const journal = openJournal(values, io);
   const simulation = values.simulate ? simulatedBatchReaders(Number(values.readers ?? 4)) : undefined;
-  const devices = simulation === undefined
-    ? await openDevices({ simulate: false, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader })
-    : { manager: new DeviceManager({ pcsc: simulation.pcsc, families: simulation.families, logger: context.logger }), close: async () => {} };
+  const devices =
+    simulation === undefined
+      ? await openDevices({ simulate: false, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader })
+      : { manager: new DeviceManager({ pcsc: simulation.pcsc, families: simulation.families, logger: context.logger }), close: async () => {} };
   const engine = new BatchEngine({
-    journal, devices: devices.manager, logger: context.logger, display, reburn: values.reburn === true, checkClock: (forced) => clock.check(forced),
+    journal,
+    devices: devices.manager,
+    logger: context.logger,
+    display,
+    reburn: values.reburn === true,
+    checkClock: (forced) => clock.check(forced),
   });
   const live = io === processIo && process.stderr.isTTY === true;
   const startedAt = Date.now();
@@ -287,7 +299,12 @@ function check(batchId: number, values: Values, io: CommandIo): number {
   try {
     const result = checkTypedCode(journal, batchId, itemId, values.code ?? "");
     if (values.json) io.out(JSON.stringify(result));
-    else io.out(result.match ? `item ${itemId} (token ${result.serial}): the code matches` : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`);
+    else
+      io.out(
+        result.match
+          ? `item ${itemId} (token ${result.serial}): the code matches`
+          : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`,
+      );
     return result.match ? 0 : 3;
   } finally {
     journal.close();
@@ -318,7 +335,8 @@ function exportTarget(values: Values): { request: ExportRequest; path: string } 
   if (format === "pskc" || format === "privacyidea-pskc") {
     const variable = values["password-env"];
     const password = variable === undefined ? undefined : process.env[variable];
-    if (password === undefined || password === "") throw otpbError("INVALID_INPUT", `${format} needs --password-env VAR naming a set environment variable (the PSKC encryption password)`);
+    if (password === undefined || password === "")
+      throw otpbError("INVALID_INPUT", `${format} needs --password-env VAR naming a set environment variable (the PSKC encryption password)`);
     return { request: { format, protection: { kind: "password", password, keyName: values["key-name"] ?? "otpbridge" } }, path };
   }
   return { request: { format }, path };

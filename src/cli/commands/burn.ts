@@ -41,7 +41,11 @@ ${SEED_SOURCE_HELP}`;
 
 /** `otpbridge burn`. */
 export async function runBurn(argv: string[], io: CommandIo, context: CommandContext): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...SEED_OPTIONS, ...TOKEN_OPTIONS, ...JOURNAL_OPTIONS, "forget-seed": { type: "boolean" } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...SEED_OPTIONS, ...TOKEN_OPTIONS, ...JOURNAL_OPTIONS, "forget-seed": { type: "boolean" } },
+    strict: true,
+  });
   if (values.help) {
     io.out(BURN_HELP);
     return 0;
@@ -51,7 +55,9 @@ export async function runBurn(argv: string[], io: CommandIo, context: CommandCon
   try {
     checkBurnerSeedLength(seed.secret);
     const request: BurnRequest = {
-      seed: seed.secret, settings: settingsFrom(values, seed), forgetSeed: values["forget-seed"] === true,
+      seed: seed.secret,
+      settings: settingsFrom(values, seed),
+      forgetSeed: values["forget-seed"] === true,
       ...(seed.label !== undefined ? { label: seed.label.slice(0, 256) } : {}),
     };
     const dataDir = dataDirFrom(values);
@@ -102,16 +108,26 @@ interface Burned {
   shown?: string;
 }
 
-type BurnValues = Parameters<typeof checkClockBeforeWriting>[0] & Parameters<typeof openJournalWhenFree>[0] & {
-  reader?: string | undefined; family?: string[] | undefined; simulate?: boolean | undefined; yes?: boolean | undefined;
-};
+type BurnValues = Parameters<typeof checkClockBeforeWriting>[0] &
+  Parameters<typeof openJournalWhenFree>[0] & {
+    reader?: string | undefined;
+    family?: string[] | undefined;
+    simulate?: boolean | undefined;
+    yes?: boolean | undefined;
+  };
 
 const question = (target: { model: string | null; serial: string | null; reader: string }): string =>
   `Burn a new seed into the ${target.model} ${target.serial} in reader "${target.reader}"? It replaces the seed the token holds.`;
 
 /** The burn with this process's own devices and journal (no daemon serves the data directory). */
 async function burnAlone(values: BurnValues, request: BurnRequest, io: CommandIo, context: CommandContext): Promise<Burned> {
-  const devices = await openDevices({ simulate: values.simulate === true, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader });
+  const devices = await openDevices({
+    simulate: values.simulate === true,
+    families: parseFamilyRules(values.family),
+    logger: context.logger,
+    hid: false,
+    reader: values.reader,
+  });
   try {
     const target = chooseToken(devices.manager.list(), values.reader);
     await checkClockBeforeWriting(values, io);
@@ -144,8 +160,15 @@ async function burnThroughDaemon(daemon: DaemonClient, values: BurnValues, reque
     const { algorithm, period, display } = request.settings;
     // The local check above already said what --force overrode: the daemon's warnings would repeat it.
     const { warnings: _repeated, ...result } = await daemon.call<OneOffResult & { warnings?: string[] }>("token.burn", {
-      session, seed: Buffer.from(request.seed).toString("hex"), seedEncoding: "hex", algorithm, period, display,
-      keepSeed: !request.forgetSeed, force: values.force === true, ...(request.label !== undefined ? { label: request.label } : {}),
+      session,
+      seed: Buffer.from(request.seed).toString("hex"),
+      seedEncoding: "hex",
+      algorithm,
+      period,
+      display,
+      keepSeed: !request.forgetSeed,
+      force: values.force === true,
+      ...(request.label !== undefined ? { label: request.label } : {}),
     });
     return { reader: target.reader, result };
   } finally {
@@ -162,17 +185,27 @@ async function burnThroughDaemon(daemon: DaemonClient, values: BurnValues, reque
  * @throws OtpbridgeError as burnOneToken, after the retries.
  */
 export async function burnHoldingStill(
-  manager: DeviceManager, target: HeldToken, burn: { records: OneOffRecords; seed: Uint8Array; settings: SingleProfileSettings; forgetSeed?: boolean; label?: string },
-  io: CommandIo, logger: Logger, retry: Pick<HoldStillOptions<ApduTransport>, "attempts" | "waitMs"> = {},
+  manager: DeviceManager,
+  target: HeldToken,
+  burn: { records: OneOffRecords; seed: Uint8Array; settings: SingleProfileSettings; forgetSeed?: boolean; label?: string },
+  io: CommandIo,
+  logger: Logger,
+  retry: Pick<HoldStillOptions<ApduTransport>, "attempts" | "waitMs"> = {},
 ): Promise<OneOffResult> {
   const { records, seed, settings, label } = burn;
   return burnOneToken({
-    records, log: logger.child({ reader: target.reader }), seed, ...settings, expectSerial: target.serial, forgetSeed: burn.forgetSeed === true,
+    records,
+    log: logger.child({ reader: target.reader }),
+    seed,
+    ...settings,
+    expectSerial: target.serial,
+    forgetSeed: burn.forgetSeed === true,
     ...(label !== undefined ? { label } : {}),
-    run: (attempt) => holdStill(manager, target, attempt, (error) => safeToRepeat(error, { seedFollows: true }), {
-      ...retry,
-      connect: (fn) => withTokenSession(manager, target.reader, fn),
-      onRetry: (event) => io.err(describeRetry(event)),
-    }),
+    run: (attempt) =>
+      holdStill(manager, target, attempt, (error) => safeToRepeat(error, { seedFollows: true }), {
+        ...retry,
+        connect: (fn) => withTokenSession(manager, target.reader, fn),
+        onRetry: (event) => io.err(describeRetry(event)),
+      }),
   });
 }

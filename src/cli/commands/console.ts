@@ -56,7 +56,9 @@ export async function runConsole(argv: string[], io: CommandIo): Promise<number>
   if (values["no-browser"] !== true && (process.env.DISPLAY || process.env.WAYLAND_DISPLAY || process.platform === "darwin")) {
     const opener = process.platform === "darwin" ? "open" : "xdg-open";
     // Not waited for: a browser without a desktop session, or no xdg-open, leaves the printed URL.
-    spawn(opener, [launch.url], { stdio: "ignore", detached: true }).on("error", () => {}).unref();
+    spawn(opener, [launch.url], { stdio: "ignore", detached: true })
+      .on("error", () => {})
+      .unref();
   }
   return 0;
 }

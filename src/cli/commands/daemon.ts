@@ -102,19 +102,27 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   const maxSockets = options["max-sockets"].value;
   const store = options.store.value;
   const daemon = await startDaemon({
-    port: options.port.value, dataDir: options["data-dir"].value, simulate: values.simulate === true,
-    simulateTokens: options["simulate-tokens"].value, log,
+    port: options.port.value,
+    dataDir: options["data-dir"].value,
+    simulate: values.simulate === true,
+    simulateTokens: options["simulate-tokens"].value,
+    log,
     families: parseFamilyRules(options.family.value),
     limits: {
-      maxSockets, nativeReserve: Math.min(DEFAULT_LIMITS.nativeReserve, Math.floor(maxSockets / 4)), rate: { perSecond, burst: 2 * perSecond },
-      helloTimeoutMs: options["hello-timeout"].value, pingIntervalMs: options["ping-interval"].value,
+      maxSockets,
+      nativeReserve: Math.min(DEFAULT_LIMITS.nativeReserve, Math.floor(maxSockets / 4)),
+      rate: { perSecond, burst: 2 * perSecond },
+      helloTimeoutMs: options["hello-timeout"].value,
+      pingIntervalMs: options["ping-interval"].value,
     },
     journalKey: journalKeyFrom(values, io.readStdin),
     ...(options.ntp.value !== undefined ? { ntp: parseServerAddress(options.ntp.value, "ntp") } : {}),
     consoleLaunchTtlMs: options["console-launch-ttl"].value * 1000,
     ...(store !== undefined ? { station: stationOf({ ...values, store }, io) } : {}),
   });
-  io.out(JSON.stringify({ listening: true, port: daemon.port, socket: daemon.socketPath, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }));
+  io.out(
+    JSON.stringify({ listening: true, port: daemon.port, socket: daemon.socketPath, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }),
+  );
   await new Promise<void>((done) => {
     const stop = (signal: string): void => {
       log.info("daemon: stopping", { signal });
@@ -144,13 +152,35 @@ const LEVELS = ["debug", "info", "warn", "error", "off"] as const;
 
 /** The file's keys: the daemon's flags that are settings (not --simulate, not secrets, not --config). */
 const CONFIG_SCHEMA: Readonly<Record<string, ConfigKind>> = {
-  port: "integer", "data-dir": "path", "log-level": "string", "max-rate": "integer", "max-sockets": "integer",
-  "hello-timeout": "integer", "ping-interval": "integer", "console-launch-ttl": "integer",
-  ntp: "string", store: "string", family: "strings", "simulate-tokens": "integer",
+  port: "integer",
+  "data-dir": "path",
+  "log-level": "string",
+  "max-rate": "integer",
+  "max-sockets": "integer",
+  "hello-timeout": "integer",
+  "ping-interval": "integer",
+  "console-launch-ttl": "integer",
+  ntp: "string",
+  store: "string",
+  family: "strings",
+  "simulate-tokens": "integer",
 };
 
 type Flags = Partial<
-  Record<"port" | "data-dir" | "log-level" | "max-rate" | "max-sockets" | "hello-timeout" | "ping-interval" | "console-launch-ttl" | "ntp" | "store" | "simulate-tokens", string>
+  Record<
+    | "port"
+    | "data-dir"
+    | "log-level"
+    | "max-rate"
+    | "max-sockets"
+    | "hello-timeout"
+    | "ping-interval"
+    | "console-launch-ttl"
+    | "ntp"
+    | "store"
+    | "simulate-tokens",
+    string
+  >
 > & { family?: string[] };
 
 /** An integer flag, checked under its flag name. */
@@ -181,8 +211,20 @@ function daemonOptions(flags: Flags, file: ConfigFile | undefined) {
     "log-level": effective<LogLevel>("log-level", level as LogLevel | undefined, file, "info", (v, name) => aoneOf(v, name, LEVELS)),
     "max-rate": effective("max-rate", intFlag(flags["max-rate"], "max-rate", 1, 1_000_000), file, DEFAULT_LIMITS.rate.perSecond, intCheck(1, 1_000_000)),
     "max-sockets": effective("max-sockets", intFlag(flags["max-sockets"], "max-sockets", 1, 100_000), file, DEFAULT_LIMITS.maxSockets, intCheck(1, 100_000)),
-    "hello-timeout": effective("hello-timeout", intFlag(flags["hello-timeout"], "hello-timeout", 100, 600_000), file, DEFAULT_LIMITS.helloTimeoutMs, intCheck(100, 600_000)),
-    "ping-interval": effective("ping-interval", intFlag(flags["ping-interval"], "ping-interval", 100, 3_600_000), file, DEFAULT_LIMITS.pingIntervalMs, intCheck(100, 3_600_000)),
+    "hello-timeout": effective(
+      "hello-timeout",
+      intFlag(flags["hello-timeout"], "hello-timeout", 100, 600_000),
+      file,
+      DEFAULT_LIMITS.helloTimeoutMs,
+      intCheck(100, 600_000),
+    ),
+    "ping-interval": effective(
+      "ping-interval",
+      intFlag(flags["ping-interval"], "ping-interval", 100, 3_600_000),
+      file,
+      DEFAULT_LIMITS.pingIntervalMs,
+      intCheck(100, 3_600_000),
+    ),
     "console-launch-ttl": effective("console-launch-ttl", intFlag(flags["console-launch-ttl"], "console-launch-ttl", 1, 3600), file, 60, intCheck(1, 3600)),
     ntp: effective<string | undefined>("ntp", flags.ntp, file, undefined, (v, name) => parseServerAddress(v!, name)),
     store: effective<string | undefined>("store", flags.store, file, undefined),

@@ -55,7 +55,8 @@ export async function runDevices(argv: string[], io: CommandIo, context: Command
       io.out(JSON.stringify({ devices: list, status, simulated: devices.simulation?.link ?? null }, null, 2));
       return 0;
     }
-    if (devices.simulation !== undefined) io.err(`simulated tokens behind ${devices.simulation.link === "vpcd" ? "vpcd readers of pcscd" : "in-memory readers"}`);
+    if (devices.simulation !== undefined)
+      io.err(`simulated tokens behind ${devices.simulation.link === "vpcd" ? "vpcd readers of pcscd" : "in-memory readers"}`);
     if (status.pcsc === "unavailable") io.err(`PC/SC: unavailable (${status.pcscMessage ?? "no service"})`);
     if (status.hid === "unavailable") io.err(`USB HID: unavailable (${status.hidMessage ?? "error"})`);
     if (list.length === 0) {

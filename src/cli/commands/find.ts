@@ -71,11 +71,15 @@ export async function runFind(argv: string[], io: CommandIo): Promise<number> {
   else for (const match of result.matches) io.out(formatMatch(match));
   const steps = `±${result.window} step${result.window === 1 ? "" : "s"}`;
   if (result.matches.length === 0) {
-    io.err(`no committed seed shows ${positionals.length > 1 ? "these codes" : "this code"} within ${steps} (${result.searched} seeds searched); check the token's clock or widen --window`);
+    io.err(
+      `no committed seed shows ${positionals.length > 1 ? "these codes" : "this code"} within ${steps} (${result.searched} seeds searched); check the token's clock or widen --window`,
+    );
     return 3;
   }
   if (result.ambiguous) {
-    io.err(`${result.matches.length} tokens match (${result.expectedFalseMatches.toPrecision(2)} expected by chance): read the code the token shows next, after it changes, and run otpbridge find ${positionals.join(" ")} NEXT`);
+    io.err(
+      `${result.matches.length} tokens match (${result.expectedFalseMatches.toPrecision(2)} expected by chance): read the code the token shows next, after it changes, and run otpbridge find ${positionals.join(" ")} NEXT`,
+    );
   }
   return 0;
 }
@@ -89,6 +93,7 @@ function formatMatch(m: FindMatch): string {
 function parseTime(text: string): number {
   if (/^\d+$/.test(text)) return parseInteger(text, "--at", 0, Number.MAX_SAFE_INTEGER);
   const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(text) ? Date.parse(text) : Number.NaN;
-  if (!Number.isFinite(ms) || ms < 0) throw otpbError("INVALID_INPUT", "--at must be Unix seconds or an ISO 8601 date with a time zone, e.g. 2026-12-07T09:30:00Z");
+  if (!Number.isFinite(ms) || ms < 0)
+    throw otpbError("INVALID_INPUT", "--at must be Unix seconds or an ISO 8601 date with a time zone, e.g. 2026-12-07T09:30:00Z");
   return Math.floor(ms / 1000);
 }

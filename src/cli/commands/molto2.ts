@@ -103,13 +103,20 @@ export async function runMolto2(argv: string[], io: CommandIo): Promise<number> 
   const buttonWait = parseInteger(values["button-wait"] ?? "20", "--button-wait", 1, 600);
   // Everything from the user is read and checked before the token is touched.
   const operation = prepare(sub as Subcommand, values, io);
-  const customerKey = readCustomerKey("key", { stdin: values["key-stdin"], file: values["key-file"], env: values["key-env"], hex: values["key-hex"] }, io.readStdin);
+  const customerKey = readCustomerKey(
+    "key",
+    { stdin: values["key-stdin"], file: values["key-file"], env: values["key-env"], hex: values["key-hex"] },
+    io.readStdin,
+  );
   try {
     const daemon = values.simulate === true ? undefined : await daemonFor(dataDirFrom(values));
     if (daemon !== undefined) {
       try {
         if (sub === "set-key" || sub === "reset") {
-          throw otpbError("INVALID_INPUT", `molto2 ${sub} needs the ▲ button pressed at the token, which the daemon's API does not offer: stop the daemon serving ${dataDirFrom(values)} and run it again`);
+          throw otpbError(
+            "INVALID_INPUT",
+            `molto2 ${sub} needs the ▲ button pressed at the token, which the daemon's API does not offer: stop the daemon serving ${dataDirFrom(values)} and run it again`,
+          );
         }
         await operation(await molto2ThroughDaemon(daemon, values.reader, customerKey, io), async () => {});
       } finally {
@@ -150,7 +157,10 @@ export async function runMolto2(argv: string[], io: CommandIo): Promise<number> 
 }
 
 /** What a sub-command does with the token: a session here, or the daemon's molto2.* methods. */
-type Molto2 = Pick<Molto2Session, "info" | "listProfiles" | "readProfile" | "writeProfile" | "deleteProfile" | "syncTime" | "setScreenLock" | "changeCustomerKey" | "factoryReset">;
+type Molto2 = Pick<
+  Molto2Session,
+  "info" | "listProfiles" | "readProfile" | "writeProfile" | "deleteProfile" | "syncTime" | "setScreenLock" | "changeCustomerKey" | "factoryReset"
+>;
 type Operation = ((session: Molto2, onButton: Molto2ButtonHandler) => Promise<void>) & { wipe?: () => void };
 
 /** A profile's public block as the daemon sends it. */
@@ -165,10 +175,12 @@ const asEntry = (p: RemoteProfile): Molto2ProfileEntry => ({ ...p, titleBytes: n
  * @throws OtpbridgeError NO_DEVICE, AMBIGUOUS_DEVICE.
  */
 async function molto2ThroughDaemon(daemon: DaemonClient, reader: string | undefined, customerKey: Uint8Array | undefined, io: CommandIo): Promise<Molto2> {
-  const found = (await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices.filter((d) =>
-    d.family === "molto2" && d.state === "ready" && (reader === undefined || (d.reader ?? "").includes(reader)));
+  const found = (await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices.filter(
+    (d) => d.family === "molto2" && d.state === "ready" && (reader === undefined || (d.reader ?? "").includes(reader)),
+  );
   if (found.length === 0) throw otpbError("NO_DEVICE", "the daemon lists no Molto2");
-  if (found.length > 1) throw otpbError("AMBIGUOUS_DEVICE", `the daemon lists several Molto2 (${found.map((d) => d.reader).join(", ")}): name one with --reader`);
+  if (found.length > 1)
+    throw otpbError("AMBIGUOUS_DEVICE", `the daemon lists several Molto2 (${found.map((d) => d.reader).join(", ")}): name one with --reader`);
   const { session } = await daemon.call<{ session: string }>("device.acquire", { id: found[0]!.id, previous: null });
   const key = customerKey === undefined ? {} : { customerKey: Buffer.from(customerKey).toString("hex") };
   const call = async <T>(method: string, params: object): Promise<T> => {
@@ -193,7 +205,8 @@ async function molto2ThroughDaemon(daemon: DaemonClient, reader: string | undefi
     readProfile: async (profile) => asEntry(written?.profile === profile ? written : (await list()).profiles.find((p) => p.profile === profile)!),
     writeProfile: async (profile, write, options) => {
       const { entry } = await call<{ entry: RemoteProfile }>("molto2.write", {
-        profile, overwrite: options?.overwrite === true,
+        profile,
+        overwrite: options?.overwrite === true,
         ...(write.title !== undefined ? { title: write.title } : {}),
         ...(write.seed !== undefined ? { seed: Buffer.from(write.seed).toString("hex"), seedEncoding: "hex" } : {}),
         ...(write.config !== undefined ? { config: write.config } : {}),
@@ -245,9 +258,16 @@ function prepare(sub: Subcommand, values: Values, io: CommandIo): Operation {
       };
     }
     case "set-key": {
-      const newKey = readCustomerKey("new-key", {
-        stdin: values["new-key-stdin"], file: values["new-key-file"], env: values["new-key-env"], hex: values["new-key-hex"],
-      }, io.readStdin);
+      const newKey = readCustomerKey(
+        "new-key",
+        {
+          stdin: values["new-key-stdin"],
+          file: values["new-key-file"],
+          env: values["new-key-env"],
+          hex: values["new-key-hex"],
+        },
+        io.readStdin,
+      );
       if (newKey === undefined) throw otpbError("INVALID_INPUT", "set-key needs the new key: --new-key-stdin, --new-key-file or --new-key-env");
       try {
         // Refused before the token is touched; the session repeats the check and prints its warnings.
@@ -318,7 +338,9 @@ function molto2Config(algorithm: string, digits: string, period: string, display
   const p = parseInteger(period, "--period", 1, 86400);
   if (p !== 30 && p !== 60) throw otpbError("INVALID_INPUT", `a Molto2 steps every 30 or 60 s, not ${p}`);
   return {
-    algorithm: alg, digits: d as 4 | 6 | 8 | 10, period: p,
+    algorithm: alg,
+    digits: d as 4 | 6 | 8 | 10,
+    period: p,
     display: parseInteger(display ?? "1", "--display", 0, 3) as 0 | 1 | 2 | 3,
   };
 }

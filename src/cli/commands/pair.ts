@@ -94,12 +94,15 @@ export async function runPair(argv: string[], io: CommandIo): Promise<number> {
   const dataDir = resolve(values["data-dir"] ?? defaultDataDir());
   const [action, arg] = positionals;
   if (action === "list" && arg === undefined) {
-    const listed = (await onDaemon(dataDir, [["pairing.list", {}]]))?.[0] as { pending: PendingView[]; approved: Array<{ origin: string; capabilities: string[]; approvedAt: number }> } | undefined;
+    const listed = (await onDaemon(dataDir, [["pairing.list", {}]]))?.[0] as
+      | { pending: PendingView[]; approved: Array<{ origin: string; capabilities: string[]; approvedAt: number }> }
+      | undefined;
     const pending = listed?.pending ?? [];
     const approved = listed?.approved ?? new PairingStore(dataDir).list();
     for (const p of pending) io.out(`pending   ${p.code}  ${p.origin}  ${p.capabilities.join(",")}  (since ${new Date(p.createdAt).toISOString()})`);
     for (const a of approved) io.out(`approved  ${a.origin}  ${a.capabilities.join(",")}  (since ${new Date(a.approvedAt).toISOString()})`);
-    if (pending.length + approved.length === 0) io.out(listed === undefined ? "no pairings (the daemon is not running: no page can be waiting)" : "no pairings");
+    if (pending.length + approved.length === 0)
+      io.out(listed === undefined ? "no pairings (the daemon is not running: no page can be waiting)" : "no pairings");
     return 0;
   }
   if (action === "approve" && arg !== undefined) {
@@ -112,7 +115,10 @@ export async function runPair(argv: string[], io: CommandIo): Promise<number> {
     const granted = capabilities ?? pending.capabilities;
     io.err(`The page at ${pending.origin} asks for: ${pending.capabilities.join(", ")}.`);
     await confirm(io, `Approve ${pending.origin} with ${granted.join(", ")}?`, values.yes === true);
-    const [approved] = (await onDaemon(dataDir, [["pairing.approve", { code: wanted, ...(capabilities !== undefined ? { capabilities } : {}) }]]))! as Array<{ origin: string; capabilities: string[] }>;
+    const [approved] = (await onDaemon(dataDir, [["pairing.approve", { code: wanted, ...(capabilities !== undefined ? { capabilities } : {}) }]]))! as Array<{
+      origin: string;
+      capabilities: string[];
+    }>;
     io.out(`approved ${approved!.origin} with ${approved!.capabilities.join(",")}`);
     return 0;
   }

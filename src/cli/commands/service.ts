@@ -39,7 +39,9 @@ function systemctl(system: boolean, args: string[]): { ok: boolean; output: stri
 function expectedUnit(systemUser: string | undefined): string {
   const root = packageRoot();
   return systemdUnit({
-    node: process.execPath, script: join(root, "bin", "otpbridge.js"), docs: join(root, "docs", "INSTALL.md"),
+    node: process.execPath,
+    script: join(root, "bin", "otpbridge.js"),
+    docs: join(root, "docs", "INSTALL.md"),
     ...(systemUser !== undefined ? { systemUser } : {}),
   });
 }
@@ -50,7 +52,7 @@ function runSteps(io: CommandIo, system: boolean, steps: string[][]): boolean {
   for (const step of steps) {
     const result = systemctl(system, step);
     if (result === null || !result.ok) {
-      const why = result === null ? "systemctl is not installed" : result.output.split("\n")[0] ?? "failed";
+      const why = result === null ? "systemctl is not installed" : (result.output.split("\n")[0] ?? "failed");
       io.err(`service: systemctl ${step.join(" ")}: ${why}\nservice: run it where systemd${system ? "" : "'s user manager"} runs: ${manual}`);
       return false;
     }
@@ -127,7 +129,11 @@ function status(io: CommandIo, system: boolean, path: string): number {
   io.out(`starts: ${runs}${current ? "" : "  (not what this installation would write: run otpbridge service install again)"}`);
   const active = systemctl(system, ["is-active", UNIT_NAME]);
   const enabled = systemctl(system, ["is-enabled", UNIT_NAME]);
-  io.out(active === null ? "systemd: systemctl is not installed" : `systemd: ${enabled?.output.split("\n")[0] || "unknown"}, ${active.output.split("\n")[0] || "unknown"}`);
+  io.out(
+    active === null
+      ? "systemd: systemctl is not installed"
+      : `systemd: ${enabled?.output.split("\n")[0] || "unknown"}, ${active.output.split("\n")[0] || "unknown"}`,
+  );
   if (!system) {
     const linger = spawnSync("loginctl", ["show-user", userInfo().username, "--property=Linger", "--value"], { encoding: "utf8", timeout: 10_000 });
     const value = linger.status === 0 ? linger.stdout.trim() : "unknown";

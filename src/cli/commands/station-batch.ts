@@ -73,7 +73,10 @@ export function batchPassphrase(values: StationValues, readStdin?: () => string)
     readStdin,
   );
   if (bytes === undefined) {
-    throw otpbError("INVALID_INPUT", "a shared batch needs its passphrase: --batch-passphrase-stdin, --batch-passphrase-file PATH or --batch-passphrase-env NAME");
+    throw otpbError(
+      "INVALID_INPUT",
+      "a shared batch needs its passphrase: --batch-passphrase-stdin, --batch-passphrase-file PATH or --batch-passphrase-env NAME",
+    );
   }
   try {
     return new TextDecoder().decode(bytes);
@@ -122,7 +125,8 @@ async function create(store: StationStore, values: StationValues, io: CommandIo,
   try {
     const batch = await store.createBatch(input, batchPassphrase(values, io.readStdin));
     if (values.json) io.out(JSON.stringify({ batch, total: input.items.length }));
-    else io.out(`shared batch ${batch.id} "${batch.name}": ${input.items.length} items; run it on each station with: otpbridge batch run ${batch.id} --store URL`);
+    else
+      io.out(`shared batch ${batch.id} "${batch.name}": ${input.items.length} items; run it on each station with: otpbridge batch run ${batch.id} --store URL`);
     return 0;
   } finally {
     wipeBatchInput(input);
@@ -138,7 +142,9 @@ export function formatStations(s: SharedBatchStatus): string {
   ];
   for (const st of s.stations) {
     const readers = st.readers.map((r) => `${r.name}:${r.activity}${r.serial ? ` ${r.serial}` : ""}`).join(", ");
-    lines.push(`  station ${st.id} (${st.host}) ${st.alive ? "alive" : "SILENT"}: ${st.committed} committed, ${st.leased} in hand${readers ? `; ${readers}` : ""}`);
+    lines.push(
+      `  station ${st.id} (${st.host}) ${st.alive ? "alive" : "SILENT"}: ${st.committed} committed, ${st.leased} in hand${readers ? `; ${readers}` : ""}`,
+    );
   }
   return lines.join("\n");
 }
@@ -156,7 +162,8 @@ async function exportShared(store: StationStore, batchId: number, values: Statio
   let request: ExportRequest;
   if (format === "pskc" || format === "privacyidea-pskc") {
     const password = values["password-env"] === undefined ? undefined : process.env[values["password-env"]];
-    if (password === undefined || password === "") throw otpbError("INVALID_INPUT", `${format} needs --password-env VAR naming a set environment variable (the PSKC encryption password)`);
+    if (password === undefined || password === "")
+      throw otpbError("INVALID_INPUT", `${format} needs --password-env VAR naming a set environment variable (the PSKC encryption password)`);
     request = { format, protection: { kind: "password", password, keyName: values["key-name"] ?? "otpbridge" } };
   } else {
     request = { format };
@@ -186,7 +193,10 @@ async function run(store: StationStore, batchId: number, values: StationValues, 
   const display = Number(values.display ?? 30);
   aoneOf(display, "--display", [15, 30, 60, 120] as const);
   const force = values.force === true;
-  const clock = new HostClockGuard({ forceHint: "--force burns anyway", ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}) });
+  const clock = new HostClockGuard({
+    forceHint: "--force burns anyway",
+    ...(values.ntp !== undefined ? { ntp: parseServerAddress(values.ntp, "--ntp") } : {}),
+  });
   for (const line of (await clock.check(force)).overridden) io.err(`warning (--force): ${line}`);
   const batch = await store.openBatch(batchId, batchPassphrase(values, io.readStdin));
   const outbox = Outbox.open(resolve(values["data-dir"] ?? defaultDataDir()));
@@ -194,9 +204,10 @@ async function run(store: StationStore, batchId: number, values: StationValues, 
   const station = new Station({ store, batch, outbox, logger, readers: () => readersOf(engine) });
   const journal = await SharedJournal.open(station, { logger });
   const simulation = values.simulate ? simulatedBatchReaders(Number(values.readers ?? 4)) : undefined;
-  const devices = simulation === undefined
-    ? await openDevices({ simulate: false, families: parseFamilyRules(values.family), logger, hid: false, reader: values.reader })
-    : { manager: new DeviceManager({ pcsc: simulation.pcsc, families: simulation.families, logger }), close: async () => {} };
+  const devices =
+    simulation === undefined
+      ? await openDevices({ simulate: false, families: parseFamilyRules(values.family), logger, hid: false, reader: values.reader })
+      : { manager: new DeviceManager({ pcsc: simulation.pcsc, families: simulation.families, logger }), close: async () => {} };
   engine = new BatchEngine({ journal, devices: devices.manager, logger, display, reburn: values.reburn === true, checkClock: (forced) => clock.check(forced) });
   const live = io === processIo && process.stderr.isTTY === true;
   const startedAt = Date.now();

@@ -3,7 +3,12 @@ import type { DaemonClient } from "../../client/daemon-client.js";
 import type { DeviceInfo, DeviceManager } from "../../drivers/device-manager.js";
 import { describeRetry, holdStill, type HeldToken, type HoldStillOptions, type RetryEvent } from "../../drivers/hold-still.js";
 import {
-  SingleProfileSession, safeToRepeat, type SingleProfileInfo, type SingleProfileSettings, type SyncTimeOptions, type SyncTimeResult,
+  SingleProfileSession,
+  safeToRepeat,
+  type SingleProfileInfo,
+  type SingleProfileSettings,
+  type SyncTimeOptions,
+  type SyncTimeResult,
 } from "../../drivers/single-profile.js";
 import { daemonFor, refuseLocalFlags } from "../daemon-link.js";
 import { dataDirFrom } from "../journal-key.js";
@@ -57,7 +62,9 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
     io.out(SYNC_TIME_HELP);
     return 0;
   }
-  const seed: DeviceSeed | undefined = SOURCES.some((key) => values[key] !== undefined) ? readSeedInput(values, "single-profile", explicitParameters(values), io.readStdin) : undefined;
+  const seed: DeviceSeed | undefined = SOURCES.some((key) => values[key] !== undefined)
+    ? readSeedInput(values, "single-profile", explicitParameters(values), io.readStdin)
+    : undefined;
   try {
     if (seed !== undefined) checkBurnerSeedLength(seed.secret);
     if (seed !== undefined && values.check) throw otpbError("INVALID_INPUT", "--check writes nothing: it takes no seed");
@@ -72,7 +79,13 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
         await daemon.close();
       }
     }
-    const devices = await openDevices({ simulate: values.simulate === true, families: parseFamilyRules(values.family), logger: context.logger, hid: false, reader: values.reader });
+    const devices = await openDevices({
+      simulate: values.simulate === true,
+      families: parseFamilyRules(values.family),
+      logger: context.logger,
+      hid: false,
+      reader: values.reader,
+    });
     try {
       return await syncTime(await tokenAlone(devices.manager, values.reader, io, context.logger), values, settings, seed, io);
     } finally {
@@ -93,8 +106,11 @@ interface SyncTarget {
 async function tokenAlone(manager: DeviceManager, reader: string | undefined, io: CommandIo, log: Logger): Promise<SyncTarget> {
   const target = chooseToken(manager.list(), reader);
   const logger = log.child({ reader: target.reader });
-  const info: SingleProfileInfo = await withTokenSession(manager, target.reader, async (t) =>
-    (await SingleProfileSession.open(t, { logger, expectSerial: target.serial! })).info);
+  const info: SingleProfileInfo = await withTokenSession(
+    manager,
+    target.reader,
+    async (t) => (await SingleProfileSession.open(t, { logger, expectSerial: target.serial! })).info,
+  );
   const held = { reader: target.reader, serial: target.serial! };
   return { reader: target.reader, info: { ...info, model: info.model.name }, sync: (options) => syncHoldingStill(manager, held, options, io, logger) };
 }
@@ -108,14 +124,20 @@ async function tokenThroughDaemon(daemon: DaemonClient, reader: string | undefin
   const { session } = await daemon.call<{ session: string }>("device.acquire", { id: target.id, previous: null });
   const info = await daemon.call<SyncTarget["info"]>("token.info", { session });
   return {
-    reader: target.reader, info,
+    reader: target.reader,
+    info,
     sync: async (options) => {
       const stopRetries = daemon.on("token.retrying", (event) => io.err(describeRetry(event as RetryEvent)));
       try {
         // The local check before the confirmation already said what --force overrode.
         const { warnings: _repeated, ...result } = await daemon.call<SyncTimeResult & { warnings?: string[] }>("token.syncTime", {
-          session, algorithm: options.algorithm, period: options.period, display: options.display, confirmSeedWipe: options.confirmSeedWipe === true,
-          force, ...(options.reseed !== undefined ? { seed: Buffer.from(options.reseed).toString("hex"), seedEncoding: "hex" } : {}),
+          session,
+          algorithm: options.algorithm,
+          period: options.period,
+          display: options.display,
+          confirmSeedWipe: options.confirmSeedWipe === true,
+          force,
+          ...(options.reseed !== undefined ? { seed: Buffer.from(options.reseed).toString("hex"), seedEncoding: "hex" } : {}),
         });
         return result;
       } finally {
@@ -125,24 +147,38 @@ async function tokenThroughDaemon(daemon: DaemonClient, reader: string | undefin
   };
 }
 
-type SyncValues = Parameters<typeof checkClockBeforeWriting>[0] & { check?: boolean | undefined; json?: boolean | undefined; yes?: boolean | undefined; "wipe-seed"?: boolean | undefined };
+type SyncValues = Parameters<typeof checkClockBeforeWriting>[0] & {
+  check?: boolean | undefined;
+  json?: boolean | undefined;
+  yes?: boolean | undefined;
+  "wipe-seed"?: boolean | undefined;
+};
 
 /** `sync-time` on the chosen token: --check, or the confirmed clock write. */
 async function syncTime(target: SyncTarget, values: SyncValues, settings: SingleProfileSettings, seed: DeviceSeed | undefined, io: CommandIo): Promise<number> {
   const { info } = target;
   const drift = `${info.driftSeconds >= 0 ? "+" : ""}${info.driftSeconds} s`;
   if (values.check) {
-    if (values.json) io.out(JSON.stringify({ reader: target.reader, serial: info.serial, model: info.model, clock: info.clock, driftSeconds: info.driftSeconds }, null, 2));
+    if (values.json)
+      io.out(JSON.stringify({ reader: target.reader, serial: info.serial, model: info.model, clock: info.clock, driftSeconds: info.driftSeconds }, null, 2));
     else io.out(`${info.model} ${info.serial}: clock ${new Date(info.clock * 1000).toISOString()}, drift ${drift}`);
     return 0;
   }
   await checkClockBeforeWriting(values, io);
   let confirmSeedWipe = values["wipe-seed"] === true;
   if (info.restrictedSync && !confirmSeedWipe && io.isInteractive?.() === true) {
-    await confirm(io, `The ${info.model} ${info.serial} ERASES ITS SEED when its clock is set${seed === undefined ? ", and no seed was given to burn again" : ""}. Continue?`, false);
+    await confirm(
+      io,
+      `The ${info.model} ${info.serial} ERASES ITS SEED when its clock is set${seed === undefined ? ", and no seed was given to burn again" : ""}. Continue?`,
+      false,
+    );
     confirmSeedWipe = true;
   } else {
-    await confirm(io, `Set the clock of the ${info.model} ${info.serial} (drift ${drift}) and re-send ${settings.algorithm}, ${settings.period} s, display ${settings.display} s?`, values.yes === true);
+    await confirm(
+      io,
+      `Set the clock of the ${info.model} ${info.serial} (drift ${drift}) and re-send ${settings.algorithm}, ${settings.period} s, display ${settings.display} s?`,
+      values.yes === true,
+    );
   }
   const result = await target.sync({ ...settings, confirmSeedWipe, ...(seed !== undefined ? { reseed: seed.secret } : {}) });
   if (values.json) {
@@ -164,15 +200,25 @@ async function syncTime(target: SyncTarget, values: SyncValues, settings: Single
  * @throws OtpbridgeError as SingleProfileSession.syncTime, after the retries.
  */
 export function syncHoldingStill(
-  manager: DeviceManager, target: HeldToken, options: SyncTimeOptions, io: CommandIo, logger: Logger,
+  manager: DeviceManager,
+  target: HeldToken,
+  options: SyncTimeOptions,
+  io: CommandIo,
+  logger: Logger,
   retry: Pick<HoldStillOptions<ApduTransport>, "attempts" | "waitMs"> = {},
 ): Promise<SyncTimeResult> {
-  return holdStill(manager, target, async (transport: ApduTransport) => {
-    const session = await SingleProfileSession.open(transport, { logger, expectSerial: target.serial });
-    return session.syncTime(options);
-  }, (error) => safeToRepeat(error, { seedFollows: options.reseed !== undefined }), {
-    ...retry,
-    connect: (fn) => withTokenSession(manager, target.reader, fn),
-    onRetry: (event) => io.err(describeRetry(event)),
-  });
+  return holdStill(
+    manager,
+    target,
+    async (transport: ApduTransport) => {
+      const session = await SingleProfileSession.open(transport, { logger, expectSerial: target.serial });
+      return session.syncTime(options);
+    },
+    (error) => safeToRepeat(error, { seedFollows: options.reseed !== undefined }),
+    {
+      ...retry,
+      connect: (fn) => withTokenSession(manager, target.reader, fn),
+      onRetry: (event) => io.err(describeRetry(event)),
+    },
+  );
 }

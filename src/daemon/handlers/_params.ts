@@ -82,7 +82,9 @@ export function optionalSeed(params: Record<string, unknown>, family: DeviceFami
 
 /** Runs `fn` on the device of the `session` param, in the core (one call in flight per session). */
 export function onSession<T>(
-  core: DaemonCore, params: Record<string, unknown>, client: ClientContext,
+  core: DaemonCore,
+  params: Record<string, unknown>,
+  client: ClientContext,
   fn: (link: DeviceLink, device: DeviceInfo) => Promise<T>,
 ): Promise<T> {
   return core.call(client.id, text(params, "session", 64), fn);

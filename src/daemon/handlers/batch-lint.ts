@@ -57,7 +57,8 @@ export function lintBatchCsv(csv: string): { rows: LintRow[]; problems: LintProb
     throw error;
   }
   const [header, ...body] = records;
-  if (header === undefined || body.length === 0) return { rows: [], problems: [problemOf(new OtpbridgeError("INVALID_INPUT", "the CSV needs a header row and at least one item row"), 1)] };
+  if (header === undefined || body.length === 0)
+    return { rows: [], problems: [problemOf(new OtpbridgeError("INVALID_INPUT", "the CSV needs a header row and at least one item row"), 1)] };
   if (body.length > MAX_ROWS) return { rows: [], problems: [problemOf(new OtpbridgeError("INVALID_INPUT", `a batch holds at most ${MAX_ROWS} items`), 1)] };
   // The header on its own, with one empty row (an item with a generated seed): its problems are the file's.
   try {
@@ -74,7 +75,14 @@ export function lintBatchCsv(csv: string): { rows: LintRow[]; problems: LintProb
     try {
       parsed = parseBatchCsv(stringify([header, record]), "lint");
       const item = parsed.items[0]!;
-      rows.push({ line, label: item.label ?? null, algorithm: item.algorithm ?? "SHA1", digits: item.digits ?? 6, period: item.period ?? 30, secret: item.seed === undefined ? "generated" : "given" });
+      rows.push({
+        line,
+        label: item.label ?? null,
+        algorithm: item.algorithm ?? "SHA1",
+        digits: item.digits ?? 6,
+        period: item.period ?? 30,
+        secret: item.seed === undefined ? "generated" : "given",
+      });
     } catch (error) {
       problems.push(problemOf(error, line));
       rows.push({ line, label: record[labelColumn]?.slice(0, 256) || null, algorithm: "", digits: 0, period: 0, secret: null });

@@ -39,7 +39,9 @@ function listedItems(raw: unknown, name: string): ParsedBatch {
     raw.forEach((entry, i) => {
       const p = objectParams(entry);
       const explicit = {
-        algorithm: optionalOneOf(p, "algorithm", ALGORITHMS), period: optionalOneOf(p, "period", PERIODS), digits: optionalOneOf(p, "digits", [6] as const),
+        algorithm: optionalOneOf(p, "algorithm", ALGORITHMS),
+        period: optionalOneOf(p, "period", PERIODS),
+        digits: optionalOneOf(p, "digits", [6] as const),
       };
       const label = optionalText(p, "label", 256);
       // A seed given as an otpauth URI brings its own parameters (and its account name as the label).
@@ -48,7 +50,8 @@ function listedItems(raw: unknown, name: string): ParsedBatch {
       const itemLabel = label ?? given?.label?.slice(0, 256);
       const parameters = given ?? explicit;
       batch.items.push({
-        ...(seed !== undefined ? { seed } : {}), ...(itemLabel ? { label: itemLabel } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+        ...(itemLabel ? { label: itemLabel } : {}),
         ...(parameters.algorithm !== undefined ? { algorithm: parameters.algorithm as (typeof ALGORITHMS)[number] } : {}),
         ...(parameters.period !== undefined ? { period: parameters.period } : {}),
         ...(parameters.digits !== undefined ? { digits: parameters.digits } : {}),
@@ -165,7 +168,12 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTabl
  * Runs the batch after the host-clock check (refused before any tap unless `force`; then every
  * tap is checked again, since a batch can run for hours).
  */
-async function runFrom(s: DaemonServices, engine: BatchEngine, raw: unknown, from: readonly BatchState[]): Promise<{ batch: BatchRecord; warnings?: string[] }> {
+async function runFrom(
+  s: DaemonServices,
+  engine: BatchEngine,
+  raw: unknown,
+  from: readonly BatchState[],
+): Promise<{ batch: BatchRecord; warnings?: string[] }> {
   const params = objectParams(raw);
   const id = batchId(params);
   const force = flag(params, "force", false);

@@ -44,7 +44,9 @@ export function journalMethods(s: DaemonServices): MethodTable {
         // itemId: one burn's seed (the console's enrolment QR after a generated single burn).
         const itemId = params.itemId === undefined ? undefined : int(params, "itemId", 1, Number.MAX_SAFE_INTEGER);
         // The one place a seed leaves the daemon: committed items only, as otpauth URIs.
-        const uris = s.journal.withCommittedSeeds(batchId, (items) => formatOtpauthUris(itemId === undefined ? items : items.filter((i) => i.itemId === itemId)));
+        const uris = s.journal.withCommittedSeeds(batchId, (items) =>
+          formatOtpauthUris(itemId === undefined ? items : items.filter((i) => i.itemId === itemId)),
+        );
         s.log.info("journal exported", { batchId, ...(itemId !== undefined ? { itemId } : {}), client: client.id });
         return { format: "otpauth", uris: uris.split("\n").filter((line) => line !== "") };
       },

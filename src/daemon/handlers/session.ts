@@ -78,7 +78,8 @@ export function sessionMethods(s: DaemonServices): MethodTable {
     "pairing.request": {
       capability: null,
       handler: (raw, client) => {
-        if (client.kind !== "browser" || client.origin === undefined) throw otpbError("INVALID_INPUT", "native clients are the daemon's own user; pairing is for browser origins");
+        if (client.kind !== "browser" || client.origin === undefined)
+          throw otpbError("INVALID_INPUT", "native clients are the daemon's own user; pairing is for browser origins");
         const params = objectParams(raw);
         const capabilities = parseCapabilities(params.capabilities ?? ["read"]);
         const pending = s.pairingRequests.request(client.id, client.origin, capabilities, (approval, secret) => {
@@ -93,7 +94,9 @@ export function sessionMethods(s: DaemonServices): MethodTable {
       capability: null,
       nativeOnly: true,
       handler: () => ({
-        pending: s.pairingRequests.list().map(({ code, origin, capabilities, createdAt }) => ({ code, origin, capabilities, createdAt, expiresAt: createdAt + PAIRING_TTL_MS })),
+        pending: s.pairingRequests
+          .list()
+          .map(({ code, origin, capabilities, createdAt }) => ({ code, origin, capabilities, createdAt, expiresAt: createdAt + PAIRING_TTL_MS })),
         approved: s.pairings.list().map(({ origin, capabilities, approvedAt }) => ({ origin, capabilities, approvedAt })),
       }),
     },

@@ -23,7 +23,9 @@ import type { DaemonServices } from "./_services.js";
  */
 export function apduOf(link: DeviceLink, device: DeviceInfo, family: DeviceInfo["family"]): DeviceLink & { kind: "apdu" } {
   if (device.family !== family || link.kind !== "apdu") {
-    throw otpbError("WRONG_FAMILY", `this method needs a ${family} device; ${device.id} is ${device.family ?? "unidentified"}`, { detail: { family: device.family } });
+    throw otpbError("WRONG_FAMILY", `this method needs a ${family} device; ${device.id} is ${device.family ?? "unidentified"}`, {
+      detail: { family: device.family },
+    });
   }
   return link;
 }
@@ -84,9 +86,16 @@ export function tokenMethods(s: DaemonServices): MethodTable {
           // The token's clock is set from the host's: refused before anything is claimed or sent.
           const clock = await s.hostClock.check(force);
           const result = await burnOneToken({
-            records: s.journal, log: s.log, algorithm, period, display, forgetSeed: seed !== undefined && !keepSeed,
-            ...(seed !== undefined ? { seed: seed.secret } : {}), ...(label !== undefined ? { label } : {}),
-            run: (attempt) => s.core.call(client.id, session, (link, device) => attempt(apduOf(link, device, "single-profile").transport), retrying(client, session, true)),
+            records: s.journal,
+            log: s.log,
+            algorithm,
+            period,
+            display,
+            forgetSeed: seed !== undefined && !keepSeed,
+            ...(seed !== undefined ? { seed: seed.secret } : {}),
+            ...(label !== undefined ? { label } : {}),
+            run: (attempt) =>
+              s.core.call(client.id, session, (link, device) => attempt(apduOf(link, device, "single-profile").transport), retrying(client, session, true)),
           });
           return clock.overridden.length > 0 ? { ...result, warnings: clock.overridden } : result;
         } finally {
@@ -106,15 +115,25 @@ export function tokenMethods(s: DaemonServices): MethodTable {
           if (seed !== undefined) checkBurnerSeedLength(seed.secret);
           const settings = {
             algorithm: (seed?.algorithm ?? explicit.algorithm ?? "SHA1") as (typeof ALGORITHMS)[number],
-            period: (seed?.period ?? explicit.period ?? 30) as (typeof PERIODS)[number], display,
-            confirmSeedWipe: flag(params, "confirmSeedWipe", false), ...(seed !== undefined ? { reseed: seed.secret } : {}),
+            period: (seed?.period ?? explicit.period ?? 30) as (typeof PERIODS)[number],
+            display,
+            confirmSeedWipe: flag(params, "confirmSeedWipe", false),
+            ...(seed !== undefined ? { reseed: seed.secret } : {}),
           };
           const clock = await s.hostClock.check(force);
           // A clock write alone on a restricted model erases the seed: not repeated unless the seed follows (safeToRepeat).
-          const result = await s.core.call(client.id, session, async (link, device) => {
-            const token = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport, { logger: s.log, ...(device.serial !== null ? { expectSerial: device.serial } : {}) });
-            return token.syncTime(settings);
-          }, retrying(client, session, seed !== undefined));
+          const result = await s.core.call(
+            client.id,
+            session,
+            async (link, device) => {
+              const token = await SingleProfileSession.open(apduOf(link, device, "single-profile").transport, {
+                logger: s.log,
+                ...(device.serial !== null ? { expectSerial: device.serial } : {}),
+              });
+              return token.syncTime(settings);
+            },
+            retrying(client, session, seed !== undefined),
+          );
           return clock.overridden.length > 0 ? { ...result, warnings: clock.overridden } : result;
         } finally {
           seed?.secret.fill(0);

@@ -45,7 +45,9 @@ export function lintItems(items: readonly CommittedSeed[], target: ExportTarget)
   if (target === "duo") {
     const digits = new Set(items.map((i) => i.digits));
     if (digits.size > 1) {
-      problems.push({ message: `a Duo import takes one token type per paste; this batch mixes ${[...digits].sort().join(" and ")} digits: export them separately` });
+      problems.push({
+        message: `a Duo import takes one token type per paste; this batch mixes ${[...digits].sort().join(" and ")} digits: export them separately`,
+      });
     }
   }
   return problems;
@@ -71,7 +73,8 @@ export function lintText(text: string, target: ExportTarget, count: number): Lin
     case "pingid": {
       const parsed = JSON.parse(text) as { value?: unknown[]; tokens?: unknown[] };
       const records = target === "graph-json" ? parsed.value : parsed.tokens;
-      if (!Array.isArray(records) || records.length !== count) problems.push({ message: `the ${TARGET_CAPABILITIES[target].title} body does not hold ${count} tokens` });
+      if (!Array.isArray(records) || records.length !== count)
+        problems.push({ message: `the ${TARGET_CAPABILITIES[target].title} body does not hold ${count} tokens` });
       break;
     }
     case "pskc":

@@ -5,7 +5,7 @@
  * connection string (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`, as libpq reads them) or from
  * {@link StoreConnectOptions.tls}, which wins.
  */
-import pg from "pg";
+import type pg from "pg";
 import type { ConnectionOptions } from "node:tls";
 import { otpbError, OtpbridgeError } from "../../lib/errors.js";
 

@@ -49,18 +49,18 @@ export function prepareBatch(input: BatchInput): { prepared: PreparedItem[]; par
 
 /** Inserts items with seeds sealed to (batch uid, batch id, item id); ids are reserved first for the AAD. */
 export async function insertItems(db: Db, vault: SeedVault, batch: SharedBatchRow, items: PreparedItem[], offset: number): Promise<void> {
-  const { rows } = await db.query<{ id: number }>(
-    "SELECT nextval(pg_get_serial_sequence('otpb_items', 'id'))::int AS id FROM generate_series(1, $1)",
-    [items.length],
-  );
+  const { rows } = await db.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('otpb_items', 'id'))::int AS id FROM generate_series(1, $1)", [
+    items.length,
+  ]);
   const columns: unknown[][] = [[], [], [], [], [], [], [], []];
   items.forEach((item, i) => {
     const itemId = rows[i]!.id;
     const seed = item.seed ?? new Uint8Array(randomBytes(20));
     try {
       const { nonce, sealed } = vault.seal(seed, { journalId: batch.uid, batchId: batch.id, itemId });
-      [itemId, offset + i, item.label, item.params.algorithm, item.params.digits, item.params.period, Buffer.from(nonce), Buffer.from(sealed)]
-        .forEach((value, c) => columns[c]!.push(value));
+      [itemId, offset + i, item.label, item.params.algorithm, item.params.digits, item.params.period, Buffer.from(nonce), Buffer.from(sealed)].forEach(
+        (value, c) => columns[c]!.push(value),
+      );
     } finally {
       if (item.seed === undefined) seed.fill(0);
     }

@@ -108,11 +108,10 @@ export async function migrate(pool: pg.Pool): Promise<void> {
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
     if ((error as { code?: string }).code === "42501") {
-      throw otpbError(
-        "STORE_VERSION",
-        `the shared store's schema is older than version ${SCHEMA_VERSION} and this role may not upgrade it`,
-        { detail: { expected: SCHEMA_VERSION }, cause: error },
-      );
+      throw otpbError("STORE_VERSION", `the shared store's schema is older than version ${SCHEMA_VERSION} and this role may not upgrade it`, {
+        detail: { expected: SCHEMA_VERSION },
+        cause: error,
+      });
     }
     throw error;
   } finally {
@@ -134,9 +133,7 @@ async function currentVersion(db: pg.Pool | pg.PoolClient): Promise<number> {
 }
 
 function newerSchema(version: number): Error {
-  return otpbError(
-    "STORE_VERSION",
-    `the shared store's schema is version ${version}; this otpbridge knows up to ${SCHEMA_VERSION}`,
-    { detail: { found: version, expected: SCHEMA_VERSION } },
-  );
+  return otpbError("STORE_VERSION", `the shared store's schema is version ${version}; this otpbridge knows up to ${SCHEMA_VERSION}`, {
+    detail: { found: version, expected: SCHEMA_VERSION },
+  });
 }

@@ -191,11 +191,19 @@ export class SharedBatch {
           const outcome = resumable ? ("resumed" as const) : ("reburn" as const);
           seed = this.#openSeed(mine);
           const item = await this.#bind(db, mine.id, request);
-          await logChange(db, this.batchId, mine.id, store.station, `item.${outcome}`, {
-            serial: request.serial,
-            from: mine.state,
-            fence: item.fence,
-          }, "claimed");
+          await logChange(
+            db,
+            this.batchId,
+            mine.id,
+            store.station,
+            `item.${outcome}`,
+            {
+              serial: request.serial,
+              from: mine.state,
+              fence: item.fence,
+            },
+            "claimed",
+          );
           return { outcome, item, lease: leaseOf(item), seed, superseded: [] };
         }
 
@@ -227,12 +235,20 @@ export class SharedBatch {
         }
         seed = this.#openSeed(row);
         const item = await this.#bind(db, row.id, request);
-        await logChange(db, this.batchId, row.id, store.station, "item.claimed", {
-          serial: request.serial,
-          position: row.position,
-          fence: item.fence,
-          superseded: conflicts,
-        }, "claimed");
+        await logChange(
+          db,
+          this.batchId,
+          row.id,
+          store.station,
+          "item.claimed",
+          {
+            serial: request.serial,
+            position: row.position,
+            fence: item.fence,
+            superseded: conflicts,
+          },
+          "claimed",
+        );
         return { outcome: "claimed" as const, item, lease: leaseOf(item), seed, superseded: conflicts };
       });
     } catch (error) {
@@ -252,8 +268,17 @@ export class SharedBatch {
               attempts = attempts + 1, claimed_at = now(), burned_at = NULL, verified_at = NULL,
               committed_at = NULL, updated_at = now()
        WHERE id = $1 RETURNING *`,
-      [itemId, request.serial, request.manufacturer ?? null, DEFAULT_MANUFACTURER, request.model ?? null,
-        store.station, store.session, request.reader ?? null, store.leaseMs],
+      [
+        itemId,
+        request.serial,
+        request.manufacturer ?? null,
+        DEFAULT_MANUFACTURER,
+        request.model ?? null,
+        store.station,
+        store.session,
+        request.reader ?? null,
+        store.leaseMs,
+      ],
     );
     return sharedItemRecord(rows[0]!);
   }
@@ -273,9 +298,7 @@ export class SharedBatch {
   ): Promise<SharedItemRecord> {
     const store = this.#store;
     // Every step the station takes renews its lease, unless the step ends it.
-    const renew = set.includes("lease_expires_at")
-      ? ""
-      : `, lease_expires_at = now() + ${Number(store.leaseMs)} * interval '1 millisecond'`;
+    const renew = set.includes("lease_expires_at") ? "" : `, lease_expires_at = now() + ${Number(store.leaseMs)} * interval '1 millisecond'`;
     // One statement (so one round trip, and atomic on its own): the fenced update, its event and
     // its NOTIFY, which only exist when the update matched.
     const n = 3 + extra.length;
@@ -301,10 +324,7 @@ export class SharedBatch {
   }
 
   #openSeed(row: SharedItemRow): Uint8Array {
-    return this.#vault.open(
-      { nonce: row.seed_nonce, sealed: row.seed_sealed },
-      { journalId: this.#uid, batchId: row.batch_id, itemId: row.id },
-    );
+    return this.#vault.open({ nonce: row.seed_nonce, sealed: row.seed_sealed }, { journalId: this.#uid, batchId: row.batch_id, itemId: row.id });
   }
 }
 
@@ -321,9 +341,13 @@ async function refusal(db: Db, lease: Lease, from: readonly SharedItemState[], k
   const row = rows[0];
   if (row === undefined) return otpbError("ITEM_NOT_FOUND", `no item ${lease.itemId} in the shared store`, { detail: { itemId: lease.itemId } });
   if (row.fence === null || Number(row.fence) !== lease.fence) {
-    return otpbError("LEASE_LOST", `item ${lease.itemId}: fence ${lease.fence} is stale (the item is ${row.state}, held by ${row.station ?? "no station"}); not ${kind}`, {
-      detail: { itemId: lease.itemId, fence: lease.fence, current: row.fence === null ? null : Number(row.fence), state: row.state },
-    });
+    return otpbError(
+      "LEASE_LOST",
+      `item ${lease.itemId}: fence ${lease.fence} is stale (the item is ${row.state}, held by ${row.station ?? "no station"}); not ${kind}`,
+      {
+        detail: { itemId: lease.itemId, fence: lease.fence, current: row.fence === null ? null : Number(row.fence), state: row.state },
+      },
+    );
   }
   return otpbError("ITEM_STATE", `item ${lease.itemId} is ${row.state}; it cannot be ${kind} (expects ${from.join(" or ")})`, {
     detail: { itemId: lease.itemId, state: row.state, to: kind },

@@ -101,9 +101,13 @@ export class SharedJournal {
     this.#own(batchId);
     const result = await this.station.claimNext({ ...token, ...(options.reburn ? { reburn: true } : {}) });
     if (result.outcome === "leased-elsewhere") {
-      throw otpbError("ITEM_STATE", `token ${token.serial} is being burned at station ${result.item.station ?? "?"}; wait for its lease to run out, or tap it there`, {
-        detail: { itemId: result.item.id, station: result.item.station },
-      });
+      throw otpbError(
+        "ITEM_STATE",
+        `token ${token.serial} is being burned at station ${result.item.station ?? "?"}; wait for its lease to run out, or tap it there`,
+        {
+          detail: { itemId: result.item.id, station: result.item.station },
+        },
+      );
     }
     if (result.outcome === "exhausted" || result.outcome === "serial-in-other-batch") return result;
     this.#items.set(result.item.id, result.item);

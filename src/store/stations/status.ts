@@ -7,10 +7,9 @@ const ALIVE_LEASES = 3;
 
 export async function batchStatus(db: Db, batch: SharedBatchRecord, leaseMs: number): Promise<SharedBatchStatus> {
   const counts = Object.fromEntries(SHARED_ITEM_STATES.map((s) => [s, 0])) as Record<SharedItemState, number>;
-  const byState = await db.query<{ state: SharedItemState; n: number }>(
-    "SELECT state, count(*)::int AS n FROM otpb_items WHERE batch_id = $1 GROUP BY state",
-    [batch.id],
-  );
+  const byState = await db.query<{ state: SharedItemState; n: number }>("SELECT state, count(*)::int AS n FROM otpb_items WHERE batch_id = $1 GROUP BY state", [
+    batch.id,
+  ]);
   for (const { state, n } of byState.rows) counts[state] = n;
   const total = byState.rows.reduce((sum, r) => sum + r.n, 0);
   const open = counts.pending + counts.claimed + counts.burned + counts.verified + counts["needs-check"];

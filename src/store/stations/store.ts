@@ -76,9 +76,12 @@ export class StationStore extends EventEmitter {
     pool.on("error", (error) => store.#lost(error));
     try {
       await migrate(pool);
-      await store.query("register this station", `INSERT INTO otpb_stations (id, session, host) VALUES ($1, $2, $3)
+      await store.query(
+        "register this station",
+        `INSERT INTO otpb_stations (id, session, host) VALUES ($1, $2, $3)
          ON CONFLICT (id) DO UPDATE SET session = $2, host = $3, readers = '[]', started_at = now(), heartbeat_at = now()`,
-        [station, store.session, hostname()]);
+        [station, store.session, hostname()],
+      );
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw storeError(error, "connect");
@@ -150,10 +153,7 @@ export class StationStore extends EventEmitter {
           detail: { batchId, state: batch.state, action },
         });
       }
-      const updated = await db.query<SharedBatchRow>(
-        "UPDATE otpb_batches SET state = $2, updated_at = now() WHERE id = $1 RETURNING *",
-        [batchId, to],
-      );
+      const updated = await db.query<SharedBatchRow>("UPDATE otpb_batches SET state = $2, updated_at = now() WHERE id = $1 RETURNING *", [batchId, to]);
       await logEvent(db, batchId, null, this.station, `batch.${action}`, { from: batch.state, to });
       return sharedBatchRecord(updated.rows[0]!);
     });
@@ -172,11 +172,7 @@ export class StationStore extends EventEmitter {
   /** The items in position order, without seeds. */
   async items(batchId: number): Promise<SharedItemRecord[]> {
     await this.#batchRow(batchId);
-    const { rows } = await this.query<SharedItemRow>(
-      "list items",
-      "SELECT * FROM otpb_items WHERE batch_id = $1 ORDER BY position",
-      [batchId],
-    );
+    const { rows } = await this.query<SharedItemRow>("list items", "SELECT * FROM otpb_items WHERE batch_id = $1 ORDER BY position", [batchId]);
     return rows.map(sharedItemRecord);
   }
 
@@ -193,10 +189,12 @@ export class StationStore extends EventEmitter {
    */
   async heartbeat(readers: StationReader[], batchId: number | null = null): Promise<void> {
     await this.tx("send a heartbeat", async (db) => {
-      const { rowCount } = await db.query(
-        "UPDATE otpb_stations SET heartbeat_at = now(), readers = $3, batch_id = $4 WHERE id = $1 AND session = $2",
-        [this.station, this.session, JSON.stringify(readers), batchId],
-      );
+      const { rowCount } = await db.query("UPDATE otpb_stations SET heartbeat_at = now(), readers = $3, batch_id = $4 WHERE id = $1 AND session = $2", [
+        this.station,
+        this.session,
+        JSON.stringify(readers),
+        batchId,
+      ]);
       if (rowCount === 0) {
         throw otpbError("LEASE_LOST", `station ${this.station} was registered again by another process`, {
           detail: { station: this.station },
@@ -337,8 +335,7 @@ export async function logChange(db: Db, batchId: number, itemId: number, station
   await db.query(
     `WITH e AS (INSERT INTO otpb_events (batch_id, item_id, station, kind, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id)
      SELECT pg_notify($6, $7) FROM e`,
-    [batchId, itemId, station, kind, JSON.stringify(detail), PROGRESS_CHANNEL,
-      JSON.stringify({ b: batchId, i: itemId, s: state, st: station })],
+    [batchId, itemId, station, kind, JSON.stringify(detail), PROGRESS_CHANNEL, JSON.stringify({ b: batchId, i: itemId, s: state, st: station })],
   );
 }
 

@@ -2,25 +2,8 @@
 import type { BatchState, SerialConflict, TokenRef, TotpParams } from "../types.js";
 
 /** The journal's item states, plus `needs-check`: a lease ran out after a byte may have reached a token. */
-export type SharedItemState =
-  | "pending"
-  | "claimed"
-  | "burned"
-  | "verified"
-  | "committed"
-  | "failed"
-  | "needs-check"
-  | "superseded";
-export const SHARED_ITEM_STATES: readonly SharedItemState[] = [
-  "pending",
-  "claimed",
-  "burned",
-  "verified",
-  "committed",
-  "failed",
-  "needs-check",
-  "superseded",
-];
+export type SharedItemState = "pending" | "claimed" | "burned" | "verified" | "committed" | "failed" | "needs-check" | "superseded";
+export const SHARED_ITEM_STATES: readonly SharedItemState[] = ["pending", "claimed", "burned", "verified", "committed", "failed", "needs-check", "superseded"];
 
 /** What a station holds while it works on an item; every update of the item carries it. */
 export interface Lease {

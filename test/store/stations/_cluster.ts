@@ -39,10 +39,7 @@ export async function testDb(options: ClusterOptions = {}): Promise<TestDb> {
       return store;
     },
     async expire(itemIds) {
-      await admin.query(
-        "UPDATE otpb_items SET lease_expires_at = now() - interval '1 second' WHERE id = ANY ($1) AND lease_expires_at IS NOT NULL",
-        [itemIds],
-      );
+      await admin.query("UPDATE otpb_items SET lease_expires_at = now() - interval '1 second' WHERE id = ANY ($1) AND lease_expires_at IS NOT NULL", [itemIds]);
     },
     async close() {
       for (const store of db.stores) await store.close();

@@ -42,14 +42,23 @@ describe.skipIf(missing !== undefined)("stations store: progress and outages", (
     const feed = await ProgressFeed.start(watcher, record.id, (s) => seen.push(s), { pollMs: 200, debounceMs: 20 });
     expect(feed.mode).toBe("listen");
 
-    await worker.heartbeat([{ name: "Reader 1", activity: "idle" }, { name: "Reader 2", activity: "burning", serial: "66000001" }], record.id);
+    await worker.heartbeat(
+      [
+        { name: "Reader 1", activity: "idle" },
+        { name: "Reader 2", activity: "burning", serial: "66000001" },
+      ],
+      record.id,
+    );
     const claim = await batch.claim({ serial: "66000001", reader: "Reader 2" });
     if (!("seed" in claim)) throw new Error(claim.outcome);
     claim.seed.fill(0);
     const live = await until(seen, (s) => s.counts.claimed === 1);
     const station = live.stations.find((s) => s.id === "work");
     expect(station).toMatchObject({ alive: true, leased: 1 });
-    expect(station?.readers).toEqual([{ name: "Reader 1", activity: "idle" }, { name: "Reader 2", activity: "burning", serial: "66000001" }]);
+    expect(station?.readers).toEqual([
+      { name: "Reader 1", activity: "idle" },
+      { name: "Reader 2", activity: "burning", serial: "66000001" },
+    ]);
 
     // The server goes away: operations fail plainly, the store says it is unavailable, the feed polls.
     const unavailable = once(worker, "unavailable");
@@ -67,7 +76,14 @@ describe.skipIf(missing !== undefined)("stations store: progress and outages", (
     const available = once(worker, "available");
     let back = false;
     for (let i = 0; i < 100 && !back; i++) {
-      back = await batch.claim({ serial: "66000002" }).then((r) => ("seed" in r ? (r.seed.fill(0), true) : false), () => false);
+      back = await batch.claim({ serial: "66000002" }).then(
+        (r) => {
+          if (!("seed" in r)) return false;
+          r.seed.fill(0);
+          return true;
+        },
+        () => false,
+      );
       if (!back) await sleep(100);
     }
     expect(back).toBe(true);
@@ -87,7 +103,13 @@ describe.skipIf(missing !== undefined)("stations store: progress and outages", (
     await lost;
     db.cluster.start();
     for (let i = 0; i < 100; i++) {
-      if (await store.query("probe", "SELECT 1").then(() => true, () => false)) break;
+      if (
+        await store.query("probe", "SELECT 1").then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       await sleep(100);
     }
     expect(store.available).toBe(true);

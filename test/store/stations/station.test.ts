@@ -41,7 +41,13 @@ async function station(name: string, batchId?: number): Promise<{ station: Stati
 /** Waits until a round trip to the (restarted) server succeeds. */
 async function reachable(store: StationStore): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (await store.query("probe", "SELECT 1").then(() => true, () => false)) return;
+    if (
+      await store.query("probe", "SELECT 1").then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await sleep(100);
   }
   throw new Error("the server did not come back");

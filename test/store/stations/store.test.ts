@@ -239,7 +239,13 @@ describe.skipIf(missing !== undefined)("stations store on PostgreSQL", () => {
     expect(dump.includes("otpb_items")).toBe(true);
     for (const seed of seeds) {
       const hex = seed.toString("hex");
-      const forms = [seed, Buffer.from(hex), Buffer.from(hex.toUpperCase()), Buffer.from(base32(seed).replace(/=+$/, "")), Buffer.from(seed.toString("base64").replace(/=+$/, ""))];
+      const forms = [
+        seed,
+        Buffer.from(hex),
+        Buffer.from(hex.toUpperCase()),
+        Buffer.from(base32(seed).replace(/=+$/, "")),
+        Buffer.from(seed.toString("base64").replace(/=+$/, "")),
+      ];
       for (const form of forms) expect(dump.includes(form)).toBe(false);
     }
     expect(dump.includes(Buffer.from(PASSPHRASE))).toBe(false);
