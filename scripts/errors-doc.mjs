@@ -67,7 +67,7 @@ const GENERATED =
 const EXIT_CODES = `Exit codes: 0 success; 2 the input or the request (fix the command); 3 the device refused or answered
 unexpectedly; 4 the card or reader went away; 65 a journal or seed store that is damaged or foreign;
 69 a service is missing (pcscd, libusb, NTP); 70 a bug; 74 disk I/O; 75 busy or timed out (try again);
-77 keys and permissions.`;
+77 keys and permissions; 78 the configuration file.`;
 
 export function renderErrorsDoc(sources) {
   const rows = parseReasons(sources).map((r) => `| \`${r.reason}\` | ${r.exitCode} | ${r.rpcCode} | ${cell(r.meaning)} |`);

@@ -2,7 +2,7 @@
  * The CLI's exit code for each error reason (docs/ERRORS.md lists them): 2 the input (fix the
  * command); 3 the device refused or answered unexpectedly; 4 the card or reader went away; 65 a
  * journal or seed store that is damaged or foreign; 69 a service is missing; 70 a bug; 74 disk I/O;
- * 75 busy or timed out (try again); 77 keys and permissions.
+ * 75 busy or timed out (try again); 77 keys and permissions; 78 the configuration file.
  */
 import { reasonOf, type Reason } from "../lib/errors.js";
 

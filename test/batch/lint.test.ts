@@ -43,7 +43,7 @@ describe("batch.lint", () => {
     expect(header.rows).toEqual([]);
     expect(header.problems).toHaveLength(1);
     expect(header.problems[0]).toMatchObject({ line: 1, reason: "INVALID_INPUT" });
-    expect(header.problems[0]!.message).toContain("unknown CSV column");
+    expect(header.problems[0]!.message).toContain("is not a known column");
     const broken = lintBatchCsv(`upn,secret\na,${GOOD}\nb,"${GOOD}\n`);
     expect(broken.problems).toHaveLength(1);
     expect(broken.problems[0]!.reason).toBe("INVALID_INPUT");

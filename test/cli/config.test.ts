@@ -47,7 +47,7 @@ describe("daemon configuration file", () => {
     const r = await runCli(["daemon", "--print-config"]);
     expect(r.code).toBe(0);
     expect(r.out[0]).toBe(`# otpbridge daemon settings in effect; configuration file: ${defaultFile}`);
-    expect([...printed(r.out).values()].map(([, source]) => source)).toEqual(Array(8).fill("default"));
+    expect([...printed(r.out).values()].map(([, source]) => source)).toEqual(Array(12).fill("default"));
     expect(printed(r.out).get("port")).toEqual(["21630", "default"]);
   });
 
@@ -70,7 +70,8 @@ describe("daemon configuration file", () => {
     // startDaemonProcess gives --port 0 and --data-dir itself, and those flags win over the file.
     const d = await startDaemonProcess({ args: ["--config", file], env: { OTPBRIDGE_SIMULATE_LINK: "memory", XDG_CONFIG_HOME: join(work, "none") } });
     try {
-      const first = await RpcClient.native(d);
+      // Over TCP (the Unix socket has its own count): the one TCP socket the file allows.
+      const first = await RpcClient.native({ port: d.port, token: d.token });
       const second = await RpcClient.open(d.port, { Authorization: `Bearer ${d.token}` }).then(
         (c) => {
           c.close();

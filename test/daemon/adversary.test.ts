@@ -1,7 +1,7 @@
 /**
  * The adversarial review's findings (docs/API.md "Security"), each reproduced against the real
  * daemon process through real ws clients. The attacker is another local user where the finding
- * needs one: test/daemon/helpers/other-user.mjs run as uid nobody (the suite runs as root).
+ * needs one: test/fixtures/other-user.mjs run as uid nobody (the suite runs as root).
  */
 import { connect } from "node:net";
 import { execFile } from "node:child_process";
@@ -21,7 +21,7 @@ async function approve(d: DaemonProcess, code: string): Promise<void> {
     process.execPath,
     [
       join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"),
-      join(REPO_ROOT, "test/daemon/helpers/cli-child.ts"),
+      join(REPO_ROOT, "test/fixtures/cli-child.ts"),
       "pair",
       "approve",
       code,
