@@ -6,11 +6,16 @@
  *
  * Each station is what `batch run --store` runs: a BatchEngine on a SharedJournal over a Station
  * (claim, write announced, burn, steps, heartbeats, sweeper, live status by LISTEN), its readers
- * in-memory (this machine has 8 vpcd readers, not 12) with emulated tokens. Each reader has an
- * operator who lifts a token once its item is committed and taps the next one OPERATOR_MS later,
- * which stands for the person and for pcscd noticing the card (100-420 ms, docs/TESTING.md): the
- * question is whether the shared store and the stations keep up as stations are added, not how
- * fast one emulated token burns. All stations run in this one process, on this machine's cores.
+ * in-memory with emulated tokens. Each reader has an operator who lifts a token once its item is
+ * committed and taps the next one OPERATOR_MS later, which stands for the person and for pcscd
+ * noticing the card (100-420 ms, docs/TESTING.md): the question is whether the shared store and the
+ * stations keep up as stations are added, not how fast one emulated token burns. All stations run
+ * in this one process, on this machine's cores.
+ * The test side now has enough vpcd readers for 3 stations of 4 (test/fixtures/reader.conf; the
+ * stations crash test uses them), so a vpcd variant could be built; it is not, because those readers
+ * are the test scripts' (installed by scripts/services.sh, shared under the lock of
+ * test/fixtures/pcscd.ts), and one pcscd polling 12 readers for every station would put its
+ * card-detection delay, not the shared store, in the ratios this bench is for.
  * Usage: npm run bench:stations [-- --quick] [-- --store postgres://...]
  */
 import { mkdtempSync, rmSync } from "node:fs";

@@ -12,7 +12,8 @@
  * serial; no seed on two tokens; the export run from each station equals the tokens; no seed in the
  * database (pg_dump), the stations' outboxes or their logs.
  *
- * This machine has 8 vpcd readers, so each station has 2 of them (the issue's rig had 4 each).
+ * Each station has 4 vpcd readers, as in the issue's rig: "--reader 'Virtual PCD B'" takes B and B2
+ * (test/fixtures/reader.conf), and likewise C and D.
  * OTPBRIDGE_STATIONS_ITEMS sets the batch size (default 300); OTPBRIDGE_CRASH_SEED the kill points.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";

@@ -1,7 +1,7 @@
 /**
  * Shared set-up of the single-profile end-to-end suites: the machine-wide PC/SC lock, pcscd with
  * the test readers (scripts/services.sh), a PcscManager to watch events, and insertion of
- * emulated tokens into the LAST four vpcd readers ("Virtual PCD C/D 00 00/01"), which these
+ * emulated tokens into the four vpcd readers "Virtual PCD C/D 00 00/01", which these
  * suites own (the transports suites use the first ones).
  */
 import { PcscManager } from "../../src/transports/pcsc.js";
@@ -10,7 +10,7 @@ import type { VirtualCard } from "../../src/transports/types.js";
 import { VPCD_READERS, ensurePcscd, lockPcscd } from "../fixtures/pcscd.js";
 import { nextEvent } from "../fixtures/pcsc-events.js";
 
-export const OUR_READERS = VPCD_READERS.slice(-4);
+export const OUR_READERS = VPCD_READERS.filter((r) => /^Virtual PCD [CD] 00 0[01]$/.test(r.name));
 
 /** Waits until every reader of `names` is listed. */
 export async function readersListed(pcsc: PcscManager, names: readonly string[], timeoutMs = 8_000): Promise<void> {

@@ -56,7 +56,7 @@ describe.skipIf(missing !== undefined)("PC/SC through pcscd and vpcd", () => {
     release();
   });
 
-  it("lists the eight vpcd readers, none in use, and is ready", () => {
+  it("lists the 14 vpcd readers, none in use, and is ready", () => {
     expect(manager.status).toEqual({ state: "ready" });
     const names = manager.readers().map((r) => r.name);
     for (const { name } of VPCD_READERS) expect(names).toContain(name);
