@@ -1,4 +1,5 @@
 /** Row shapes of the shared store's tables and their conversion to records. */
+import { itemBase } from "../rows.js";
 import type { BatchState, TotpAlgorithm } from "../types.js";
 import type { SharedBatchRecord, SharedItemRecord, SharedItemState } from "./types.js";
 
@@ -50,16 +51,7 @@ const ms = (d: Date | null): number | null => (d === null ? null : d.getTime());
 
 export function sharedItemRecord(row: SharedItemRow): SharedItemRecord {
   return {
-    id: row.id,
-    batchId: row.batch_id,
-    position: row.position,
-    label: row.label,
-    algorithm: row.algorithm,
-    digits: row.digits,
-    period: row.period,
-    serial: row.serial,
-    manufacturer: row.manufacturer,
-    model: row.model,
+    ...itemBase(row),
     state: row.state,
     station: row.station,
     reader: row.reader,
