@@ -1,7 +1,8 @@
 /** Row shapes of the journal tables and their conversion to the public records. */
 import type { BatchRecord, BatchState, CommittedSeed, EventRecord, ItemBase, ItemRecord, ItemState, TotpAlgorithm } from "./types.js";
 
-export interface ItemRow {
+/** The item columns the journal and the stations store share, under the same names and types. */
+export interface ItemBaseRow {
   id: number;
   batch_id: number;
   position: number;
@@ -14,6 +15,9 @@ export interface ItemRow {
   serial: string | null;
   manufacturer: string | null;
   model: string | null;
+}
+
+export interface ItemRow extends ItemBaseRow {
   state: ItemState;
   fail_reason: string | null;
   attempts: number;
@@ -43,9 +47,6 @@ export interface EventRow {
   kind: string;
   detail: string;
 }
-
-/** The item columns the journal and the stations store share, under the same names. */
-export type ItemBaseRow = Pick<ItemRow, "id" | "batch_id" | "position" | "label" | "algorithm" | "digits" | "period" | "serial" | "manufacturer" | "model">;
 
 /** The manufacturer a token is recorded with when its claim names none. */
 export const DEFAULT_MANUFACTURER = "Token2";

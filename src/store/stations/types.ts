@@ -1,8 +1,9 @@
 /** Records of the shared store. Only {@link SharedClaim} carries a seed, which its caller zeroes. */
-import type { BatchRecord, ClaimRefusal, ItemBase, SerialConflict, TokenRef } from "../types.js";
+import type { BatchRecord, ClaimRefusal, ItemBase, ItemState, SerialConflict, TokenRef } from "../types.js";
 
 /** The journal's item states, plus `needs-check`: a lease ran out after a byte may have reached a token. */
-export type SharedItemState = "pending" | "claimed" | "burned" | "verified" | "committed" | "failed" | "needs-check" | "superseded";
+export type SharedItemState = ItemState | "needs-check";
+/** Listed, not derived from ITEM_STATES: `counts` keeps this order on the wire (docs/API.md batch.stations). */
 export const SHARED_ITEM_STATES: readonly SharedItemState[] = ["pending", "claimed", "burned", "verified", "committed", "failed", "needs-check", "superseded"];
 
 /** What a station holds while it works on an item; every update of the item carries it. */
