@@ -150,7 +150,12 @@ export interface PcscConsole {
  * starts), starts a daemon without --simulate (plus `daemonArgs`), and logs a browser in to its
  * console on the `screen` the navigation names. If any step fails, what was opened is closed.
  */
-export async function openPcscConsole(options: { readers: string[]; screen: string; daemonArgs?: string[]; insert?: (rig: CardRig) => Promise<unknown> }): Promise<PcscConsole> {
+export async function openPcscConsole(options: {
+  readers: string[];
+  screen: string;
+  daemonArgs?: string[];
+  insert?: (rig: CardRig) => Promise<unknown>;
+}): Promise<PcscConsole> {
   ensureConsoleBuilt();
   // Other suites hold pcscd for minutes at a time: wait for them.
   const release = await lockPcscd(600_000);

@@ -21,7 +21,12 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: FI
   const key = new OtpAppletKey({ serial: Uint8Array.of(0x51, 0x4d, 0x00, 0x42) });
 
   beforeAll(async () => {
-    ui = await openPcscConsole({ readers: [READER.name], screen: "FIDO keys", daemonArgs: ["--family", `${READER.name}=otp-applet`], insert: (rig) => rig.insert(key, READER) });
+    ui = await openPcscConsole({
+      readers: [READER.name],
+      screen: "FIDO keys",
+      daemonArgs: ["--family", `${READER.name}=otp-applet`],
+      insert: (rig) => rig.insert(key, READER),
+    });
     ({ page, consoleErrors } = ui);
   }, 660_000);
 

@@ -21,7 +21,12 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: Mo
   const token = new Molto2Token({ serial: "TEST00000000042" });
 
   beforeAll(async () => {
-    ui = await openPcscConsole({ readers: [READER.name], screen: "Molto2", daemonArgs: ["--family", `${READER.name}=molto2`], insert: (rig) => rig.insert(token, READER) });
+    ui = await openPcscConsole({
+      readers: [READER.name],
+      screen: "Molto2",
+      daemonArgs: ["--family", `${READER.name}=molto2`],
+      insert: (rig) => rig.insert(token, READER),
+    });
     ({ page, consoleErrors } = ui);
   }, 660_000);
 
