@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import { otpbError } from "../lib/errors.js";
-import { itemRecord, type ItemRow } from "./rows.js";
+import type { PreparedItem } from "./batch-input.js";
+import { committedSeed, DEFAULT_MANUFACTURER, itemRecord, type ItemRow } from "./rows.js";
 import type { SealedSeed, SeedVault } from "./seed-vault.js";
 import type {
   BatchRecord,
@@ -19,20 +20,11 @@ import type {
   SerialConflict,
   TokenRef,
   TotpAlgorithm,
-  TotpParams,
 } from "./types.js";
 
 /** Runs a function in one journal write transaction (see Journal#write). */
 export type WriteFn = <T>(action: string, fn: () => T) => T;
 
-export interface PreparedItem {
-  params: TotpParams;
-  label: string | null;
-  /** Imported seed (caller-owned) or undefined to generate one. */
-  seed: Uint8Array | undefined;
-}
-
-const DEFAULT_MANUFACTURER = "Token2";
 const IN_FLIGHT: readonly ItemState[] = ["claimed", "burned", "verified"];
 const LIVE_ELSEWHERE = "('claimed', 'burned', 'verified', 'committed')";
 const STAMP_COLUMN: Partial<Record<ItemState, string>> = {
@@ -212,19 +204,7 @@ export class ItemStore {
     const out: CommittedSeed[] = [];
     try {
       for (const row of rows) {
-        out.push({
-          itemId: row.id,
-          position: row.position,
-          label: row.label,
-          issuer: batch.issuer,
-          serial: row.serial as string,
-          manufacturer: row.manufacturer ?? DEFAULT_MANUFACTURER,
-          model: row.model,
-          algorithm: row.algorithm,
-          digits: row.digits,
-          period: row.period,
-          seed: this.#openSeed(row),
-        });
+        out.push(committedSeed(row, batch.issuer, this.#openSeed(row)));
       }
     } catch (error) {
       for (const item of out) item.seed.fill(0);

@@ -10,18 +10,17 @@
  * handed out again, with the same seed, when the same serial is tapped in the same batch.
  */
 import type Database from "better-sqlite3";
-import { abytes, aint, aoneOf } from "../lib/checks.js";
+import { aint, aoneOf } from "../lib/checks.js";
+import { prepareBatch } from "./batch-input.js";
 import { otpbError } from "../lib/errors.js";
 import { openJournalFile, type JournalOptions } from "./journal-open.js";
 import { batchRecord, eventRecord, itemRecord, type BatchRow, type EventRow, type ItemRow } from "./rows.js";
 import type { SeedVault } from "./seed-vault.js";
-import { inputError } from "../lib/errors.js";
 import { atext } from "./input.js";
 import { journalError } from "./sqlite-errors.js";
 import { ItemStore, appendEvent } from "./journal-items.js";
 import {
   ITEM_STATES,
-  TOTP_ALGORITHMS,
   type BatchInput,
   type BatchRecord,
   type BatchState,
@@ -30,19 +29,15 @@ import {
   type ClaimResult,
   type CommittedSeed,
   type EventRecord,
-  type ItemInput,
   type ItemRecord,
   type ItemState,
   type SealedCommittedItems,
   type TokenRef,
-  type TotpParams,
 } from "./types.js";
 
 export type { JournalOptions, KeySource } from "./journal-open.js";
 
-const MAX_BATCH_ITEMS = 100_000;
 const GENERATED_SEED_BYTES = 20;
-const DEFAULT_PARAMS: TotpParams = { algorithm: "SHA1", digits: 6, period: 30 };
 
 /** Batch state changes the API offers, with the states each may start from. */
 const BATCH_TRANSITIONS: Record<"start" | "pause" | "resume" | "cancel", { from: BatchState[]; to: BatchState }> = {
@@ -90,27 +85,7 @@ export class Journal {
    *   OtpbridgeError JOURNAL_FULL / JOURNAL_IO when the write fails (nothing is stored).
    */
   createBatch(input: BatchInput): BatchRecord {
-    atext(input.name, "name", 1, 200);
-    if (input.issuer !== undefined) atext(input.issuer, "issuer", 1, 200);
-    const defaults = { ...DEFAULT_PARAMS, ...input.defaults };
-    checkParams(defaults, "defaults");
-    if ((input.items === undefined) === (input.count === undefined)) {
-      throw inputError("type", "give exactly one of items and count");
-    }
-    if (input.count !== undefined) aint(input.count, "count", 1, MAX_BATCH_ITEMS);
-    const items: ItemInput[] = input.items ?? Array.from({ length: input.count ?? 0 }, () => ({}));
-    if (!Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH_ITEMS) {
-      throw inputError("range", `items must be an array of 1 to ${MAX_BATCH_ITEMS} entries`);
-    }
-    const prepared = items.map((item, i) => {
-      const params = { ...defaults, ...pickParams(item) };
-      checkParams(params, `items[${i}]`);
-      if (item.seed !== undefined) abytes(item.seed, `items[${i}].seed`, { min: 10, max: 64 });
-      if (item.label !== undefined) atext(item.label, `items[${i}].label`, 1, 256);
-      return { params, label: item.label ?? null, seed: item.seed };
-    });
-    const imported = prepared.filter((p) => p.seed !== undefined).length;
-    const params = { defaults, count: prepared.length, imported, generated: prepared.length - imported };
+    const { prepared, params } = prepareBatch(input);
     return this.#write("create a batch", () => {
       const now = Date.now();
       const info = this.#db
@@ -300,18 +275,4 @@ export class Journal {
       throw journalError(error, this.path, action);
     }
   }
-}
-
-export function pickParams(item: Partial<TotpParams>): Partial<TotpParams> {
-  const out: Partial<TotpParams> = {};
-  if (item.algorithm !== undefined) out.algorithm = item.algorithm;
-  if (item.digits !== undefined) out.digits = item.digits;
-  if (item.period !== undefined) out.period = item.period;
-  return out;
-}
-
-export function checkParams(params: TotpParams, name: string): void {
-  aoneOf(params.algorithm, `${name}.algorithm`, TOTP_ALGORITHMS);
-  aint(params.digits, `${name}.digits`, 4, 10);
-  aint(params.period, `${name}.period`, 1, 65535);
 }

@@ -1,7 +1,8 @@
 /** Row shapes of the journal tables and their conversion to the public records. */
-import type { BatchRecord, BatchState, EventRecord, ItemRecord, ItemState, TotpAlgorithm } from "./types.js";
+import type { BatchRecord, BatchState, CommittedSeed, EventRecord, ItemBase, ItemRecord, ItemState, TotpAlgorithm } from "./types.js";
 
-export interface ItemRow {
+/** The item columns the journal and the stations store share, under the same names and types. */
+export interface ItemBaseRow {
   id: number;
   batch_id: number;
   position: number;
@@ -14,6 +15,9 @@ export interface ItemRow {
   serial: string | null;
   manufacturer: string | null;
   model: string | null;
+}
+
+export interface ItemRow extends ItemBaseRow {
   state: ItemState;
   fail_reason: string | null;
   attempts: number;
@@ -44,7 +48,10 @@ export interface EventRow {
   detail: string;
 }
 
-export function itemRecord(row: ItemRow): ItemRecord {
+/** The manufacturer a token is recorded with when its claim names none. */
+export const DEFAULT_MANUFACTURER = "Token2";
+
+export function itemBase(row: ItemBaseRow): ItemBase {
   return {
     id: row.id,
     batchId: row.batch_id,
@@ -56,6 +63,29 @@ export function itemRecord(row: ItemRow): ItemRecord {
     serial: row.serial,
     manufacturer: row.manufacturer,
     model: row.model,
+  };
+}
+
+/** A committed item's row with its opened seed, for an export (the caller zeroes `seed`). */
+export function committedSeed(row: ItemBaseRow, issuer: string | null, seed: Uint8Array): CommittedSeed {
+  return {
+    itemId: row.id,
+    position: row.position,
+    label: row.label,
+    issuer,
+    serial: row.serial as string,
+    manufacturer: row.manufacturer ?? DEFAULT_MANUFACTURER,
+    model: row.model,
+    algorithm: row.algorithm,
+    digits: row.digits,
+    period: row.period,
+    seed,
+  };
+}
+
+export function itemRecord(row: ItemRow): ItemRecord {
+  return {
+    ...itemBase(row),
     state: row.state,
     failReason: row.fail_reason,
     attempts: row.attempts,

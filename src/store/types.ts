@@ -56,7 +56,8 @@ export interface BatchRecord {
   updatedAt: number;
 }
 
-export interface ItemRecord extends TotpParams {
+/** What an item is in the journal and in the stations store alike: its place, TOTP parameters and token. */
+export interface ItemBase extends TotpParams {
   id: number;
   batchId: number;
   /** 0-based order within the batch; claims take the lowest pending position. */
@@ -65,6 +66,9 @@ export interface ItemRecord extends TotpParams {
   serial: string | null;
   manufacturer: string | null;
   model: string | null;
+}
+
+export interface ItemRecord extends ItemBase {
   state: ItemState;
   failReason: string | null;
   /** Claims so far (first claim, resumptions and re-burns). */
@@ -110,12 +114,14 @@ export interface ClaimedItem {
   superseded: SerialConflict[];
 }
 
-/** What a tap can lead to; only {@link ClaimedItem} hands out a seed. */
-export type ClaimResult =
-  | ClaimedItem
-  | { outcome: "already-committed" | "previously-failed"; item: ItemRecord }
+/** The taps that hand out no seed, in the journal and in the stations store (with its item record). */
+export type ClaimRefusal<Item> =
+  | { outcome: "already-committed" | "previously-failed"; item: Item }
   | { outcome: "serial-in-other-batch"; conflicts: SerialConflict[] }
   | { outcome: "exhausted" };
+
+/** What a tap can lead to; only {@link ClaimedItem} hands out a seed. */
+export type ClaimResult = ClaimedItem | ClaimRefusal<ItemRecord>;
 
 export interface BatchStatus {
   batch: BatchRecord;

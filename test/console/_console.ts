@@ -1,8 +1,8 @@
 /**
  * Test side of the operator console: the bundle built (npm run build:console when src/console is
  * newer than dist/console), Debian's Chromium driven by playwright-core (headless, no download),
- * the console's login URL read from the daemon's launch file, axe-core run in the page, and
- * screenshots for docs/console.
+ * the console's login URL read from the daemon's launch file, a console on the real PC/SC stack,
+ * axe-core run in the page, and screenshots for docs/console.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -10,7 +10,9 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { PNG } from "pngjs";
-import { REPO_ROOT } from "../fixtures/pcscd.js";
+import { CardRig } from "../batch/_card-rig.js";
+import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
+import { ensurePcscd, lockPcscd, REPO_ROOT } from "../fixtures/pcscd.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 const BUNDLE = join(REPO_ROOT, "dist/console/index.html");
@@ -130,6 +132,58 @@ export async function loggedIn(
   await page.goto(launchUrl(dataDir).url);
   await page.getByRole("navigation", { name: "Screens" }).waitFor();
   return { context, page, consoleErrors };
+}
+
+/** A console logged in and on one screen, served by a daemon on the real PC/SC stack (pcscd, vpcd). */
+export interface PcscConsole {
+  daemon: DaemonProcess;
+  rig: CardRig;
+  browser: Browser;
+  page: Page;
+  consoleErrors: string[];
+  /** Closes the browser and the readers, stops the daemon (resolving to its exit code) and releases pcscd. */
+  close(): Promise<number | null | undefined>;
+}
+
+/**
+ * Takes the PC/SC lock, opens the vpcd `readers` (with the cards `insert` puts in before the daemon
+ * starts), starts a daemon without --simulate (plus `daemonArgs`), and logs a browser in to its
+ * console on the `screen` the navigation names. If any step fails, what was opened is closed.
+ */
+export async function openPcscConsole(options: {
+  readers: string[];
+  screen: string;
+  daemonArgs?: string[];
+  insert?: (rig: CardRig) => Promise<unknown>;
+}): Promise<PcscConsole> {
+  ensureConsoleBuilt();
+  // Other suites hold pcscd for minutes at a time: wait for them.
+  const release = await lockPcscd(600_000);
+  let rig: CardRig | undefined;
+  let daemon: DaemonProcess | undefined;
+  let browser: Browser | undefined;
+  const close = async (): Promise<number | null | undefined> => {
+    try {
+      await browser?.close();
+      await rig?.close();
+      return await daemon?.stop();
+    } finally {
+      release();
+    }
+  };
+  try {
+    ensurePcscd();
+    rig = await CardRig.open(options.readers);
+    await options.insert?.(rig);
+    daemon = await startDaemonProcess({ simulate: false, args: options.daemonArgs });
+    browser = await launchBrowser();
+    const { page, consoleErrors } = await loggedIn(browser, daemon.dataDir);
+    await page.getByRole("link", { name: options.screen }).click();
+    return { daemon, rig, browser, page, consoleErrors, close };
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
 }
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");

@@ -7,14 +7,14 @@
  */
 import { readFileSync } from "node:fs";
 import base32 from "hi-base32";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
-import { CardRig } from "../batch/_card-rig.js";
-import { RpcClient, startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
-import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
-import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations } from "./_console.js";
+import type { CardRig } from "../batch/_card-rig.js";
+import { RpcClient, type DaemonProcess } from "../fixtures/daemon.js";
+import { missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
+import { hasChromium, openPcscConsole, screenshot, seriousViolations, type PcscConsole } from "./_console.js";
 import { readPasswordPskc } from "./_pskc.js";
 
 const READERS = ["Virtual PCD 00 00", "Virtual PCD 00 01", "Virtual PCD B 00 00", "Virtual PCD B 00 01"].map(
@@ -30,10 +30,9 @@ function csv(badLine?: number): string {
 }
 
 describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: a CSV batch across four readers", () => {
-  let release = (): void => {};
+  let ui: PcscConsole | undefined;
   let d: DaemonProcess;
   let rig: CardRig;
-  let browser: Browser;
   let page: Page;
   let consoleErrors: string[];
   const tokens: SingleProfileToken[] = [];
@@ -41,22 +40,12 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: a 
   let serial = 0;
 
   beforeAll(async () => {
-    ensureConsoleBuilt();
-    // Other suites hold pcscd for minutes at a time: wait for them.
-    release = await lockPcscd(600_000);
-    ensurePcscd();
-    rig = await CardRig.open(READERS.map((r) => r.name));
-    d = await startDaemonProcess({ simulate: false });
-    browser = await launchBrowser();
-    ({ page, consoleErrors } = await loggedIn(browser, d.dataDir));
-    await page.getByRole("link", { name: "Batches" }).click();
+    ui = await openPcscConsole({ readers: READERS.map((r) => r.name), screen: "Batches" });
+    ({ daemon: d, rig, page, consoleErrors } = ui);
   }, 660_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await rig?.close();
-    if (d !== undefined) expect(await d.stop()).toBe(0);
-    release();
+    if (ui !== undefined) expect(await ui.close()).toBe(0);
   });
 
   /** Takes the tokens out and puts a fresh one in each reader (at most `count`). */

@@ -7,17 +7,17 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import base32 from "hi-base32";
 import QRCode from "qrcode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { decodeQrBytes } from "../../src/input/qr.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
-import { CardRig } from "../batch/_card-rig.js";
-import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
-import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
-import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations, stillVideo } from "./_console.js";
+import type { CardRig } from "../batch/_card-rig.js";
+import type { DaemonProcess } from "../fixtures/daemon.js";
+import { missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
+import { hasChromium, launchBrowser, loggedIn, openPcscConsole, screenshot, seriousViolations, stillVideo, type PcscConsole } from "./_console.js";
 
 const READER = VPCD_READERS.find((r) => r.name === "Virtual PCD D 00 00")!;
 const SEED_B32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -26,31 +26,20 @@ const SEED = Buffer.from("48656c6c6f21deadbeef48656c6c6f21deadbeef", "hex");
 const QR_SEED_B32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
 describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: burn one token", () => {
-  let release = (): void => {};
+  let ui: PcscConsole | undefined;
   let d: DaemonProcess;
-  let browser: Browser;
+  let rig: CardRig;
   let page: Page;
   let consoleErrors: string[];
   let card: InsertedCard | undefined;
-  let rig: CardRig;
 
   beforeAll(async () => {
-    ensureConsoleBuilt();
-    // Other suites hold pcscd for minutes at a time: wait for them.
-    release = await lockPcscd(600_000);
-    ensurePcscd();
-    rig = await CardRig.open([READER.name]);
-    d = await startDaemonProcess({ simulate: false });
-    browser = await launchBrowser();
-    ({ page, consoleErrors } = await loggedIn(browser, d.dataDir));
-    await page.getByRole("link", { name: "Burn one token" }).click();
+    ui = await openPcscConsole({ readers: [READER.name], screen: "Burn one token" });
+    ({ daemon: d, rig, page, consoleErrors } = ui);
   }, 660_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await rig?.close();
-    if (d !== undefined) expect(await d.stop()).toBe(0);
-    release();
+    if (ui !== undefined) expect(await ui.close()).toBe(0);
   });
 
   /** Puts a fresh emulated token in the reader and waits until the page offers it. */

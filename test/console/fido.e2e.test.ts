@@ -4,45 +4,34 @@
  * vpcd: this machine has no HID): add an entry (sealed for the key), read its code, a touch-only
  * entry refused without a touch (with its fix) and shown with one, delete.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { totp } from "../../src/crypto/otp.js";
 import { OtpAppletKey } from "../../src/emulator/otp-applet-key.js";
-import { CardRig } from "../batch/_card-rig.js";
-import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
-import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
-import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations } from "./_console.js";
+import { missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
+import { hasChromium, openPcscConsole, screenshot, seriousViolations, type PcscConsole } from "./_console.js";
 
 const READER = VPCD_READERS.find((r) => r.name === "Virtual PCD D 00 01")!;
 const SEED = Buffer.from("12345678901234567890");
 
 describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: FIDO keys", () => {
-  let release = (): void => {};
-  let d: DaemonProcess;
-  let rig: CardRig;
-  let browser: Browser;
+  let ui: PcscConsole | undefined;
   let page: Page;
   let consoleErrors: string[];
   const key = new OtpAppletKey({ serial: Uint8Array.of(0x51, 0x4d, 0x00, 0x42) });
 
   beforeAll(async () => {
-    ensureConsoleBuilt();
-    // Other suites hold pcscd for minutes at a time: wait for them.
-    release = await lockPcscd(600_000);
-    ensurePcscd();
-    rig = await CardRig.open([READER.name]);
-    await rig.insert(key, READER);
-    d = await startDaemonProcess({ simulate: false, args: ["--family", `${READER.name}=otp-applet`] });
-    browser = await launchBrowser();
-    ({ page, consoleErrors } = await loggedIn(browser, d.dataDir));
-    await page.getByRole("link", { name: "FIDO keys" }).click();
+    ui = await openPcscConsole({
+      readers: [READER.name],
+      screen: "FIDO keys",
+      daemonArgs: ["--family", `${READER.name}=otp-applet`],
+      insert: (rig) => rig.insert(key, READER),
+    });
+    ({ page, consoleErrors } = ui);
   }, 660_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await rig?.close();
-    if (d !== undefined) expect(await d.stop()).toBe(0);
-    release();
+    if (ui !== undefined) expect(await ui.close()).toBe(0);
   });
 
   const status = (text: string | RegExp) => page.getByRole("status").getByText(text).waitFor({ timeout: 15_000 });

@@ -4,45 +4,34 @@
  * sync all; a key change waits for the ▲ press the test gives the emulator, and the factory-key
  * warning stays until then.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
-import { CardRig } from "../batch/_card-rig.js";
-import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
-import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
-import { ensureConsoleBuilt, hasChromium, launchBrowser, loggedIn, screenshot, seriousViolations } from "./_console.js";
+import { missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
+import { hasChromium, openPcscConsole, screenshot, seriousViolations, type PcscConsole } from "./_console.js";
 
 const READER = VPCD_READERS.find((r) => r.name === "Virtual PCD C 00 01")!;
 const SEED = Buffer.from("12345678901234567890");
 const NEW_KEY = "00112233445566778899aabbccddeeff";
 
 describe.skipIf(!hasChromium() || missingPcscStack() !== undefined)("console: Molto2", () => {
-  let release = (): void => {};
-  let d: DaemonProcess;
-  let rig: CardRig;
-  let browser: Browser;
+  let ui: PcscConsole | undefined;
   let page: Page;
   let consoleErrors: string[];
   const token = new Molto2Token({ serial: "TEST00000000042" });
 
   beforeAll(async () => {
-    ensureConsoleBuilt();
-    // Other suites hold pcscd for minutes at a time: wait for them.
-    release = await lockPcscd(600_000);
-    ensurePcscd();
-    rig = await CardRig.open([READER.name]);
-    await rig.insert(token, READER);
-    d = await startDaemonProcess({ simulate: false, args: ["--family", `${READER.name}=molto2`] });
-    browser = await launchBrowser();
-    ({ page, consoleErrors } = await loggedIn(browser, d.dataDir));
-    await page.getByRole("link", { name: "Molto2" }).click();
+    ui = await openPcscConsole({
+      readers: [READER.name],
+      screen: "Molto2",
+      daemonArgs: ["--family", `${READER.name}=molto2`],
+      insert: (rig) => rig.insert(token, READER),
+    });
+    ({ page, consoleErrors } = ui);
   }, 660_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await rig?.close();
-    if (d !== undefined) expect(await d.stop()).toBe(0);
-    release();
+    if (ui !== undefined) expect(await ui.close()).toBe(0);
   }, 120_000);
 
   const status = (text: string | RegExp) => page.getByRole("status").getByText(text).waitFor({ timeout: 15_000 });

@@ -4,11 +4,12 @@
  * drive libpcsclite), connects SHARED, and releases the card the way the tool does
  * (SCARD_UNPOWER_CARD for pyscard's default, SCARD_RESET_CARD for the pcsc crate's drop, LEAVE for
  * a host that keeps the field). The commands themselves come from our codecs (src/protocol).
- * Callers hold the PC/SC lock (test/fixtures/pcscd.ts).
+ * The host holds the PC/SC lock (test/fixtures/pcscd.ts) from open() to close().
  */
 import { decodeResponseApdu, type ResponseApdu } from "../../src/protocol/apdu.js";
 import type { VirtualCard } from "../../src/transports/types.js";
 import { insertCard, type InsertedCard } from "../../src/transports/vpcd-bridge.js";
+import { ensurePcscd, lockPcscd } from "../fixtures/pcscd.js";
 
 /** The parts of the pcsclite binding used here. */
 interface RawReader {
@@ -38,7 +39,7 @@ export type Send = (apdu: Uint8Array) => Promise<ResponseApdu>;
 export type Release = "unpower" | "reset" | "leave";
 
 /** A card with a record of the power events pcscd gives it ("on", "off", "reset"). */
-export function watched(card: VirtualCard): { card: VirtualCard; events: string[] } {
+function watched(card: VirtualCard): { card: VirtualCard; events: string[] } {
   const events: string[] = [];
   return {
     events,
@@ -76,10 +77,25 @@ export class OfficialHost {
     private readonly context: RawContext,
     private readonly reader: RawReader,
     private readonly port: number,
+    private readonly release: () => void,
   ) {}
 
-  /** A binding context watching `reader` (name and vpcd port); resolves once pcscd lists it. */
+  /**
+   * Takes the PC/SC lock (waiting up to 120 s for it), makes sure pcscd runs, and opens a binding
+   * context watching `reader` (name and vpcd port); resolves once pcscd lists it.
+   */
   static async open(reader: { name: string; port: number }): Promise<OfficialHost> {
+    const release = await lockPcscd();
+    try {
+      ensurePcscd();
+      return await OfficialHost.#watch(reader, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  static async #watch(reader: { name: string; port: number }, release: () => void): Promise<OfficialHost> {
     const factory = (await import("pcsclite")).default as unknown as () => RawContext;
     const context = factory();
     context.on("error", () => {}); // "Command cancelled" on close
@@ -92,19 +108,23 @@ export class OfficialHost {
         if (r.name === reader.name) resolve(r);
       }),
     );
-    return new OfficialHost(context, found, reader.port);
+    return new OfficialHost(context, found, reader.port, release);
   }
 
   #present(): boolean {
     return ((this.reader.state ?? 0) & this.reader.SCARD_STATE_PRESENT) !== 0;
   }
 
-  /** Puts `card` in the reader for the duration of `fn`, waiting for pcscd to see it come and go. */
-  async withCard(card: VirtualCard, fn: () => Promise<void>): Promise<void> {
-    this.#slot = await insertCard(card, { port: this.port });
+  /**
+   * Puts `card` in the reader for the duration of `fn`, waiting for pcscd to see it come and go;
+   * `fn` gets the power events pcscd gives the card ("on", "off", "reset"), as they happen.
+   */
+  async withCard(card: VirtualCard, fn: (events: string[]) => Promise<void>): Promise<void> {
+    const { card: watchedCard, events } = watched(card);
+    this.#slot = await insertCard(watchedCard, { port: this.port });
     try {
       await until(() => this.#present(), "pcscd to see the card");
-      await fn();
+      await fn(events);
     } finally {
       await this.#slot.remove();
       this.#slot = undefined;
@@ -132,11 +152,15 @@ export class OfficialHost {
     }
   }
 
-  /** Takes out any card, closes every reader and the context (deferred, as the binding requires). */
+  /** Takes out any card, closes every reader and the context (deferred, as the binding requires), releases the lock. */
   async close(): Promise<void> {
-    await this.#slot?.remove();
-    await new Promise((resolve) => setImmediate(resolve));
-    for (const r of Object.values(this.context.readers)) r.close();
-    this.context.close();
+    try {
+      await this.#slot?.remove();
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const r of Object.values(this.context.readers)) r.close();
+      this.context.close();
+    } finally {
+      this.release();
+    }
   }
 }

@@ -27,8 +27,8 @@ import {
 } from "../../src/protocol/molto2.js";
 import { parseTokenInfo } from "../../src/protocol/token-info.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";
-import { VPCD_READERS, ensurePcscd, lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
-import { OfficialHost, until, watched, type Release, type Send } from "./_official-host.js";
+import { VPCD_READERS, missingPcscStack } from "../fixtures/pcscd.js";
+import { OfficialHost, until, type Release, type Send } from "./_official-host.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`Molto2 official-flow tests skipped: ${missing}`);
@@ -40,7 +40,6 @@ const SEED = Uint8Array.from({ length: 20 }, (_, i) => 0x30 + i);
 
 describe.skipIf(missing !== undefined)("the official Molto2 tools' flows through pcscd and vpcd", () => {
   let host: OfficialHost | undefined;
-  let release: () => void = () => {};
 
   const run = (how: Release, commands: (send: Send) => Promise<void>): Promise<void> => host!.run(how, commands);
 
@@ -57,25 +56,15 @@ describe.skipIf(missing !== undefined)("the official Molto2 tools' flows through
       expect((await send(molto2InfoApdu())).sw).toBe(0x9000);
     });
 
-  async function withToken(token: Molto2Token, fn: (events: string[]) => Promise<void>): Promise<void> {
-    const { card, events } = watched(token);
-    await host!.withCard(card, () => fn(events));
-  }
-
   beforeAll(async () => {
-    release = await lockPcscd();
-    ensurePcscd();
     host = await OfficialHost.open(READER);
-  }, 150_000); // lockPcscd waits up to 120 s for the machine-wide lock
+  }, 150_000); // OfficialHost.open waits up to 120 s for the machine-wide PC/SC lock
 
-  afterAll(async () => {
-    await host?.close();
-    release();
-  });
+  afterAll(() => host?.close());
 
   it("molto2.py --factoryreset: 9060, exit, the card unpowered; ▲ later wipes the profiles and restores the factory key", async () => {
     const token = new Molto2Token({ customerKey: OWNER_KEY });
-    await withToken(token, async (events) => {
+    await host!.withCard(token, async (events) => {
       // An earlier run: --keyascii … --profile 7 --seedbase32 … --title …
       await run("unpower", async (send) => {
         expect(parseTokenInfo((await send(molto2InfoApdu())).data).serial).toBe("000000000000001");
@@ -102,7 +91,7 @@ describe.skipIf(missing !== undefined)("the official Molto2 tools' flows through
 
   it("molto2.py --setkeyascii from the GUI: 9060, exit; polls and a session under the old key come before ▲; then only the new key works", async () => {
     const token = new Molto2Token({ customerKey: OWNER_KEY, tries: 10 });
-    await withToken(token, async (events) => {
+    await host!.withCard(token, async (events) => {
       events.length = 0;
       await run("unpower", async (send) => {
         expect((await send(molto2InfoApdu())).sw).toBe(0x9000);
@@ -130,7 +119,7 @@ describe.skipIf(missing !== undefined)("the official Molto2 tools' flows through
   it("molto2.py --setkey --synctime: the sync goes out under the old key after the key change, and both take effect", async () => {
     const token = new Molto2Token({ customerKey: OWNER_KEY });
     const time = 0x6a000000;
-    await withToken(token, async () => {
+    await host!.withCard(token, async () => {
       await run("unpower", async (send) => {
         await send(molto2InfoApdu());
         expect(await authenticate(send, OWNER_KEY)).toBe(0x9000);
@@ -147,7 +136,7 @@ describe.skipIf(missing !== undefined)("the official Molto2 tools' flows through
 
   it("keyroostctl molto reset --yes: info, 9060, the card released with a reset; ▲ later wipes the token", async () => {
     const token = new Molto2Token({ customerKey: OWNER_KEY });
-    await withToken(token, async (events) => {
+    await host!.withCard(token, async (events) => {
       await run("reset", async (send) => {
         expect(await authenticate(send, OWNER_KEY)).toBe(0x9000);
         expect((await send(molto2WriteSeedApdu(molto2Key(OWNER_KEY), 0, SEED))).sw).toBe(0x9000);

@@ -23,8 +23,8 @@ import {
   type SingleProfileConfig,
 } from "../../src/protocol/single-profile.js";
 import { authFinishApdu } from "../../src/protocol/token2-auth.js";
-import { VPCD_READERS, ensurePcscd, lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
-import { OfficialHost, watched, type Send } from "./_official-host.js";
+import { VPCD_READERS, missingPcscStack } from "../fixtures/pcscd.js";
+import { OfficialHost, type Send } from "./_official-host.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`single-profile official-flow tests skipped: ${missing}`);
@@ -36,7 +36,6 @@ const C302I_SERIAL = "86596320000042"; // keeps its seed across a config write (
 
 describe.skipIf(missing !== undefined)("the official single-profile hosts' flows through pcscd and vpcd", () => {
   let host: OfficialHost | undefined;
-  let release: () => void = () => {};
 
   /** GET CHALLENGE in the burner's form, then the answer under the public device key. */
   async function authenticate(send: Send): Promise<number> {
@@ -52,25 +51,15 @@ describe.skipIf(missing !== undefined)("the official single-profile hosts' flows
     expect(parseSingleProfileInfo(info.data).model).not.toBeNull();
   }
 
-  const inReader = async (token: SingleProfileToken, fn: (events: string[]) => Promise<void>): Promise<void> => {
-    const { card, events } = watched(token);
-    await host!.withCard(card, () => fn(events));
-  };
-
   beforeAll(async () => {
-    release = await lockPcscd();
-    ensurePcscd();
     host = await OfficialHost.open(READER);
-  }, 150_000); // lockPcscd waits up to 120 s for the machine-wide lock
+  }, 150_000); // OfficialHost.open waits up to 120 s for the machine-wide PC/SC lock
 
-  afterAll(async () => {
-    await host?.close();
-    release();
-  });
+  afterAll(() => host?.close());
 
   it("NFC Burner 3: info, one authentication, config, then the unextended seed, in one connection", async () => {
     const token = new SingleProfileToken({ clock: pinnedClock(NOW) });
-    await inReader(token, async () => {
+    await host!.withCard(token, async () => {
       await host!.run("unpower", async (send) => {
         expect(parseSingleProfileInfo((await send(getInfoApdu())).data).model?.name).toBe("OTPC-P2-i");
         expect(await authenticate(send)).toBe(0x9000);
@@ -84,7 +73,7 @@ describe.skipIf(missing !== undefined)("the official single-profile hosts' flows
 
   it("openT2OTP's firmware test: authenticates again after the config write, then writes the seed", async () => {
     const token = new SingleProfileToken({ clock: pinnedClock(NOW) });
-    await inReader(token, async () => {
+    await host!.withCard(token, async () => {
       await host!.run("unpower", async (send) => {
         expect(await authenticate(send)).toBe(0x9000);
         expect((await send(writeConfigApdu({ ...CONFIG, algorithm: "SHA256", period: 60 }))).sw).toBe(0x9000);
@@ -97,7 +86,7 @@ describe.skipIf(missing !== undefined)("the official single-profile hosts' flows
 
   it("keyroostctl prog config, then prog seed: two runs, each authenticating, each card released with a reset", async () => {
     const token = new SingleProfileToken({ serial: C302I_SERIAL, clock: pinnedClock(NOW) });
-    await inReader(token, async (events) => {
+    await host!.withCard(token, async (events) => {
       await host!.run("reset", async (send) => {
         await guardModel(send);
         expect(await authenticate(send)).toBe(0x9000);
@@ -120,7 +109,7 @@ describe.skipIf(missing !== undefined)("the official single-profile hosts' flows
 
     // … and erases it on an OTPC-P2-i (restricted): valid on the wire, the hazard of §2.10.
     const restricted = new SingleProfileToken({ clock: pinnedClock(NOW) });
-    await inReader(restricted, async () => {
+    await host!.withCard(restricted, async () => {
       for (const write of [writeSeedApdu(SEED), writeConfigApdu(CONFIG)]) {
         await host!.run("reset", async (send) => {
           await guardModel(send);
@@ -134,7 +123,7 @@ describe.skipIf(missing !== undefined)("the official single-profile hosts' flows
 
   it("no official host writes in a later connection than it authenticated in, which the emulator refuses (A-1)", async () => {
     const token = new SingleProfileToken({ clock: pinnedClock(NOW) });
-    await inReader(token, async () => {
+    await host!.withCard(token, async () => {
       for (const release of ["unpower", "reset"] as const) {
         await host!.run(release, async (send) => {
           expect(await authenticate(send)).toBe(0x9000);

@@ -1,21 +1,10 @@
 /** Row shapes of the shared store's tables and their conversion to records. */
-import type { BatchState, TotpAlgorithm } from "../types.js";
+import { itemBase, type ItemBaseRow } from "../rows.js";
+import type { BatchState } from "../types.js";
 import type { SharedBatchRecord, SharedItemRecord, SharedItemState } from "./types.js";
 
-export interface SharedItemRow {
-  id: number;
-  batch_id: number;
-  position: number;
-  label: string | null;
-  algorithm: TotpAlgorithm;
-  digits: number;
-  period: number;
-  seed_nonce: Buffer;
-  seed_sealed: Buffer;
+export interface SharedItemRow extends ItemBaseRow {
   state: SharedItemState;
-  serial: string | null;
-  manufacturer: string | null;
-  model: string | null;
   station: string | null;
   session: string | null;
   reader: string | null;
@@ -50,16 +39,7 @@ const ms = (d: Date | null): number | null => (d === null ? null : d.getTime());
 
 export function sharedItemRecord(row: SharedItemRow): SharedItemRecord {
   return {
-    id: row.id,
-    batchId: row.batch_id,
-    position: row.position,
-    label: row.label,
-    algorithm: row.algorithm,
-    digits: row.digits,
-    period: row.period,
-    serial: row.serial,
-    manufacturer: row.manufacturer,
-    model: row.model,
+    ...itemBase(row),
     state: row.state,
     station: row.station,
     reader: row.reader,

@@ -11,13 +11,13 @@
  */
 import { atext } from "../input.js";
 import { otpbError } from "../../lib/errors.js";
+import { committedSeed, DEFAULT_MANUFACTURER } from "../rows.js";
 import type { SeedVault } from "../seed-vault.js";
 import type { CommittedSeed, SerialConflict } from "../types.js";
 import { sharedItemRecord, type SharedItemRow } from "./rows.js";
 import { PROGRESS_CHANNEL, logChange, logEvent, type Db, type StationStore } from "./store.js";
 import type { ClaimRequest, Lease, SharedClaimResult, SharedItemRecord, SharedItemState } from "./types.js";
 
-const DEFAULT_MANUFACTURER = "Token2";
 /** States in which a token may be mid-burn or waiting for its tap: a tap of that token resumes the item. */
 const RESUMABLE: readonly SharedItemState[] = ["claimed", "burned", "verified", "needs-check"];
 const UNIQUE_VIOLATION = "23505";
@@ -135,19 +135,7 @@ export class SharedBatch {
     const items: CommittedSeed[] = [];
     try {
       for (const row of rows) {
-        items.push({
-          itemId: row.id,
-          position: row.position,
-          label: row.label,
-          issuer: row.issuer,
-          serial: row.serial as string,
-          manufacturer: row.manufacturer ?? DEFAULT_MANUFACTURER,
-          model: row.model,
-          algorithm: row.algorithm,
-          digits: row.digits,
-          period: row.period,
-          seed: this.#openSeed(row),
-        });
+        items.push(committedSeed(row, row.issuer, this.#openSeed(row)));
       }
       return await use(items);
     } finally {

@@ -1,8 +1,9 @@
 /** Records of the shared store. Only {@link SharedClaim} carries a seed, which its caller zeroes. */
-import type { BatchState, SerialConflict, TokenRef, TotpParams } from "../types.js";
+import type { BatchRecord, ClaimRefusal, ItemBase, ItemState, SerialConflict, TokenRef } from "../types.js";
 
 /** The journal's item states, plus `needs-check`: a lease ran out after a byte may have reached a token. */
-export type SharedItemState = "pending" | "claimed" | "burned" | "verified" | "committed" | "failed" | "needs-check" | "superseded";
+export type SharedItemState = ItemState | "needs-check";
+/** Listed, not derived from ITEM_STATES: `counts` keeps this order on the wire (docs/API.md batch.stations). */
 export const SHARED_ITEM_STATES: readonly SharedItemState[] = ["pending", "claimed", "burned", "verified", "committed", "failed", "needs-check", "superseded"];
 
 /** What a station holds while it works on an item; every update of the item carries it. */
@@ -12,24 +13,10 @@ export interface Lease {
   fence: number;
 }
 
-export interface SharedBatchRecord {
-  id: number;
-  name: string;
-  issuer: string | null;
-  state: BatchState;
-  params: Record<string, unknown>;
-  createdAt: number;
-  updatedAt: number;
-}
+/** A shared batch is described exactly as a journal batch is. */
+export type SharedBatchRecord = BatchRecord;
 
-export interface SharedItemRecord extends TotpParams {
-  id: number;
-  batchId: number;
-  position: number;
-  label: string | null;
-  serial: string | null;
-  manufacturer: string | null;
-  model: string | null;
+export interface SharedItemRecord extends ItemBase {
   state: SharedItemState;
   /** The station that holds or last held the item, and the reader it named. */
   station: string | null;
@@ -56,11 +43,9 @@ export interface SharedClaim {
 
 export type SharedClaimResult =
   | SharedClaim
-  | { outcome: "already-committed" | "previously-failed"; item: SharedItemRecord }
-  | { outcome: "serial-in-other-batch"; conflicts: SerialConflict[] }
+  | ClaimRefusal<SharedItemRecord>
   /** The token's item is leased to another station whose lease has not run out yet. */
-  | { outcome: "leased-elsewhere"; item: SharedItemRecord }
-  | { outcome: "exhausted" };
+  | { outcome: "leased-elsewhere"; item: SharedItemRecord };
 
 export interface ClaimRequest extends TokenRef {
   /** The reader the token sits on, for the live view. */
