@@ -2,8 +2,9 @@
  * The CLI as a client of a running daemon: with `otpbridge daemon --simulate` serving a data
  * directory (its tokens behind vpcd readers, through pcscd), the CLI's commands on that directory go
  * through the daemon's API and print what they print when the CLI works alone on another directory;
- * a burn leaves the same journal record either way. A stale discovery file is ignored, and a daemon
- * killed under `batch run` gives DAEMON_GONE with the journal intact.
+ * a burn leaves the same journal record either way; devices and find answer from the daemon, and
+ * molto2 set-key and reset prompt for ▲ and confirm the press to it. A stale discovery file is
+ * ignored, and a daemon killed under `batch run` gives DAEMON_GONE with the journal intact.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -77,6 +78,30 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     }
   });
 
+  it("devices lists the daemon's devices (its devices.list) in the columns and JSON fields of a listing alone", async () => {
+    const listed = await runCli(withDir(d.dataDir, ["devices"]));
+    const byItself = await alone(withDir(aloneDir, ["devices", "--simulate"]));
+    expect(listed.code, listed.err.join("\n")).toBe(0);
+    // The same header, the simulation said the same way (the daemon's simulation is behind vpcd).
+    expect(listed.out[0]!.split(/\s+/)).toEqual(byItself.out[0]!.split(/\s+/));
+    expect(listed.err).toEqual(["simulated tokens behind vpcd readers of pcscd"]);
+    expect(listed.out.some((l) => /^Virtual PCD C 00 00\s+single-profile\s+OTPC-P2-i\s+86596221000001\s+ready$/.test(l))).toBe(true);
+    // A Molto2 is never read while the daemon lists: no model or serial until a client opens it.
+    expect(listed.out.some((l) => /\s+molto2\s+-\s+-\s+ready$/.test(l))).toBe(true);
+
+    const json = JSON.parse((await runCli(withDir(d.dataDir, ["devices", "--json"]))).out.join("\n"));
+    const aloneJson = JSON.parse((await alone(withDir(aloneDir, ["devices", "--json", "--simulate"]))).out.join("\n"));
+    expect(Object.keys(json).sort()).toEqual(Object.keys(aloneJson).sort());
+    expect(json).toMatchObject({ simulated: "vpcd", status: { pcsc: "ready" } });
+    expect(Object.keys(aloneJson.status).sort()).toEqual(expect.arrayContaining(Object.keys(json.status).sort()));
+    // Each device as alone, plus the session holding it.
+    expect(Object.keys(json.devices[0]).sort()).toEqual([...Object.keys(aloneJson.devices[0]), "session"].sort());
+
+    const refused = await runCli(withDir(d.dataDir, ["devices", "--family", "Virtual=molto2"]));
+    expect(refused.code).toBe(EXIT_CODES.INVALID_INPUT);
+    expect(refused.err.join("\n")).toMatch(/--family cannot be used while the daemon serves/);
+  });
+
   it("batch run burns the daemon's token and shows its events; check and export work on what it burned", async () => {
     const run = await runCli(withDir(d.dataDir, ["batch", "run", "1"]));
     expect(run.code, run.err.join("\n")).toBe(0);
@@ -133,6 +158,25 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     burns.push({ dir: d.dataDir, ...a.journal }, { dir: aloneDir, ...b.journal });
   });
 
+  it("find asks the daemon (journal.find) for the token showing a code, with the exit codes of find alone", async () => {
+    const time = String(Math.floor(Date.now() / 1000));
+    const code = (await runCli(["code", "--secret", SEED32, "--period", "60", "--time", time])).out[0]!.split(/\s+/)[0]!;
+    const found = await runCli(withDir(d.dataDir, ["find", code, "--at", time]));
+    expect(found.code, found.err.join("\n")).toBe(0);
+    const byItself = await alone(withDir(aloneDir, ["find", code, "--at", time]));
+    expect(byItself.code).toBe(0);
+    // Both journals hold this burn (in batches numbered apart): the same line but for the batch.
+    const line = `batch ${burns[0]!.batchId}  item 1  serial 86596221000001  (no label)  on time`;
+    expect(found.out).toContain(line);
+    expect(byItself.out).toContain(line.replace(/^batch \d+/, `batch ${burns[1]!.batchId}`));
+    const json = JSON.parse((await runCli(withDir(d.dataDir, ["find", code, "--at", time, "--json"]))).out.join("\n"));
+    expect(json.matches).toContainEqual(expect.objectContaining({ batchId: burns[0]!.batchId, serial: "86596221000001", period: 60, offset: 0 }));
+
+    // No seed burned here has 8 digits: none found, exit 3, the same words as alone.
+    const none = await runCli(withDir(d.dataDir, ["find", "12345678", "--at", time]));
+    expect(none).toEqual({ ...(await alone(withDir(aloneDir, ["find", "12345678", "--at", time]))), code: 3 });
+  });
+
   it("sync-time goes through the daemon: --check reads the drift, a restricted model's seed is written again when given", async () => {
     const check = await runCli(withDir(d.dataDir, ["sync-time", "--check", "--json"]));
     expect(check.code, check.err.join("\n")).toBe(0);
@@ -178,9 +222,33 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     expect(listed.out.at(-1)).toMatch(/^1 of \d+ profiles in use$/);
     expect((await runCli(withDir(d.dataDir, ["molto2", "sync", "--all"]))).out[0]).toMatch(/^clock set to .* through \d+ profile\(s\)$/);
     expect((await runCli(withDir(d.dataDir, ["molto2", "delete", "--profile", "3"]))).out).toEqual(["profile 3: seed deleted"]);
-    const reset = await runCli(withDir(d.dataDir, ["molto2", "reset"]));
-    expect(reset.code).toBe(EXIT_CODES.INVALID_INPUT);
-    expect(reset.err.join("\n")).toMatch(/needs the ▲ button pressed at the token/);
+  });
+
+  it("molto2 set-key and reset go through the daemon: the ▲ prompt here, the press confirmed to the daemon", async () => {
+    const newKey = "desk-molto2-key-2026";
+    const setKey = await runCli(withDir(d.dataDir, ["molto2", "set-key", "--new-key-stdin", "--button-wait", "1"]), { stdin: newKey });
+    expect(setKey.code, setKey.err.join("\n")).toBe(0);
+    const byItself = await alone(withDir(aloneDir, ["molto2", "set-key", "--new-key-stdin", "--simulate"]), { stdin: newKey });
+    expect(byItself.code, byItself.err.join("\n")).toBe(0);
+    // The prompt as a real token's without a terminal; the outcome as alone.
+    expect(setKey.out).toEqual(["press ▲ on the token (within 1 s)", byItself.out.at(-1)]);
+    expect(byItself.out).toEqual(["press ▲ on the token", "customer key changed (the token accepted the new key)"]);
+
+    // The daemon's Molto2 takes the new key now, and refuses the factory key (one try spent).
+    expect((await runCli(withDir(d.dataDir, ["molto2", "lock", "--key-stdin"]), { stdin: newKey })).out).toEqual(["screen locked"]);
+    expect((await runCli(withDir(d.dataDir, ["molto2", "unlock", "--key-stdin"]), { stdin: newKey })).out).toEqual(["screen unlocked"]);
+    const wrong = await runCli(withDir(d.dataDir, ["molto2", "lock"]));
+    expect(wrong.code).toBe(EXIT_CODES.WRONG_CUSTOMER_KEY);
+
+    const reset = await runCli(withDir(d.dataDir, ["molto2", "reset", "--button-wait", "1"]));
+    expect(reset).toEqual({
+      code: 0,
+      out: ["press ▲ on the token (within 1 s)", "factory reset confirmed: every profile is empty and the factory key is back"],
+      err: [],
+    });
+    const factory = await runCli(withDir(d.dataDir, ["molto2", "lock"]));
+    expect(factory.out, factory.err.join("\n")).toEqual(["screen locked"]);
+    expect((await runCli(withDir(d.dataDir, ["molto2", "unlock"]))).code).toBe(0);
   });
 
   it("refuses the flags that choose how the daemon drives its readers", async () => {
