@@ -16,7 +16,7 @@ Molto2 while it lists.
 
 While a daemon serves DIR (default $XDG_DATA_HOME/otpbridge) the list is the daemon's (its
 devices.list), so the CLI does not compete with it for the readers: the same lines, each device
-with the session holding it in --json, and a Molto2 without model or serial (the daemon reads
+with the session holding it in --json, and a Molto2 without its serial (the daemon reads
 them only when a client opens the token).
 
   --json                 one JSON array instead of a table
