@@ -3,7 +3,9 @@
  * directory (its tokens behind vpcd readers, through pcscd), the CLI's commands on that directory go
  * through the daemon's API and print what they print when the CLI works alone on another directory;
  * a burn leaves the same journal record either way; devices and find answer from the daemon, and
- * molto2 set-key and reset prompt for ▲ and confirm the press to it. A stale discovery file is
+ * molto2 set-key and reset prompt for ▲ and confirm the press to it (on the --simulate daemon's
+ * Molto2, and on the test's own emulated Molto2 behind vpcd, whose ▲ the test presses while the
+ * command waits). A stale discovery file is
  * ignored, and a daemon killed under `batch run` gives DAEMON_GONE with the journal intact.
  */
 import { execFileSync } from "node:child_process";
@@ -16,7 +18,9 @@ import { discoveryFilePath } from "../../src/lib/daemon-paths.js";
 import { Journal } from "../../src/store/journal.js";
 import type { ItemRecord } from "../../src/store/types.js";
 import { runCli, type CliRun } from "../fixtures/cli.js";
-import { ensurePcscd, lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
+import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
+import { Molto2Token } from "../../src/emulator/molto2-token.js";
+import { CardRig } from "../batch/_card-rig.js";
 import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 
 const missing = missingPcscStack();
@@ -293,6 +297,61 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     expect(viaDaemon).toEqual(byItself);
     expect(viaDaemon!.item).toMatchObject({ state: "committed", model: "OTPC-P2-i", algorithm: "SHA1", period: 60, digits: 6 });
     expect(viaDaemon!.events).toEqual(["batch.created", "batch.start", "item.claimed", "item.burned", "item.verified", "item.committed"]);
+  });
+});
+
+describe.skipIf(missing !== undefined)("molto2 set-key through a daemon, on the test's own emulated Molto2 (pcscd and vpcd)", () => {
+  const reader = VPCD_READERS.find((r) => r.name === "Virtual PCD C 00 01")!;
+  const token = new Molto2Token({ serial: "TEST00000000011" });
+  let release = (): void => {};
+  let rig: CardRig;
+  let d: DaemonProcess;
+
+  beforeAll(async () => {
+    release = await lockPcscd(600_000);
+    ensurePcscd();
+    rig = await CardRig.open([reader.name]);
+    await rig.insert(token, reader);
+    d = await startDaemonProcess({ simulate: false, args: ["--family", `${reader.name}=molto2`] });
+  }, 660_000);
+
+  afterAll(async () => {
+    await d?.stop();
+    await rig?.close();
+    release();
+  }, 120_000);
+
+  it("prompts for ▲ as alone; the test presses it on the emulator, and the token takes the new key", async () => {
+    const before = Buffer.from(token.state().keyDigest);
+    const running = runCli(withDir(d.dataDir, ["molto2", "set-key", "--new-key-stdin", "--button-wait", "3"]), { stdin: "desk-molto2-key-2026" });
+    // The person at the token: ▲ once the token waits for it.
+    const deadline = Date.now() + 20_000;
+    while (token.state().pending !== "setKey" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(token.state().pending).toBe("setKey");
+    token.pressButton();
+    const r = await running;
+    expect(r.code, r.err.join("\n")).toBe(0);
+    expect(r.out).toEqual(["press ▲ on the token (within 3 s)", "customer key changed (the token accepted the new key)"]);
+    expect(Buffer.from(token.state().keyDigest).equals(before)).toBe(false);
+    expect(token.state().triesLeft).toBe(10);
+    const locked = await runCli(withDir(d.dataDir, ["molto2", "lock", "--key-stdin"]), { stdin: "desk-molto2-key-2026" });
+    expect(locked.out, locked.err.join("\n")).toEqual(["screen locked"]);
+  });
+
+  it("reset prompts for ▲ as alone; once the test presses it, the factory key is back", async () => {
+    expect((await runCli(withDir(d.dataDir, ["molto2", "unlock", "--key-stdin"]), { stdin: "desk-molto2-key-2026" })).out).toEqual(["screen unlocked"]);
+    const running = runCli(withDir(d.dataDir, ["molto2", "reset", "--button-wait", "3"]));
+    const deadline = Date.now() + 20_000;
+    while (token.state().pending !== "reset" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(token.state().pending).toBe("reset");
+    token.pressButton();
+    expect(await running).toEqual({
+      code: 0,
+      out: ["press ▲ on the token (within 3 s)", "factory reset confirmed: every profile is empty and the factory key is back"],
+      err: [],
+    });
+    const factory = await runCli(withDir(d.dataDir, ["molto2", "lock"]));
+    expect(factory.out, factory.err.join("\n")).toEqual(["screen locked"]);
   });
 });
 
