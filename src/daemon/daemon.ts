@@ -5,7 +5,7 @@
 import { rmSync } from "node:fs";
 import { daemonSocketPath, daemonTokenPath, discoveryFilePath, type DaemonDiscovery } from "../lib/daemon-paths.js";
 import { DeviceManager, type FamilyRule } from "../drivers/device-manager.js";
-import { daemonCards, startSimulation } from "../simulation/simulation.js";
+import { daemonCards, pressSimulatedMolto2Buttons, startSimulation } from "../simulation/simulation.js";
 import type { Logger } from "../lib/log.js";
 import { packageVersion } from "../lib/package-info.js";
 import { Journal, type KeySource } from "../store/journal.js";
@@ -96,7 +96,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const journal = Journal.open({ dataDir, key: options.journalKey ?? { kind: "keyFile" } });
   const station = options.station === undefined ? undefined : await openStationMode(options.station, dataDir, log);
   // --simulate: the emulators are one more bus, chosen here and nowhere else.
-  const simulation = options.simulate ? await startSimulation(daemonCards(options.simulateTokens ?? 2), { logger: log }) : undefined;
+  const simulatedCards = options.simulate ? daemonCards(options.simulateTokens ?? 2) : [];
+  const simulation = options.simulate ? await startSimulation(simulatedCards, { logger: log }) : undefined;
   const pcsc = simulation?.pcsc ?? (await PcscManager.start());
   const manager = new DeviceManager({
     pcsc,
@@ -109,7 +110,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const core = new DaemonCore(managerSource(manager, openHid), { logger: log, onEnded: (lease, reason) => hub.sessionEnded(lease, reason) });
   const unsubscribe = manager.on(() => hub.devicesChanged(core.devicesJson()));
   const hostClock = new HostClockGuard(options.ntp !== undefined ? { ntp: options.ntp } : {});
-  const services: DaemonServices = { core, journal, pairings, pairingRequests, hostClock, version: packageVersion(), log };
+  const services: DaemonServices = {
+    core,
+    journal,
+    pairings,
+    pairingRequests,
+    hostClock,
+    deviceLinks: () => ({ status: manager.status(), simulated: simulation?.link ?? null }),
+    // --simulate: the press a client confirms is made on the emulated Molto2, as a person would have.
+    ...(simulation !== undefined ? { onButtonConfirmed: () => pressSimulatedMolto2Buttons(simulatedCards) } : {}),
+    version: packageVersion(),
+    log,
+  };
   // The batch engine leaves alone a device an API client holds a session on.
   const batches = new BatchEngine({
     journal: station?.journal ?? journal,

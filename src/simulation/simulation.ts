@@ -359,6 +359,14 @@ export async function withSimulatedMolto2<T>(
   }
 }
 
+/**
+ * The simulated user at the daemon's emulated tokens: presses the ▲ button of every Molto2 among
+ * `cards` (what a person does before confirming a press with molto2.buttonPressed).
+ */
+export function pressSimulatedMolto2Buttons(cards: readonly SimulatedCard[]): void {
+  for (const { card } of cards) if (card instanceof Molto2Token) card.pressButton();
+}
+
 /** A fresh emulated FIDO key with its OTP applet, as a PC/SC card. */
 function simulatedAppletCard(): SimulatedCard {
   return { family: "otp-applet", name: "Simulated FIDO Key", card: new OtpAppletKey({ serial: Uint8Array.of(0x51, 0x4d, 0x00, 0x01) }) };

@@ -2,8 +2,11 @@
  * The CLI as a client of a running daemon: with `otpbridge daemon --simulate` serving a data
  * directory (its tokens behind vpcd readers, through pcscd), the CLI's commands on that directory go
  * through the daemon's API and print what they print when the CLI works alone on another directory;
- * a burn leaves the same journal record either way. A stale discovery file is ignored, and a daemon
- * killed under `batch run` gives DAEMON_GONE with the journal intact.
+ * a burn leaves the same journal record either way; devices and find answer from the daemon, and
+ * molto2 set-key and reset prompt for ▲ and confirm the press to it (on the --simulate daemon's
+ * Molto2, and on the test's own emulated Molto2 behind vpcd, whose ▲ the test presses while the
+ * command waits). A stale discovery file is
+ * ignored, and a daemon killed under `batch run` gives DAEMON_GONE with the journal intact.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,7 +18,9 @@ import { discoveryFilePath } from "../../src/lib/daemon-paths.js";
 import { Journal } from "../../src/store/journal.js";
 import type { ItemRecord } from "../../src/store/types.js";
 import { runCli, type CliRun } from "../fixtures/cli.js";
-import { ensurePcscd, lockPcscd, missingPcscStack } from "../fixtures/pcscd.js";
+import { ensurePcscd, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
+import { Molto2Token } from "../../src/emulator/molto2-token.js";
+import { CardRig } from "../batch/_card-rig.js";
 import { startDaemonProcess, type DaemonProcess } from "../fixtures/daemon.js";
 
 const missing = missingPcscStack();
@@ -77,6 +82,30 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     }
   });
 
+  it("devices lists the daemon's devices (its devices.list) in the columns and JSON fields of a listing alone", async () => {
+    const listed = await runCli(withDir(d.dataDir, ["devices"]));
+    const byItself = await alone(withDir(aloneDir, ["devices", "--simulate"]));
+    expect(listed.code, listed.err.join("\n")).toBe(0);
+    // The same header, the simulation said the same way (the daemon's simulation is behind vpcd).
+    expect(listed.out[0]!.split(/\s+/)).toEqual(byItself.out[0]!.split(/\s+/));
+    expect(listed.err).toEqual(["simulated tokens behind vpcd readers of pcscd"]);
+    expect(listed.out.join("\n")).toMatch(/\s+single-profile\s+OTPC-P2-i\s+86596221000001\s+ready$/m);
+    // A Molto2 is never read while the daemon lists: no serial until a client opens it.
+    expect(listed.out.join("\n")).toMatch(/\s+molto2\s+\S+\s+-\s+ready$/m);
+
+    const json = JSON.parse((await runCli(withDir(d.dataDir, ["devices", "--json"]))).out.join("\n"));
+    const aloneJson = JSON.parse((await alone(withDir(aloneDir, ["devices", "--json", "--simulate"]))).out.join("\n"));
+    expect(Object.keys(json).sort()).toEqual(Object.keys(aloneJson).sort());
+    expect(json).toMatchObject({ simulated: "vpcd", status: { pcsc: "ready" } });
+    expect(Object.keys(aloneJson.status).sort()).toEqual(expect.arrayContaining(Object.keys(json.status).sort()));
+    // Each device as alone, plus the session holding it.
+    expect(Object.keys(json.devices[0]).sort()).toEqual([...Object.keys(aloneJson.devices[0]), "session"].sort());
+
+    const refused = await runCli(withDir(d.dataDir, ["devices", "--family", "Virtual=molto2"]));
+    expect(refused.code).toBe(EXIT_CODES.INVALID_INPUT);
+    expect(refused.err.join("\n")).toMatch(/--family cannot be used while the daemon serves/);
+  });
+
   it("batch run burns the daemon's token and shows its events; check and export work on what it burned", async () => {
     const run = await runCli(withDir(d.dataDir, ["batch", "run", "1"]));
     expect(run.code, run.err.join("\n")).toBe(0);
@@ -133,6 +162,43 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     burns.push({ dir: d.dataDir, ...a.journal }, { dir: aloneDir, ...b.journal });
   });
 
+  it("find asks the daemon (journal.find) for the token showing a code, with the output and exit codes of find alone", async () => {
+    // A seed of its own, burned through the daemon and alone, so that each journal holds one match.
+    const seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    const listed = JSON.parse((await runCli(withDir(d.dataDir, ["devices", "--json"]))).out.join("\n")) as {
+      devices: Array<{ reader?: string; serial: string | null }>;
+    };
+    const reader = listed.devices.find((device) => device.serial === "86596221000001")!.reader!;
+    const burn = ["burn", "--secret", seed, "--period", "60", "--yes", "--json"];
+    const burned = await runCli(withDir(d.dataDir, [...burn, "--reader", reader]));
+    expect(burned.code, burned.err.join("\n")).toBe(0);
+    const burnedAlone = await alone(withDir(aloneDir, [...burn, "--simulate", "--reader", "reader 2"]));
+    expect(burnedAlone.code, burnedAlone.err.join("\n")).toBe(0);
+    const batches = [JSON.parse(burned.out.join("\n")).journal.batchId, JSON.parse(burnedAlone.out.join("\n")).journal.batchId] as number[];
+
+    const time = String(Math.floor(Date.now() / 1000));
+    const code = (await runCli(["code", "--secret", seed, "--period", "60", "--time", time])).out[0]!.split(/\s+/)[0]!;
+    const found = await runCli(withDir(d.dataDir, ["find", code, "--at", time]));
+    expect(found.code, found.err.join("\n")).toBe(0);
+    expect(found.out).toEqual([`batch ${batches[0]}  item 1  serial 86596221000001  (no label)  on time`]);
+    // The same lines alone, but for the batch's number and the token the simulation burned.
+    const byItself = await alone(withDir(aloneDir, ["find", code, "--at", time]));
+    expect(byItself.code).toBe(0);
+    const shape = (lines: string[]): string[] => lines.map((l) => l.replace(/^batch \d+/, "batch N").replace(/serial \d+/, "serial S"));
+    expect(shape(found.out)).toEqual(shape(byItself.out));
+    expect(found.err).toEqual(byItself.err);
+    const json = JSON.parse((await runCli(withDir(d.dataDir, ["find", code, "--at", time, "--json"]))).out.join("\n"));
+    expect(json).toMatchObject({ ambiguous: false, window: 2, time: Number(time) });
+    expect(json.matches).toEqual([
+      expect.objectContaining({ source: "journal", batchId: batches[0], item: 1, serial: "86596221000001", period: 60, offset: 0 }),
+    ]);
+
+    // No seed burned here has 8 digits: none found, exit 3, the same words as alone.
+    const none = await runCli(withDir(d.dataDir, ["find", "12345678", "--at", time]));
+    expect(none).toEqual(await alone(withDir(aloneDir, ["find", "12345678", "--at", time])));
+    expect(none.code).toBe(3);
+  });
+
   it("sync-time goes through the daemon: --check reads the drift, a restricted model's seed is written again when given", async () => {
     const check = await runCli(withDir(d.dataDir, ["sync-time", "--check", "--json"]));
     expect(check.code, check.err.join("\n")).toBe(0);
@@ -178,9 +244,33 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     expect(listed.out.at(-1)).toMatch(/^1 of \d+ profiles in use$/);
     expect((await runCli(withDir(d.dataDir, ["molto2", "sync", "--all"]))).out[0]).toMatch(/^clock set to .* through \d+ profile\(s\)$/);
     expect((await runCli(withDir(d.dataDir, ["molto2", "delete", "--profile", "3"]))).out).toEqual(["profile 3: seed deleted"]);
-    const reset = await runCli(withDir(d.dataDir, ["molto2", "reset"]));
-    expect(reset.code).toBe(EXIT_CODES.INVALID_INPUT);
-    expect(reset.err.join("\n")).toMatch(/needs the ▲ button pressed at the token/);
+  });
+
+  it("molto2 set-key and reset go through the daemon: the ▲ prompt here, the press confirmed to the daemon", async () => {
+    const newKey = "desk-molto2-key-2026";
+    const setKey = await runCli(withDir(d.dataDir, ["molto2", "set-key", "--new-key-stdin", "--button-wait", "1"]), { stdin: newKey });
+    expect(setKey.code, setKey.err.join("\n")).toBe(0);
+    const byItself = await alone(withDir(aloneDir, ["molto2", "set-key", "--new-key-stdin", "--simulate"]), { stdin: newKey });
+    expect(byItself.code, byItself.err.join("\n")).toBe(0);
+    // The prompt as a real token's without a terminal; the outcome as alone.
+    expect(setKey.out).toEqual(["press ▲ on the token (within 1 s)", byItself.out.at(-1)]);
+    expect(byItself.out).toEqual(["press ▲ on the token", "customer key changed (the token accepted the new key)"]);
+
+    // The daemon's Molto2 takes the new key now, and refuses the factory key (one try spent).
+    expect((await runCli(withDir(d.dataDir, ["molto2", "lock", "--key-stdin"]), { stdin: newKey })).out).toEqual(["screen locked"]);
+    expect((await runCli(withDir(d.dataDir, ["molto2", "unlock", "--key-stdin"]), { stdin: newKey })).out).toEqual(["screen unlocked"]);
+    const wrong = await runCli(withDir(d.dataDir, ["molto2", "lock"]));
+    expect(wrong.code).toBe(EXIT_CODES.WRONG_CUSTOMER_KEY);
+
+    const reset = await runCli(withDir(d.dataDir, ["molto2", "reset", "--button-wait", "1"]));
+    expect(reset).toEqual({
+      code: 0,
+      out: ["press ▲ on the token (within 1 s)", "factory reset confirmed: every profile is empty and the factory key is back"],
+      err: [],
+    });
+    const factory = await runCli(withDir(d.dataDir, ["molto2", "lock"]));
+    expect(factory.out, factory.err.join("\n")).toEqual(["screen locked"]);
+    expect((await runCli(withDir(d.dataDir, ["molto2", "unlock"]))).code).toBe(0);
   });
 
   it("refuses the flags that choose how the daemon drives its readers", async () => {
@@ -207,6 +297,61 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     expect(viaDaemon).toEqual(byItself);
     expect(viaDaemon!.item).toMatchObject({ state: "committed", model: "OTPC-P2-i", algorithm: "SHA1", period: 60, digits: 6 });
     expect(viaDaemon!.events).toEqual(["batch.created", "batch.start", "item.claimed", "item.burned", "item.verified", "item.committed"]);
+  });
+});
+
+describe.skipIf(missing !== undefined)("molto2 set-key through a daemon, on the test's own emulated Molto2 (pcscd and vpcd)", () => {
+  const reader = VPCD_READERS.find((r) => r.name === "Virtual PCD C 00 01")!;
+  const token = new Molto2Token({ serial: "TEST00000000011" });
+  let release = (): void => {};
+  let rig: CardRig;
+  let d: DaemonProcess;
+
+  beforeAll(async () => {
+    release = await lockPcscd(600_000);
+    ensurePcscd();
+    rig = await CardRig.open([reader.name]);
+    await rig.insert(token, reader);
+    d = await startDaemonProcess({ simulate: false, args: ["--family", `${reader.name}=molto2`] });
+  }, 660_000);
+
+  afterAll(async () => {
+    await d?.stop();
+    await rig?.close();
+    release();
+  }, 120_000);
+
+  it("prompts for ▲ as alone; the test presses it on the emulator, and the token takes the new key", async () => {
+    const before = Buffer.from(token.state().keyDigest);
+    const running = runCli(withDir(d.dataDir, ["molto2", "set-key", "--new-key-stdin", "--button-wait", "3"]), { stdin: "desk-molto2-key-2026" });
+    // The person at the token: ▲ once the token waits for it.
+    const deadline = Date.now() + 20_000;
+    while (token.state().pending !== "setKey" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(token.state().pending).toBe("setKey");
+    token.pressButton();
+    const r = await running;
+    expect(r.code, r.err.join("\n")).toBe(0);
+    expect(r.out).toEqual(["press ▲ on the token (within 3 s)", "customer key changed (the token accepted the new key)"]);
+    expect(Buffer.from(token.state().keyDigest).equals(before)).toBe(false);
+    expect(token.state().triesLeft).toBe(10);
+    const locked = await runCli(withDir(d.dataDir, ["molto2", "lock", "--key-stdin"]), { stdin: "desk-molto2-key-2026" });
+    expect(locked.out, locked.err.join("\n")).toEqual(["screen locked"]);
+  });
+
+  it("reset prompts for ▲ as alone; once the test presses it, the factory key is back", async () => {
+    expect((await runCli(withDir(d.dataDir, ["molto2", "unlock", "--key-stdin"]), { stdin: "desk-molto2-key-2026" })).out).toEqual(["screen unlocked"]);
+    const running = runCli(withDir(d.dataDir, ["molto2", "reset", "--button-wait", "3"]));
+    const deadline = Date.now() + 20_000;
+    while (token.state().pending !== "reset" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(token.state().pending).toBe("reset");
+    token.pressButton();
+    expect(await running).toEqual({
+      code: 0,
+      out: ["press ▲ on the token (within 3 s)", "factory reset confirmed: every profile is empty and the factory key is back"],
+      err: [],
+    });
+    const factory = await runCli(withDir(d.dataDir, ["molto2", "lock"]));
+    expect(factory.out, factory.err.join("\n")).toEqual(["screen locked"]);
   });
 });
 

@@ -1,16 +1,24 @@
 /**
  * `otpbridge find CODE [NEXT...]`: which token shows this code (src/service/find.ts). Like `batch`,
- * the CLI opens the journal itself, so it runs while no daemon holds it (JOURNAL_BUSY otherwise:
- * use the daemon's journal.find then).
+ * it opens the journal itself while no daemon serves the data directory, and asks the daemon
+ * (journal.find) while one does: the daemon holds the journal then.
  */
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { defaultDataDir } from "../../lib/daemon-paths.js";
 import { otpbError } from "../../lib/errors.js";
-import { DEFAULT_FIND_WINDOW, MAX_FIND_CODES, MAX_FIND_WINDOW, findToken, journalSeedSource, type FindMatch } from "../../service/find.js";
+import {
+  DEFAULT_FIND_WINDOW,
+  MAX_FIND_CODES,
+  MAX_FIND_WINDOW,
+  findToken,
+  journalSeedSource,
+  type FindMatch,
+  type FindRequest,
+  type FindResult,
+} from "../../service/find.js";
 import { Journal } from "../../store/journal.js";
 import type { CommandIo } from "../io.js";
-import { JOURNAL_KEY_HELP, JOURNAL_KEY_OPTIONS, journalKeyFrom } from "../journal-key.js";
+import { daemonFor } from "../daemon-link.js";
+import { JOURNAL_KEY_HELP, JOURNAL_KEY_OPTIONS, dataDirFrom, journalKeyFrom } from "../journal-key.js";
 import { parseInteger } from "./code.js";
 
 export const FIND_HELP = `Usage: otpbridge find CODE [NEXT [NEXT]] [--batch ID] [--window N] [--at TIME] [--json]
@@ -28,7 +36,8 @@ token shows next (after it changes) and run find again with both codes: CODE NEX
   --window   steps either side, 0 to ${MAX_FIND_WINDOW} (default ${DEFAULT_FIND_WINDOW})
   --at       when CODE was read: Unix seconds or an ISO 8601 date (default now)
   --json     the whole result as JSON
-  --data-dir the daemon's data directory (default $XDG_DATA_HOME/otpbridge)
+  --data-dir the daemon's data directory (default $XDG_DATA_HOME/otpbridge); while a daemon serves
+             it, the daemon searches (its journal.find) and no journal key is read here
 
 Exit status: 0 one or more tokens found (several: the next code is asked for on stderr), 3 none.
 
@@ -60,13 +69,7 @@ export async function runFind(argv: string[], io: CommandIo): Promise<number> {
     time: values.at === undefined ? Math.floor(Date.now() / 1000) : parseTime(values.at),
     ...(values.batch === undefined ? {} : { batchId: parseInteger(values.batch, "--batch", 1, Number.MAX_SAFE_INTEGER) }),
   };
-  const journal = Journal.open({ dataDir: resolve(values["data-dir"] ?? defaultDataDir()), key: journalKeyFrom(values, io.readStdin) });
-  let result;
-  try {
-    result = await findToken([journalSeedSource(journal)], request);
-  } finally {
-    journal.close();
-  }
+  const result = await search(dataDirFrom(values), request, () => journalKeyFrom(values, io.readStdin));
   if (values.json) io.out(JSON.stringify(result, null, 2));
   else for (const match of result.matches) io.out(formatMatch(match));
   const steps = `±${result.window} step${result.window === 1 ? "" : "s"}`;
@@ -82,6 +85,24 @@ export async function runFind(argv: string[], io: CommandIo): Promise<number> {
     );
   }
   return 0;
+}
+
+/** The search, by the daemon serving `dataDir` (journal.find) or on the journal opened here. */
+async function search(dataDir: string, request: FindRequest, key: () => ReturnType<typeof journalKeyFrom>): Promise<FindResult> {
+  const daemon = await daemonFor(dataDir);
+  if (daemon !== undefined) {
+    try {
+      return await daemon.call<FindResult>("journal.find", request);
+    } finally {
+      await daemon.close();
+    }
+  }
+  const journal = Journal.open({ dataDir, key: key() });
+  try {
+    return await findToken([journalSeedSource(journal)], request);
+  } finally {
+    journal.close();
+  }
 }
 
 function formatMatch(m: FindMatch): string {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { checkNewCustomerKey } from "../../drivers/molto2-keys.js";
-import { Molto2Session, type Molto2ButtonHandler, type Molto2ProfileConfig, type Molto2ProfileEntry } from "../../drivers/molto2.js";
+import { Molto2Session, type Molto2ButtonHandler, type Molto2ButtonPrompt, type Molto2ProfileConfig, type Molto2ProfileEntry } from "../../drivers/molto2.js";
 import type { HashAlgorithm } from "../../crypto/hash.js";
 import { otpbError } from "../../lib/errors.js";
 import type { ApduTransport } from "../../transports/types.js";
@@ -33,7 +33,7 @@ Options:
   --reader NAME     reader whose name contains NAME (default: the one reader with "molto" in its name)
   --simulate        use an emulated Molto2, factory-fresh on every run (behind pcscd and vpcd when they run)
   --data-dir DIR    while a daemon serves DIR (default $XDG_DATA_HOME/otpbridge), the token is reached
-                    through it (set-key and reset, which need the ▲ button, are not offered then)
+                    through it (set-key and reset too: the press is confirmed to the daemon)
   --algorithm       SHA1 (default) or SHA256        --digits 4|6|8|10 (default 6)
   --period 30|60    (default 30)                    --display 0-3: screen off after 15/30/60/120 s (default 1)
   --button-wait S   without a terminal, seconds allowed for the ▲ press (default 20)
@@ -112,13 +112,7 @@ export async function runMolto2(argv: string[], io: CommandIo): Promise<number> 
     const daemon = values.simulate === true ? undefined : await daemonFor(dataDirFrom(values));
     if (daemon !== undefined) {
       try {
-        if (sub === "set-key" || sub === "reset") {
-          throw otpbError(
-            "INVALID_INPUT",
-            `molto2 ${sub} needs the ▲ button pressed at the token, which the daemon's API does not offer: stop the daemon serving ${dataDirFrom(values)} and run it again`,
-          );
-        }
-        await operation(await molto2ThroughDaemon(daemon, values.reader, customerKey, io), async () => {});
+        await operation(await molto2ThroughDaemon(daemon, values.reader, customerKey, buttonWait, io), ({ message }) => waitForPress(io, message, buttonWait));
       } finally {
         await daemon.close();
       }
@@ -171,10 +165,17 @@ const asEntry = (p: RemoteProfile): Molto2ProfileEntry => ({ ...p, titleBytes: n
 /**
  * The Molto2 through the daemon's molto2.* methods, on a session that ends with the connection:
  * the device in the reader --reader names, else the one Molto2 the daemon lists. Its warnings (the
- * factory key in use) are printed as a session here prints them.
+ * factory key in use) are printed as a session here prints them. set-key and reset prompt as here
+ * when the daemon says the token waits for ▲ (molto2.button), and confirm the press to it.
  * @throws OtpbridgeError NO_DEVICE, AMBIGUOUS_DEVICE.
  */
-async function molto2ThroughDaemon(daemon: DaemonClient, reader: string | undefined, customerKey: Uint8Array | undefined, io: CommandIo): Promise<Molto2> {
+async function molto2ThroughDaemon(
+  daemon: DaemonClient,
+  reader: string | undefined,
+  customerKey: Uint8Array | undefined,
+  buttonWait: number,
+  io: CommandIo,
+): Promise<Molto2> {
   const found = (await daemon.call<{ devices: DeviceInfo[] }>("devices.list")).devices.filter(
     (d) => d.family === "molto2" && d.state === "ready" && (reader === undefined || (d.reader ?? "").includes(reader)),
   );
@@ -193,8 +194,28 @@ async function molto2ThroughDaemon(daemon: DaemonClient, reader: string | undefi
   let listed: Listed | undefined;
   const list = async (): Promise<Listed> => (listed ??= await call<Listed>("molto2.list", {}));
   let written: RemoteProfile | undefined;
-  const refuse = (): never => {
-    throw otpbError("INVALID_INPUT", "this operation needs the ▲ button pressed at the token, which the daemon's API does not offer");
+  // The daemon waits longer than the prompt here, which without a terminal waits buttonWait seconds.
+  const daemonWait = Math.min(600, Math.max(120, buttonWait + 30));
+  /** `method`, with the prompt `onButton` shows when the daemon says the token waits for ▲, then the confirmation. */
+  const withButton = async (method: string, params: object, onButton: Molto2ButtonHandler): Promise<void> => {
+    const prompted: Promise<void>[] = [];
+    const off = daemon.on("molto2.button", (event) => {
+      const { session: on, action, message } = event as Molto2ButtonPrompt & { session: string };
+      if (on !== session) return;
+      prompted.push(
+        (async () => {
+          await onButton({ action, message });
+          await daemon.call("molto2.buttonPressed", { session });
+        })(),
+      );
+    });
+    try {
+      await call(method, { ...params, buttonWait: daemonWait });
+    } finally {
+      off();
+      // A confirmation the daemon no longer awaits (it timed out) is NOT_ACQUIRED: its own error says more.
+      await Promise.allSettled(prompted);
+    }
   };
   return {
     get info(): Molto2["info"] {
@@ -220,8 +241,13 @@ async function molto2ThroughDaemon(daemon: DaemonClient, reader: string | undefi
     setScreenLock: async (locked) => {
       await call("molto2.screenLock", { locked });
     },
-    changeCustomerKey: refuse,
-    factoryReset: refuse,
+    changeCustomerKey: async (next, options) => {
+      const hex = Buffer.from(next).toString("hex");
+      await withButton("molto2.changeKey", { newCustomerKey: hex }, options.onButton);
+    },
+    factoryReset: async (options) => {
+      await withButton("molto2.factoryReset", {}, options.onButton);
+    },
   };
 }
 

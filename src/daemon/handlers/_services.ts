@@ -5,6 +5,7 @@ import type { PairingStore } from "../auth.js";
 import type { DaemonCore } from "../core.js";
 import type { PairingRequests } from "../pairing-requests.js";
 import type { HostClockGuard } from "../../service/host-clock.js";
+import type { DeviceManager } from "../../drivers/device-manager.js";
 
 export interface DaemonServices {
   core: DaemonCore;
@@ -14,6 +15,10 @@ export interface DaemonServices {
   pairingRequests: PairingRequests;
   /** The host-clock check before every write of a token's clock. */
   hostClock: HostClockGuard;
+  /** The links behind the device list, for `devices.list`: PC/SC and HID status, and the simulation's link (null: real devices). */
+  deviceLinks: () => { status: ReturnType<DeviceManager["status"]>; simulated: "vpcd" | "memory" | null };
+  /** Called when a client confirms a ▲ press (molto2.buttonPressed): --simulate presses the emulated Molto2's. */
+  onButtonConfirmed?: () => void;
   version: string;
   log: Logger;
 }

@@ -7,7 +7,13 @@ import { otpbError } from "../../lib/errors.js";
 /** @returns the `devices.*` and `device.*` methods. */
 export function deviceMethods(s: DaemonServices): MethodTable {
   return {
-    "devices.list": { capability: "read", handler: () => new RawJson(`{"devices":${s.core.devicesJson()}}`) },
+    "devices.list": {
+      capability: "read",
+      handler: () => {
+        const { status, simulated } = s.deviceLinks();
+        return new RawJson(`{"devices":${s.core.devicesJson()},"status":${JSON.stringify(status)},"simulated":${JSON.stringify(simulated)}}`);
+      },
+    },
     "device.acquire": {
       capability: "read",
       handler: (raw, client) => {

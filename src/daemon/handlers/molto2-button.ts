@@ -71,6 +71,7 @@ export function molto2ButtonMethods(s: DaemonServices): MethodTable {
         const session = text(objectParams(raw), "session", 64);
         const confirm = waiting.get(`${client.id} ${session}`);
         if (confirm === undefined) throw otpbError("NOT_ACQUIRED", "no ▲ press is awaited on this session");
+        s.onButtonConfirmed?.();
         confirm();
         return { confirmed: true };
       },
