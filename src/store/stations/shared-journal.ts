@@ -8,7 +8,16 @@
 import { otpbError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import { silentLogger } from "../../lib/log.js";
-import { ITEM_STATES, type BatchRecord, type BatchStatus, type ClaimOptions, type ClaimResult, type ItemRecord, type ItemState, type TokenRef } from "../types.js";
+import {
+  ITEM_STATES,
+  type BatchRecord,
+  type BatchStatus,
+  type ClaimOptions,
+  type ClaimResult,
+  type ItemRecord,
+  type ItemState,
+  type TokenRef,
+} from "../types.js";
 import { ProgressFeed } from "./progress.js";
 import type { Station } from "./station.js";
 import type { SharedBatchStatus, SharedItemRecord } from "./types.js";
