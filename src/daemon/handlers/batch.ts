@@ -107,8 +107,11 @@ function exportRequest(params: Record<string, unknown>): ExportRequest {
   return { format, protection: { kind: "password", password, keyName: optionalText(params, "keyName", 200) ?? "otpbridge" } };
 }
 
-/** @returns the `batch.*` methods, driving `engine`. */
-export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTable {
+/**
+ * @returns the `batch.*` methods, driving `engine`; `shared`: the engine drives a station's shared
+ * batch (src/daemon/station-mode.ts), whose store has no one-item reburn.
+ */
+export function batchMethods(s: DaemonServices, engine: BatchEngine, options: { shared?: boolean } = {}): MethodTable {
   return {
     "batch.create": {
       capability: "batch",
@@ -148,6 +151,11 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTabl
         const params = objectParams(raw);
         const id = batchId(params);
         const itemId = int(params, "itemId", 1, Number.MAX_SAFE_INTEGER);
+        if (options.shared === true) {
+          throw otpbError("BATCH_STATE", "re-burning one chosen item is not available for a shared batch; run the station with --reburn", {
+            detail: { batchId: id, itemId },
+          });
+        }
         const item = s.journal.item(itemId);
         if (item.batchId !== id) throw otpbError("ITEM_NOT_FOUND", `item ${itemId} is not in batch ${id}`, { detail: { batchId: id, itemId } });
         if (item.state !== "committed" && item.state !== "failed") {
