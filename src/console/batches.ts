@@ -1,7 +1,8 @@
 /**
  * Batches: create one from a CSV (previewed and linted row by row with batch.lint before anything
  * is written) or "generate N"; run it with a lane per reader, a progress bar with rate and ETA,
- * pause, resume, cancel; check the code of a burned item; export it in every format. The journal is
+ * pause, resume, cancel; check the code of a burned item; re-burn one item (its token lost, broken or
+ * showing a wrong code: the next token tapped takes its seed); export it in every format. The journal is
  * the CLI's, so a batch started there shows here and the other way round.
  */
 import { useCallback, useEffect, useState } from "preact/hooks";
@@ -32,6 +33,8 @@ interface Progress {
   ratePerMinute: number | null;
   etaSeconds: number | null;
   readers: Array<{ reader: string; state: string; serial: string | null; model?: string | null; itemId?: number; outcome?: string; message?: string }>;
+  /** The item armed by batch.reburnItem. */
+  reburnItemId?: number;
 }
 
 interface ItemEvent {
@@ -262,6 +265,23 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
       setError(err);
     }
   };
+  const reburn = (itemId: number) => async (): Promise<void> => {
+    setError(undefined);
+    try {
+      await rpc.call("batch.reburnItem", { batchId: batch.id, itemId });
+      setProgress((await rpc.call("batch.status", { batchId: batch.id })).progress);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  // The newest tap of each item carries its button: an older row may name a token the item has left.
+  const newest = new Set<ItemEvent>();
+  const seen = new Set<number>();
+  for (const i of items) {
+    if (i.itemId === undefined || seen.has(i.itemId)) continue;
+    seen.add(i.itemId);
+    newest.add(i);
+  }
   const state = progress?.state ?? batch.state;
   const total = progress?.total ?? batch.total;
   const done = progress?.done ?? batch.done;
@@ -278,6 +298,12 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
       <span data-testid="batch-count">${done} of ${total}</span>
       ${progress?.ratePerMinute != null ? html` · ${progress.ratePerMinute.toFixed(1)} per minute` : null}
       ${progress?.etaSeconds != null && !progress.finished ? html` · about ${Math.ceil(progress.etaSeconds)} s to go` : null}</p>
+    ${
+      progress?.reburnItemId !== undefined
+        ? html`<p role="status" class="armed" data-testid="reburn-armed">Re-burning item ${progress.reburnItemId}: tap its token again, or a blank token to take
+      its place (the lost token then holds a seed the journal no longer lists: destroy it).</p>`
+        : null
+    }
     ${progress !== undefined ? html`<${Lanes} progress=${progress} />` : null}
     ${
       progress?.finished || state === "finished" || state === "cancelled"
@@ -296,11 +322,15 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
       items.length > 0
         ? html`<h4>Taps</h4>
       <div class="table-wrap" tabindex="0" role="region" aria-label="Taps of this batch">
-      <table><thead><tr><th scope="col">Item</th><th scope="col">Label</th><th scope="col">Reader</th><th scope="col">Serial</th><th scope="col">Outcome</th></tr></thead>
+      <table><thead><tr><th scope="col">Item</th><th scope="col">Label</th><th scope="col">Reader</th><th scope="col">Serial</th><th scope="col">Outcome</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${items.map(
         (i) => html`<tr><td>${i.itemId ?? ""}</td><td>${i.label ?? ""}</td><td>${i.reader}</td><td>${i.serial}</td>
         <td>${i.outcome}${i.message !== undefined ? `: ${i.message}` : ""}${
           i.reason !== undefined && fixes[i.reason] !== undefined ? html`<br /><span class="fix">Fix: ${fixes[i.reason]}</span>` : null
+        }</td><td>${
+          newest.has(i) && (i.outcome === "committed" || i.outcome === "failed") && (state === "running" || state === "finished")
+            ? html`<button type="button" onClick=${reburn(i.itemId!)}>Re-burn item ${i.itemId}</button>`
+            : null
         }</td></tr>`,
       )}</tbody></table></div>`
         : null

@@ -162,7 +162,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       ...molto2ButtonMethods(services),
       ...otpAppletMethods(services),
       ...journalMethods(services),
-      ...batchMethods(services, batches),
+      ...batchMethods(services, batches, { shared: station !== undefined }),
       ...batchLintMethods(),
       ...healthMethods(services),
     },

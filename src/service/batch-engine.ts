@@ -91,6 +91,8 @@ export class BatchEngine {
   #closed = false;
   /** The batch was started with the host-clock check forced. */
   #forceClock = false;
+  /** The item the operator chose to re-burn: the next token tapped takes it (see reburnItem). */
+  #reburnTarget: { itemId: number; taking: boolean } | undefined;
 
   constructor(options: BatchEngineOptions) {
     this.#journal = options.journal;
@@ -156,6 +158,7 @@ export class BatchEngine {
       throw otpbError("BATCH_STATE", `batch ${batchId} is ${batch.state}; it cannot run`, { detail: { batchId, state: batch.state } });
     }
     if (current !== batchId) {
+      this.#reburnTarget = undefined;
       // Every token in a reader is a new tap for another batch (it gets reported there if it must not be burned).
       for (const run of this.#readers.values()) if (!run.busy) run.handled = null;
       this.#batchId = batchId;
@@ -166,6 +169,30 @@ export class BatchEngine {
     this.#log.info("batch: running", { batchId, forceClock: this.#forceClock });
     this.#update(this.#devices.list());
     return batch;
+  }
+
+  /**
+   * Arms a re-burn of one item of the batch the engine runs: the next token tapped in any reader takes
+   * that item's seed (the same token, or a token bound to no other item, which then replaces it; see
+   * Journal#claimNext with `itemId`) instead of the next pending item. Only one item is armed at a time:
+   * a second call replaces the first; it is dropped once a token is claimed for it, or when the batch
+   * is cancelled or another one runs. A token already in a reader is not taken: it must be presented again.
+   * The caller checks that the item is committed or failed (the claim checks it again).
+   * @throws OtpbridgeError BATCH_STATE (the engine does not run `batchId`, or it is not running).
+   */
+  reburnItem(batchId: number, itemId: number): void {
+    this.#assertOpen();
+    if (this.#batchId !== batchId || !this.#takingTaps()) {
+      throw otpbError("BATCH_STATE", `batch ${batchId} is not running here; start or resume it, then re-burn item ${itemId}`, { detail: { batchId, itemId } });
+    }
+    this.#reburnTarget = { itemId, taking: false };
+    this.#log.info("batch: item armed for re-burn", { batchId, itemId });
+    this.#emitProgress();
+  }
+
+  /** The item armed by reburnItem, if any. */
+  get reburnItemId(): number | undefined {
+    return this.#reburnTarget?.itemId;
   }
 
   /**
@@ -187,6 +214,7 @@ export class BatchEngine {
     const batch = this.#journal.setBatchState(batchId, "cancel");
     if (this.#batchId === batchId) {
       this.#emitProgress();
+      this.#reburnTarget = undefined;
       this.#batchId = undefined;
       this.#meter = undefined;
       this.#onAttach(undefined);
@@ -204,7 +232,9 @@ export class BatchEngine {
     const status = this.#journal.status(batchId);
     const readers = batchId === this.#batchId ? [...this.#readers.values()].map((r) => ({ ...r.status })) : [];
     const meter = batchId === this.#batchId ? this.#meter : undefined;
-    return (meter ?? new ProgressMeter()).progress(status, readers, this.#running.size);
+    const progress = (meter ?? new ProgressMeter()).progress(status, readers, this.#running.size);
+    const armed = batchId === this.#batchId ? this.#reburnTarget?.itemId : undefined;
+    return armed === undefined ? progress : { ...progress, reburnItemId: armed };
   }
 
   /** Stops taking taps and waits for the burns under way (their items then say what each token holds). */
@@ -291,9 +321,22 @@ export class BatchEngine {
     run.busy = true;
     run.handled = serial;
     run.status = { reader: device.reader!, state: "burning", serial, model: device.model };
+    // One reader at a time tries the armed item; the others take pending items meanwhile.
+    const target = this.#reburnTarget !== undefined && !this.#reburnTarget.taking ? this.#reburnTarget : undefined;
+    if (target !== undefined) target.taking = true;
     const job = this.#tapper
-      .tap(batchId, device.reader!, serial, { forceClock: this.#forceClock, onRetry: (event) => this.#retrying(run, event) })
+      .tap(batchId, device.reader!, serial, {
+        forceClock: this.#forceClock,
+        onRetry: (event) => this.#retrying(run, event),
+        itemId: target?.itemId,
+      })
       .then((event) => {
+        if (target !== undefined) {
+          target.taking = false;
+          // Claimed (whatever the burn did next): the arm is used up. Refused before any claim: it waits for the next token.
+          const claimed = event.itemId === target.itemId && (event.outcome === "committed" || event.outcome === "failed" || event.outcome === "interrupted");
+          if (claimed && this.#reburnTarget === target) this.#reburnTarget = undefined;
+        }
         run.status = statusAfter(event);
         if (event.reason === "DEVICE_BUSY" && event.itemId === undefined) {
           // Another PC/SC client held the card at connect time: the same tap is tried again shortly.

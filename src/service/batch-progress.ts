@@ -79,6 +79,8 @@ export interface BatchProgress {
   etaSeconds: number | null;
   inFlight: number;
   readers: ReaderStatus[];
+  /** The item armed for re-burn (batch.reburnItem): the next token tapped takes it. */
+  reburnItemId?: number;
 }
 
 /** Commit times kept for the rate. */

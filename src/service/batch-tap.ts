@@ -58,13 +58,14 @@ export class BatchTapper {
 
   /**
    * One tap, start to end, with its hold-still retries; never throws: the event says what happened.
-   * `forceClock`: a failing host-clock check is logged, not refused; `onRetry`: the token left the field.
+   * `forceClock`: a failing host-clock check is logged, not refused; `onRetry`: the token left the field;
+   * `itemId`: the item the operator chose to re-burn is claimed instead of the next one (Journal#claimNext).
    */
   async tap(
     batchId: number,
     reader: string,
     listedSerial: string,
-    options: { forceClock: boolean; onRetry: (event: RetryEvent) => void },
+    options: { forceClock: boolean; onRetry: (event: RetryEvent) => void; itemId?: number | undefined },
   ): Promise<BatchItemEvent> {
     const base = { batchId, reader, serial: listedSerial };
     const log = this.#log.child({ batchId, reader });
@@ -80,7 +81,8 @@ export class BatchTapper {
           if (overridden.length > 0) log.warn("batch: host clock check overridden", { problems: overridden });
         },
         // The reader goes with the claim: a shared store shows which desk and reader holds each item.
-        claim: (token) => this.#journal.claimNext(batchId, { ...token, reader }, { reburn: this.#reburn }),
+        claim: (token) =>
+          this.#journal.claimNext(batchId, { ...token, reader }, options.itemId === undefined ? { reburn: this.#reburn } : { itemId: options.itemId }),
         run: (attempt) =>
           holdStill(this.#devices, { reader, serial: listedSerial }, attempt, (error) => safeToRepeat(error, { seedFollows: true }), {
             ...this.#holdStill,
@@ -110,7 +112,10 @@ export class BatchTapper {
   /** The event for a token the journal does not hand an item to. */
   #notTaken(claim: Exclude<ClaimResult, ClaimedItem>, base: { batchId: number; reader: string; serial: string; model: string }): BatchItemEvent {
     if (claim.outcome === "serial-in-other-batch") {
-      return { ...base, outcome: "conflict", conflicts: claim.conflicts, message: "this token holds a seed of another batch: remove it (or run with reburn)" };
+      const message = claim.conflicts.some((c) => c.batchId === base.batchId)
+        ? "this token holds another item's seed: remove it and tap the token of the item to re-burn, or a blank one"
+        : "this token holds a seed of another batch: remove it (or run with reburn)";
+      return { ...base, outcome: "conflict", conflicts: claim.conflicts, message };
     }
     if (claim.outcome === "exhausted") return { ...base, outcome: "exhausted", message: "no item left in the batch: remove the token" };
     const what = claim.outcome === "already-committed" ? "already burned in this batch" : "failed before in this batch";

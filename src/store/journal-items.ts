@@ -26,6 +26,7 @@ import type {
 export type WriteFn = <T>(action: string, fn: () => T) => T;
 
 const IN_FLIGHT: readonly ItemState[] = ["claimed", "burned", "verified"];
+const REBURNABLE: readonly ItemState[] = ["committed", "failed"];
 const LIVE_ELSEWHERE = "('claimed', 'burned', 'verified', 'committed')";
 const STAMP_COLUMN: Partial<Record<ItemState, string>> = {
   burned: "burned_at",
@@ -148,6 +149,53 @@ export class ItemStore {
       });
     } catch (error) {
       // The transaction rolled back: nothing is claimed, so the seed must not leave this function.
+      seed?.fill(0);
+      throw error;
+    }
+  }
+
+  /** One chosen item claimed again (the operator's reburn); see Journal#claimNext with `itemId`. */
+  claimItem(requireRunning: (batchId: number) => BatchRecord, batchId: number, itemId: number, token: TokenRef): ClaimResult {
+    let seed: Uint8Array | undefined;
+    try {
+      return this.#write(`claim item ${itemId} of batch ${batchId} for token ${token.serial}`, (): ClaimResult => {
+        requireRunning(batchId);
+        const target = this.row(itemId);
+        if (target.batch_id !== batchId) throw otpbError("ITEM_NOT_FOUND", `item ${itemId} is not in batch ${batchId}`, { detail: { batchId, itemId } });
+        const sameToken = target.serial === token.serial;
+        // A half-done reburn of this token resumes; otherwise only a finished item (committed or failed) is taken back.
+        if (!(REBURNABLE.includes(target.state) || (sameToken && IN_FLIGHT.includes(target.state)))) {
+          throw otpbError("ITEM_STATE", `item ${itemId} is ${target.state}; only a committed or failed item can be re-burned`, {
+            detail: { itemId, state: target.state },
+          });
+        }
+        const now = Date.now();
+        // One seed per token: a token that holds (or held, failed) any other item's seed is not taken.
+        const conflicts = (
+          this.#db
+            .prepare(
+              `SELECT id, batch_id, state FROM items
+               WHERE serial = ? AND id <> ? AND state IN ('claimed', 'burned', 'verified', 'committed', 'failed') ORDER BY id`,
+            )
+            .all(token.serial, itemId) as { id: number; batch_id: number; state: ItemState }[]
+        ).map((r): SerialConflict => ({ batchId: r.batch_id, itemId: r.id, state: r.state }));
+        if (conflicts.length > 0) {
+          appendEvent(this.#db, now, batchId, itemId, "tap.reburn-refused", { serial: token.serial, conflicts });
+          return { outcome: "serial-in-other-batch", conflicts };
+        }
+        seed = this.#openSeed(target);
+        const item = this.#bind(itemId, token, now);
+        const outcome = IN_FLIGHT.includes(target.state) ? "resumed" : "reburn";
+        appendEvent(this.#db, now, batchId, itemId, `item.${outcome}`, {
+          serial: token.serial,
+          from: target.state,
+          attempts: item.attempts,
+          // The token this item was on (lost, broken): it still holds the seed until it is destroyed or burned again.
+          ...(sameToken || target.serial === null ? {} : { replacedSerial: target.serial }),
+        });
+        return { outcome, item, seed, superseded: [] };
+      });
+    } catch (error) {
       seed?.fill(0);
       throw error;
     }

@@ -124,14 +124,20 @@ export class Journal {
    * - same serial, item committed or failed here: reported, unless `reburn` (same item and seed again);
    * - serial live in another batch: `serial-in-other-batch`, unless `reburn`, which supersedes it;
    * - no pending item left: `exhausted`.
+   * With `itemId` (one item re-burned, e.g. its token was lost or its code is wrong) that committed or
+   * failed item is claimed instead, for the token it is bound to or for a token that holds no other
+   * item (then bound to it: the old serial stays in the event, the export names the new one); a
+   * token bound to any other item gets `serial-in-other-batch` and nothing is written.
    * The returned `seed` is the caller's: zero it with `seed.fill(0)` once burned.
-   * @throws OtpbridgeError BATCH_NOT_FOUND, BATCH_STATE (batch not running), SEED_TAMPERED,
+   * @throws OtpbridgeError BATCH_NOT_FOUND, BATCH_STATE (batch not running), SEED_TAMPERED, ITEM_NOT_FOUND and
+   *   ITEM_STATE (`itemId` not an item of the batch, or neither committed nor failed),
    *   JOURNAL_FULL / JOURNAL_IO (nothing was claimed: do not burn).
    */
   claimNext(batchId: number, token: TokenRef, options: ClaimOptions = {}): ClaimResult {
     atext(token.serial, "token.serial", 1, 64);
     if (token.manufacturer !== undefined) atext(token.manufacturer, "token.manufacturer", 1, 64);
     if (token.model !== undefined) atext(token.model, "token.model", 1, 64);
+    if (options.itemId !== undefined) return this.#items.claimItem(this.#requireRunning.bind(this), batchId, options.itemId, token);
     return this.#items.claimNext(this.#requireRunning.bind(this), batchId, token, options.reburn === true);
   }
 

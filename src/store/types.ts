@@ -96,6 +96,11 @@ export interface ClaimOptions {
    * take over a token that another batch holds: that batch's item becomes `superseded`.
    */
   reburn?: boolean;
+  /**
+   * Re-burn exactly this item of the batch (one item, chosen by the operator) instead of taking the
+   * next pending one: see Journal#claimNext. `reburn` is implied.
+   */
+  itemId?: number;
 }
 
 /** Another batch's item bound to the same serial. */

@@ -54,6 +54,9 @@ describe.skipIf(missing !== undefined)("the daemon as a station", () => {
     expect((await owner.items(batch.id)).filter((i) => i.state === "committed").every((i) => i.station === "daemon-desk")).toBe(true);
     const progress = (await client.call("batch.status", { batchId: batch.id })).result.progress;
     expect(progress).toMatchObject({ batchId: batch.id, total: 5, done: 3 });
+    // The shared store has no one-item reburn: refused before anything is armed.
+    const committed = (await owner.items(batch.id)).find((i) => i.state === "committed")!;
+    expect((await client.call("batch.reburnItem", { batchId: batch.id, itemId: committed.id })).error.data.reason).toBe("BATCH_STATE");
     const joined = daemon.stderr.join("\n");
     expect(joined).not.toContain(PASSPHRASE);
     client.close();

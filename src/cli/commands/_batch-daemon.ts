@@ -143,3 +143,48 @@ export async function runThrough(daemon: DaemonClient, batchId: number, force: b
     for (const off of unsubscribe) off();
   }
 }
+
+/**
+ * `batch reburn` through the daemon: arms the item in the daemon's engine (batch.reburnItem; the
+ * batch is started or resumed first) and shows the batch's taps until one took that item, Ctrl-C
+ * (the item stays armed in the daemon) or the daemon going away. Exit 0 once committed, 1 otherwise.
+ */
+export async function reburnThrough(daemon: DaemonClient, batchId: number, itemId: number, force: boolean, io: CommandIo): Promise<number> {
+  let onSigint = (): void => {};
+  const unsubscribe: Array<() => void> = [];
+  try {
+    const taken = new Promise<BatchItemEvent | "interrupted" | Error>((done) => {
+      unsubscribe.push(
+        daemon.on("batch.item", (params) => {
+          const event = params as BatchItemEvent;
+          if (event.batchId !== batchId) return;
+          io.out(formatItem(event));
+          if (event.itemId === itemId && ["committed", "failed", "interrupted"].includes(event.outcome)) done(event);
+        }),
+      );
+      unsubscribe.push(daemon.onGone((error) => done(error)));
+      onSigint = () => done("interrupted");
+      process.once("SIGINT", onSigint);
+    });
+    const state = (await progressOf(daemon, batchId)).state;
+    if (state === "created" || state === "paused") {
+      const started = await daemon.call<{ warnings?: string[] }>(state === "paused" ? "batch.resume" : "batch.start", { batchId, force });
+      for (const line of started.warnings ?? []) io.err(`warning (--force): ${line}`);
+    } else if (state === "running" || state === "finished") {
+      // Running in the journal but perhaps not driven (after a restart): the daemon takes it over.
+      await daemon.call("batch.start", { batchId, force });
+    }
+    const armed = await daemon.call<{ serial: string | null }>("batch.reburnItem", { batchId, itemId });
+    io.out(`item ${itemId} (token ${armed.serial ?? "none"}): tap its token again, or a blank token to take its place (Ctrl-C stops waiting)`);
+    const outcome = await taken;
+    if (outcome instanceof Error) throw outcome;
+    if (outcome === "interrupted") {
+      io.err(`stopped waiting: item ${itemId} stays armed in the daemon until a token takes it or the batch is cancelled`);
+      return 1;
+    }
+    return outcome.outcome === "committed" ? 0 : 1;
+  } finally {
+    process.off("SIGINT", onSigint);
+    for (const off of unsubscribe) off();
+  }
+}

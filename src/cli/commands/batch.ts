@@ -25,7 +25,7 @@ import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
 import { dataDirFrom, JOURNAL_OPTIONS, openJournal } from "../journal-key.js";
 import type { DaemonClient } from "../../client/daemon-client.js";
 import { daemonFor, refuseLocalFlags } from "../daemon-link.js";
-import { checkThrough, createThrough, exportThrough, listThrough, runThrough, statusThrough, type CreateSource } from "./_batch-daemon.js";
+import { checkThrough, createThrough, exportThrough, listThrough, reburnThrough, runThrough, statusThrough, type CreateSource } from "./_batch-daemon.js";
 import { DISPLAY_SECONDS, PERIODS } from "../../drivers/single-profile.js";
 import { STATION_HELP, STATION_OPTIONS, runSharedBatch } from "./station-batch.js";
 
@@ -35,6 +35,7 @@ export const BATCH_HELP = `Usage: otpbridge batch create (--csv FILE | --uris FI
                               [--reburn] [--display 15|30|60|120] [--ntp HOST[:PORT]] [--force]
        otpbridge batch status ID [--json]
        otpbridge batch check ID --item ITEM --code CODE
+       otpbridge batch reburn ID --item ITEM [--simulate [--readers N]] [--reader NAME] [--force]
        otpbridge batch list [--json]
        otpbridge batch export ID --format FORMAT --out FILE [--password-env VAR --key-name NAME]
   (every form takes --data-dir DIR: default $XDG_DATA_HOME/otpbridge, the daemon's, and the
@@ -51,6 +52,10 @@ run      every single-profile token tapped on any reader takes the next item, re
          the first tap and again every minute); --force runs anyway, with a warning
 status   counts per state, rate and readers
 check    compare the code a burned token shows with the one its seed gives now (±1 step)
+reburn   burn one committed or failed item again (its token lost or broken, or its codes wrong):
+         the next token tapped takes its seed, either the same token or a blank one bound to no
+         other item (the item then names the new serial; the old one stays in the journal's
+         events). Runs the batch until that tap is done
 export   committed items only, to a 0600 file: ${EXPORT_TARGETS.join(", ")}; PSKC formats
          encrypt the seeds under the password in environment variable --password-env
 With --store, create, run, status, list and export work on a batch shared by several stations:
@@ -120,6 +125,8 @@ export async function runBatch(argv: string[], io: CommandIo, context: CommandCo
       return list(values, io);
     case "check":
       return check(batchIdOf(id), values, io);
+    case "reburn":
+      return run(batchIdOf(id), values, io, context, itemIdOf(values));
     case "export":
       return exportCommand(batchIdOf(id), values, io);
     default:
@@ -128,7 +135,7 @@ export async function runBatch(argv: string[], io: CommandIo, context: CommandCo
 }
 
 const unknownCommand = (sub: string): Error =>
-  otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, check, list or export`);
+  otpbError("INVALID_INPUT", `unknown batch command ${JSON.stringify(sub)}: create, run, status, check, reburn, list or export`);
 
 /** The same subcommands through the daemon that serves the data directory. */
 function throughDaemon(daemon: DaemonClient, sub: string, id: string | undefined, values: Values, io: CommandIo): Promise<number> {
@@ -145,6 +152,9 @@ function throughDaemon(daemon: DaemonClient, sub: string, id: string | undefined
       return listThrough(daemon, json, io);
     case "check":
       return checkThrough(daemon, batchIdOf(id), itemIdOf(values), values.code ?? "", json, io);
+    case "reburn":
+      refuseLocalFlags(values, ["readers", "reader", "family", "reburn", "display", "ntp"], dataDirFrom(values));
+      return reburnThrough(daemon, batchIdOf(id), itemIdOf(values), values.force === true, io);
     case "export": {
       const { request, path } = exportTarget(values);
       return exportThrough(daemon, batchIdOf(id), request, path, io);
@@ -214,7 +224,8 @@ function create(values: Values, io: CommandIo): number {
   }
 }
 
-async function run(batchId: number, values: Values, io: CommandIo, context: CommandContext): Promise<number> {
+/** `batch run`, or with `reburnItem` `batch reburn`: that item is armed and the run ends once a token took it. */
+async function run(batchId: number, values: Values, io: CommandIo, context: CommandContext, reburnItem?: number): Promise<number> {
   const display = Number(values.display ?? 30);
   aoneOf(display, "--display", DISPLAY_SECONDS);
   // Before anything is opened: every token of the batch gets its clock from this host.
@@ -248,19 +259,32 @@ async function run(batchId: number, values: Values, io: CommandIo, context: Comm
         if (live) process.stderr.write("\r\x1b[K");
         io.out(formatItem(event));
         simulation?.onItem(event);
+        if (reburnItem !== undefined && event.itemId === reburnItem && ["committed", "failed", "interrupted"].includes(event.outcome)) done("finished");
       });
       engine.onProgress((progress) => {
         last = progress;
         if (live) process.stderr.write(`\r\x1b[K${formatLive(progress, process.stderr.columns ?? 100)}`);
-        if (progress.finished && progress.inFlight === 0) done("finished");
+        if (reburnItem === undefined && progress.finished && progress.inFlight === 0) done("finished");
       });
       onSigint = () => done("interrupted");
       process.once("SIGINT", onSigint);
     });
     engine.run(batchId, { forceClock: force });
+    if (reburnItem !== undefined) {
+      const item = journal.item(reburnItem);
+      if (item.batchId !== batchId)
+        throw otpbError("ITEM_NOT_FOUND", `item ${reburnItem} is not in batch ${batchId}`, { detail: { batchId, itemId: reburnItem } });
+      if (item.state !== "committed" && item.state !== "failed") {
+        throw otpbError("ITEM_STATE", `item ${reburnItem} is ${item.state}; only a committed or failed item can be re-burned`, {
+          detail: { itemId: reburnItem, state: item.state },
+        });
+      }
+      engine.reburnItem(batchId, reburnItem);
+      io.out(`item ${reburnItem} (token ${item.serial ?? "none"}): tap its token again, or a blank token to take its place (Ctrl-C pauses)`);
+    }
     last = engine.progress();
-    if (!last.finished) {
-      if (!live) io.out(`batch ${batchId}: ${last.done}/${last.total} done; tap tokens on any reader (Ctrl-C pauses)`);
+    if (!last.finished || reburnItem !== undefined) {
+      if (!live && reburnItem === undefined) io.out(`batch ${batchId}: ${last.done}/${last.total} done; tap tokens on any reader (Ctrl-C pauses)`);
       if ((await finished) === "interrupted") {
         io.err("stopping: burns under way finish, then the batch is paused");
         await engine.close();

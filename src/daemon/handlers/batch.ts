@@ -2,7 +2,7 @@
  * `batch.*` (issue #6): create a batch from items, a CSV text, otpauth URIs or "generate N"; run
  * it through the daemon's batch engine (start, pause, resume, cancel); read its status; export
  * its committed items (the `export` capability: the one batch method that returns seeds); check
- * the code the operator reads off a burned token (batch.checkCode). The
+ * the code the operator reads off a burned token (batch.checkCode); re-burn one item (batch.reburnItem). The
  * engine sends `batch.item` and `batch.progress` to clients with the `batch` capability.
  */
 import { ALGORITHMS, PERIODS } from "../../drivers/single-profile.js";
@@ -107,8 +107,11 @@ function exportRequest(params: Record<string, unknown>): ExportRequest {
   return { format, protection: { kind: "password", password, keyName: optionalText(params, "keyName", 200) ?? "otpbridge" } };
 }
 
-/** @returns the `batch.*` methods, driving `engine`. */
-export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTable {
+/**
+ * @returns the `batch.*` methods, driving `engine`; `shared`: the engine drives a station's shared
+ * batch (src/daemon/station-mode.ts), whose store has no one-item reburn.
+ */
+export function batchMethods(s: DaemonServices, engine: BatchEngine, options: { shared?: boolean } = {}): MethodTable {
   return {
     "batch.create": {
       capability: "batch",
@@ -139,6 +142,30 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine): MethodTabl
       handler: (raw) => {
         const id = batchId(objectParams(raw));
         return { progress: engine.progress(id), driven: engine.batchId === id };
+      },
+    },
+    // One item again (its token lost or broken, or its code wrong): the next token tapped takes its seed.
+    "batch.reburnItem": {
+      capability: "batch",
+      handler: (raw, client) => {
+        const params = objectParams(raw);
+        const id = batchId(params);
+        const itemId = int(params, "itemId", 1, Number.MAX_SAFE_INTEGER);
+        if (options.shared === true) {
+          throw otpbError("BATCH_STATE", "re-burning one chosen item is not available for a shared batch; run the station with --reburn", {
+            detail: { batchId: id, itemId },
+          });
+        }
+        const item = s.journal.item(itemId);
+        if (item.batchId !== id) throw otpbError("ITEM_NOT_FOUND", `item ${itemId} is not in batch ${id}`, { detail: { batchId: id, itemId } });
+        if (item.state !== "committed" && item.state !== "failed") {
+          throw otpbError("ITEM_STATE", `item ${itemId} is ${item.state}; only a committed or failed item can be re-burned`, {
+            detail: { itemId, state: item.state },
+          });
+        }
+        engine.reburnItem(id, itemId);
+        s.log.info("batch item armed for re-burn", { batchId: id, itemId, serial: item.serial, client: client.id });
+        return { batchId: id, itemId, serial: item.serial, state: item.state };
       },
     },
     "batch.checkCode": {

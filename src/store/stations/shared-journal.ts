@@ -8,7 +8,16 @@
 import { otpbError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import { silentLogger } from "../../lib/log.js";
-import { ITEM_STATES, type BatchRecord, type BatchStatus, type ClaimResult, type ItemRecord, type ItemState, type TokenRef } from "../types.js";
+import {
+  ITEM_STATES,
+  type BatchRecord,
+  type BatchStatus,
+  type ClaimOptions,
+  type ClaimResult,
+  type ItemRecord,
+  type ItemState,
+  type TokenRef,
+} from "../types.js";
 import { ProgressFeed } from "./progress.js";
 import type { Station } from "./station.js";
 import type { SharedBatchStatus, SharedItemRecord } from "./types.js";
@@ -97,8 +106,13 @@ export class SharedJournal {
    * The station's claim, in the journal's terms. A token whose item another station holds under a
    * running lease is refused (nothing is written): it is that station's until the lease runs out.
    */
-  async claimNext(batchId: number, token: TokenRef & { reader?: string }, options: { reburn?: boolean } = {}): Promise<ClaimResult> {
+  async claimNext(batchId: number, token: TokenRef & { reader?: string }, options: ClaimOptions = {}): Promise<ClaimResult> {
     this.#own(batchId);
+    if (options.itemId !== undefined) {
+      throw otpbError("BATCH_STATE", "re-burning one chosen item is not available for a shared batch; run the station with --reburn", {
+        detail: { batchId, itemId: options.itemId },
+      });
+    }
     const result = await this.station.claimNext({ ...token, ...(options.reburn ? { reburn: true } : {}) });
     if (result.outcome === "leased-elsewhere") {
       throw otpbError(
