@@ -7,7 +7,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { otpbError } from "../lib/errors.js";
 import { assertPrivateFile, createPrivateFile, ensurePrivateDir } from "./private-files.js";
-import { APPLICATION_ID, SCHEMA_SQL, SCHEMA_VERSION, inspectJournalFile } from "./schema.js";
+import { APPLICATION_ID, type JournalFileKind, SCHEMA_SQL, SCHEMA_VERSION, inspectJournalFile } from "./schema.js";
 import { DEFAULT_SCRYPT, SeedVault, type ScryptParams } from "./seed-vault.js";
 import { journalError } from "./sqlite-errors.js";
 
@@ -68,13 +68,31 @@ export function openJournalFile(options: JournalOptions): OpenedJournal {
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
     db.exec("BEGIN EXCLUSIVE; COMMIT");
-    const opened = kind === "ours" ? openExisting(db, path, options) : initialise(db, path, options);
+    const opened = ownedNow(db, path, kind) ? openExisting(db, path, options) : initialise(db, path, options);
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.trunc(options.maxPageCount)}`);
     return opened;
   } catch (error) {
     db.close();
     throw journalError(error, path, "open the journal");
   }
+}
+
+/**
+ * Whether the journal, now that this process holds its exclusive lock, is one to open (true) or a new
+ * one to initialise (false). A file that was new when inspected may have been initialised meanwhile by
+ * another process (several `otpbridge burn` at once, one per reader); an unclaimed file that holds
+ * tables is another application's.
+ * @throws OtpbridgeError JOURNAL_FOREIGN.
+ */
+function ownedNow(db: Database.Database, path: string, kind: JournalFileKind): boolean {
+  if (kind === "ours") return true;
+  const applicationId = db.pragma("application_id", { simple: true }) as number;
+  if (applicationId === APPLICATION_ID) return true;
+  const tables = db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get() as number;
+  if (applicationId === 0 && tables === 0) return false;
+  throw otpbError("JOURNAL_FOREIGN", `${path} is a SQLite database of another application (application id 0x${applicationId.toString(16)}); it was left untouched`, {
+    detail: { path, applicationId },
+  });
 }
 
 function initialise(db: Database.Database, path: string, options: JournalOptions): OpenedJournal {

@@ -80,7 +80,12 @@ BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
 `;
 
 /** What the first bytes of the journal path say. */
-export type JournalFileKind = "absent" | "empty" | "ours";
+/**
+ * "unclaimed": a SQLite file with neither an application id nor a schema version, which is what
+ * another otpbridge process's new journal looks like for the moment it is being created; only its
+ * content, read under the exclusive lock, tells it from another application's database.
+ */
+export type JournalFileKind = "absent" | "empty" | "unclaimed" | "ours";
 
 /**
  * Classifies an existing journal file from its header alone, so a foreign or damaged file is refused
@@ -111,6 +116,7 @@ export function inspectJournalFile(path: string): JournalFileKind {
   }
   const applicationId = header.readUInt32BE(68);
   const userVersion = header.readUInt32BE(60);
+  if (applicationId === 0 && userVersion === 0) return "unclaimed";
   if (applicationId !== APPLICATION_ID) {
     throw otpbError(
       "JOURNAL_FOREIGN",

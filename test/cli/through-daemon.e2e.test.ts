@@ -63,6 +63,14 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     d = await startDaemonProcess({ env: { OTPBRIDGE_SIMULATE_LINK: "vpcd" } });
   }, 660_000);
 
+  /** The reader of the daemon's single-profile token behind vpcd (86596221000001); the other one is in memory. */
+  async function vpcdToken(): Promise<string> {
+    const listed = JSON.parse((await runCli(withDir(d.dataDir, ["devices", "--json"]))).out.join("\n")) as {
+      devices: Array<{ reader?: string; serial: string | null }>;
+    };
+    return listed.devices.find((device) => device.serial === "86596221000001")!.reader!;
+  }
+
   afterAll(async () => {
     await d?.stop();
     release();
@@ -110,8 +118,11 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     const run = await runCli(withDir(d.dataDir, ["batch", "run", "1"]));
     expect(run.code, run.err.join("\n")).toBe(0);
     expect(run.out[0]).toBe("batch 1: 0/1 done; tap tokens on any reader (Ctrl-C pauses)");
-    expect(run.out.some((line) => /Virtual PCD C 00 00.*86596221000001/.test(line) && /done/i.test(line))).toBe(true);
-    expect(run.out.at(-1)).toMatch(/^batch 1 "desk" \(running, finished\): 1 of 1 committed\n/);
+    // Either of the daemon's two single-profile tokens (one behind vpcd, one in memory) takes the item.
+    const done = run.out.find((line) => /^done\s/.test(line));
+    const serial = done?.match(/\b(8659[0-9]{10})\b/)?.[1];
+    expect(serial, run.out.join("\n")).toMatch(/^86596[23]21000/);
+    expect(run.out.at(-1)).toMatch(/^batch 1 "desk" \(finished\): 1 of 1 committed\n/);
 
     const file = join(mkdtempSync(join(tmpdir(), "otpb-export-")), "tokens.txt");
     const exported = await runCli(withDir(d.dataDir, ["batch", "export", "1", "--format", "otpauth", "--out", file]));
@@ -123,11 +134,11 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     const items = (await runCli(withDir(d.dataDir, ["batch", "status", "1", "--json"]))).out.join("\n");
     expect(JSON.parse(items)).toMatchObject({ done: 1, finished: true });
     const check = await runCli(withDir(d.dataDir, ["batch", "check", "1", "--item", "1", "--code", code]));
-    expect(check.out).toEqual(["item 1 (token 86596221000001): the code matches"]);
+    expect(check.out).toEqual([`item 1 (token ${serial}): the code matches`]);
   });
 
   it("burn --forget-seed through the daemon commits the burn and keeps no seed to export", async () => {
-    const burned = await runCli(withDir(d.dataDir, ["burn", "--secret", SEED32, "--yes", "--forget-seed"]));
+    const burned = await runCli(withDir(d.dataDir, ["burn", "--secret", SEED32, "--yes", "--forget-seed", "--reader", await vpcdToken()]));
     expect(burned.code, burned.err.join("\n")).toBe(0);
     const line = burned.out.find((l) => l.startsWith("journal  "))!;
     expect(line).toMatch(/\(seed not kept\)$/);
@@ -139,7 +150,7 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
 
   it("burn goes through the daemon's token.burn and leaves the journal record a burn alone leaves", async () => {
     const argv = ["burn", "--secret", SEED32, "--period", "60", "--yes", "--json"];
-    const viaDaemon = await runCli(withDir(d.dataDir, argv));
+    const viaDaemon = await runCli(withDir(d.dataDir, [...argv, "--reader", await vpcdToken()]));
     expect(viaDaemon.code, viaDaemon.err.join("\n")).toBe(0);
     const byItself = await alone(withDir(aloneDir, [...argv, "--simulate", "--reader", "reader 2"]));
     expect(byItself.code, byItself.err.join("\n")).toBe(0);
@@ -151,7 +162,7 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
         .sort(),
     );
     expect(a).toMatchObject({
-      reader: "Virtual PCD C 00 00",
+      reader: await vpcdToken(),
       serial: "86596221000001",
       model: "OTPC-P2-i",
       algorithm: "SHA1",
@@ -168,11 +179,13 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     const listed = JSON.parse((await runCli(withDir(d.dataDir, ["devices", "--json"]))).out.join("\n")) as {
       devices: Array<{ reader?: string; serial: string | null }>;
     };
-    const reader = listed.devices.find((device) => device.serial === "86596221000001")!.reader!;
+    // The daemon's other token, and another simulated reader alone: a one-off burn of a serial supersedes
+    // its earlier item, and the burn test's items are compared at the end.
+    const reader = listed.devices.find((device) => device.serial === "86596321000002")!.reader!;
     const burn = ["burn", "--secret", seed, "--period", "60", "--yes", "--json"];
     const burned = await runCli(withDir(d.dataDir, [...burn, "--reader", reader]));
     expect(burned.code, burned.err.join("\n")).toBe(0);
-    const burnedAlone = await alone(withDir(aloneDir, [...burn, "--simulate", "--reader", "reader 2"]));
+    const burnedAlone = await alone(withDir(aloneDir, [...burn, "--simulate", "--reader", "reader 3"]));
     expect(burnedAlone.code, burnedAlone.err.join("\n")).toBe(0);
     const batches = [JSON.parse(burned.out.join("\n")).journal.batchId, JSON.parse(burnedAlone.out.join("\n")).journal.batchId] as number[];
 
@@ -180,7 +193,7 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     const code = (await runCli(["code", "--secret", seed, "--period", "60", "--time", time])).out[0]!.split(/\s+/)[0]!;
     const found = await runCli(withDir(d.dataDir, ["find", code, "--at", time]));
     expect(found.code, found.err.join("\n")).toBe(0);
-    expect(found.out).toEqual([`batch ${batches[0]}  item 1  serial 86596221000001  (no label)  on time`]);
+    expect(found.out).toEqual([`batch ${batches[0]}  item 1  serial 86596321000002  (no label)  on time`]);
     // The same lines alone, but for the batch's number and the token the simulation burned.
     const byItself = await alone(withDir(aloneDir, ["find", code, "--at", time]));
     expect(byItself.code).toBe(0);
@@ -190,7 +203,7 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
     const json = JSON.parse((await runCli(withDir(d.dataDir, ["find", code, "--at", time, "--json"]))).out.join("\n"));
     expect(json).toMatchObject({ ambiguous: false, window: 2, time: Number(time) });
     expect(json.matches).toEqual([
-      expect.objectContaining({ source: "journal", batchId: batches[0], item: 1, serial: "86596221000001", period: 60, offset: 0 }),
+      expect.objectContaining({ source: "journal", batchId: batches[0], item: 1, serial: "86596321000002", period: 60, offset: 0 }),
     ]);
 
     // No seed burned here has 8 digits: none found, exit 3, the same words as alone.
@@ -200,22 +213,23 @@ describe.skipIf(missing !== undefined)("the CLI through a running daemon (pcscd 
   });
 
   it("sync-time goes through the daemon: --check reads the drift, a restricted model's seed is written again when given", async () => {
-    const check = await runCli(withDir(d.dataDir, ["sync-time", "--check", "--json"]));
+    const reader = await vpcdToken();
+    const check = await runCli(withDir(d.dataDir, ["sync-time", "--check", "--json", "--reader", reader]));
     expect(check.code, check.err.join("\n")).toBe(0);
     const byItself = await alone(withDir(aloneDir, ["sync-time", "--check", "--json", "--simulate", "--reader", "reader 2"]));
     expect(Object.keys(JSON.parse(check.out.join("\n")))).toEqual(Object.keys(JSON.parse(byItself.out.join("\n"))));
-    expect(JSON.parse(check.out.join("\n"))).toMatchObject({ reader: "Virtual PCD C 00 00", serial: "86596221000001", model: "OTPC-P2-i" });
+    expect(JSON.parse(check.out.join("\n"))).toMatchObject({ reader, serial: "86596221000001", model: "OTPC-P2-i" });
 
-    const refused = await runCli(withDir(d.dataDir, ["sync-time", "--yes"]));
+    const refused = await runCli(withDir(d.dataDir, ["sync-time", "--yes", "--reader", reader]));
     expect(refused.code).toBe(EXIT_CODES.SEED_WIPE_NOT_CONFIRMED);
-    const synced = await runCli(withDir(d.dataDir, ["sync-time", "--yes", "--wipe-seed", "--secret", SEED32]));
+    const synced = await runCli(withDir(d.dataDir, ["sync-time", "--yes", "--wipe-seed", "--secret", SEED32, "--reader", reader]));
     expect(synced.code, synced.err.join("\n")).toBe(0);
     expect(synced.out[0]).toMatch(/^OTPC-P2-i 86596221000001: clock set to .* \(drift was [+-]\d+ s\)$/);
     expect(synced.out[1]).toMatch(/^seed burned again; code \d{6} \(previous \d{6}, next \d{6}\)$/);
   });
 
   it("applet add, code, list and delete reach the daemon's FIDO key (OTP applet over PC/SC) through its API", async () => {
-    const key = ["--reader", "D 00 01"];
+    const key = ["--reader", "Simulated FIDO Key"];
     const added = await runCli(withDir(d.dataDir, ["applet", "add", "--app", "Desk", "--account", "alice", "--secret", SEED32, ...key]));
     expect(added).toEqual({ code: 0, out: ["added Desk:alice (TOTP SHA1 6 digits, 30 s)"], err: [] });
     const time = "1795946440";

@@ -53,6 +53,21 @@ describe("journal files that are not ours are refused untouched", () => {
       db.close();
     }, "JOURNAL_FOREIGN"));
 
+  it("a SQLite file with no id and no table (another otpbridge creating its journal this instant) is taken as new", () => {
+    mkdirSync(t.dataDir, { mode: 0o700 });
+    const path = join(t.dataDir, "journal.sqlite");
+    const db = new Database(path);
+    db.exec("CREATE TABLE scratch (x); DROP TABLE scratch");
+    db.close();
+    chmodSync(path, 0o600);
+    const journal = openKeyFileJournal(t.dataDir);
+    try {
+      expect(journal.batches()).toEqual([]);
+    } finally {
+      journal.close();
+    }
+  });
+
   it("a journal from a newer otpbridge: JOURNAL_VERSION", () =>
     refuse((path) => {
       const db = new Database(path);

@@ -122,12 +122,15 @@ export async function runThrough(daemon: DaemonClient, batchId: number, force: b
       onSigint = () => done("interrupted");
       process.once("SIGINT", onSigint);
     });
-    const state = (await progressOf(daemon, batchId)).state;
-    const started = await daemon.call<{ warnings?: string[] }>(state === "paused" ? "batch.resume" : "batch.start", { batchId, force });
+    const before = await progressOf(daemon, batchId);
+    // The header goes out before the batch starts: a token already on a reader is burned at once,
+    // and its line must not come first.
+    const waiting = !before.finished || before.inFlight > 0;
+    if (waiting && !live) io.out(`batch ${batchId}: ${before.done}/${before.total} done; tap tokens on any reader (Ctrl-C pauses)`);
+    const started = await daemon.call<{ warnings?: string[] }>(before.state === "paused" ? "batch.resume" : "batch.start", { batchId, force });
     for (const line of started.warnings ?? []) io.err(`warning (--force): ${line}`);
     const first = await progressOf(daemon, batchId);
-    if (!first.finished || first.inFlight > 0) {
-      if (!live) io.out(`batch ${batchId}: ${first.done}/${first.total} done; tap tokens on any reader (Ctrl-C pauses)`);
+    if (waiting && (!first.finished || first.inFlight > 0)) {
       const outcome = await finished;
       if (outcome instanceof Error) throw outcome;
       if (outcome === "interrupted") {
