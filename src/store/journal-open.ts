@@ -90,9 +90,13 @@ function ownedNow(db: Database.Database, path: string, kind: JournalFileKind): b
   if (applicationId === APPLICATION_ID) return true;
   const tables = db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get() as number;
   if (applicationId === 0 && tables === 0) return false;
-  throw otpbError("JOURNAL_FOREIGN", `${path} is a SQLite database of another application (application id 0x${applicationId.toString(16)}); it was left untouched`, {
-    detail: { path, applicationId },
-  });
+  throw otpbError(
+    "JOURNAL_FOREIGN",
+    `${path} is a SQLite database of another application (application id 0x${applicationId.toString(16)}); it was left untouched`,
+    {
+      detail: { path, applicationId },
+    },
+  );
 }
 
 function initialise(db: Database.Database, path: string, options: JournalOptions): OpenedJournal {
