@@ -6,14 +6,8 @@
  * capability is refused. The tap that takes an armed item is proven on pcscd in
  * test/console/reburn.e2e.test.ts.
  */
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
-import { REPO_ROOT } from "../fixtures/pcscd.js";
-
-const run = promisify(execFile);
+import { RpcClient, pairCommand, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 
 describe("batch.reburnItem", () => {
   let d: DaemonProcess;
@@ -62,20 +56,7 @@ describe("batch.reburnItem", () => {
     const page = await RpcClient.open(d.port, { Origin: "https://desk.example.com" });
     await page.call("hello", { apiVersion: 1 });
     const { code } = (await page.call("pairing.request", { capabilities: ["read"] })).result;
-    await run(
-      process.execPath,
-      [
-        join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"),
-        join(REPO_ROOT, "test/fixtures/cli-child.ts"),
-        "pair",
-        "approve",
-        code,
-        "--yes",
-        "--data-dir",
-        d.dataDir,
-      ],
-      { cwd: REPO_ROOT },
-    );
+    expect((await pairCommand(d.dataDir, "approve", code, "--yes")).code).toBe(0);
     await waitForEvent(page, "pairing.approved", () => true, 5_000);
     expect((await page.call("batch.reburnItem", { batchId: 1, itemId: 1 })).error.data).toMatchObject({ reason: "CAPABILITY_DENIED", capability: "batch" });
     page.close();

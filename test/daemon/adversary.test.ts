@@ -4,33 +4,18 @@
  * needs one: test/fixtures/other-user.mjs run as uid nobody (the suite runs as root).
  */
 import { connect } from "node:net";
-import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../fixtures/pcscd.js";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
+import { RpcClient, pairCommand, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 import { asOtherUser, CAN_SWITCH_USER } from "../fixtures/other-user.js";
 
 const MEMORY = { OTPBRIDGE_SIMULATE_LINK: "memory" };
 const PAIRED = "https://helpdesk.example.com";
 
 async function approve(d: DaemonProcess, code: string): Promise<void> {
-  await promisify(execFile)(
-    process.execPath,
-    [
-      join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"),
-      join(REPO_ROOT, "test/fixtures/cli-child.ts"),
-      "pair",
-      "approve",
-      code,
-      "--yes",
-      "--data-dir",
-      d.dataDir,
-    ],
-    { cwd: REPO_ROOT },
-  );
+  const approved = await pairCommand(d.dataDir, "approve", code, "--yes");
+  if (approved.code !== 0) throw new Error(`pair approve exited ${approved.code}: ${approved.err}`);
 }
 
 /** Pairs `origin` with every capability through the CLI; resolves with the page's pairing secret. */

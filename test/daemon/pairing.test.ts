@@ -4,30 +4,14 @@
  * the running daemon over its Unix socket), the page receives the pairing secret and uses what it was
  * granted (and nothing more), the user revokes it, and the page is refused again.
  */
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../fixtures/pcscd.js";
-import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
+import { RpcClient, pairCommand, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 
-const run = promisify(execFile);
 const ORIGIN = "https://helpdesk.example.com";
 
-async function pair(d: DaemonProcess, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(
-      process.execPath,
-      [join(REPO_ROOT, "test/transports/helpers/run-ts.mjs"), join(REPO_ROOT, "test/fixtures/cli-child.ts"), "pair", ...args, "--data-dir", d.dataDir],
-      { cwd: REPO_ROOT },
-    );
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
-}
+const pair = (d: DaemonProcess, ...args: string[]): ReturnType<typeof pairCommand> => pairCommand(d.dataDir, ...args);
 
 describe("browser pairing through the CLI", () => {
   let d: DaemonProcess;
