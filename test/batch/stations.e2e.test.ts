@@ -130,7 +130,9 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch", () 
     );
 
     // A's lease on the cut token runs out (A never came back to it); the sweeper makes it needs-check;
-    // tapped at desk C it is finished with the seed it was first given.
+    // tapped at desk C it is finished with the seed it was first given. Desk A stops first: its
+    // heartbeat would renew the lease between the expiry and the sweep.
+    a.station.close();
     await db.expire([interrupted.itemId!]);
     await owner.sweep();
     const finished = await tap(c, "R2", cut, serial(1));
