@@ -4,10 +4,12 @@
  * batch.list and batch.create work there (sealed under the daemon's passphrase), batch.start joins
  * a batch and later moves the station to another one (the first goes on for the other stations),
  * batch.status reads a batch the station does not work on, and batch.export and batch.checkCode
- * read the sealed seeds. A batch under another passphrase is refused and the station stays put.
+ * read the sealed seeds. A batch under another passphrase is refused and the station stays put. The
+ * CLI on the station's data directory goes through it: `batch list` and `batch status` with stations.
  */
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../fixtures/cli.js";
 import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 import { missingPostgres } from "../fixtures/postgres.js";
 import { PASSPHRASE, TEST_SCRYPT, testDb, type TestDb } from "../store/stations/_cluster.js";
@@ -87,6 +89,14 @@ describe.skipIf(missing !== undefined)("the API of a daemon started with --store
     expect(moved.stations.find((s) => s.id === "api-desk")?.batchId).toBe(other.id);
     const conflicts = client.events.filter((e) => e.method === "batch.item" && e.params.batchId === other.id && e.params.outcome === "conflict");
     expect(conflicts).toHaveLength(2);
+
+    // The CLI on the station's data directory goes through the daemon, and prints the stations too.
+    const listed = await runCli(["batch", "list", "--data-dir", daemon.dataDir]);
+    expect(listed.code).toBe(0);
+    expect(listed.out.join("\n")).toMatch(new RegExp(`${mine}\\s+running\\s+2 committed\\s+made through the API`));
+    const shown = await runCli(["batch", "status", String(other.id), "--data-dir", daemon.dataDir]);
+    expect(shown.code).toBe(0);
+    expect(shown.out.join("\n")).toMatch(/station api-desk \(\S+\) alive: 1 committed/);
 
     expect(daemon.stderr.join("\n")).not.toContain(PASSPHRASE);
     client.close();

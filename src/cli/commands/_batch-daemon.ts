@@ -5,12 +5,13 @@
 import type { DaemonClient } from "../../client/daemon-client.js";
 import type { ExportRequest } from "../../store/export/index.js";
 import { writePrivateFileAtomic } from "../../store/private-files.js";
+import type { SharedBatchStatus } from "../../store/stations/types.js";
 import type { BatchRecord, ItemState } from "../../store/types.js";
 import type { BatchItemEvent, BatchProgress } from "../../service/batch-progress.js";
 import type { CodeCheck } from "../../service/batch-verify.js";
 import type { SkippedAccount } from "../../input/migration.js";
 import { processIo, type CommandIo } from "../io.js";
-import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
+import { formatItem, formatLive, formatStations, formatSummary } from "./_batch-format.js";
 
 /** What `batch create` sends: exactly one source, as the CLI read it. */
 export type CreateSource = { csv: string } | { uris: string[] } | { generate: number; algorithm: string; period: number };
@@ -53,10 +54,11 @@ export async function listThrough(daemon: DaemonClient, json: boolean, io: Comma
   return 0;
 }
 
+/** A station daemon's answer also has every station of the shared batch: printed as `batch status --store` does. */
 export async function statusThrough(daemon: DaemonClient, batchId: number, json: boolean, io: CommandIo): Promise<number> {
-  const progress = await progressOf(daemon, batchId);
-  if (json) io.out(JSON.stringify(progress, null, 2));
-  else io.out(formatSummary(progress));
+  const { progress, stations } = await daemon.call<{ progress: BatchProgress; stations?: SharedBatchStatus }>("batch.status", { batchId });
+  if (json) io.out(JSON.stringify(stations === undefined ? progress : { ...progress, stations }, null, 2));
+  else io.out(stations === undefined ? formatSummary(progress) : `${formatSummary(progress)}\n${formatStations(stations)}`);
   return 0;
 }
 

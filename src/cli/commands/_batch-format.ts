@@ -1,9 +1,11 @@
 /**
  * Text of `otpbridge batch run` and `status`: one line per tap, the live progress line of a
- * terminal (done/total, rate, ETA, each reader's state) and the final summary. Never a seed; the
+ * terminal (done/total, rate, ETA, each reader's state), the final summary, and a shared batch's
+ * stations. Never a seed; the
  * codes shown are the one-time codes the token should display, for the operator to compare.
  */
 import type { BatchItemEvent, BatchProgress, ReaderStatus } from "../../service/batch-progress.js";
+import type { SharedBatchStatus } from "../../store/stations/types.js";
 
 function duration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -52,6 +54,22 @@ export function formatSummary(p: BatchProgress, elapsedMs?: number): string {
   ];
   if (elapsedMs !== undefined) {
     lines.push(`  this run: ${duration(elapsedMs / 1000)}${p.ratePerMinute !== null ? `, ${p.ratePerMinute} tokens/min` : ""}`);
+  }
+  return lines.join("\n");
+}
+
+/** Counts, then every station with its heartbeat and readers. */
+export function formatStations(s: SharedBatchStatus): string {
+  const c = s.counts;
+  const lines = [
+    `shared batch ${s.batch.id} "${s.batch.name}" (${s.batch.state}${s.done ? ", finished" : ""}): ${c.committed} of ${s.total} committed`,
+    `  pending ${c.pending}, in flight ${c.claimed + c.burned + c.verified}, needs a tap of its token ${c["needs-check"]}, failed ${c.failed}`,
+  ];
+  for (const st of s.stations) {
+    const readers = st.readers.map((r) => `${r.name}:${r.activity}${r.serial ? ` ${r.serial}` : ""}`).join(", ");
+    lines.push(
+      `  station ${st.id} (${st.host}) ${st.alive ? "alive" : "SILENT"}: ${st.committed} committed, ${st.leased} in hand${readers ? `; ${readers}` : ""}`,
+    );
   }
   return lines.join("\n");
 }

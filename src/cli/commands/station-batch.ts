@@ -19,13 +19,13 @@ import type { Logger } from "../../lib/log.js";
 import { parseServerAddress } from "../../lib/sntp.js";
 import { renderCommitted, type ExportRequest } from "../../store/export/index.js";
 import { writePrivateFileAtomic } from "../../store/private-files.js";
-import { Outbox, SharedJournal, Station, StationStore, type SharedBatchStatus } from "../../store/stations/index.js";
+import { Outbox, SharedJournal, Station, StationStore } from "../../store/stations/index.js";
 import { simulatedBatchReaders } from "../../simulation/simulation.js";
 import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";
 import { readCustomerKey } from "../key-source.js";
-import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
+import { formatItem, formatLive, formatStations, formatSummary } from "./_batch-format.js";
 
 /** parseArgs options of the shared store, for `batch` and `daemon`. */
 export const STATION_OPTIONS = {
@@ -131,22 +131,6 @@ async function create(store: StationStore, values: StationValues, io: CommandIo,
   } finally {
     wipeBatchInput(input);
   }
-}
-
-/** Counts, then every station with its heartbeat and readers. */
-export function formatStations(s: SharedBatchStatus): string {
-  const c = s.counts;
-  const lines = [
-    `shared batch ${s.batch.id} "${s.batch.name}" (${s.batch.state}${s.done ? ", finished" : ""}): ${c.committed} of ${s.total} committed`,
-    `  pending ${c.pending}, in flight ${c.claimed + c.burned + c.verified}, needs a tap of its token ${c["needs-check"]}, failed ${c.failed}`,
-  ];
-  for (const st of s.stations) {
-    const readers = st.readers.map((r) => `${r.name}:${r.activity}${r.serial ? ` ${r.serial}` : ""}`).join(", ");
-    lines.push(
-      `  station ${st.id} (${st.host}) ${st.alive ? "alive" : "SILENT"}: ${st.committed} committed, ${st.leased} in hand${readers ? `; ${readers}` : ""}`,
-    );
-  }
-  return lines.join("\n");
 }
 
 async function status(store: StationStore, batchId: number, values: StationValues, io: CommandIo): Promise<number> {
