@@ -40,6 +40,10 @@ export interface BatchShelf {
   batchState(batchId: number): Promise<BatchState>;
   /** Gets `batchId` ready for the engine to run (a station joins the shared batch). */
   prepareRun(batchId: number): Promise<void>;
+  /** No new tap (for every station of a shared batch); burns under way finish. @throws BATCH_NOT_FOUND, BATCH_STATE. */
+  pause(batchId: number): Promise<BatchRecord>;
+  /** Committed items stay exportable. @throws BATCH_NOT_FOUND, BATCH_STATE. */
+  cancel(batchId: number): Promise<BatchRecord>;
   /** @throws OtpbridgeError BATCH_NOT_FOUND. */
   status(batchId: number): Promise<ShelfStatus>;
   /** The committed items in an export format. @throws EXPORT_UNSUPPORTED, BATCH_NOT_FOUND, SEED_TAMPERED. */
@@ -61,6 +65,8 @@ export function localShelf(journal: Journal, engine: BatchEngine): BatchShelf {
     list: async () => ({ store: "local", batches: journal.batches().map((b) => listedBatch(journal.status(b.id))) }),
     batchState: async (batchId) => journal.batch(batchId).state,
     prepareRun: async () => {},
+    pause: async (batchId) => engine.pause(batchId),
+    cancel: async (batchId) => engine.cancel(batchId),
     status: async (batchId) => ({ progress: engine.progress(batchId), driven: engine.batchId === batchId }),
     render: async (batchId, request) => renderExport(journal, batchId, request),
     checkCode: async (batchId, itemId, code) => checkTypedCode(journal, batchId, itemId, code),

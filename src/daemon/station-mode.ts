@@ -137,10 +137,19 @@ export class StationMode implements BatchShelf {
     });
   }
 
+  /** The joined batch through the engine (its snapshot changes at once); another one on the server. */
+  async pause(batchId: number): Promise<BatchRecord> {
+    return this.#joined(batchId) ? this.#engine!.pause(batchId) : this.#store.setBatchState(batchId, "pause");
+  }
+
+  async cancel(batchId: number): Promise<BatchRecord> {
+    return this.#joined(batchId) ? this.#engine!.cancel(batchId) : this.#store.setBatchState(batchId, "cancel");
+  }
+
   async status(batchId: number): Promise<ShelfStatus> {
     const engine = this.#engine!;
     const seat = this.#seat;
-    if (seat !== undefined && seat.batch.batchId === batchId) {
+    if (seat !== undefined && this.#joined(batchId)) {
       return { progress: engine.progress(batchId), driven: engine.batchId === batchId, stations: seat.journal.shared };
     }
     const stations = await this.#store.status(batchId);
@@ -166,10 +175,14 @@ export class StationMode implements BatchShelf {
     await this.#store.close();
   }
 
+  #joined(batchId: number): boolean {
+    return this.#seat?.batch.batchId === batchId;
+  }
+
   async #join(batchId: number): Promise<void> {
     const engine = this.#engine!;
     const old = this.#seat;
-    if (old?.batch.batchId === batchId) return;
+    if (this.#joined(batchId)) return;
     const busy = (): void => {
       if (engine.inFlight > 0) {
         throw otpbError("BATCH_BUSY", `this station is burning tokens of shared batch ${old?.batch.batchId}; let them finish, then join batch ${batchId}`, {
@@ -237,7 +250,7 @@ export class StationMode implements BatchShelf {
   /** The joined batch's key, or the batch opened for this call only. */
   async #withCommittedSeeds<T>(batchId: number, use: (items: CommittedSeed[]) => T): Promise<T> {
     const seat = this.#seat;
-    if (seat !== undefined && seat.batch.batchId === batchId) return seat.batch.withCommittedSeeds(use);
+    if (seat !== undefined && this.#joined(batchId)) return seat.batch.withCommittedSeeds(use);
     const batch = await this.#store.openBatch(batchId, this.#passphrase);
     try {
       return await batch.withCommittedSeeds(use);

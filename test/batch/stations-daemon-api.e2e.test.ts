@@ -90,10 +90,16 @@ describe.skipIf(missing !== undefined)("the API of a daemon started with --store
     const conflicts = client.events.filter((e) => e.method === "batch.item" && e.params.batchId === other.id && e.params.outcome === "conflict");
     expect(conflicts).toHaveLength(2);
 
+    // A batch the station has left is paused and cancelled in the store, for every station.
+    expect((await client.call("batch.pause", { batchId: mine })).result.batch).toMatchObject({ id: mine, state: "paused" });
+    expect((await client.call("batch.cancel", { batchId: mine })).result.batch).toMatchObject({ id: mine, state: "cancelled" });
+    expect((await owner.batch(mine)).state).toBe("cancelled");
+    expect((await client.call("batch.list")).result.driven).toBe(other.id);
+
     // The CLI on the station's data directory goes through the daemon, and prints the stations too.
     const listed = await runCli(["batch", "list", "--data-dir", daemon.dataDir]);
     expect(listed.code).toBe(0);
-    expect(listed.out.join("\n")).toMatch(new RegExp(`${mine}\\s+running\\s+2 committed\\s+made through the API`));
+    expect(listed.out.join("\n")).toMatch(new RegExp(`${mine}\\s+cancelled\\s+2 committed\\s+made through the API`));
     const shown = await runCli(["batch", "status", String(other.id), "--data-dir", daemon.dataDir]);
     expect(shown.code).toBe(0);
     expect(shown.out.join("\n")).toMatch(/station api-desk \(\S+\) alive: 1 committed/);

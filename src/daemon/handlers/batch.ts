@@ -135,8 +135,8 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine, shelf: Batc
     // already but not driven (after a restart), so a client can always say "go on".
     "batch.start": { capability: "batch", handler: (raw) => runFrom(s, engine, shelf, raw, ["created", "running"]) },
     "batch.resume": { capability: "batch", handler: (raw) => runFrom(s, engine, shelf, raw, ["paused", "running"]) },
-    "batch.pause": { capability: "batch", handler: (raw) => ({ batch: engine.pause(batchId(objectParams(raw))) }) },
-    "batch.cancel": { capability: "batch", handler: (raw) => ({ batch: engine.cancel(batchId(objectParams(raw))) }) },
+    "batch.pause": { capability: "batch", handler: async (raw) => ({ batch: await shelf.pause(batchId(objectParams(raw))) }) },
+    "batch.cancel": { capability: "batch", handler: async (raw) => ({ batch: await shelf.cancel(batchId(objectParams(raw))) }) },
     "batch.status": {
       capability: "batch",
       handler: (raw) => shelf.status(batchId(objectParams(raw))),
