@@ -1,12 +1,16 @@
 /**
- * The API of a real daemon process started with `--store URL` alone (no `--shared-batch`), on its
- * in-memory simulated tokens and a real PostgreSQL server: its batches are the shared store's.
+ * The API of a real daemon process started as a station with no batch to join (its configuration
+ * file names the store, the station and the passphrase's file), on its in-memory simulated tokens
+ * and a real PostgreSQL server: its batches are the shared store's.
  * batch.list and batch.create work there (sealed under the daemon's passphrase), batch.start joins
  * a batch and later moves the station to another one (the first goes on for the other stations),
  * batch.status reads a batch the station does not work on, and batch.export and batch.checkCode
  * read the sealed seeds. A batch under another passphrase is refused and the station stays put. The
  * CLI on the station's data directory goes through it: `batch list` and `batch status` with stations.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../fixtures/cli.js";
@@ -17,6 +21,7 @@ import { PASSPHRASE, TEST_SCRYPT, testDb, type TestDb } from "../store/stations/
 const missing = missingPostgres();
 let db: TestDb;
 let daemon: DaemonProcess | undefined;
+const config = mkdtempSync(join(tmpdir(), "otpb-station-config-"));
 
 beforeAll(async () => {
   if (missing === undefined) db = await testDb();
@@ -24,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.stop();
   await db?.close();
+  rmSync(config, { recursive: true, force: true });
 });
 
 describe.skipIf(missing !== undefined)("the API of a daemon started with --store", () => {
@@ -32,9 +38,12 @@ describe.skipIf(missing !== undefined)("the API of a daemon started with --store
     const other = await owner.createBatch({ name: "desk two's batch", count: 5 }, PASSPHRASE, TEST_SCRYPT);
     await owner.setBatchState(other.id, "start");
     const foreign = await owner.createBatch({ name: "another team's", count: 1 }, "another passphrase", TEST_SCRYPT);
+    // The station's settings from its configuration file, as a service install would run it.
+    writeFileSync(join(config, "passphrase.txt"), `${PASSPHRASE}\n`, { mode: 0o600 });
+    writeFileSync(join(config, "config.toml"), `store = "${db.url}"\nstation = "api-desk"\nbatch-passphrase-file = "passphrase.txt"\n`);
     daemon = await startDaemonProcess({
-      args: ["--simulate-tokens", "3", "--store", db.url, "--station", "api-desk", "--batch-passphrase-env", "OTPB_TEST_SHARED_PASSPHRASE"],
-      env: { OTPB_TEST_SHARED_PASSPHRASE: PASSPHRASE, OTPBRIDGE_SIMULATE_LINK: "memory" },
+      args: ["--simulate-tokens", "3", "--config", join(config, "config.toml")],
+      env: { OTPBRIDGE_SIMULATE_LINK: "memory" },
     });
     const client = await RpcClient.native(daemon);
 

@@ -47,7 +47,7 @@ describe("daemon configuration file", () => {
     const r = await runCli(["daemon", "--print-config"]);
     expect(r.code).toBe(0);
     expect(r.out[0]).toBe(`# otpbridge daemon settings in effect; configuration file: ${defaultFile}`);
-    expect([...printed(r.out).values()].map(([, source]) => source)).toEqual(Array(12).fill("default"));
+    expect([...printed(r.out).values()].map(([, source]) => source)).toEqual(Array(15).fill("default"));
     expect(printed(r.out).get("port")).toEqual(["21630", "default"]);
   });
 
@@ -63,6 +63,22 @@ describe("daemon configuration file", () => {
     expect(p.get("family")).toEqual(['["ACS ACR1252=single-profile"]', `${defaultFile}:6`]);
     expect(p.get("ntp")).toEqual(['"127.0.0.1:1123"', `${defaultFile}:7`]);
     expect(p.get("max-sockets")).toEqual(["256", "default"]);
+  });
+
+  it("a station's settings: the store, its name, the batch to join and the passphrase's file (a path, never the passphrase)", async () => {
+    write(defaultFile, 'store = "postgresql://station:secret@db.example/enrol"\nstation = "desk-1"\nshared-batch = 3\nbatch-passphrase-file = "pass.txt"\n');
+    const r = await runCli(["daemon", "--print-config", "--station", "desk-2"]);
+    expect(r.code).toBe(0);
+    const p = printed(r.out);
+    expect(p.get("store")).toEqual(['"postgresql://station:***@db.example/enrol"', `${defaultFile}:1`]);
+    expect(p.get("station")).toEqual(['"desk-2"', "--station"]);
+    expect(p.get("shared-batch")).toEqual(["3", `${defaultFile}:3`]);
+    expect(p.get("batch-passphrase-file")).toEqual([JSON.stringify(join(configDir, "pass.txt")), `${defaultFile}:4`]);
+    expect(r.out.join("\n")).not.toContain("secret");
+    write(defaultFile, "shared-batch = 0\n");
+    const bad = await runCli(["daemon", "--print-config"]);
+    expect(bad.code).toBe(EXIT_CODES.CONFIG_INVALID);
+    expect(bad.err.join("\n")).toContain(`${defaultFile}:1`);
   });
 
   it("a daemon process started with --config uses the file (one socket at most: a second client is refused)", async () => {

@@ -49,6 +49,7 @@ ${STATION_HELP}
 
 The configuration file is TOML; its keys are the flags above without "--" (port, data-dir,
 log-level, max-rate, max-sockets, hello-timeout, ping-interval, console-launch-ttl, ntp, store,
+station, shared-batch, batch-passphrase-file (a path: the passphrase stays in its own 0600 file),
 family = ["READER=FAMILY", ...], simulate-tokens), and a
 flag given on the command line overrides the file. A relative data-dir is taken from the file's
 directory. An unknown key or a bad value stops the daemon with the file, the line and the reason.
@@ -103,8 +104,8 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   const perSecond = options["max-rate"].value;
   const maxSockets = options["max-sockets"].value;
   const store = options.store.value;
-  if (store === undefined && values["shared-batch"] !== undefined)
-    throw otpbError("INVALID_INPUT", "--shared-batch needs --store (a shared batch lives there)");
+  const sharedBatch = options["shared-batch"].value;
+  if (store === undefined && sharedBatch !== undefined) throw otpbError("INVALID_INPUT", "--shared-batch needs --store (a shared batch lives there)");
   const daemon = await startDaemon({
     port: options.port.value,
     dataDir: options["data-dir"].value,
@@ -122,7 +123,7 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
     journalKey: journalKeyFrom(values, io.readStdin),
     ...(options.ntp.value !== undefined ? { ntp: parseServerAddress(options.ntp.value, "ntp") } : {}),
     consoleLaunchTtlMs: options["console-launch-ttl"].value * 1000,
-    ...(store !== undefined ? { station: stationOf({ ...values, store }, io) } : {}),
+    ...(store !== undefined ? { station: stationOf(store, options, values, io) } : {}),
   });
   io.out(
     JSON.stringify({ listening: true, port: daemon.port, socket: daemon.socketPath, tokenFile: daemon.tokenFile, dataDir: daemon.dataDir, link: daemon.link }),
@@ -142,14 +143,16 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   return 0;
 }
 
-function stationOf(values: StationValues & { "shared-batch"?: string | undefined }, io: CommandIo): StationModeOptions {
-  const shared = values["shared-batch"];
-  const batchId = shared === undefined ? undefined : Number(shared);
-  if (batchId !== undefined) aint(batchId, "--shared-batch", 1, 2 ** 31 - 1);
+/** The station's settings; a passphrase source given as a flag replaces the file's passphrase file. */
+function stationOf(store: string, options: ReturnType<typeof daemonOptions>, flags: StationValues, io: CommandIo): StationModeOptions {
+  const station = options.station.value;
+  const batchId = options["shared-batch"].value;
+  const flagged = flags["batch-passphrase-stdin"] === true || flags["batch-passphrase-env"] !== undefined;
+  const file = flagged ? undefined : options["batch-passphrase-file"].value;
   return {
-    store: { url: values.store!, ...(values.station !== undefined ? { station: values.station } : {}) },
+    store: { url: store, ...(station !== undefined ? { station } : {}) },
     ...(batchId !== undefined ? { batchId } : {}),
-    passphrase: batchPassphrase(values, io.readStdin),
+    passphrase: batchPassphrase({ ...flags, "batch-passphrase-file": file }, io.readStdin),
   };
 }
 
@@ -167,6 +170,9 @@ const CONFIG_SCHEMA: Readonly<Record<string, ConfigKind>> = {
   "console-launch-ttl": "integer",
   ntp: "string",
   store: "string",
+  station: "string",
+  "shared-batch": "integer",
+  "batch-passphrase-file": "path",
   family: "strings",
   "simulate-tokens": "integer",
 };
@@ -183,6 +189,9 @@ type Flags = Partial<
     | "console-launch-ttl"
     | "ntp"
     | "store"
+    | "station"
+    | "shared-batch"
+    | "batch-passphrase-file"
     | "simulate-tokens",
     string
   >
@@ -210,6 +219,7 @@ function daemonOptions(flags: Flags, file: ConfigFile | undefined) {
   if (flags.ntp !== undefined) parseServerAddress(flags.ntp, "--ntp");
   if (flags.family !== undefined) parseFamilyRules(flags.family);
   const dataDir = flags["data-dir"] === undefined ? undefined : resolve(flags["data-dir"]);
+  const passphraseFile = flags["batch-passphrase-file"] === undefined ? undefined : resolve(flags["batch-passphrase-file"]);
   return {
     port: effective("port", intFlag(flags.port, "port", 0, 65535), file, DEFAULT_PORT, intCheck(0, 65535)),
     "data-dir": effective("data-dir", dataDir, file, defaultDataDir()),
@@ -233,6 +243,12 @@ function daemonOptions(flags: Flags, file: ConfigFile | undefined) {
     "console-launch-ttl": effective("console-launch-ttl", intFlag(flags["console-launch-ttl"], "console-launch-ttl", 1, 3600), file, 60, intCheck(1, 3600)),
     ntp: effective<string | undefined>("ntp", flags.ntp, file, undefined, (v, name) => parseServerAddress(v!, name)),
     store: effective<string | undefined>("store", flags.store, file, undefined),
+    station: effective<string | undefined>("station", flags.station, file, undefined),
+    "shared-batch": effective<number | undefined>("shared-batch", intFlag(flags["shared-batch"], "shared-batch", 1, 2 ** 31 - 1), file, undefined, (v, name) =>
+      aint(v!, name, 1, 2 ** 31 - 1),
+    ),
+    // A path, not the passphrase: the file itself stays 0600 beside the configuration.
+    "batch-passphrase-file": effective<string | undefined>("batch-passphrase-file", passphraseFile, file, undefined),
     family: effective<string[]>("family", flags.family, file, [], (v) => parseFamilyRules(v)),
     "simulate-tokens": effective("simulate-tokens", intFlag(flags["simulate-tokens"], "simulate-tokens", 0, 1000), file, 2, intCheck(0, 1000)),
   };
