@@ -296,8 +296,9 @@ function BatchRun({ rpc, batch, shared, onChange }: { rpc: Rpc; batch: Batch; sh
       its place (the lost token then holds a seed the journal no longer lists: destroy it).</p>`
         : null
     }
-    ${progress !== undefined && !joinable ? html`<${Lanes} progress=${progress} />` : null}
     ${shared !== undefined ? html`<${StationsPanel} rpc=${rpc} batchId=${batch.id} self=${shared.station} />` : null}
+    ${shared !== undefined && progress !== undefined && !joinable ? html`<h4>Readers at this station</h4>` : null}
+    ${progress !== undefined && !joinable ? html`<${Lanes} progress=${progress} />` : null}
     ${
       progress?.finished || state === "finished" || state === "cancelled"
         ? html`<div class="summary" data-testid="batch-summary">

@@ -80,25 +80,38 @@ function Counts({ status }: { status: SharedStatus }) {
   </dl>`;
 }
 
+/**
+ * A station's readers: those with a token or a state worth a look by name, the idle ones (no
+ * token) as one line, so a station with many readers stays one short card.
+ */
+function StationReaders({ station }: { station: StationView }) {
+  if (station.readers.length === 0) return html`<p class="note">No reader reported yet.</p>`;
+  const busy = station.readers.filter((r) => r.activity !== "empty" || r.serial !== undefined);
+  const idle = station.readers.filter((r) => !busy.includes(r));
+  return html`<ul class="station-readers" aria-label=${`Readers of ${station.id}`}>
+    ${busy.map(
+      (r) =>
+        html`<li data-reader=${r.name}><span class="reader-name">${r.name}</span>${": "}<span class="activity">${READER_ACTIVITY[r.activity] ?? r.activity}</span>${r.serial !== undefined ? ` · token ${r.serial}` : ""}</li>`,
+    )}
+    ${
+      idle.length > 0
+        ? html`<li class="idle" data-testid="idle-readers">${idle.length === 1 ? `${idle[0]!.name}: ` : `${idle.length} readers `}waiting for a token</li>`
+        : null
+    }
+  </ul>`;
+}
+
 function StationCard({ station, self, now }: { station: StationView; self: boolean; now: number }) {
   const heartbeat = age(now - station.heartbeatAt);
   return html`<li class=${`lane station ${station.alive ? "station-alive" : "station-silent"}${self ? " station-self" : ""}`} data-station=${station.id}>
     <h5>${station.id}${self ? html` <span class="badge">this station</span>` : null}</h5>
     <dl>
       <dt>Host</dt><dd>${station.host}</dd>
-      <dt>Heartbeat</dt><dd data-testid="station-alive"><span class="state">${station.alive ? "alive" : "silent"}</span>
-        (${station.alive ? "heartbeat" : "last heartbeat"} ${heartbeat} ago)</dd>
+      <dt>Heartbeat</dt><dd data-testid="station-alive"><span class="state">${station.alive ? "alive" : "silent"}</span>${` (${station.alive ? "heartbeat" : "last heartbeat"} ${heartbeat} ago)`}</dd>
       <dt>Committed</dt><dd data-testid="station-committed">${station.committed}</dd>
       <dt>In hand</dt><dd data-testid="station-leased">${station.leased}</dd>
     </dl>
-    ${
-      station.readers.length === 0
-        ? html`<p class="note">No reader reported.</p>`
-        : html`<ul class="station-readers" aria-label=${`Readers of ${station.id}`}>${station.readers.map(
-            (r) => html`<li data-reader=${r.name}><span class="reader-name">${r.name}</span>:
-              <span class="activity">${READER_ACTIVITY[r.activity] ?? r.activity}</span>${r.serial !== undefined ? html` · token ${r.serial}` : null}</li>`,
-          )}</ul>`
-    }
+    <${StationReaders} station=${station} />
   </li>`;
 }
 
