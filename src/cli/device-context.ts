@@ -9,6 +9,7 @@ import { otpbError, reasonOf } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
 import { PcscManager } from "../transports/pcsc.js";
 import type { ApduTransport } from "../transports/types.js";
+import type { CommandContext } from "./context.js";
 import type { CommandIo } from "./io.js";
 
 export const DEVICE_OPTIONS_HELP = `  --reader NAME          the reader whose name contains NAME (needed when several tokens are present)
@@ -88,6 +89,29 @@ export async function openDevices(options: {
       else await (pcsc as PcscManager).close();
     },
   };
+}
+
+/** The flags the device commands (burn, sync-time, devices) share; `devices` has no --reader. */
+export interface DeviceFlags {
+  simulate?: boolean | undefined;
+  family?: string[] | undefined;
+  reader?: string | undefined;
+}
+
+/**
+ * {@link openDevices} as a device command's flags ask: --simulate, --family and --reader, logged
+ * to the command's logger. PC/SC only unless `listing` asks for HID and the Molto2 serials too.
+ * @throws OtpbridgeError INVALID_INPUT on a malformed --family; what openDevices throws.
+ */
+export function devicesFor(values: DeviceFlags, context: CommandContext, listing: { hid?: boolean; readMolto2Info?: boolean } = {}): Promise<DeviceContext> {
+  return openDevices({
+    simulate: values.simulate === true,
+    families: parseFamilyRules(values.family),
+    logger: context.logger,
+    hid: listing.hid === true,
+    reader: values.reader,
+    readMolto2Info: listing.readMolto2Info === true,
+  });
 }
 
 /**

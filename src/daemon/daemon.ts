@@ -34,7 +34,8 @@ import { sessionMethods } from "./handlers/session.js";
 import { tokenMethods } from "./handlers/token.js";
 import { RpcDispatcher } from "./rpc.js";
 import { DaemonServer, DEFAULT_LIMITS, type ServerLimits } from "./server.js";
-import { openStationMode, type StationModeOptions } from "./station-mode.js";
+import { localShelf } from "./batch-shelf.js";
+import { StationMode, type StationModeOptions } from "./station-mode.js";
 
 /** The documented default port (docs/API.md). */
 export const DEFAULT_PORT = 21_630;
@@ -60,7 +61,7 @@ export interface DaemonOptions {
   ntp?: { host: string; port?: number };
   /** How long a console launch URL works (default 60 s). */
   consoleLaunchTtlMs?: number;
-  /** `--store URL --shared-batch ID`: this daemon is one station of a shared batch (docs/STATIONS.md). */
+  /** `--store URL [--shared-batch ID]`: this daemon is a station; its batches are the shared store's (docs/STATIONS.md). */
   station?: StationModeOptions;
 }
 
@@ -94,7 +95,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const pairingRequests = new PairingRequests(pairings, limits.pairing);
   const journal = Journal.open({ dataDir, key: options.journalKey ?? { kind: "keyFile" } });
-  const station = options.station === undefined ? undefined : await openStationMode(options.station, dataDir, log);
+  const station = options.station === undefined ? undefined : await StationMode.open(options.station, dataDir, log);
   // --simulate: the emulators are one more bus, chosen here and nowhere else.
   const simulatedCards = options.simulate ? daemonCards(options.simulateTokens ?? 2) : [];
   const simulation = options.simulate ? await startSimulation(simulatedCards, { logger: log }) : undefined;
@@ -162,7 +163,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       ...molto2ButtonMethods(services),
       ...otpAppletMethods(services),
       ...journalMethods(services),
-      ...batchMethods(services, batches, { shared: station !== undefined }),
+      ...batchMethods(services, batches, station ?? localShelf(journal, batches)),
       ...batchLintMethods(),
       ...healthMethods(services),
     },

@@ -111,8 +111,11 @@ export class Molto2Session implements DriverSession<TokenInfo> {
   readonly #warnings: Molto2Warning[] = [];
   #key: Uint8Array;
   #authed = false;
-  /** Set while changeCustomerKey authenticates: moving off the factory key needs no warning about it. */
-  #changingKey = false;
+  /**
+   * Set while changeCustomerKey authenticates to move off the factory key, and while factoryReset
+   * proves it is back: the operation's own result speaks of the factory key, so no warning.
+   */
+  #quietAboutFactoryKey = false;
   /** Set by the first failed authentication: the session refuses to try again (§3.6). */
   #authFailure: Error | undefined;
   #profileCount: 50 | 100 | undefined;
@@ -275,12 +278,7 @@ export class Molto2Session implements DriverSession<TokenInfo> {
     for (const warning of checkNewCustomerKey(newCustomerKey)) this.#warn(warning);
     const next = molto2Key(newCustomerKey);
     try {
-      this.#changingKey = true;
-      try {
-        await this.#authenticate();
-      } finally {
-        this.#changingKey = false;
-      }
+      await this.#authenticateQuietly();
       await this.#awaitButton(molto2ChangeKeyApdu(this.#key, newCustomerKey), "change-key", options.onButton);
       this.#replaceKey(next.slice());
       try {
@@ -303,13 +301,44 @@ export class Molto2Session implements DriverSession<TokenInfo> {
 
   /**
    * Factory reset (§3.12): no key needed; 9060, then ▲ deletes every profile and restores the
-   * factory customer key, which this session uses from then on.
-   * @throws OtpbridgeError DEVICE_ERROR; whatever `onButton` rejects with.
+   * factory customer key, which this session uses from then on. The token gives no completion
+   * signal, so after the press the session proves the reset on the token itself (Appendix C, H-16):
+   * first every profile's public block must read empty, no seed and no title (free: no key); then
+   * the factory key must authenticate, which costs a try only when the press did not happen on a
+   * token whose profiles were empty already. A token that was empty under the factory key before
+   * reads the same either way.
+   * @throws OtpbridgeError FACTORY_RESET_NOT_APPLIED {profilesInUse} (profiles still written, key
+   *   unchanged) or {profilesInUse: [], triesLeft} (the factory key refused); DEVICE_ERROR;
+   *   whatever `onButton` rejects with.
    */
   async factoryReset(options: { onButton: Molto2ButtonHandler }): Promise<void> {
     await this.#awaitButton(molto2FactoryResetApdu(), "factory-reset", options.onButton);
+    // The request outlives a missed press (§3.16), so every refusal below says a later ▲ may still apply it.
+    const pending = "the token may still hold the request: a later ▲ press on it would still erase every profile";
+    const profilesInUse = (await this.listProfiles()).filter((p) => p.seedPresent || p.titleBytes.length > 0).map((p) => p.profile);
+    if (profilesInUse.length > 0) {
+      throw otpbError(
+        "FACTORY_RESET_NOT_APPLIED",
+        `the token was not reset (was ▲ pressed?): ${profilesInUse.length} profile(s) still hold a seed or a title, and its customer key is unchanged; ${pending}`,
+        { detail: { profilesInUse } },
+      );
+    }
     this.#replaceKey(molto2Key(MOLTO2_DEFAULT_CUSTOMER_KEY));
     this.#authFailure = undefined;
+    try {
+      await this.#authenticateQuietly();
+    } catch (error) {
+      const reason = reasonOf(error);
+      if (reason !== "WRONG_CUSTOMER_KEY" && reason !== "CUSTOMER_KEY_BLOCKED") throw error;
+      const triesLeft = (error as OtpbridgeError).detail.triesLeft;
+      // The session keeps refusing authenticated commands: the key in force is not the one it holds.
+      this.#authFailure = otpbError(
+        "FACTORY_RESET_NOT_APPLIED",
+        `the token was not reset (was ▲ pressed?): every profile is empty, but it refuses the factory key (${triesLeft} tries left${triesLeft === 0 ? ": blocked" : ""}), so its own customer key is still in force; ${pending}`,
+        { detail: { profilesInUse, triesLeft } },
+      );
+      throw this.#authFailure;
+    }
   }
 
   /**
@@ -335,6 +364,16 @@ export class Molto2Session implements DriverSession<TokenInfo> {
     aint(profile, "profile", 0, count - 1);
   }
 
+  /** {@link Molto2Session.#authenticate} without the factory-key warning. */
+  async #authenticateQuietly(): Promise<void> {
+    this.#quietAboutFactoryKey = true;
+    try {
+      await this.#authenticate();
+    } finally {
+      this.#quietAboutFactoryKey = false;
+    }
+  }
+
   /** §1.6 with the Molto2 challenge APDU; one attempt per session, never a retry (§3.6). */
   async #authenticate(): Promise<void> {
     if (this.#authFailure !== undefined) throw this.#authFailure;
@@ -346,7 +385,7 @@ export class Molto2Session implements DriverSession<TokenInfo> {
     if (result.ok) {
       this.#authed = true;
       // The factory key is public (§3.2): say so every time a session relies on it.
-      if (!this.#changingKey && isFactoryKey(this.#key)) this.#warn(DEFAULT_KEY_WARNING);
+      if (!this.#quietAboutFactoryKey && isFactoryKey(this.#key)) this.#warn(DEFAULT_KEY_WARNING);
       return;
     }
     this.#authFailure =

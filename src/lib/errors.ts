@@ -131,6 +131,12 @@ export const REASONS = [
   "BUTTON_TIMEOUT",
   /** Molto2: after the ▲ press the token still refuses the new customer key; the old one is in force. */
   "KEY_CHANGE_NOT_APPLIED",
+  /**
+   * Molto2: after the ▲ press the token is not reset: a profile still holds a seed or a title, or the
+   * factory key is refused (docs/PROTOCOL.md §3.12); the message says which, and the request may
+   * still be pending on the token.
+   */
+  "FACTORY_RESET_NOT_APPLIED",
   /** OTP applet: no entry with that issuer and account (6A80 / 6A83, docs/PROTOCOL.md §4.11). */
   "ENTRY_NOT_FOUND",
   /** OTP applet: the key has no room for another entry (6A84, §4.11). */

@@ -214,12 +214,25 @@ export class BatchEngine {
     const batch = this.#journal.setBatchState(batchId, "cancel");
     if (this.#batchId === batchId) {
       this.#emitProgress();
-      this.#reburnTarget = undefined;
-      this.#batchId = undefined;
-      this.#meter = undefined;
-      this.#onAttach(undefined);
+      this.#detach();
     }
     return batch;
+  }
+
+  /**
+   * Lets go of the batch without changing its state: a station leaving a shared batch that the
+   * other stations go on with. Tokens in the readers are offered again to the next batch run.
+   * @throws OtpbridgeError BATCH_BUSY while a burn is under way (its item must settle here first).
+   */
+  release(): void {
+    if (this.#batchId === undefined) return;
+    if (this.#running.size > 0) {
+      throw otpbError("BATCH_BUSY", `${this.#running.size} burn(s) of batch ${this.#batchId} are under way here; let them finish first`, {
+        detail: { batchId: this.#batchId },
+      });
+    }
+    for (const run of this.#readers.values()) run.handled = null;
+    this.#detach();
   }
 
   /**
@@ -244,6 +257,13 @@ export class BatchEngine {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     this.#itemListeners.clear();
     this.#progressListeners.clear();
+  }
+
+  #detach(): void {
+    this.#reburnTarget = undefined;
+    this.#batchId = undefined;
+    this.#meter = undefined;
+    this.#onAttach(undefined);
   }
 
   #assertOpen(): void {

@@ -8,6 +8,7 @@
 import { totp } from "../crypto/index.js";
 import { otpbError } from "../lib/errors.js";
 import type { Journal } from "../store/journal.js";
+import type { CommittedSeed } from "../store/types.js";
 
 export interface CodeCheck {
   itemId: number;
@@ -25,14 +26,25 @@ export interface CodeCheck {
  * @example checkTypedCode(journal, 1, 42, "492039").match
  */
 export function checkTypedCode(journal: Journal, batchId: number, itemId: number, code: string, nowSeconds = Date.now() / 1000): CodeCheck {
+  assertTypedCode(code);
+  return journal.withCommittedSeeds(batchId, (items) => matchTypedCode(items, batchId, itemId, code, nowSeconds));
+}
+
+/** @throws OtpbridgeError INVALID_INPUT unless `code` is the 6 to 10 digits a token shows. */
+export function assertTypedCode(code: unknown): asserts code is string {
   if (typeof code !== "string" || !/^\d{6,10}$/.test(code))
     throw otpbError("INVALID_INPUT", "code must be the 6 to 10 digits the token shows", { detail: { param: "code" } });
-  return journal.withCommittedSeeds(batchId, (items) => {
-    const item = items.find((i) => i.itemId === itemId);
-    if (item === undefined) throw otpbError("ITEM_STATE", `batch ${batchId} has no committed item ${itemId}`, { detail: { batchId, itemId } });
-    const stepOffset = [0, -1, 1].find(
-      (step) => totp(item.algorithm, item.seed, { time: nowSeconds + step * item.period, period: item.period, digits: item.digits }) === code,
-    );
-    return { itemId, serial: item.serial, match: stepOffset !== undefined, stepOffset: stepOffset ?? null };
-  });
+}
+
+/**
+ * The check itself, on a batch's committed items (decrypted by whichever store holds the batch).
+ * @throws OtpbridgeError ITEM_STATE (no committed item `itemId` among them).
+ */
+export function matchTypedCode(items: readonly CommittedSeed[], batchId: number, itemId: number, code: string, nowSeconds = Date.now() / 1000): CodeCheck {
+  const item = items.find((i) => i.itemId === itemId);
+  if (item === undefined) throw otpbError("ITEM_STATE", `batch ${batchId} has no committed item ${itemId}`, { detail: { batchId, itemId } });
+  const stepOffset = [0, -1, 1].find(
+    (step) => totp(item.algorithm, item.seed, { time: nowSeconds + step * item.period, period: item.period, digits: item.digits }) === code,
+  );
+  return { itemId, serial: item.serial, match: stepOffset !== undefined, stepOffset: stepOffset ?? null };
 }

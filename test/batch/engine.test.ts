@@ -282,4 +282,24 @@ describe("batch engine on in-memory readers", () => {
     expect(full).toMatchObject({ outcome: "error", reason: "JOURNAL_FULL" });
     expect(journal.items(batch.id).some((item) => item.serial === full!.serial)).toBe(false);
   });
+
+  it("release lets go of a running batch without changing it; a token tapped meanwhile waits for the next batch run", async () => {
+    const first = journal.createBatch({ name: "desk one", count: 2 });
+    const second = journal.createBatch({ name: "desk two", count: 2 });
+    engine.run(first.id);
+    expect((await tap("R1", new SingleProfileToken({ serial: serial(1) }), serial(1))).outcome).toBe("committed");
+    const waiting = new SingleProfileToken({ serial: serial(2) });
+    expect(() => engine.run(second.id)).toThrow(expect.objectContaining({ reason: "BATCH_BUSY" }));
+
+    engine.release();
+    expect(engine.batchId).toBeUndefined();
+    expect(journal.batch(first.id).state).toBe("running");
+    const before = events.length;
+    readers.insert("R2", waiting);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(events.length).toBe(before);
+    engine.run(second.id);
+    expect(await itemEvent(serial(2), before)).toMatchObject({ outcome: "committed", batchId: second.id });
+    expect(journal.status(first.id).counts).toMatchObject({ committed: 1, pending: 1 });
+  });
 });

@@ -5,8 +5,8 @@
  * a burn leaves the same journal record either way; devices and find answer from the daemon, and
  * molto2 set-key and reset prompt for ▲ and confirm the press to it (on the --simulate daemon's
  * Molto2, and on the test's own emulated Molto2 behind vpcd, whose ▲ the test presses while the
- * command waits). A stale discovery file is
- * ignored, and a daemon killed under `batch run` gives DAEMON_GONE with the journal intact.
+ * command waits; a reset nobody pressed fails with FACTORY_RESET_NOT_APPLIED). A stale discovery
+ * file is ignored, and a daemon killed under `batch run` gives DAEMON_GONE with the journal intact.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -366,6 +366,23 @@ describe.skipIf(missing !== undefined)("molto2 set-key through a daemon, on the 
     });
     const factory = await runCli(withDir(d.dataDir, ["molto2", "lock"]));
     expect(factory.out, factory.err.join("\n")).toEqual(["screen locked"]);
+  });
+
+  it("reset confirmed to the daemon without the ▲ press fails with FACTORY_RESET_NOT_APPLIED: the profile is kept, and a later press still resets", async () => {
+    const write = await runCli(withDir(d.dataDir, ["molto2", "write", "--profile", "7", "--title", "Kept", "--secret", SEED32]));
+    expect(write.code, write.err.join("\n")).toBe(0);
+    // No terminal: the command confirms the press to the daemon after 1 s, and nobody pressed.
+    const r = await runCli(withDir(d.dataDir, ["molto2", "reset", "--button-wait", "1"]));
+    expect(r.code).toBe(EXIT_CODES.FACTORY_RESET_NOT_APPLIED);
+    expect(r.out).toEqual(["press ▲ on the token (within 1 s)"]);
+    expect(r.err).toEqual([
+      "otpbridge: the token was not reset (was ▲ pressed?): 1 profile(s) still hold a seed or a title, and its customer key is unchanged; the token may still hold the request: a later ▲ press on it would still erase every profile",
+    ]);
+    expect(token.state().profiles[7]!.seed.length).toBeGreaterThan(0);
+    expect(token.state().pending).toBe("reset");
+    expect((await runCli(withDir(d.dataDir, ["molto2", "list"]))).out.at(-1)).toMatch(/^1 of 100 profiles in use$/);
+    token.pressButton(); // the person presses ▲ after all
+    expect((await runCli(withDir(d.dataDir, ["molto2", "list"]))).out.at(-1)).toMatch(/^0 of 100 profiles in use$/);
   });
 });
 

@@ -3,6 +3,9 @@
  * Molto2 behind a vpcd reader, and the reader choice among the real vpcd readers. Holds the PC/SC
  * test lock.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Molto2Token } from "../../src/emulator/molto2-token.js";
 import { EXIT_CODES } from "../../src/cli/exit-codes.js";
@@ -12,6 +15,20 @@ import { runCli } from "../fixtures/cli.js";
 import { lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
 
 const missing = missingPcscStack();
+
+/**
+ * Waits (up to 5 s) until pcscd shows a card in `reader`: a command sent before that fails. The
+ * watching context is closed again before the command runs, so that it does not hold the card.
+ */
+async function cardSeen(reader: string): Promise<void> {
+  const pcsc = await PcscManager.start();
+  try {
+    const deadline = Date.now() + 5_000;
+    while (!pcsc.readers().some((r) => r.name === reader && r.cardPresent) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    await pcsc.close();
+  }
+}
 
 describe.skipIf(missing !== undefined)("otpbridge molto2 through pcscd", () => {
   let release: () => void = () => {};
@@ -45,16 +62,44 @@ describe.skipIf(missing !== undefined)("otpbridge molto2 through pcscd", () => {
   it("devices shows a Molto2 with its model and serial, read with its Info command", async () => {
     const reader = VPCD_READERS.at(-1)!;
     const card = await insertCard(new Molto2Token({ serial: "000000000004242" }), { port: reader.port });
-    const pcsc = await PcscManager.start();
     try {
-      const deadline = Date.now() + 5_000;
-      while (!pcsc.readers().some((r) => r.name === reader.name && r.cardPresent) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await cardSeen(reader.name);
       const r = await runCli(["devices", "--json", "--family", `${reader.name}=molto2`]);
       expect(r.code).toBe(0);
       const listed = (JSON.parse(r.out.join("\n")) as { devices: Array<Record<string, unknown>> }).devices.find((d) => d.reader === reader.name);
       expect(listed).toMatchObject({ family: "molto2", familySource: "config", model: "Molto2", serial: "000000000004242", state: "ready" });
     } finally {
-      await pcsc.close();
+      await card.remove();
+    }
+  });
+
+  it("reset proves itself on the token: FACTORY_RESET_NOT_APPLIED when ▲ is not pressed, success once it is", async () => {
+    const reader = VPCD_READERS.at(-1)!;
+    const token = new Molto2Token({ serial: "000000000004243" });
+    const card = await insertCard(token, { port: reader.port });
+    // A data directory no daemon serves: the command works alone, through pcscd.
+    const alone = (argv: string[]) => runCli([...argv, "--reader", reader.name, "--data-dir", join(mkdtempSync(join(tmpdir(), "otpb-molto2-")), "data")]);
+    try {
+      await cardSeen(reader.name);
+      const written = await alone(["molto2", "write", "--profile", "2", "--title", "Kept", "--secret", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"]);
+      expect(written.code, written.err.join("\n")).toBe(0);
+      const unpressed = await alone(["molto2", "reset", "--button-wait", "1"]);
+      expect(unpressed.code).toBe(EXIT_CODES.FACTORY_RESET_NOT_APPLIED);
+      expect(unpressed.out).toEqual(["press ▲ on the token (within 1 s)"]);
+      expect(unpressed.err.at(-1)).toMatch(/^otpbridge: the token was not reset \(was ▲ pressed\?\): 1 profile\(s\) still hold a seed or a title/);
+      expect(token.state().profiles[2]!.seed.length).toBeGreaterThan(0);
+
+      const running = alone(["molto2", "reset", "--button-wait", "3"]);
+      const deadline = Date.now() + 20_000;
+      while (token.state().pending !== "reset" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      token.pressButton();
+      expect(await running).toEqual({
+        code: 0,
+        out: ["press ▲ on the token (within 3 s)", "factory reset confirmed: every profile is empty and the factory key is back"],
+        err: [],
+      });
+      expect(token.state().profiles.every((p) => p.seed.length === 0 && p.title.every((b) => b === 0))).toBe(true);
+    } finally {
       await card.remove();
     }
   });

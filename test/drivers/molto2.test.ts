@@ -236,6 +236,89 @@ describe("key change and factory reset with the ▲ button (§3.11, §3.12)", ()
     await forgotten.setScreenLock(true); // the session now uses the factory key
     expect(token.state().screenLocked).toBe(true);
   });
+
+  it("proves the reset after the press: every profile read empty, then the factory key authenticated, with no warning", async () => {
+    const { token, transport, ins } = rig({ customerKey: CUSTOM_KEY });
+    await (await Molto2Session.open(transport, { customerKey: CUSTOM_KEY })).writeProfile(4, { seed: SEED, title: "kept" });
+    const seen: Molto2Warning[] = [];
+    const session = await Molto2Session.open(transport, { onWarning: (w) => seen.push(w) });
+    const before = ins().length;
+    await session.factoryReset({ onButton: async () => void token.pressButton() });
+    const sent = ins().slice(before);
+    // 56, then profile 50's read and the 100 public reads, then one authentication with the factory key.
+    expect(sent[0]).toBe("56");
+    expect(sent.slice(1, -2).every((i) => i === "41")).toBe(true);
+    expect(sent.slice(1, -2)).toHaveLength(101);
+    expect(sent.slice(-2)).toEqual(["4B", "CE"]);
+    expect(token.state().pending).toBe("none");
+    // The reset's own result names the factory key; the session does not warn about it on top.
+    expect(seen).toEqual([]);
+  });
+
+  it("reports FACTORY_RESET_NOT_APPLIED without spending a try when ▲ was not pressed and profiles are still written", async () => {
+    const { token, transport, ins } = rig({ customerKey: CUSTOM_KEY });
+    await (await Molto2Session.open(transport, { customerKey: CUSTOM_KEY })).writeProfile(4, { seed: SEED, title: "kept" });
+    await (await Molto2Session.open(transport, { customerKey: CUSTOM_KEY })).writeProfile(9, { title: "title only" });
+    const session = await Molto2Session.open(transport);
+    const before = ins().length;
+    const error = await rejection(session.factoryReset({ onButton: async () => undefined }));
+    expect(reasonOf(error)).toBe("FACTORY_RESET_NOT_APPLIED");
+    expect(error.detail).toEqual({ profilesInUse: [4, 9] });
+    expect(error.message).toMatch(
+      /not reset .*2 profile\(s\) still hold a seed or a title, and its customer key is unchanged; .*a later ▲ press on it would still erase every profile/,
+    );
+    expect(ins().slice(before).includes("CE")).toBe(false); // no key tried
+    expect(token.state().triesLeft).toBe(10);
+    expect(token.state().profiles[4]!.seed).toEqual(SEED);
+    // The owner's key still works; the request is still on the token, and a later press applies it, as the message says.
+    await (await Molto2Session.open(transport, { customerKey: CUSTOM_KEY })).setScreenLock(true);
+    expect(token.state().pending).toBe("reset");
+    expect(token.pressButton()).toBe("reset");
+    expect(token.state().profiles.every((p) => p.seed.length === 0)).toBe(true);
+  });
+
+  it("reports FACTORY_RESET_NOT_APPLIED with the tries left when ▲ was not pressed on an empty token with its own key", async () => {
+    const { token, transport } = rig({ customerKey: CUSTOM_KEY });
+    const session = await Molto2Session.open(transport);
+    const error = await rejection(session.factoryReset({ onButton: async () => undefined }));
+    expect(reasonOf(error)).toBe("FACTORY_RESET_NOT_APPLIED");
+    expect(error.detail).toEqual({ profilesInUse: [], triesLeft: 9 });
+    expect(error.message).toMatch(/every profile is empty, but it refuses the factory key \(9 tries left\), so its own customer key is still in force/);
+    // The session tries no key again (§3.6): it repeats why.
+    expect(await rejection(session.setScreenLock(true))).toBe(error);
+    expect(token.state().triesLeft).toBe(9);
+    await (await Molto2Session.open(transport, { customerKey: CUSTOM_KEY })).setScreenLock(true);
+    expect(token.state().screenLocked).toBe(true);
+  });
+
+  it("says a blocked token is still blocked when ▲ was not pressed", async () => {
+    const { token, transport } = rig({ customerKey: CUSTOM_KEY, tries: 1 });
+    expect(reasonOf(await rejection((await Molto2Session.open(transport)).setScreenLock(true)))).toBe("CUSTOMER_KEY_BLOCKED");
+    const error = await rejection((await Molto2Session.open(transport)).factoryReset({ onButton: async () => undefined }));
+    expect(reasonOf(error)).toBe("FACTORY_RESET_NOT_APPLIED");
+    expect(error.detail).toEqual({ profilesInUse: [], triesLeft: 0 });
+    expect(error.message).toMatch(/\(0 tries left: blocked\)/);
+    token.pressButton();
+    await (await Molto2Session.open(transport)).setScreenLock(true); // the reset, pressed later, recovers it
+  });
+
+  it("reports FACTORY_RESET_NOT_APPLIED when ▲ was pressed after the token gave up waiting", async () => {
+    let now = T0;
+    const { token, transport } = rig({ customerKey: CUSTOM_KEY, confirmTimeout: 60, clock: () => now });
+    await (await Molto2Session.open(transport, { customerKey: CUSTOM_KEY })).writeProfile(0, { seed: SEED });
+    const session = await Molto2Session.open(transport);
+    const error = await rejection(
+      session.factoryReset({
+        onButton: async () => {
+          now += 61;
+          expect(token.pressButton()).toBe("none"); // too late: the request had lapsed
+        },
+      }),
+    );
+    expect(reasonOf(error)).toBe("FACTORY_RESET_NOT_APPLIED");
+    expect(error.detail).toEqual({ profilesInUse: [0] });
+    expect(token.state().profiles[0]!.seed).toEqual(SEED);
+  });
 });
 
 describe("customer-key hygiene (§3.2, §3.11)", () => {

@@ -5,7 +5,7 @@ import { describeRetry, holdStill, type HeldToken, type HoldStillOptions, type R
 import { safeToRepeat, type SingleProfileSettings } from "../../drivers/single-profile.js";
 import type { Logger } from "../../lib/log.js";
 import type { ApduTransport } from "../../transports/types.js";
-import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
+import { DEVICE_OPTIONS_HELP, chooseToken, confirm, devicesFor, withTokenSession } from "../device-context.js";
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
 import { checkBurnerSeedLength } from "../../input/seed-input.js";
@@ -121,13 +121,7 @@ const question = (target: { model: string | null; serial: string | null; reader:
 
 /** The burn with this process's own devices and journal (no daemon serves the data directory). */
 async function burnAlone(values: BurnValues, request: BurnRequest, io: CommandIo, context: CommandContext): Promise<Burned> {
-  const devices = await openDevices({
-    simulate: values.simulate === true,
-    families: parseFamilyRules(values.family),
-    logger: context.logger,
-    hid: false,
-    reader: values.reader,
-  });
+  const devices = await devicesFor(values, context);
   try {
     const target = chooseToken(devices.manager.list(), values.reader);
     await checkClockBeforeWriting(values, io);

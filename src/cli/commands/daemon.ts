@@ -2,6 +2,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { aint, aoneOf } from "../../lib/checks.js";
+import { otpbError } from "../../lib/errors.js";
 import { createLogger, type LogLevel } from "../../lib/log.js";
 import { parseServerAddress } from "../../lib/sntp.js";
 import { DEFAULT_PORT, startDaemon } from "../../daemon/daemon.js";
@@ -38,8 +39,9 @@ on 127.0.0.1 and ::1 only.
   --hello-timeout MS  close a socket that has not said hello by then (default 10000)
   --ping-interval MS  ping every socket this often; cut one that missed the last pong (default 30000)
   --console-launch-ttl S  how long a console login URL works, seconds (default 60; otpbridge console)
-  --shared-batch ID  with --store: be one station of that shared batch; the engine drives it from
-                  the start, and batch.stations events show every station and its readers
+  --shared-batch ID  with --store: join that shared batch at start (else batch.start joins one);
+                  batch.stations events show every station and its readers. With --store the
+                  API's batches are the shared store's, sealed under the batch passphrase
 ${STATION_HELP}
   --config FILE   the configuration file (default $XDG_CONFIG_HOME/otpbridge/config.toml, else
                   ~/.config/otpbridge/config.toml; a missing default file is no configuration)
@@ -101,6 +103,8 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
   const perSecond = options["max-rate"].value;
   const maxSockets = options["max-sockets"].value;
   const store = options.store.value;
+  if (store === undefined && values["shared-batch"] !== undefined)
+    throw otpbError("INVALID_INPUT", "--shared-batch needs --store (a shared batch lives there)");
   const daemon = await startDaemon({
     port: options.port.value,
     dataDir: options["data-dir"].value,
@@ -139,11 +143,12 @@ export async function runDaemon(argv: string[], io: CommandIo): Promise<number> 
 }
 
 function stationOf(values: StationValues & { "shared-batch"?: string | undefined }, io: CommandIo): StationModeOptions {
-  const batchId = Number(values["shared-batch"]);
-  aint(batchId, "--shared-batch", 1, 2 ** 31 - 1);
+  const shared = values["shared-batch"];
+  const batchId = shared === undefined ? undefined : Number(shared);
+  if (batchId !== undefined) aint(batchId, "--shared-batch", 1, 2 ** 31 - 1);
   return {
     store: { url: values.store!, ...(values.station !== undefined ? { station: values.station } : {}) },
-    batchId,
+    ...(batchId !== undefined ? { batchId } : {}),
     passphrase: batchPassphrase(values, io.readStdin),
   };
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { DeviceInfo, DeviceManager } from "../../drivers/device-manager.js";
-import { DEVICE_OPTIONS_HELP, openDevices, parseFamilyRules } from "../device-context.js";
+import { DEVICE_OPTIONS_HELP, devicesFor } from "../device-context.js";
 import type { CommandContext } from "../context.js";
 import { daemonFor, refuseLocalFlags } from "../daemon-link.js";
 import type { CommandIo } from "../io.js";
@@ -60,13 +60,7 @@ export async function runDevices(argv: string[], io: CommandIo, context: Command
       await daemon.close();
     }
   }
-  const devices = await openDevices({
-    simulate: values.simulate === true,
-    families: parseFamilyRules(values.family),
-    logger: context.logger,
-    hid: true,
-    readMolto2Info: true,
-  });
+  const devices = await devicesFor(values, context, { hid: true, readMolto2Info: true });
   try {
     return print({ devices: devices.manager.list(), status: devices.manager.status(), simulated: devices.simulation?.link ?? null }, values.json === true, io);
   } finally {

@@ -26,7 +26,8 @@ Programs a Token2 Molto2 / Molto2v2 (50 or 100 TOTP profiles) on a USB CCID read
   delete --profile N        deletes the profile's seed (its title stays)
   sync (--profile N|--all)  sets the token's clock to this computer's, through one or every profile
   set-key                   changes the customer key (new key from --new-key-*); press ▲ to confirm
-  reset                     factory reset: every profile deleted, factory key back; press ▲ to confirm
+  reset                     factory reset: every profile deleted, factory key back; press ▲ to confirm,
+                            then the token is checked (FACTORY_RESET_NOT_APPLIED when it was not reset)
   lock | unlock             screen lock (firmware 2.1 and later)
 
 Options:

@@ -236,6 +236,8 @@ async function run(store: StationStore, batchId: number, values: StationValues, 
       onSigint = () => done("interrupted");
       process.once("SIGINT", onSigint);
     });
+    // On the server before the first claim: a claim must not find the batch still created or paused.
+    await journal.startOnServer(batchId);
     engine.run(batchId, { forceClock: force });
     if (!engine.progress().finished) {
       if (!live) io.out(`shared batch ${batchId}: tap tokens on any reader of this station (Ctrl-C stops this station only)`);

@@ -15,7 +15,7 @@ import { dataDirFrom } from "../journal-key.js";
 import type { Logger } from "../../lib/log.js";
 import type { ApduTransport } from "../../transports/types.js";
 import { otpbError } from "../../lib/errors.js";
-import { DEVICE_OPTIONS_HELP, chooseToken, confirm, openDevices, parseFamilyRules, withTokenSession } from "../device-context.js";
+import { DEVICE_OPTIONS_HELP, chooseToken, confirm, devicesFor, withTokenSession } from "../device-context.js";
 import type { CommandContext } from "../context.js";
 import type { CommandIo } from "../io.js";
 import type { DeviceSeed } from "../../input/seed-input.js";
@@ -79,13 +79,7 @@ export async function runSyncTime(argv: string[], io: CommandIo, context: Comman
         await daemon.close();
       }
     }
-    const devices = await openDevices({
-      simulate: values.simulate === true,
-      families: parseFamilyRules(values.family),
-      logger: context.logger,
-      hid: false,
-      reader: values.reader,
-    });
+    const devices = await devicesFor(values, context);
     try {
       return await syncTime(await tokenAlone(devices.manager, values.reader, io, context.logger), values, settings, seed, io);
     } finally {

@@ -8,10 +8,10 @@
 import { ALGORITHMS, PERIODS } from "../../drivers/single-profile.js";
 import { EXPORT_TARGETS } from "../../input/capabilities.js";
 import { otpbError } from "../../lib/errors.js";
-import { renderExport, type ExportRequest } from "../../store/export/index.js";
+import type { ExportRequest } from "../../store/export/index.js";
 import type { BatchRecord, BatchState } from "../../store/types.js";
 import type { BatchEngine } from "../../service/batch-engine.js";
-import { checkTypedCode } from "../../service/batch-verify.js";
+import type { BatchShelf } from "../batch-shelf.js";
 import { generatedBatch, parseBatchCsv, parseBatchUris, wipeBatchInput, type ParsedBatch } from "../../service/batch-input.js";
 import type { MethodTable } from "../rpc.js";
 import { flag, int, objectParams, oneOf, optionalOneOf, optionalSeed, optionalText, text } from "./_params.js";
@@ -108,17 +108,17 @@ function exportRequest(params: Record<string, unknown>): ExportRequest {
 }
 
 /**
- * @returns the `batch.*` methods, driving `engine`; `shared`: the engine drives a station's shared
- * batch (src/daemon/station-mode.ts), whose store has no one-item reburn.
+ * @returns the `batch.*` methods on the batches of `shelf` (the local journal, or a station's shared
+ * store: src/daemon/batch-shelf.ts), run by `engine`.
  */
-export function batchMethods(s: DaemonServices, engine: BatchEngine, options: { shared?: boolean } = {}): MethodTable {
+export function batchMethods(s: DaemonServices, engine: BatchEngine, shelf: BatchShelf): MethodTable {
   return {
     "batch.create": {
       capability: "batch",
-      handler: (raw, client) => {
+      handler: async (raw, client) => {
         const input = batchInput(objectParams(raw));
         try {
-          const batch = s.journal.createBatch(input);
+          const batch = await shelf.create(input);
           s.log.info("batch created", { batchId: batch.id, items: input.items.length, client: client.id });
           // Accounts of a Google Authenticator export that a TOTP token cannot hold are named, not dropped silently.
           return { batch, total: input.items.length, ...(input.skipped !== undefined ? { skipped: input.skipped } : {}) };
@@ -129,20 +129,17 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine, options: { 
     },
     "batch.list": {
       capability: "batch",
-      handler: () => ({ batches: s.journal.batches().map((b) => ({ ...b, ...countsOf(s, b.id) })) }),
+      handler: () => shelf.list(),
     },
     // start: created → running; resume: paused → running. Either takes over a batch that is running
     // already but not driven (after a restart), so a client can always say "go on".
-    "batch.start": { capability: "batch", handler: (raw) => runFrom(s, engine, raw, ["created", "running"]) },
-    "batch.resume": { capability: "batch", handler: (raw) => runFrom(s, engine, raw, ["paused", "running"]) },
+    "batch.start": { capability: "batch", handler: (raw) => runFrom(s, engine, shelf, raw, ["created", "running"]) },
+    "batch.resume": { capability: "batch", handler: (raw) => runFrom(s, engine, shelf, raw, ["paused", "running"]) },
     "batch.pause": { capability: "batch", handler: (raw) => ({ batch: engine.pause(batchId(objectParams(raw))) }) },
     "batch.cancel": { capability: "batch", handler: (raw) => ({ batch: engine.cancel(batchId(objectParams(raw))) }) },
     "batch.status": {
       capability: "batch",
-      handler: (raw) => {
-        const id = batchId(objectParams(raw));
-        return { progress: engine.progress(id), driven: engine.batchId === id };
-      },
+      handler: (raw) => shelf.status(batchId(objectParams(raw))),
     },
     // One item again (its token lost or broken, or its code wrong): the next token tapped takes its seed.
     "batch.reburnItem": {
@@ -151,7 +148,7 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine, options: { 
         const params = objectParams(raw);
         const id = batchId(params);
         const itemId = int(params, "itemId", 1, Number.MAX_SAFE_INTEGER);
-        if (options.shared === true) {
+        if (!shelf.reburnsOneItem) {
           throw otpbError("BATCH_STATE", "re-burning one chosen item is not available for a shared batch; run the station with --reburn", {
             detail: { batchId: id, itemId },
           });
@@ -170,20 +167,20 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine, options: { 
     },
     "batch.checkCode": {
       capability: "batch",
-      handler: (raw, client) => {
+      handler: async (raw, client) => {
         const params = objectParams(raw);
-        const check = checkTypedCode(s.journal, batchId(params), int(params, "itemId", 1, Number.MAX_SAFE_INTEGER), text(params, "code", 10));
+        const check = await shelf.checkCode(batchId(params), int(params, "itemId", 1, Number.MAX_SAFE_INTEGER), text(params, "code", 10));
         s.log.info("batch code checked", { batchId: batchId(params), itemId: check.itemId, match: check.match, client: client.id });
         return check;
       },
     },
     "batch.export": {
       capability: "export",
-      handler: (raw, client) => {
+      handler: async (raw, client) => {
         const params = objectParams(raw);
         const id = batchId(params);
         const request = exportRequest(params);
-        const { text: content, count } = renderExport(s.journal, id, request);
+        const { text: content, count } = await shelf.render(id, request);
         s.log.info("batch exported", { batchId: id, format: request.format, items: count, client: client.id });
         return { format: request.format, count, content };
       },
@@ -198,22 +195,19 @@ export function batchMethods(s: DaemonServices, engine: BatchEngine, options: { 
 async function runFrom(
   s: DaemonServices,
   engine: BatchEngine,
+  shelf: BatchShelf,
   raw: unknown,
   from: readonly BatchState[],
 ): Promise<{ batch: BatchRecord; warnings?: string[] }> {
   const params = objectParams(raw);
   const id = batchId(params);
   const force = flag(params, "force", false);
-  const state = s.journal.batch(id).state;
+  const state = await shelf.batchState(id);
   if (!from.includes(state)) {
     throw otpbError("BATCH_STATE", `batch ${id} is ${state}; this call needs it ${from.join(" or ")}`, { detail: { batchId: id, state } });
   }
   const clock = await s.hostClock.check(force);
+  await shelf.prepareRun(id);
   const batch = engine.run(id, { forceClock: force });
   return clock.overridden.length > 0 ? { batch, warnings: clock.overridden } : { batch };
-}
-
-function countsOf(s: DaemonServices, id: number): { total: number; done: number } {
-  const status = s.journal.status(id);
-  return { total: status.total, done: status.counts.committed };
 }

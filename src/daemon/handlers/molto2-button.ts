@@ -3,8 +3,10 @@
  * `molto2.changeKey` and `molto2.factoryReset`. The token answers 9060 and waits for its ▲ button,
  * and says nothing when it is pressed, so the daemon tells the caller (`molto2.button` event) and
  * waits until the caller says it was pressed (`molto2.buttonPressed`, the console's "I pressed ▲"),
- * or gives up after `buttonWait` seconds (BUTTON_TIMEOUT). No command goes to the token meanwhile:
- * any command cancels the pending action (§3.16).
+ * or gives up after `buttonWait` seconds (BUTTON_TIMEOUT). No command goes to the token meanwhile.
+ * Then the driver proves the change on the token (KEY_CHANGE_NOT_APPLIED, FACTORY_RESET_NOT_APPLIED
+ * when it did not happen). The token keeps an unconfirmed request across later commands and
+ * power-offs (§3.16), so a refusal never says that nothing can change any more.
  */
 import type { Molto2ButtonPrompt } from "../../drivers/molto2.js";
 import { otpbError } from "../../lib/errors.js";
@@ -24,7 +26,12 @@ function buttonFrom(client: ClientContext, session: string, waitSeconds: number)
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiting.delete(key);
-        reject(otpbError("BUTTON_TIMEOUT", `${prompt.message}: not confirmed within ${waitSeconds} s; nothing was changed`));
+        reject(
+          otpbError(
+            "BUTTON_TIMEOUT",
+            `${prompt.message}: not confirmed within ${waitSeconds} s; nothing was changed yet, but the token may still hold the request: a later ▲ press on it would still apply it`,
+          ),
+        );
       }, waitSeconds * 1000);
       waiting.set(key, () => {
         clearTimeout(timer);

@@ -7,4 +7,4 @@ export { SCHEMA_VERSION } from "./schema.js";
 export * from "./types.js";
 export { Station, type StationOptions } from "./station.js";
 export { Outbox, OUTBOX_FILE, type OutboxEntry, type OutboxStep } from "./outbox.js";
-export { SharedJournal } from "./shared-journal.js";
+export { SharedJournal, journalStatus } from "./shared-journal.js";

@@ -69,12 +69,10 @@ export class SharedJournal {
     return { ...batch, state };
   }
 
-  /** Counts per state; `needs-check` items count as claimed (in flight until their token is tapped). */
+  /** Counts per state (see journalStatus); the batch reads paused while the server is away. */
   status(batchId: number): BatchStatus {
     this.#own(batchId);
-    const counts = Object.fromEntries(ITEM_STATES.map((s) => [s, this.#status.counts[s]])) as Record<ItemState, number>;
-    counts.claimed += this.#status.counts["needs-check"];
-    return { batch: this.batch(batchId), counts, total: this.#status.total, done: this.#status.done };
+    return { ...journalStatus(this.#status), batch: this.batch(batchId) };
   }
 
   /**
@@ -99,6 +97,22 @@ export class SharedJournal {
         (status) => this.#update(status),
         (error: unknown) => this.#log.warn("station: the shared store did not take the batch state change", { batchId, action, error }),
       );
+    return this.batch(batchId);
+  }
+
+  /**
+   * Starts or resumes the batch on the server, then in the snapshot: called before the engine runs
+   * the batch, so that no claim reaches the server while it still has the batch created or paused
+   * (setBatchState tells the server only in the background).
+   * @throws OtpbridgeError BATCH_NOT_FOUND, BATCH_STATE, STORE_UNAVAILABLE.
+   */
+  async startOnServer(batchId: number): Promise<BatchRecord> {
+    this.#own(batchId);
+    const state = this.#status.batch.state;
+    if (state === "created" || state === "paused") {
+      await this.station.store.setBatchState(batchId, state === "created" ? "start" : "resume");
+      this.#update(await this.station.store.status(batchId));
+    }
     return this.batch(batchId);
   }
 
@@ -188,6 +202,13 @@ export class SharedJournal {
     if (state === "committed" || state === "failed") this.#items.delete(itemId);
     return { ...itemRecord(item), state, updatedAt: Date.now() };
   }
+}
+
+/** A shared batch's status in the journal's terms: `needs-check` items count as claimed (in flight until their token is tapped). */
+export function journalStatus(shared: SharedBatchStatus): BatchStatus {
+  const counts = Object.fromEntries(ITEM_STATES.map((s) => [s, shared.counts[s]])) as Record<ItemState, number>;
+  counts.claimed += shared.counts["needs-check"];
+  return { batch: shared.batch, counts, total: shared.total, done: shared.done };
 }
 
 function itemRecord(item: SharedItemRecord): ItemRecord {

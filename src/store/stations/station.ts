@@ -138,9 +138,12 @@ export class Station extends EventEmitter {
     return this.#flushing;
   }
 
-  /** Steps not yet on the server. */
+  /**
+   * This batch's steps not yet on the server. Another batch's (left by an earlier run of this
+   * station) wait for a station of that batch: only its fences and batch key settle them.
+   */
   unsent(): OutboxEntry[] {
-    return this.#outbox.pending();
+    return this.#outbox.pending().filter((entry) => entry.batchId === this.batch.batchId);
   }
 
   /** Stops the timers and the replay; the store, batch and outbox stay the caller's to close. */
@@ -154,7 +157,7 @@ export class Station extends EventEmitter {
   async #beat(): Promise<void> {
     try {
       await this.store.heartbeat(this.#readers(), this.batch.batchId);
-      if (this.#outbox.pending().length > 0) await this.flush();
+      if (this.unsent().length > 0) await this.flush();
     } catch (error) {
       if (error instanceof OtpbridgeError && error.reason === "LEASE_LOST") {
         this.#log.error("station: another process registered under this station's name; stopping", {});
@@ -192,7 +195,7 @@ export class Station extends EventEmitter {
 
   async #flush(): Promise<void> {
     const byItem = new Map<number, OutboxEntry[]>();
-    for (const entry of this.#outbox.pending()) byItem.set(entry.itemId, [...(byItem.get(entry.itemId) ?? []), entry]);
+    for (const entry of this.unsent()) byItem.set(entry.itemId, [...(byItem.get(entry.itemId) ?? []), entry]);
     for (const [itemId, entries] of byItem) {
       // A burn still under way here owns its item's steps; they are replayed once it ends.
       if (this.#held.has(itemId)) continue;

@@ -2,7 +2,8 @@
  * A station through a server outage (real PostgreSQL, stopped and started): claims refused while it
  * is away, a burn under way finishing into the local outbox, the outbox replayed when the server is
  * back (also after the lease ran out and the sweeper moved the item to needs-check, and by a station
- * restarted on the same outbox), and a claim whose write never started going back to pending.
+ * restarted on the same outbox, but only by a station of the same batch), and a claim whose write
+ * never started going back to pending.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -118,6 +119,33 @@ describe.skipIf(missing !== undefined)("a station while its server is away", () 
     expect(restarted.station.unsent()).toEqual([]);
     const item = (await restarted.station.store.items(first.batchId)).find((i) => i.id === itemId);
     expect(item).toMatchObject({ state: "committed", serial: "67000011" });
+  });
+
+  it("a station on another batch leaves the first batch's unsent steps in the outbox, for a station of that batch", async () => {
+    const first = await station("desk-out-5");
+    const itemId = await claimAndWrite(first.station, "67000051");
+    db.cluster.stop("fast");
+    await first.station.markBurned(itemId);
+    await first.station.markVerified(itemId);
+    await first.station.commit(itemId);
+    first.station.close();
+    db.cluster.start();
+    await reachable(first.station.store);
+
+    // The same machine now works on another batch: those fences and that batch are not its to settle.
+    const other = await station("desk-out-5");
+    const refused: unknown[] = [];
+    other.station.on("outbox-refused", (e) => refused.push(e));
+    expect(other.station.unsent()).toEqual([]);
+    await other.station.flush();
+    expect(refused).toEqual([]);
+    expect((await other.station.store.items(first.batchId)).find((i) => i.id === itemId)?.state).toBe("claimed");
+
+    const back = await station("desk-out-5", first.batchId);
+    expect(back.station.unsent().map((e) => e.step)).toEqual(["burned", "verified", "committed"]);
+    await back.station.flush();
+    expect(back.station.unsent()).toEqual([]);
+    expect((await back.station.store.items(first.batchId)).find((i) => i.id === itemId)).toMatchObject({ state: "committed", serial: "67000051" });
   });
 
   it("a claim whose write could not be announced burns nothing and goes back to pending", async () => {
