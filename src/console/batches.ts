@@ -274,16 +274,18 @@ function BatchRun({ rpc, batch, shared, onChange }: { rpc: Rpc; batch: Batch; sh
   const state = progress?.state ?? batch.state;
   const total = progress?.total ?? batch.total;
   const done = progress?.done ?? batch.done;
-  // In station mode a batch running at other stations is joined with batch.start.
-  const joinable = shared !== undefined && state === "running" && shared.driven !== batch.id;
+  // A station pauses or cancels only the shared batch it works on (for every station); one running
+  // at other stations it joins with batch.start.
+  const joined = shared === undefined || shared.driven === batch.id;
+  const joinable = !joined && state === "running";
   return html`<div class="run" aria-labelledby="run-title">
     <h3 id="run-title">${batch.name} <span class="state">(${state})</span></h3>
     <div class="row">
       ${state === "created" ? html`<button type="button" class="primary" onClick=${act("batch.start")}>Start</button>` : null}
       ${joinable ? html`<button type="button" class="primary" onClick=${act("batch.start")}>Work on it at this station</button>` : null}
-      ${state === "running" ? html`<button type="button" onClick=${act("batch.pause")}>${shared !== undefined ? "Pause at every station" : "Pause"}</button>` : null}
+      ${joined && state === "running" ? html`<button type="button" onClick=${act("batch.pause")}>${shared !== undefined ? "Pause at every station" : "Pause"}</button>` : null}
       ${state === "paused" ? html`<button type="button" class="primary" onClick=${act("batch.resume")}>Resume</button>` : null}
-      ${["created", "running", "paused"].includes(state) ? html`<button type="button" onClick=${act("batch.cancel")}>Cancel</button>` : null}
+      ${joined && ["created", "running", "paused"].includes(state) ? html`<button type="button" onClick=${act("batch.cancel")}>Cancel</button>` : null}
     </div>
     <${ErrorBox} error=${error} />
     <p><label for="batch-progress">Progress</label> <progress id="batch-progress" max=${total} value=${done}></progress>
@@ -332,7 +334,7 @@ function BatchRun({ rpc, batch, shared, onChange }: { rpc: Rpc; batch: Batch; sh
     }
     ${
       done > 0
-        ? html`${shared === undefined ? html`<${CheckItem} rpc=${rpc} batchId=${batch.id} itemId=${items.find((i) => i.outcome === "committed")?.itemId ?? 1} />` : null}
+        ? html`<${CheckItem} rpc=${rpc} batchId=${batch.id} itemId=${items.find((i) => i.outcome === "committed")?.itemId ?? 1} />
       <${Exports} rpc=${rpc} batch=${batch} />`
         : null
     }

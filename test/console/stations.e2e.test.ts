@@ -35,6 +35,7 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined || missingPos
   let page: Page;
   let consoleErrors: string[];
   let serial = 0;
+  const tokens = new Map<string, SingleProfileToken>();
 
   beforeAll(async () => {
     db = await testDb();
@@ -68,6 +69,7 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined || missingPos
   /** Puts a fresh token on desk-1's reader `i`, waits for its commit in the panel, and lifts it. */
   async function tapAtDesk1(i: number, committedAfter: number): Promise<string> {
     const token = new SingleProfileToken({ serial: `865961210003${String(++serial).padStart(2, "0")}` });
+    tokens.set(token.state().serial, token);
     const slot: InsertedCard = await ui!.rig.insert(token, READERS[i]!);
     await shows(card("desk-1").getByTestId("station-committed"), String(committedAfter));
     const reader = card("desk-1").locator(`li[data-reader="${READERS[i]!.name}"]`);
@@ -106,6 +108,16 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined || missingPos
     // The shared store has no one-item re-burn: no button, and the page says why.
     expect(await page.getByRole("button", { name: /Re-burn item/ }).count()).toBe(0);
     expect(await page.getByTestId("no-reburn").textContent()).toContain("--reburn");
+    // A typed code is checked against the shared batch's sealed seed.
+    const input = page.getByLabel(/Code on item \d+'s token/);
+    const itemId = Number((await input.getAttribute("id"))!.replace("code-", ""));
+    const { rows } = await db.admin.query<{ serial: string }>("SELECT serial FROM otpb_items WHERE id = $1 AND batch_id = $2", [itemId, batchId]);
+    await input.fill(tokens.get(rows[0]!.serial)!.code(Math.floor(Date.now() / 1000))!);
+    await page.getByRole("button", { name: "Check", exact: true }).click();
+    await page
+      .getByRole("status")
+      .getByText(/^match/)
+      .waitFor();
   });
 
   it("shows a second station as it joins and burns, and this station's next taps beside it", async () => {
@@ -176,6 +188,26 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined || missingPos
     expect(await card("desk-1").getByTestId("station-alive").textContent()).toMatch(/^alive/);
     // This station goes on taking taps beside the silent one.
     await tapAtDesk1(1, 4);
+    await shows(page.locator('[data-count="committed"]'), `6 of ${TOTAL}`);
+  });
+
+  it("moves this station to a batch created here, and reads the one it left from batch.status", async () => {
+    await page.getByLabel("Name").fill("April hires");
+    await page.getByLabel("Generate seeds").check();
+    await page.getByLabel("How many").fill("3");
+    await page.getByRole("button", { name: "Create batch" }).click();
+    await page.getByRole("heading", { name: "April hires (created)" }).waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await shows(page.getByTestId("shared-store"), /works on batch \d+ \(April hires\)/);
+    await shows(card("desk-1").getByTestId("station-committed"), "0");
+    await shows(page.locator('[data-count="committed"]'), "0 of 3");
+    expect(await page.locator("li[data-station]").count()).toBe(1);
+    // The batch it left goes on without it: no event speaks for it here, batch.status does.
+    await page.getByRole("button", { name: "Open batch March hires" }).click();
+    await page.getByRole("button", { name: "Work on it at this station" }).waitFor();
+    expect(await page.getByRole("button", { name: /Pause|Cancel/ }).count()).toBe(0);
+    await shows(card("desk-1").getByTestId("station-committed"), "4");
+    await shows(card("desk-2").getByTestId("station-alive"), /^silent/);
     await shows(page.locator('[data-count="committed"]'), `6 of ${TOTAL}`);
     expect(await seriousViolations(page)).toEqual([]);
     expect(consoleErrors).toEqual([]);
