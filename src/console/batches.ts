@@ -8,7 +8,8 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import fixes from "virtual:reason-fixes";
 import type { Rpc } from "./rpc.js";
-import { download, ErrorBox, html, useEvent } from "./ui.js";
+import { SharedStoreNote, StationsPanel, type SharedStore } from "./stations.js";
+import { download, ErrorBox, html, READER_ACTIVITY, useEvent } from "./ui.js";
 
 interface Batch {
   id: number;
@@ -59,19 +60,6 @@ const EXPORTS: Array<{ format: string; title: string; file: string }> = [
   { format: "pskc", title: "PSKC, RFC 6030 (password)", file: "tokens.pskc.xml" },
   { format: "otpauth", title: "otpauth URIs", file: "otpauth.txt" },
 ];
-
-/** What a reader's lane says to do, by its state (docs/API.md batch.progress). */
-const LANE_TEXT: Record<string, string> = {
-  empty: "waiting for a token",
-  waiting: "token seen, not taken yet",
-  burning: "burning",
-  done: "done: remove it",
-  remove: "not burned: remove it",
-  failed: "failed",
-  interrupted: "interrupted: tap the same token again",
-  unsupported: "not a single-profile token",
-  error: "error",
-};
 
 function CreateBatch({ rpc, onCreated }: { rpc: Rpc; onCreated: (id: number) => void }) {
   const [name, setName] = useState("");
@@ -160,7 +148,7 @@ function Lanes({ progress }: { progress: Progress }) {
   return html`<ul class="lanes" aria-label="Readers">${progress.readers.map(
     (r) => html`<li class=${`lane state-${r.state}`} data-reader=${r.reader}>
     <h4>${r.reader}</h4>
-    <p><span class="state">${LANE_TEXT[r.state] ?? r.state}</span></p>
+    <p><span class="state">${READER_ACTIVITY[r.state] ?? r.state}</span></p>
     ${r.serial !== null ? html`<p>${r.model ?? ""} ${r.serial}${r.itemId !== undefined ? ` · item ${r.itemId}` : ""}</p>` : null}
     ${r.message !== undefined ? html`<p>${r.message}</p>` : null}
   </li>`,
@@ -226,7 +214,8 @@ function Exports({ rpc, batch }: { rpc: Rpc; batch: Batch }) {
   </form>`;
 }
 
-function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: () => void }) {
+/** `shared`: station mode, where the batch is the shared store's and its stations are shown. */
+function BatchRun({ rpc, batch, shared, onChange }: { rpc: Rpc; batch: Batch; shared: SharedStore | undefined; onChange: () => void }) {
   const [progress, setProgress] = useState<Progress>();
   const [items, setItems] = useState<ItemEvent[]>([]);
   const [error, setError] = useState<unknown>();
@@ -285,13 +274,18 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
   const state = progress?.state ?? batch.state;
   const total = progress?.total ?? batch.total;
   const done = progress?.done ?? batch.done;
+  // A station pauses or cancels only the shared batch it works on (for every station); one running
+  // at other stations it joins with batch.start.
+  const joined = shared === undefined || shared.driven === batch.id;
+  const joinable = !joined && state === "running";
   return html`<div class="run" aria-labelledby="run-title">
     <h3 id="run-title">${batch.name} <span class="state">(${state})</span></h3>
     <div class="row">
       ${state === "created" ? html`<button type="button" class="primary" onClick=${act("batch.start")}>Start</button>` : null}
-      ${state === "running" ? html`<button type="button" onClick=${act("batch.pause")}>Pause</button>` : null}
+      ${joinable ? html`<button type="button" class="primary" onClick=${act("batch.start")}>Work on it at this station</button>` : null}
+      ${joined && state === "running" ? html`<button type="button" onClick=${act("batch.pause")}>${shared !== undefined ? "Pause at every station" : "Pause"}</button>` : null}
       ${state === "paused" ? html`<button type="button" class="primary" onClick=${act("batch.resume")}>Resume</button>` : null}
-      ${["created", "running", "paused"].includes(state) ? html`<button type="button" onClick=${act("batch.cancel")}>Cancel</button>` : null}
+      ${joined && ["created", "running", "paused"].includes(state) ? html`<button type="button" onClick=${act("batch.cancel")}>Cancel</button>` : null}
     </div>
     <${ErrorBox} error=${error} />
     <p><label for="batch-progress">Progress</label> <progress id="batch-progress" max=${total} value=${done}></progress>
@@ -304,7 +298,9 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
       its place (the lost token then holds a seed the journal no longer lists: destroy it).</p>`
         : null
     }
-    ${progress !== undefined ? html`<${Lanes} progress=${progress} />` : null}
+    ${shared !== undefined ? html`<${StationsPanel} rpc=${rpc} batchId=${batch.id} self=${shared.station} />` : null}
+    ${shared !== undefined && progress !== undefined && !joinable ? html`<h4>Readers at this station</h4>` : null}
+    ${progress !== undefined && !joinable ? html`<${Lanes} progress=${progress} />` : null}
     ${
       progress?.finished || state === "finished" || state === "cancelled"
         ? html`<div class="summary" data-testid="batch-summary">
@@ -321,6 +317,7 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
     ${
       items.length > 0
         ? html`<h4>Taps</h4>
+      ${shared !== undefined ? html`<p class="note" data-testid="no-reburn">Re-burning one chosen item is not offered for a shared batch: run a station with --reburn.</p>` : null}
       <div class="table-wrap" tabindex="0" role="region" aria-label="Taps of this batch">
       <table><thead><tr><th scope="col">Item</th><th scope="col">Label</th><th scope="col">Reader</th><th scope="col">Serial</th><th scope="col">Outcome</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${items.map(
@@ -328,7 +325,7 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
         <td>${i.outcome}${i.message !== undefined ? `: ${i.message}` : ""}${
           i.reason !== undefined && fixes[i.reason] !== undefined ? html`<br /><span class="fix">Fix: ${fixes[i.reason]}</span>` : null
         }</td><td>${
-          newest.has(i) && (i.outcome === "committed" || i.outcome === "failed") && (state === "running" || state === "finished")
+          shared === undefined && newest.has(i) && (i.outcome === "committed" || i.outcome === "failed") && (state === "running" || state === "finished")
             ? html`<button type="button" onClick=${reburn(i.itemId!)}>Re-burn item ${i.itemId}</button>`
             : null
         }</td></tr>`,
@@ -347,9 +344,13 @@ function BatchRun({ rpc, batch, onChange }: { rpc: Rpc; batch: Batch; onChange: 
 export function Batches({ rpc }: { rpc: Rpc }) {
   const [batches, setBatches] = useState<Batch[]>([]);
   const [selected, setSelected] = useState<number>();
+  const [shared, setShared] = useState<SharedStore>();
   const [error, setError] = useState<unknown>();
   const refresh = useCallback(() => {
-    rpc.call<{ batches: Batch[] }>("batch.list").then((r) => setBatches(r.batches), setError);
+    rpc.call<{ batches: Batch[]; store?: "local" | "shared"; station?: string; driven?: number | null }>("batch.list").then((r) => {
+      setBatches(r.batches);
+      setShared(r.store === "shared" ? { station: r.station ?? "", driven: r.driven ?? null } : undefined);
+    }, setError);
   }, [rpc]);
   useEffect(refresh, [refresh]);
   useEvent(
@@ -362,8 +363,9 @@ export function Batches({ rpc }: { rpc: Rpc }) {
   const batch = batches.find((b) => b.id === selected);
   return html`<section aria-labelledby="batches-title">
     <h2 id="batches-title">Batches</h2>
+    ${shared !== undefined ? html`<${SharedStoreNote} store=${shared} drivenName=${batches.find((b) => b.id === shared.driven)?.name} />` : null}
     <${ErrorBox} error=${error} />
-    <div class="table-wrap" tabindex="0" role="region" aria-label="Batches in the journal">
+    <div class="table-wrap" tabindex="0" role="region" aria-label=${shared !== undefined ? "Batches in the shared store" : "Batches in the journal"}>
     <table><thead><tr><th scope="col">#</th><th scope="col">Name</th><th scope="col">State</th><th scope="col">Done</th><th scope="col"><span class="sr-only">Open</span></th></tr></thead>
       <tbody>${batches.map(
         (
@@ -372,7 +374,7 @@ export function Batches({ rpc }: { rpc: Rpc }) {
         <td><button type="button" onClick=${() => setSelected(b.id)} aria-label=${`Open batch ${b.name}`}>Open</button></td></tr>`,
       )}</tbody></table>
     </div>
-    ${batch !== undefined ? html`<${BatchRun} rpc=${rpc} batch=${batch} onChange=${refresh} />` : null}
+    ${batch !== undefined ? html`<${BatchRun} rpc=${rpc} batch=${batch} shared=${shared} onChange=${refresh} />` : null}
     <${CreateBatch} rpc=${rpc} onCreated=${(id: number) => {
       refresh();
       setSelected(id);

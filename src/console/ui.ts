@@ -43,6 +43,19 @@ export function useDevices(rpc: Rpc): Device[] {
   return devices;
 }
 
+/** What a batch reader's lane says to do, by its state (docs/API.md batch.progress; a station's reader activity too). */
+export const READER_ACTIVITY: Record<string, string> = {
+  empty: "waiting for a token",
+  waiting: "token seen, not taken yet",
+  burning: "burning",
+  done: "done: remove it",
+  remove: "not burned: remove it",
+  failed: "failed",
+  interrupted: "interrupted: tap the same token again",
+  unsupported: "not a single-profile token",
+  error: "error",
+};
+
 /** A device's name for people: the reader, or the HID path. */
 export const deviceName = (d: Device): string => d.reader ?? d.path ?? d.id;
 
