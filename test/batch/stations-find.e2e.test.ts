@@ -5,7 +5,8 @@
  * of them by its code, in that batch or across every shared batch (another batch it has not joined is
  * opened with its passphrase; one sealed under another passphrase is skipped and named). A sealed seed
  * altered in PostgreSQL is SEED_TAMPERED. The CLI finds the same through the daemon and, once it is
- * stopped, alone with --store (without registering as a station). No code, seed or passphrase is logged.
+ * stopped, alone with --store (without registering as a station); through a daemon that is no
+ * station, --store is refused. No code, seed or passphrase is logged.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -132,6 +133,14 @@ describe.skipIf(missing !== undefined)("find on a station", () => {
     expect(JSON.parse(json.out.join("\n"))).toMatchObject({ matches: [{ source: "stations", batchId: other, serial: "OTHER1" }], searched: 1, skipped: [] });
     expect((await runCli(["find", codeOf(otherSeed), "--batch", String(desk), ...store])).code).toBe(3);
     expect(await stations()).toEqual(before);
+
+    // A daemon that is no station serving the directory: --store cannot be honoured through it, and says so.
+    daemon = await startDaemonProcess({ dataDir, env: { OTPBRIDGE_SIMULATE_LINK: "memory" } });
+    const local = await runCli(["find", codeOf(otherSeed), ...store]);
+    expect(local.code).not.toBe(0);
+    expect(local.err.join("\n")).toContain("is not a station");
+    expect(await daemon.stop()).toBe(0);
+    daemon = undefined;
 
     // The batch passphrase without --store is refused, naming what it needs.
     const stray = await runCli(["find", codeOf(otherSeed), "--batch-passphrase-env", PASSPHRASE_ENV, "--data-dir", dataDir]);
