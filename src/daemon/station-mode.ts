@@ -8,7 +8,7 @@
  * engine takes no new tap; when it is back, the readers are looked at again.
  *
  * The passphrase stays in memory for the daemon's life: joining and exporting open batches with it.
- * journal.find opens every batch it opens once, through `keyring` (src/store/stations/keyring.ts).
+ * journal.find opens each shared batch once and keeps its key (`keyring`, src/store/stations/keyring.ts).
  */
 import { otpbError } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";

@@ -4,12 +4,14 @@
  * time steps around now, and every match is returned with its batch, item and serial, never a seed.
  *
  * Seeds come from {@link SeedSource}s: the local journal, and on a station (a daemon or CLI given
- * the stations' shared store) each shared batch its passphrase opens, beside the journal. A source hands over its committed items with their seeds still sealed; the seeds are
- * decrypted for the search without their tags (one AES context for all, not one a seed), each copied
- * straight into a key slot of the WebAssembly core and zeroed before the next (ResidentKeySet.loadEach),
- * the search runs over the resident HMAC states, which are zeroed when it ends, and each match is
- * confirmed by opening its seed again with its tag checked before it is reported. Items are searched in groups of one algorithm and period (a period sets the counter);
- * only items with as many digits as the code can show it.
+ * the stations' shared store) each shared batch its passphrase opens, beside the journal. A source
+ * hands over its committed items with their seeds still sealed; the seeds are decrypted for the
+ * search without their tags (one AES context for all, not one a seed), each copied straight into a
+ * key slot of the WebAssembly core and zeroed before the next (ResidentKeySet.loadEach), the search
+ * runs over the resident HMAC states, which are zeroed when it ends, and each match is confirmed by
+ * opening its seed again with its tag checked before it is reported. Items are searched in groups
+ * of one algorithm and period (a period sets the counter); only items with as many digits as the
+ * code can show it.
  *
  * A 6-digit code collides by chance about once per 10^6 seed-steps: over 100,000 seeds and a window
  * of ±2 steps, about one false match in two searches. Each further code the token shows next must
