@@ -137,7 +137,8 @@ export class StationStore extends EventEmitter {
    */
   async openBatch(batchId: number, passphrase: string): Promise<SharedBatch> {
     const row = await this.#batchRow(batchId);
-    const vault = SeedVault.fromPassphrase(passphrase, row.kdf_salt, { N: row.kdf_n, r: row.kdf_r, p: row.kdf_p });
+    // Off the event loop: a station daemon joining or searching a batch keeps up its heartbeats meanwhile.
+    const vault = await SeedVault.fromPassphraseAsync(passphrase, row.kdf_salt, { N: row.kdf_n, r: row.kdf_r, p: row.kdf_p });
     if (!vault.matches(row.key_check, row.uid)) {
       vault.destroy();
       throw otpbError("WRONG_PASSPHRASE", `the passphrase does not open shared batch ${batchId}`, {
