@@ -39,8 +39,8 @@ export class BatchKeyring {
   }
 
   /**
-   * The batches to search: `batchId` alone, or every batch of the store that the passphrase opens,
-   * with those it does not open in `skipped`.
+   * The batches to search: `batchId` alone, or every batch of the store that holds a committed item
+   * and that the passphrase opens, with those it does not open in `skipped`.
    * @throws OtpbridgeError BATCH_NOT_FOUND, WRONG_PASSPHRASE (only for the one `batchId` asked for),
    *   STORE_UNAVAILABLE.
    */
@@ -53,7 +53,13 @@ export class BatchKeyring {
     }
     const batches: SharedBatch[] = [];
     const skipped: SkippedBatch[] = [];
-    for (const { id } of await this.#store.batches()) {
+    // Only batches with a committed item: a batch nobody has burned from yet costs no derivation.
+    const { rows } = await this.#store.query<{ id: number }>(
+      "list the batches with committed items",
+      `SELECT b.id FROM otpb_batches b
+       WHERE EXISTS (SELECT 1 FROM otpb_items i WHERE i.batch_id = b.id AND i.state = 'committed') ORDER BY b.id`,
+    );
+    for (const { id } of rows) {
       const batch = await this.#open(id);
       if (batch === null) skipped.push({ batchId: id, reason: "WRONG_PASSPHRASE" });
       else batches.push(batch);

@@ -67,6 +67,9 @@ beforeAll(async () => {
   desk = await sharedBatch(seeds, 3, "DESK");
   other = await sharedBatch([otherSeed], 1, "OTHER");
   foreign = await sharedBatch([foreignSeed], 1, "FOREIGN", "another team's passphrase");
+  // Nothing committed in these two: no key derived for them, nothing skipped.
+  await sharedBatch([new Uint8Array(randomBytes(20))], 0, "FRESH");
+  await sharedBatch([new Uint8Array(randomBytes(20))], 0, "FRESH-FOREIGN", "another team's passphrase");
   t = tempRoot();
   journal = openKeyFileJournal(t.dataDir);
   const local = journal.createBatch({ name: "local desk", count: 2 });
@@ -121,7 +124,8 @@ describe.skipIf(missing !== undefined)("find over the stations' shared store", (
       expect((await rejection(find([code(foreignSeed)], foreign))).reason).toBe("WRONG_PASSPHRASE");
       expect((await rejection(find([code(otherSeed)], 999))).reason).toBe("BATCH_NOT_FOUND");
 
-      // Each key derived once: the same open batch for every search, until the keyring closes.
+      // Each key derived once (and only for batches with committed items): the same open batch for
+      // every search, until the keyring closes.
       const first = (await keyring.forSearch(undefined)).batches;
       const again = (await keyring.forSearch(undefined)).batches;
       expect(again.map((b) => b.batchId)).toEqual([desk, other]);
