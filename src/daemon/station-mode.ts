@@ -8,6 +8,7 @@
  * engine takes no new tap; when it is back, the readers are looked at again.
  *
  * The passphrase stays in memory for the daemon's life: joining and exporting open batches with it.
+ * journal.find opens each shared batch once and keeps its key (`keyring`, src/store/stations/keyring.ts).
  */
 import { otpbError } from "../lib/errors.js";
 import type { Logger } from "../lib/log.js";
@@ -19,6 +20,7 @@ import type { BatchStore } from "../service/batch-store.js";
 import { assertTypedCode, matchTypedCode, type CodeCheck } from "../service/batch-verify.js";
 import { renderCommitted, type ExportRequest } from "../store/export/index.js";
 import {
+  BatchKeyring,
   journalStatus,
   Outbox,
   SharedJournal,
@@ -50,6 +52,8 @@ export class StationMode implements BatchShelf {
   readonly reburnsOneItem = false;
   /** The engine's store: the joined batch (any other batch id is BATCH_NOT_FOUND, as no batch joined is). */
   readonly journal: BatchStore;
+  /** The shared batches journal.find searches, each key derived once (the joined batch's is reused). */
+  readonly keyring: BatchKeyring;
   readonly #store: StationStore;
   readonly #outbox: Outbox;
   readonly #passphrase: string;
@@ -66,6 +70,7 @@ export class StationMode implements BatchShelf {
     this.#passphrase = passphrase;
     this.#log = log;
     this.journal = seatedJournal(() => this.#seat?.journal);
+    this.keyring = new BatchKeyring(store, passphrase, () => this.#seat?.batch);
   }
 
   /**
@@ -171,6 +176,7 @@ export class StationMode implements BatchShelf {
       if (this.#seat !== undefined) await this.#leave(this.#seat);
       this.#seat = undefined;
     });
+    await this.keyring.close();
     this.#outbox.close();
     await this.#store.close();
   }

@@ -3,13 +3,15 @@
  * phone: every committed seed (of one batch, or all) is searched for the code within a window of
  * time steps around now, and every match is returned with its batch, item and serial, never a seed.
  *
- * Seeds come from {@link SeedSource}s: the local journal today, the stations' store beside it once
- * it exists. A source hands over its committed items with their seeds still sealed; the seeds are
- * decrypted for the search without their tags (one AES context for all, not one a seed), each copied
- * straight into a key slot of the WebAssembly core and zeroed before the next (ResidentKeySet.loadEach),
- * the search runs over the resident HMAC states, which are zeroed when it ends, and each match is
- * confirmed by opening its seed again with its tag checked before it is reported. Items are searched in groups of one algorithm and period (a period sets the counter);
- * only items with as many digits as the code can show it.
+ * Seeds come from {@link SeedSource}s: the local journal, and on a station (a daemon or CLI given
+ * the stations' shared store) each shared batch its passphrase opens, beside the journal. A source
+ * hands over its committed items with their seeds still sealed; the seeds are decrypted for the
+ * search without their tags (one AES context for all, not one a seed), each copied straight into a
+ * key slot of the WebAssembly core and zeroed before the next (ResidentKeySet.loadEach), the search
+ * runs over the resident HMAC states, which are zeroed when it ends, and each match is confirmed by
+ * opening its seed again with its tag checked before it is reported. Items are searched in groups
+ * of one algorithm and period (a period sets the counter); only items with as many digits as the
+ * code can show it.
  *
  * A 6-digit code collides by chance about once per 10^6 seed-steps: over 100,000 seeds and a window
  * of ±2 steps, about one false match in two searches. Each further code the token shows next must
@@ -42,6 +44,38 @@ export interface SeedSource {
 /** The journal as a seed source. */
 export function journalSeedSource(journal: { sealedCommitted(batchId?: number): SealedCommittedItems }): SeedSource {
   return { name: "journal", committed: (batchId) => journal.sealedCommitted(batchId) };
+}
+
+/**
+ * One shared batch of the stations' store (src/store/stations: SharedBatch#sealedCommitted) as a
+ * seed source: no items for any other batch id. Its batch ids are the store's, not the journal's.
+ */
+export function sharedBatchSeedSource(batch: { readonly batchId: number; sealedCommitted(): Promise<SealedCommittedItems> }): SeedSource {
+  return { name: "stations", committed: (batchId) => (batchId === undefined || batchId === batch.batchId ? batch.sealedCommitted() : NO_ITEMS) };
+}
+
+const NO_ITEMS: SealedCommittedItems = {
+  items: [],
+  openSeed: (index) => {
+    throw otpbError("INVALID_INPUT", `openSeed: no committed item at index ${index}`);
+  },
+  openForSearch: (indices) => {
+    if (indices.length > 0) throw otpbError("INVALID_INPUT", "openForSearch: no committed items");
+  },
+};
+
+/** A shared batch a station's search left out: its seeds are sealed under another passphrase. */
+export interface SkippedBatch {
+  batchId: number;
+  reason: string;
+}
+
+/** The shared batches a station's search reads (src/store/stations: BatchKeyring). */
+export interface SharedBatches {
+  forSearch(batchId: number | undefined): Promise<{
+    batches: ReadonlyArray<Parameters<typeof sharedBatchSeedSource>[0]>;
+    skipped: SkippedBatch[];
+  }>;
 }
 
 export interface FindRequest {
@@ -91,19 +125,7 @@ export interface FindResult {
  * @example const { matches } = await findToken([journalSeedSource(journal)], { codes: ["287082"] });
  */
 export async function findToken(sources: readonly SeedSource[], request: FindRequest): Promise<FindResult> {
-  const { codes } = request;
-  if (!Array.isArray(codes) || codes.length < 1 || codes.length > MAX_FIND_CODES) {
-    throw otpbError("INVALID_INPUT", `codes must be a list of 1 to ${MAX_FIND_CODES} codes: the one the token shows, then the ones it shows next`);
-  }
-  codes.forEach((code, i) => adigits(code, `codes[${i}]`, 4, 10));
-  const digits = codes[0]!.length;
-  if (codes.some((code) => code.length !== digits)) throw otpbError("INVALID_INPUT", "every code must have as many digits as the first");
-  if (request.batchId !== undefined) aint(request.batchId, "batchId", 1, Number.MAX_SAFE_INTEGER);
-  const window = request.window ?? DEFAULT_FIND_WINDOW;
-  aint(window, "window", 0, MAX_FIND_WINDOW);
-  const time = request.time ?? Math.floor(Date.now() / 1000);
-  aint(time, "time", 0, Number.MAX_SAFE_INTEGER);
-
+  const { codes, digits, window, time } = checkedRequest(request);
   const matches: FindMatch[] = [];
   let searched = 0;
   for (const source of sources) {
@@ -136,6 +158,39 @@ export async function findToken(sources: readonly SeedSource[], request: FindReq
     time,
     expectedFalseMatches: (searched * (2 * window + 1)) / 10 ** (digits * codes.length),
   };
+}
+
+/**
+ * A station's search (journal.find on a daemon started with --store, `otpbridge find --store`): with
+ * `batchId`, that shared batch alone (a station's batch ids are the store's, as in batch.list);
+ * without, every shared batch the passphrase opens and the local journal's batches (matches name
+ * their `source`), and in `skipped` the shared batches sealed under another passphrase. `journal`
+ * is asked for only when every batch is searched.
+ * @throws as {@link findToken}; BATCH_NOT_FOUND, WRONG_PASSPHRASE (the `batchId` asked for),
+ *   STORE_UNAVAILABLE.
+ */
+export async function findOnStation(journal: () => SeedSource, shared: SharedBatches, request: FindRequest): Promise<FindResult & { skipped: SkippedBatch[] }> {
+  checkedRequest(request);
+  const { batches, skipped } = await shared.forSearch(request.batchId);
+  const sources = [...(request.batchId === undefined ? [journal()] : []), ...batches.map(sharedBatchSeedSource)];
+  return { ...(await findToken(sources, request)), skipped };
+}
+
+/** The request checked, with the window and time filled in. */
+function checkedRequest(request: FindRequest): { codes: readonly string[]; digits: number; window: number; time: number } {
+  const { codes } = request;
+  if (!Array.isArray(codes) || codes.length < 1 || codes.length > MAX_FIND_CODES) {
+    throw otpbError("INVALID_INPUT", `codes must be a list of 1 to ${MAX_FIND_CODES} codes: the one the token shows, then the ones it shows next`);
+  }
+  codes.forEach((code, i) => adigits(code, `codes[${i}]`, 4, 10));
+  const digits = codes[0]!.length;
+  if (codes.some((code) => code.length !== digits)) throw otpbError("INVALID_INPUT", "every code must have as many digits as the first");
+  if (request.batchId !== undefined) aint(request.batchId, "batchId", 1, Number.MAX_SAFE_INTEGER);
+  const window = request.window ?? DEFAULT_FIND_WINDOW;
+  aint(window, "window", 0, MAX_FIND_WINDOW);
+  const time = request.time ?? Math.floor(Date.now() / 1000);
+  aint(time, "time", 0, Number.MAX_SAFE_INTEGER);
+  return { codes, digits, window, time };
 }
 
 interface Group {

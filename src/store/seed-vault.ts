@@ -9,7 +9,7 @@
  * a check value (HMAC-SHA256 of a fixed label under the key), so a wrong passphrase or a swapped key
  * file is reported as such, before any seed is touched, rather than showing up as tampered rows.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { abytes, aint } from "../lib/checks.js";
 import { otpbError } from "../lib/errors.js";
@@ -96,23 +96,25 @@ export class SeedVault {
    *   out-of-range cost parameters.
    */
   static fromPassphrase(passphrase: string, salt: Uint8Array, params: ScryptParams): SeedVault {
-    atext(passphrase, "passphrase", 1, 1024);
-    abytes(salt, "salt", { min: 16, max: 64 });
-    aint(params.N, "scrypt N", 2 ** 14, 2 ** 22);
-    if ((params.N & (params.N - 1)) !== 0) {
-      throw inputError("range", "scrypt N must be a power of two");
-    }
-    aint(params.r, "scrypt r", 1, 32);
-    aint(params.p, "scrypt p", 1, 16);
-    const secret = Buffer.from(passphrase.normalize("NFC"), "utf8");
+    const { secret, options } = scryptInput(passphrase, salt, params);
     try {
-      const key = scryptSync(secret, salt, SEED_KEY_BYTES, {
-        N: params.N,
-        r: params.r,
-        p: params.p,
-        // scrypt needs 128 * N * r bytes; Node's default cap (32 MiB) is below our default cost.
-        maxmem: 256 * params.N * params.r,
-      });
+      return new SeedVault(scryptSync(secret, salt, SEED_KEY_BYTES, options));
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /**
+   * {@link fromPassphrase} on libuv's thread pool: a daemon deriving a key (about 0.4 s at the
+   * default cost) goes on answering its clients and sending its heartbeats meanwhile.
+   * @throws as {@link fromPassphrase}.
+   */
+  static async fromPassphraseAsync(passphrase: string, salt: Uint8Array, params: ScryptParams): Promise<SeedVault> {
+    const { secret, options } = scryptInput(passphrase, salt, params);
+    try {
+      const key = await new Promise<Buffer>((resolve, reject) =>
+        scrypt(secret, salt, SEED_KEY_BYTES, options, (error, derived) => (error ? reject(error) : resolve(derived))),
+      );
       return new SeedVault(key);
     } finally {
       secret.fill(0);
@@ -238,6 +240,23 @@ export class SeedVault {
     if (this.#key.length !== SEED_KEY_BYTES) throw new Error("SeedVault used after destroy()");
     return this.#key;
   }
+}
+
+/** The checked scrypt input: the passphrase's NFC bytes (the caller zeroes them) and the cost. */
+function scryptInput(passphrase: string, salt: Uint8Array, params: ScryptParams): { secret: Buffer; options: ScryptOptions } {
+  atext(passphrase, "passphrase", 1, 1024);
+  abytes(salt, "salt", { min: 16, max: 64 });
+  aint(params.N, "scrypt N", 2 ** 14, 2 ** 22);
+  if ((params.N & (params.N - 1)) !== 0) {
+    throw inputError("range", "scrypt N must be a power of two");
+  }
+  aint(params.r, "scrypt r", 1, 32);
+  aint(params.p, "scrypt p", 1, 16);
+  return {
+    secret: Buffer.from(passphrase.normalize("NFC"), "utf8"),
+    // scrypt needs 128 * N * r bytes; Node's default cap (32 MiB) is below our default cost.
+    options: { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r },
+  };
 }
 
 /** label ‖ journalId ‖ u64 BE batchId ‖ u64 BE itemId: fixed-width fields, so no two bindings collide. */

@@ -4,6 +4,7 @@ import type { Journal } from "../../store/journal.js";
 import type { PairingStore } from "../auth.js";
 import type { DaemonCore } from "../core.js";
 import type { PairingRequests } from "../pairing-requests.js";
+import type { SharedBatches } from "../../service/find.js";
 import type { HostClockGuard } from "../../service/host-clock.js";
 import type { DeviceManager } from "../../drivers/device-manager.js";
 
@@ -19,6 +20,8 @@ export interface DaemonServices {
   deviceLinks: () => { status: ReturnType<DeviceManager["status"]>; simulated: "vpcd" | "memory" | null };
   /** Called when a client confirms a ▲ press (molto2.buttonPressed): --simulate presses the emulated Molto2's. */
   onButtonConfirmed?: () => void;
+  /** A station (--store): the shared batches journal.find searches, beside the journal. */
+  sharedBatches?: SharedBatches;
   version: string;
   log: Logger;
 }

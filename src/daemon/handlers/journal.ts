@@ -2,7 +2,16 @@
  * `journal.item` (what the journal says about a burn), `journal.find` (which token shows a code:
  * serials and items, never seeds) and `journal.export` (seeds, export capability only).
  */
-import { DEFAULT_FIND_WINDOW, MAX_FIND_WINDOW, findToken, journalSeedSource } from "../../service/find.js";
+import {
+  DEFAULT_FIND_WINDOW,
+  MAX_FIND_WINDOW,
+  findOnStation,
+  findToken,
+  journalSeedSource,
+  type FindRequest,
+  type FindResult,
+  type SkippedBatch,
+} from "../../service/find.js";
 import { formatOtpauthUris } from "../../store/export/otpauth-uris.js";
 import type { MethodTable } from "../rpc.js";
 import { int, objectParams } from "./_params.js";
@@ -25,14 +34,23 @@ export function journalMethods(s: DaemonServices): MethodTable {
       handler: async (raw, client) => {
         const params = objectParams(raw);
         // findToken checks the codes (a list of 1 to 3 digit strings of one length).
-        const result = await findToken([journalSeedSource(s.journal)], {
+        const request: FindRequest = {
           codes: params.codes as string[],
           window: int(params, "window", 0, MAX_FIND_WINDOW, DEFAULT_FIND_WINDOW),
           time: int(params, "time", 0, Number.MAX_SAFE_INTEGER, Math.floor(Date.now() / 1000)),
           ...(params.batchId === undefined ? {} : { batchId: int(params, "batchId", 1, Number.MAX_SAFE_INTEGER) }),
-        });
+        };
+        const journal = () => journalSeedSource(s.journal);
+        // A station: batch ids are the shared store's, and the search spans its batches and the journal.
+        const result: FindResult & { skipped?: SkippedBatch[] } =
+          s.sharedBatches === undefined ? await findToken([journal()], request) : await findOnStation(journal, s.sharedBatches, request);
         // Who looked a token up, and how many matched; never the codes, which are credentials too.
-        s.log.info("journal find", { client: client.id, matches: result.matches.length, searched: result.searched });
+        s.log.info("journal find", {
+          client: client.id,
+          matches: result.matches.length,
+          searched: result.searched,
+          ...(result.skipped !== undefined ? { skipped: result.skipped.map((b) => b.batchId) } : {}),
+        });
         return result;
       },
     },

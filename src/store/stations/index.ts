@@ -8,3 +8,4 @@ export * from "./types.js";
 export { Station, type StationOptions } from "./station.js";
 export { Outbox, OUTBOX_FILE, type OutboxEntry, type OutboxStep } from "./outbox.js";
 export { SharedJournal, journalStatus } from "./shared-journal.js";
+export { BatchKeyring, type SkippedBatch } from "./keyring.js";

@@ -13,7 +13,7 @@ import { atext } from "../input.js";
 import { otpbError } from "../../lib/errors.js";
 import { committedSeed, DEFAULT_MANUFACTURER } from "../rows.js";
 import type { SeedVault } from "../seed-vault.js";
-import type { CommittedSeed, SerialConflict } from "../types.js";
+import type { CommittedItemRef, CommittedSeed, SealedCommittedItems, SerialConflict } from "../types.js";
 import { sharedItemRecord, type SharedItemRow } from "./rows.js";
 import { PROGRESS_CHANNEL, logChange, logEvent, type Db, type StationStore } from "./store.js";
 import type { ClaimRequest, Lease, SharedClaimResult, SharedItemRecord, SharedItemState } from "./types.js";
@@ -141,6 +141,54 @@ export class SharedBatch {
     } finally {
       for (const item of items) item.seed.fill(0);
     }
+  }
+
+  /**
+   * The committed items with their seeds still sealed, for a search (src/service/find.ts): openSeed
+   * checks the tag under the same binding as every other open (batch uid and item), openForSearch
+   * runs GCM's counter mode alone from each row's own nonce, so an altered row can come out of the
+   * search as a candidate but never past openSeed (SEED_TAMPERED). Only ciphertext is read here.
+   * @throws OtpbridgeError STORE_UNAVAILABLE.
+   */
+  async sealedCommitted(): Promise<SealedCommittedItems> {
+    const { rows } = await this.#store.query<SearchRow>(
+      "read committed items for a search",
+      `SELECT id, batch_id, position, label, serial, algorithm, digits, period, seed_nonce, seed_sealed
+       FROM otpb_items WHERE batch_id = $1 AND state = 'committed' ORDER BY position`,
+      [this.batchId],
+    );
+    const items = rows.map(
+      (r): CommittedItemRef => ({
+        itemId: r.id,
+        batchId: r.batch_id,
+        position: r.position,
+        label: r.label,
+        serial: r.serial,
+        algorithm: r.algorithm,
+        digits: r.digits,
+        period: r.period,
+      }),
+    );
+    const rowAt = (index: number, call: string): SearchRow => {
+      const row = rows[index];
+      if (row === undefined) throw otpbError("INVALID_INPUT", `${call}: no committed item at index ${index}`);
+      return row;
+    };
+    return {
+      items,
+      openSeed: (index, use) => {
+        const seed = this.#openSeed(rowAt(index, "openSeed"));
+        try {
+          use(seed);
+        } finally {
+          seed.fill(0);
+        }
+      },
+      openForSearch: (indices, use) => {
+        const picked = indices.map((index) => rowAt(index, "openForSearch"));
+        this.#vault.openForSearch(picked.length, (k) => ({ nonce: picked[k]!.seed_nonce, sealed: picked[k]!.seed_sealed }), use);
+      },
+    };
   }
 
   /** Zeroes the batch key. */
@@ -311,10 +359,15 @@ export class SharedBatch {
     });
   }
 
-  #openSeed(row: SharedItemRow): Uint8Array {
+  #openSeed(row: Pick<SharedItemRow, "id" | "batch_id" | "seed_nonce" | "seed_sealed">): Uint8Array {
     return this.#vault.open({ nonce: row.seed_nonce, sealed: row.seed_sealed }, { journalId: this.#uid, batchId: row.batch_id, itemId: row.id });
   }
 }
+
+/** A committed item's row as a search reads it: where it is, its token, and its sealed seed. */
+type SearchRow = Pick<SharedItemRow, "id" | "batch_id" | "position" | "label" | "algorithm" | "digits" | "period" | "seed_nonce" | "seed_sealed"> & {
+  serial: string;
+};
 
 function leaseOf(item: SharedItemRecord): Lease {
   return { itemId: item.id, fence: item.fence as number };

@@ -30,6 +30,11 @@ export interface StationStoreOptions extends StoreConnectOptions {
   station?: string;
   /** How long a claim stays this station's without a heartbeat; default 15 s. */
   leaseMs?: number;
+  /**
+   * Registers this station (default true). A client that only reads (`otpbridge find --store`) does
+   * not: registering under a running station's name would end that station's heartbeats.
+   */
+  register?: boolean;
 }
 
 export const PROGRESS_CHANNEL = "otpb_progress";
@@ -77,6 +82,7 @@ export class StationStore extends EventEmitter {
     pool.on("error", (error) => store.#lost(error));
     try {
       await migrate(pool);
+      if (options.register === false) return store;
       await store.query(
         "register this station",
         `INSERT INTO otpb_stations (id, session, host) VALUES ($1, $2, $3)
@@ -131,7 +137,8 @@ export class StationStore extends EventEmitter {
    */
   async openBatch(batchId: number, passphrase: string): Promise<SharedBatch> {
     const row = await this.#batchRow(batchId);
-    const vault = SeedVault.fromPassphrase(passphrase, row.kdf_salt, { N: row.kdf_n, r: row.kdf_r, p: row.kdf_p });
+    // Off the event loop: a station daemon joining or searching a batch keeps up its heartbeats meanwhile.
+    const vault = await SeedVault.fromPassphraseAsync(passphrase, row.kdf_salt, { N: row.kdf_n, r: row.kdf_r, p: row.kdf_p });
     if (!vault.matches(row.key_check, row.uid)) {
       vault.destroy();
       throw otpbError("WRONG_PASSPHRASE", `the passphrase does not open shared batch ${batchId}`, {
