@@ -52,7 +52,7 @@ export class StationMode implements BatchShelf {
   readonly reburnsOneItem = false;
   /** The engine's store: the joined batch (any other batch id is BATCH_NOT_FOUND, as no batch joined is). */
   readonly journal: BatchStore;
-  /** The shared batches journal.find searches, each key derived once (the joined batch's is reused). */
+  /** The shared batches journal.find searches, each key derived once. */
   readonly keyring: BatchKeyring;
   readonly #store: StationStore;
   readonly #outbox: Outbox;
@@ -70,7 +70,9 @@ export class StationMode implements BatchShelf {
     this.#passphrase = passphrase;
     this.#log = log;
     this.journal = seatedJournal(() => this.#seat?.journal);
-    this.keyring = new BatchKeyring(store, passphrase, () => this.#seat?.batch);
+    // Its own keys, not the seat's: a search or export under way must not read through a key that
+    // leaving the batch zeroes (one more derivation per batch, once per daemon).
+    this.keyring = new BatchKeyring(store, passphrase);
   }
 
   /**
@@ -253,16 +255,10 @@ export class StationMode implements BatchShelf {
     seat.batch.close();
   }
 
-  /** The joined batch's key, or the batch opened for this call only. */
+  /** Through the keyring's key for the batch (derived once), never the seat's, which a join closes. */
   async #withCommittedSeeds<T>(batchId: number, use: (items: CommittedSeed[]) => T): Promise<T> {
-    const seat = this.#seat;
-    if (seat !== undefined && this.#joined(batchId)) return seat.batch.withCommittedSeeds(use);
-    const batch = await this.#store.openBatch(batchId, this.#passphrase);
-    try {
-      return await batch.withCommittedSeeds(use);
-    } finally {
-      batch.close();
-    }
+    const [batch] = (await this.keyring.forSearch(batchId)).batches;
+    return batch!.withCommittedSeeds(use);
   }
 }
 

@@ -85,8 +85,17 @@ export function batchPassphrase(values: StationValues, readStdin?: () => string)
   }
 }
 
-export async function connectStore(values: StationValues): Promise<StationStore> {
-  return StationStore.connect({ url: values.store!, ...(values.station !== undefined ? { station: values.station } : {}) });
+/**
+ * Only `run` makes this machine a station: the other commands connect without registering, since
+ * registering under the name of a station running here (by default both are the host name) would
+ * end that station's heartbeats.
+ */
+function connectStore(values: StationValues, sub: string): Promise<StationStore> {
+  return StationStore.connect({
+    url: values.store!,
+    ...(values.station !== undefined ? { station: values.station } : {}),
+    ...(sub === "run" ? {} : { register: false }),
+  });
 }
 
 /** `batch create|run|status|list|export` against the shared store. */
@@ -98,7 +107,7 @@ export async function runSharedBatch(
   context: CommandContext,
   parsedInput: () => ParsedBatch,
 ): Promise<number> {
-  const store = await connectStore(values);
+  const store = await connectStore(values, sub);
   try {
     switch (sub) {
       case "create":

@@ -24,18 +24,13 @@ export interface SkippedBatch {
 export class BatchKeyring {
   readonly #store: StationStore;
   readonly #passphrase: string;
-  readonly #joined: () => SharedBatch | undefined;
   /** By batch id: the opened batch, or null when the passphrase does not open it. */
   readonly #opened = new Map<number, Promise<SharedBatch | null>>();
   #closed = false;
 
-  /**
-   * @param joined the batch a station works on, already open: used instead of opening it twice.
-   */
-  constructor(store: StationStore, passphrase: string, joined: () => SharedBatch | undefined = () => undefined) {
+  constructor(store: StationStore, passphrase: string) {
     this.#store = store;
     this.#passphrase = passphrase;
-    this.#joined = joined;
   }
 
   /**
@@ -67,7 +62,7 @@ export class BatchKeyring {
     return { batches, skipped };
   }
 
-  /** Zeroes every key opened here (not the joined batch's: its owner closes it). */
+  /** Zeroes every key opened here. */
   async close(): Promise<void> {
     this.#closed = true;
     const opened = [...this.#opened.values()];
@@ -76,8 +71,6 @@ export class BatchKeyring {
   }
 
   async #open(batchId: number): Promise<SharedBatch | null> {
-    const joined = this.#joined();
-    if (joined?.batchId === batchId) return joined;
     if (this.#closed) throw new Error("BatchKeyring used after close()");
     let opened = this.#opened.get(batchId);
     if (opened === undefined) {
