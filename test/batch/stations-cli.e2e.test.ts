@@ -64,6 +64,11 @@ describe.skipIf(missing !== undefined)("batch --store from the CLI", () => {
     const printed = [...created.out, ...created.err, ...one.out, ...one.err, ...two.out, ...two.err, ...status.out, ...exported.out].join("\n");
     for (const secret of secrets) expect(printed).not.toContain(secret);
 
+    // Only `run` registers a station: create, status and export (run here under the host's name,
+    // which a station on this machine would have too) leave the stations as they were.
+    const registered = await db.admin.query<{ id: string }>("SELECT id FROM otpb_stations ORDER BY id");
+    expect(registered.rows.map((r) => r.id)).toEqual(["desk-1", "desk-2", "starter"]);
+
     const wrong = await runCli([
       "batch",
       "export",
