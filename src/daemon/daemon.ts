@@ -120,7 +120,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     deviceLinks: () => ({ status: manager.status(), simulated: simulation?.link ?? null }),
     // --simulate: the press a client confirms is made on the emulated Molto2, as a person would have.
     ...(simulation !== undefined ? { onButtonConfirmed: () => pressSimulatedMolto2Buttons(simulatedCards) } : {}),
-    ...(station !== undefined ? { sharedBatches: station.keyring } : {}),
+    ...(station !== undefined ? { sharedBatches: station.keyring, beforeOneOffClaim: (token: { serial: string }) => station.refuseSharedToken(token) } : {}),
     version: packageVersion(),
     log,
   };

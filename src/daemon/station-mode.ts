@@ -129,6 +129,22 @@ export class StationMode implements BatchShelf {
     return { store: "shared", station: this.station, driven: this.#engine?.batchId ?? null, batches };
   }
 
+  /**
+   * Before a one-off burn (token.burn) on this station: a token that holds or may hold an item of a
+   * shared batch is refused, since the burn would leave that batch's record and exports naming a
+   * seed the token no longer holds. Re-burning it belongs to its batch (a station with --reburn).
+   * @throws OtpbridgeError ITEM_STATE {store: "shared", batchId, itemId, state}; STORE_UNAVAILABLE.
+   */
+  async refuseSharedToken(token: { serial: string }): Promise<void> {
+    const item = (await this.#store.itemsOfSerial(token.serial))[0];
+    if (item === undefined) return;
+    throw otpbError(
+      "ITEM_STATE",
+      `token ${token.serial} is item ${item.id} of shared batch ${item.batchId} (${item.state}): a one-off burn would leave that batch's record wrong; re-burn it in its batch, or use another token`,
+      { detail: { store: "shared", batchId: item.batchId, itemId: item.id, state: item.state } },
+    );
+  }
+
   async batchState(batchId: number): Promise<BatchState> {
     return (await this.#store.batch(batchId)).state;
   }

@@ -65,8 +65,11 @@ export interface BurnPlan {
   run: (attempt: (transport: ApduTransport) => Promise<BurnOutcome>) => Promise<BurnOutcome>;
   /** The serial the token must answer with (a retry always checks it against the first answer). */
   expectSerial?: string;
-  /** Called once the token is identified, before the claim: the host clock check. */
-  beforeClaim?: () => Promise<void>;
+  /**
+   * Called once the token is identified, before the claim: the host clock check; for a one-off
+   * burn on a station, the shared store's word that the token is in none of its batches.
+   */
+  beforeClaim?: (token: TokenRef) => Promise<void>;
   /** Erase the sealed seed once committed (a caller-supplied seed the caller keeps itself). */
   forgetSeed?: boolean;
 }
@@ -133,9 +136,10 @@ export async function burnToken(plan: BurnPlan): Promise<BurnOutcome> {
       const { serial, model } = session.info;
       const token = { serial, model: model.name };
       if (claimed === undefined) {
-        await plan.beforeClaim?.();
+        const ref = { serial, manufacturer: "Token2", model: model.name };
+        await plan.beforeClaim?.(ref);
         // The claim is committed before anything that writes is sent.
-        const claim = await plan.claim({ serial, manufacturer: "Token2", model: model.name });
+        const claim = await plan.claim(ref);
         if (!("seed" in claim)) return { ...token, outcome: "not-taken", claim };
         claimed = claim;
         latest = claim.item;

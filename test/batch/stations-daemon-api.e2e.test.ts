@@ -7,6 +7,8 @@
  * batch.status reads a batch the station does not work on, and batch.export and batch.checkCode
  * read the sealed seeds. A batch under another passphrase is refused and the station stays put. The
  * CLI on the station's data directory goes through it: `batch list` and `batch status` with stations.
+ * A one-off burn (token.burn) goes to the local journal, checked there by journal.checkCode, and is
+ * refused for a token that holds a shared batch's seed.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,10 +44,19 @@ describe.skipIf(missing !== undefined)("the API of a daemon started with --store
     writeFileSync(join(config, "passphrase.txt"), `${PASSPHRASE}\n`, { mode: 0o600 });
     writeFileSync(join(config, "config.toml"), `store = "${db.url}"\nstation = "api-desk"\nbatch-passphrase-file = "passphrase.txt"\n`);
     daemon = await startDaemonProcess({
-      args: ["--simulate-tokens", "3", "--config", join(config, "config.toml")],
+      args: ["--simulate-tokens", "4", "--config", join(config, "config.toml")],
       env: { OTPBRIDGE_SIMULATE_LINK: "memory" },
     });
     const client = await RpcClient.native(daemon);
+
+    // A one-off burn before any batch runs: the fourth token, held by this client's session for the
+    // whole test (the batch engine leaves it alone), recorded in the local journal and checked there.
+    const held = (await client.call("device.acquire", { id: "pcsc:Simulated Reader 4", previous: null })).result.session;
+    const oneOff = (await client.call("token.burn", { session: held })).result;
+    expect(oneOff.journal).toMatchObject({ state: "committed" });
+    const local = (await client.call("journal.checkCode", { batchId: oneOff.journal.batchId, itemId: oneOff.journal.itemId, code: oneOff.codes.current }))
+      .result;
+    expect(local).toMatchObject({ match: true, serial: oneOff.serial });
 
     // Nothing joined yet: the list is the shared store's, and says so.
     const before = (await client.call("batch.list")).result;
@@ -104,6 +115,15 @@ describe.skipIf(missing !== undefined)("the API of a daemon started with --store
     expect((await client.call("batch.cancel", { batchId: mine })).result.batch).toMatchObject({ id: mine, state: "cancelled" });
     expect((await owner.batch(mine)).state).toBe("cancelled");
     expect((await client.call("batch.list")).result.driven).toBe(other.id);
+
+    // A token that holds a shared batch's seed is refused a one-off burn: that batch's record and
+    // exports would name a seed the token no longer holds. Nothing is written to it.
+    const bound = committed[0]!;
+    const reader = (await client.call("devices.list")).result.devices.find((d: any) => d.serial === bound.serial);
+    const session = (await client.call("device.acquire", { id: reader.id, previous: null })).result.session;
+    const refused = (await client.call("token.burn", { session })).error;
+    expect(refused.data).toMatchObject({ reason: "ITEM_STATE", store: "shared", batchId: mine, itemId: bound.id, state: "committed" });
+    expect((await owner.items(mine)).find((i) => i.id === bound.id)).toMatchObject({ state: "committed", serial: bound.serial });
 
     // The CLI on the station's data directory goes through the daemon, and prints the stations too.
     const listed = await runCli(["batch", "list", "--data-dir", daemon.dataDir]);

@@ -22,6 +22,11 @@ export interface DaemonServices {
   onButtonConfirmed?: () => void;
   /** A station (--store): the shared batches journal.find searches, beside the journal. */
   sharedBatches?: SharedBatches;
+  /**
+   * A station's check before a one-off burn's claim (src/daemon/station-mode.ts): the shared store
+   * refuses a token of its batches.
+   */
+  beforeOneOffClaim?: (token: { serial: string }) => Promise<void>;
   version: string;
   log: Logger;
 }

@@ -1,7 +1,9 @@
 /**
- * `journal.item` (what the journal says about a burn), `journal.find` (which token shows a code:
+ * `journal.item` (what the journal says about a burn), `journal.checkCode` (the code a one-off burn's
+ * token shows, checked against its seed), `journal.find` (which token shows a code:
  * serials and items, never seeds) and `journal.export` (seeds, export capability only).
  */
+import { checkTypedCode } from "../../service/batch-verify.js";
 import {
   DEFAULT_FIND_WINDOW,
   MAX_FIND_WINDOW,
@@ -14,7 +16,7 @@ import {
 } from "../../service/find.js";
 import { formatOtpauthUris } from "../../store/export/otpauth-uris.js";
 import type { MethodTable } from "../rpc.js";
-import { int, objectParams } from "./_params.js";
+import { int, objectParams, text } from "./_params.js";
 import type { DaemonServices } from "./_services.js";
 
 /** @returns the `journal.*` methods. */
@@ -27,6 +29,19 @@ export function journalMethods(s: DaemonServices): MethodTable {
       handler: (raw) => {
         const item = s.journal.item(int(objectParams(raw), "itemId", 1, Number.MAX_SAFE_INTEGER));
         return { item };
+      },
+    },
+    // batch.checkCode on this machine's journal, where token.burn records its one-off burns: the
+    // same thing in a local daemon, and the one way to check such a burn on a station, whose
+    // batch.checkCode reads the shared store.
+    "journal.checkCode": {
+      capability: "batch",
+      handler: (raw, client) => {
+        const params = objectParams(raw);
+        const batchId = int(params, "batchId", 1, Number.MAX_SAFE_INTEGER);
+        const check = checkTypedCode(s.journal, batchId, int(params, "itemId", 1, Number.MAX_SAFE_INTEGER), text(params, "code", 10));
+        s.log.info("journal code checked", { batchId, itemId: check.itemId, match: check.match, client: client.id });
+        return check;
       },
     },
     "journal.find": {

@@ -92,6 +92,7 @@ export function tokenMethods(s: DaemonServices): MethodTable {
             period,
             display,
             forgetSeed: seed !== undefined && !keepSeed,
+            ...(s.beforeOneOffClaim !== undefined ? { beforeClaim: s.beforeOneOffClaim } : {}),
             ...(seed !== undefined ? { seed: seed.secret } : {}),
             ...(label !== undefined ? { label } : {}),
             run: (attempt) =>

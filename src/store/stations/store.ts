@@ -184,6 +184,20 @@ export class StationStore extends EventEmitter {
     return rows.map(sharedItemRecord);
   }
 
+  /**
+   * The items of any batch that a token with this serial holds or may hold (a claim under way, a
+   * write that may have happened, a commit, a failure that stays bound to it).
+   * @throws OtpbridgeError STORE_UNAVAILABLE.
+   */
+  async itemsOfSerial(serial: string): Promise<SharedItemRecord[]> {
+    const { rows } = await this.query<SharedItemRow>(
+      "look up a serial",
+      `SELECT * FROM otpb_items WHERE serial = $1 AND state IN ('claimed', 'burned', 'verified', 'committed', 'failed', 'needs-check') ORDER BY id`,
+      [serial],
+    );
+    return rows.map(sharedItemRecord);
+  }
+
   /** Counts per state and every station with its readers. @throws BATCH_NOT_FOUND, STORE_UNAVAILABLE. */
   async status(batchId: number): Promise<SharedBatchStatus> {
     const batch = await this.batch(batchId);
