@@ -110,7 +110,7 @@ export class StationStore extends EventEmitter {
     const { prepared, params } = prepareBatch(input);
     const uid = randomBytes(16);
     const salt = randomBytes(16);
-    const vault = SeedVault.fromPassphrase(passphrase, salt, scrypt);
+    const vault = await SeedVault.fromPassphraseAsync(passphrase, salt, scrypt);
     try {
       return await this.tx("create a batch", async (db) => {
         const { rows } = await db.query<SharedBatchRow>(
