@@ -11,11 +11,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hotp, totpCounter } from "../../src/crypto/index.js";
-import type { StationStore } from "../../src/store/stations/index.js";
 import { runCli } from "../fixtures/cli.js";
 import { RpcClient, startDaemonProcess, waitForEvent, type DaemonProcess } from "../fixtures/daemon.js";
 import { missingPostgres } from "../fixtures/postgres.js";
-import { PASSPHRASE, TEST_SCRYPT, testDb, type TestDb } from "../store/stations/_cluster.js";
+import { committedSharedBatch, PASSPHRASE, testDb, type TestDb } from "../store/stations/_cluster.js";
 
 const missing = missingPostgres();
 const PASSPHRASE_ENV = "OTPB_TEST_FIND_PASSPHRASE";
@@ -31,27 +30,6 @@ afterAll(async () => {
   await db?.close();
 });
 
-/** A started shared batch of these seeds; its first `commit` items committed by `store` to `${prefix}1`... */
-async function sharedBatch(store: StationStore, seeds: Uint8Array[], commit: number, prefix: string, passphrase = PASSPHRASE): Promise<number> {
-  const record = await store.createBatch({ name: prefix, items: seeds.map((seed, i) => ({ seed, label: `${prefix}-${i + 1}` })) }, passphrase, TEST_SCRYPT);
-  await store.setBatchState(record.id, "start");
-  const batch = await store.openBatch(record.id, passphrase);
-  try {
-    for (let i = 1; i <= commit; i++) {
-      const claim = await batch.claim({ serial: `${prefix}${i}` });
-      if (!("lease" in claim)) throw new Error(`expected a claim, got ${claim.outcome}`);
-      claim.seed.fill(0);
-      await batch.beginWrite(claim.lease);
-      await batch.markBurned(claim.lease);
-      await batch.markVerified(claim.lease, { checked: true });
-      await batch.commit(claim.lease);
-    }
-  } finally {
-    batch.close();
-  }
-  return record.id;
-}
-
 describe.skipIf(missing !== undefined)("find on a station", () => {
   it("finds the shared store's tokens through journal.find and the CLI, with and without the daemon", async () => {
     const owner = await db.store("desk-one");
@@ -59,9 +37,9 @@ describe.skipIf(missing !== undefined)("find on a station", () => {
     const otherSeed = new Uint8Array(randomBytes(20));
     const foreignSeed = new Uint8Array(randomBytes(20));
     // desk-one commits the first item of the batch; the daemon's two simulated tokens take the others.
-    const desk = await sharedBatch(owner, seeds, 1, "DESK");
-    const other = await sharedBatch(owner, [otherSeed], 1, "OTHER");
-    const foreign = await sharedBatch(owner, [foreignSeed], 1, "FOREIGN", "another team's passphrase");
+    const desk = await committedSharedBatch(owner, seeds, 1, "DESK");
+    const other = await committedSharedBatch(owner, [otherSeed], 1, "OTHER");
+    const foreign = await committedSharedBatch(owner, [foreignSeed], 1, "FOREIGN", "another team's passphrase");
     daemon = await startDaemonProcess({
       args: ["--simulate-tokens", "2", "--store", db.url, "--station", "find-desk", "--shared-batch", String(desk), "--batch-passphrase-env", PASSPHRASE_ENV],
       env: { [PASSPHRASE_ENV]: PASSPHRASE, OTPBRIDGE_SIMULATE_LINK: "memory" },
@@ -82,7 +60,9 @@ describe.skipIf(missing !== undefined)("find on a station", () => {
 
     // The joined batch by its shared id: a token the daemon burned, and the one desk-one did.
     const burned = (await find({ codes: [codeOf(seeds[2]!)], batchId: desk })).result;
-    expect(burned.matches).toEqual([expect.objectContaining({ source: "stations", batchId: desk, item: 3, serial: serials[2], label: "DESK-3", offset: 0 })]);
+    expect(burned.matches).toEqual([
+      expect.objectContaining({ source: "stations", batchId: desk, item: 3, serial: serials[2], label: "DESK-3@example.com", offset: 0 }),
+    ]);
     expect(burned).toMatchObject({ searched: 3, skipped: [] });
     const byDesk = (await find({ codes: [codeOf(seeds[0]!, 1)], batchId: desk })).result;
     expect(byDesk.matches.map((m: any) => [m.serial, m.offset])).toEqual([["DESK1", 1]]);
@@ -99,7 +79,7 @@ describe.skipIf(missing !== undefined)("find on a station", () => {
     codes.push(codeOf(seeds[1]!));
     const through = await runCli(["find", codeOf(seeds[1]!), "--at", String(time), "--data-dir", daemon.dataDir]);
     expect(through.code).toBe(0);
-    expect(through.out).toEqual([`shared batch ${desk}  item 2  serial ${serials[1]}  DESK-2  on time`]);
+    expect(through.out).toEqual([`shared batch ${desk}  item 2  serial ${serials[1]}  DESK-2@example.com  on time`]);
     expect(through.err).toEqual([`shared batch ${foreign} not searched: its seeds are sealed under another passphrase`]);
 
     // The other batch's sealed seed altered in PostgreSQL (its tag): SEED_TAMPERED, not a match.
@@ -126,7 +106,7 @@ describe.skipIf(missing !== undefined)("find on a station", () => {
     const store = ["--store", db.url, "--batch-passphrase-env", PASSPHRASE_ENV, "--at", String(time), "--data-dir", dataDir];
     const alone = await runCli(["find", codeOf(seeds[2]!), ...store]);
     expect(alone.code).toBe(0);
-    expect(alone.out).toEqual([`shared batch ${desk}  item 3  serial ${serials[2]}  DESK-3  on time`]);
+    expect(alone.out).toEqual([`shared batch ${desk}  item 3  serial ${serials[2]}  DESK-3@example.com  on time`]);
     expect(alone.err).toEqual([`shared batch ${foreign} not searched: its seeds are sealed under another passphrase`]);
     const json = await runCli(["find", codeOf(otherSeed), "--batch", String(other), "--json", ...store]);
     expect(json.code).toBe(0);

@@ -49,3 +49,31 @@ export async function testDb(options: ClusterOptions = {}): Promise<TestDb> {
   };
   return db;
 }
+
+/**
+ * A started shared batch of `seeds` (labels `${prefix}-N@example.com`), its first `commit` items
+ * committed to serials `${prefix}1`... through the real claim path.
+ */
+export async function committedSharedBatch(store: StationStore, seeds: Uint8Array[], commit: number, prefix: string, passphrase = PASSPHRASE): Promise<number> {
+  const record = await store.createBatch(
+    { name: prefix, items: seeds.map((seed, i) => ({ seed, label: `${prefix}-${i + 1}@example.com` })) },
+    passphrase,
+    TEST_SCRYPT,
+  );
+  await store.setBatchState(record.id, "start");
+  const batch = await store.openBatch(record.id, passphrase);
+  try {
+    for (let i = 1; i <= commit; i++) {
+      const claim = await batch.claim({ serial: `${prefix}${i}` });
+      if (!("lease" in claim)) throw new Error(`expected a claim, got ${claim.outcome}`);
+      claim.seed.fill(0);
+      await batch.beginWrite(claim.lease);
+      await batch.markBurned(claim.lease);
+      await batch.markVerified(claim.lease, { checked: true });
+      await batch.commit(claim.lease);
+    }
+  } finally {
+    batch.close();
+  }
+  return record.id;
+}

@@ -15,7 +15,7 @@ import { BatchKeyring, type SharedBatch, type StationStore } from "../../../src/
 import { rejection } from "../../fixtures/errors.js";
 import { missingPostgres } from "../../fixtures/postgres.js";
 import { burnAll, openKeyFileJournal, tempRoot } from "../helpers.js";
-import { PASSPHRASE, TEST_SCRYPT, testDb, type TestDb } from "./_cluster.js";
+import { committedSharedBatch, PASSPHRASE, testDb, type TestDb } from "./_cluster.js";
 
 const TIME = 1_800_000_000;
 const COUNTER = totpCounter({ time: TIME });
@@ -35,29 +35,8 @@ let desk: number;
 let other: number;
 let foreign: number;
 
-/** A shared batch of `items`, with its first `commit` items committed to serials `${prefix}1`... */
-async function sharedBatch(items: Uint8Array[], commit: number, prefix: string, passphrase = PASSPHRASE): Promise<number> {
-  const record = await store.createBatch(
-    { name: prefix, items: items.map((seed, i) => ({ seed, label: `${prefix}-${i + 1}@example.com` })) },
-    passphrase,
-    TEST_SCRYPT,
-  );
-  await store.setBatchState(record.id, "start");
-  const batch = await store.openBatch(record.id, passphrase);
-  try {
-    for (let i = 1; i <= commit; i++) {
-      const claim = await batch.claim({ serial: `${prefix}${i}` });
-      if (!("lease" in claim)) throw new Error(`expected a claim, got ${claim.outcome}`);
-      claim.seed.fill(0);
-      await batch.beginWrite(claim.lease);
-      await batch.markBurned(claim.lease);
-      await batch.markVerified(claim.lease, { checked: true });
-      await batch.commit(claim.lease);
-    }
-  } finally {
-    batch.close();
-  }
-  return record.id;
+function sharedBatch(seeds: Uint8Array[], commit: number, prefix: string, passphrase = PASSPHRASE): Promise<number> {
+  return committedSharedBatch(store, seeds, commit, prefix, passphrase);
 }
 
 beforeAll(async () => {
