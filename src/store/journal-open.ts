@@ -50,8 +50,7 @@ export function openJournalFile(options: JournalOptions): OpenedJournal {
   ensurePrivateDir(options.dataDir);
   const path = join(options.dataDir, options.fileName ?? DEFAULT_JOURNAL_FILE);
   const kind = inspectJournalFile(path);
-  if (kind === "absent") createPrivateFile(path, new Uint8Array(0));
-  else assertPrivateFile(path, "journal", "DATA_DIR_PERMISSIONS");
+  if (kind !== "absent" || !createdHere(path)) assertPrivateFile(path, "journal", "DATA_DIR_PERMISSIONS");
 
   let db: Database.Database;
   try {
@@ -74,6 +73,20 @@ export function openJournalFile(options: JournalOptions): OpenedJournal {
   } catch (error) {
     db.close();
     throw journalError(error, path, "open the journal");
+  }
+}
+
+/**
+ * Creates the empty journal file; false when another process created it between the inspection and
+ * now (several `otpbridge burn` at once on a new data directory): its kind is decided under the lock.
+ */
+function createdHere(path: string): boolean {
+  try {
+    createPrivateFile(path, new Uint8Array(0));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
   }
 }
 

@@ -68,6 +68,24 @@ describe("journal files that are not ours are refused untouched", () => {
     }
   });
 
+  it("eight processes opening a new data directory's journal at the same moment all open it (one creates it)", async () => {
+    const script = await bundleChild(join(here, "children", "open-at-once.ts"));
+    try {
+      const children = Array.from({ length: 8 }, () => fork(script, [t.dataDir], { stdio: ["ignore", "ignore", "pipe", "ipc"] }));
+      const replies = children.map((child) => {
+        const messages: string[] = [];
+        const ready = new Promise<void>((resolve) => child.on("message", (m) => (messages.push(String(m)), m === "ready" && resolve())));
+        const done = new Promise<string>((resolve) => child.once("exit", () => resolve(messages.at(-1) ?? "no reply")));
+        return { ready, done };
+      });
+      await Promise.all(replies.map((r) => r.ready));
+      for (const child of children) child.send("go");
+      expect(await Promise.all(replies.map((r) => r.done))).toEqual(Array(8).fill("ok"));
+    } finally {
+      rmSync(dirname(script), { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("a journal from a newer otpbridge: JOURNAL_VERSION", () =>
     refuse((path) => {
       const db = new Database(path);
