@@ -74,7 +74,12 @@ describe("journal files that are not ours are refused untouched", () => {
       const children = Array.from({ length: 8 }, () => fork(script, [t.dataDir], { stdio: ["ignore", "ignore", "pipe", "ipc"] }));
       const replies = children.map((child) => {
         const messages: string[] = [];
-        const ready = new Promise<void>((resolve) => child.on("message", (m) => (messages.push(String(m)), m === "ready" && resolve())));
+        const ready = new Promise<void>((resolve) =>
+          child.on("message", (m) => {
+            messages.push(String(m));
+            if (m === "ready") resolve();
+          }),
+        );
         const done = new Promise<string>((resolve) => child.once("exit", () => resolve(messages.at(-1) ?? "no reply")));
         return { ready, done };
       });
