@@ -27,6 +27,11 @@ export interface PcscRig {
   insert(card: VirtualCard, reader: { name: string; port: number }): Promise<InsertedCard>;
   /** Removes a card and waits until pcscd reports it gone. */
   remove(slot: InsertedCard, reader: string): Promise<void>;
+  /**
+   * Removes the cards a failed test left in (its own removals never ran) and gives pcscd a polling
+   * period to see them go, so that the next test's insertions are new cards.
+   */
+  removeAll(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,12 @@ export async function openRig(): Promise<PcscRig> {
       await slot.remove();
       inserted.delete(slot);
       await gone;
+    },
+    removeAll: async () => {
+      if (inserted.size === 0) return;
+      await Promise.all([...inserted].map((slot) => slot.remove()));
+      inserted.clear();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     },
     close: async () => {
       await Promise.all([...inserted].map((slot) => slot.remove()));

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import base32 from "hi-base32";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { SINGLE_PROFILE_MODELS } from "../../src/protocol/models.js";
 import { REPO_ROOT, missingPcscStack } from "../fixtures/pcscd.js";
@@ -44,6 +44,8 @@ describe.skipIf(missing !== undefined)("otpbridge burn through pcscd and vpcd", 
     rig = await openRig();
   }, 150_000);
 
+  // A failed test leaves its cards in: the next one must not inherit them.
+  afterEach(() => rig?.removeAll());
   afterAll(async () => {
     await rig?.close();
   });
