@@ -274,8 +274,8 @@ function BatchRun({ rpc, batch, shared, onChange }: { rpc: Rpc; batch: Batch; sh
   const state = progress?.state ?? batch.state;
   const total = progress?.total ?? batch.total;
   const done = progress?.done ?? batch.done;
-  // A station pauses or cancels only the shared batch it works on (for every station); one running
-  // at other stations it joins with batch.start.
+  // A station joins a shared batch running at other stations with batch.start; pause and cancel act
+  // for every station, on any shared batch.
   const joined = shared === undefined || shared.driven === batch.id;
   const joinable = !joined && state === "running";
   return html`<div class="run" aria-labelledby="run-title">
@@ -283,9 +283,9 @@ function BatchRun({ rpc, batch, shared, onChange }: { rpc: Rpc; batch: Batch; sh
     <div class="row">
       ${state === "created" ? html`<button type="button" class="primary" onClick=${act("batch.start")}>Start</button>` : null}
       ${joinable ? html`<button type="button" class="primary" onClick=${act("batch.start")}>Work on it at this station</button>` : null}
-      ${joined && state === "running" ? html`<button type="button" onClick=${act("batch.pause")}>${shared !== undefined ? "Pause at every station" : "Pause"}</button>` : null}
+      ${state === "running" ? html`<button type="button" onClick=${act("batch.pause")}>${shared !== undefined ? "Pause at every station" : "Pause"}</button>` : null}
       ${state === "paused" ? html`<button type="button" class="primary" onClick=${act("batch.resume")}>Resume</button>` : null}
-      ${joined && ["created", "running", "paused"].includes(state) ? html`<button type="button" onClick=${act("batch.cancel")}>Cancel</button>` : null}
+      ${["created", "running", "paused"].includes(state) ? html`<button type="button" onClick=${act("batch.cancel")}>${shared !== undefined ? "Cancel at every station" : "Cancel"}</button>` : null}
     </div>
     <${ErrorBox} error=${error} />
     <p><label for="batch-progress">Progress</label> <progress id="batch-progress" max=${total} value=${done}></progress>

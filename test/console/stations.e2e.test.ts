@@ -191,7 +191,7 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined || missingPos
     await shows(page.locator('[data-count="committed"]'), `6 of ${TOTAL}`);
   });
 
-  it("moves this station to a batch created here, and reads the one it left from batch.status", async () => {
+  it("moves this station to a batch created here, reads the one it left from batch.status, and pauses that one for every station", async () => {
     await page.getByLabel("Name").fill("April hires");
     await page.getByLabel("Generate seeds").check();
     await page.getByLabel("How many").fill("3");
@@ -205,10 +205,14 @@ describe.skipIf(!hasChromium() || missingPcscStack() !== undefined || missingPos
     // The batch it left goes on without it: no event speaks for it here, batch.status does.
     await page.getByRole("button", { name: "Open batch March hires" }).click();
     await page.getByRole("button", { name: "Work on it at this station" }).waitFor();
-    expect(await page.getByRole("button", { name: /Pause|Cancel/ }).count()).toBe(0);
     await shows(card("desk-1").getByTestId("station-committed"), "4");
     await shows(card("desk-2").getByTestId("station-alive"), /^silent/);
     await shows(page.locator('[data-count="committed"]'), `6 of ${TOTAL}`);
+    // Pausing it here pauses it for every station, though this one no longer works on it.
+    await page.getByRole("button", { name: "Pause at every station" }).click();
+    await page.getByRole("heading", { name: "March hires (paused)" }).waitFor({ timeout: 10_000 });
+    expect((await db.admin.query("SELECT state FROM otpb_batches WHERE name = 'March hires'")).rows[0]).toEqual({ state: "paused" });
+    expect(await page.getByRole("button", { name: "Resume" }).count()).toBe(1);
     expect(await seriousViolations(page)).toEqual([]);
     expect(consoleErrors).toEqual([]);
   });
