@@ -11,7 +11,7 @@ import type { BatchItemEvent, BatchProgress } from "../../service/batch-progress
 import type { CodeCheck } from "../../service/batch-verify.js";
 import type { SkippedAccount } from "../../input/migration.js";
 import { processIo, type CommandIo } from "../io.js";
-import { formatItem, formatLive, formatStations, formatSummary } from "./_batch-format.js";
+import { formatItem, formatLive, formatStations, formatSummary, printCodeCheck } from "./_batch-format.js";
 
 /** What `batch create` sends: exactly one source, as the CLI read it. */
 export type CreateSource = { csv: string } | { uris: string[] } | { generate: number; algorithm: string; period: number };
@@ -63,15 +63,7 @@ export async function statusThrough(daemon: DaemonClient, batchId: number, json:
 }
 
 export async function checkThrough(daemon: DaemonClient, batchId: number, itemId: number, code: string, json: boolean, io: CommandIo): Promise<number> {
-  const result = await daemon.call<CodeCheck>("batch.checkCode", { batchId, itemId, code });
-  if (json) io.out(JSON.stringify(result));
-  else
-    io.out(
-      result.match
-        ? `item ${itemId} (token ${result.serial}): the code matches`
-        : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`,
-    );
-  return result.match ? 0 : 3;
+  return printCodeCheck(await daemon.call<CodeCheck>("batch.checkCode", { batchId, itemId, code }), itemId, json, io);
 }
 
 export async function exportThrough(daemon: DaemonClient, batchId: number, request: ExportRequest, path: string, io: CommandIo): Promise<number> {

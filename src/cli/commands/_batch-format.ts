@@ -5,6 +5,7 @@
  * codes shown are the one-time codes the token should display, for the operator to compare.
  */
 import type { BatchItemEvent, BatchProgress, ReaderStatus } from "../../service/batch-progress.js";
+import type { CodeCheck } from "../../service/batch-verify.js";
 import type { SharedBatchStatus } from "../../store/stations/types.js";
 
 function duration(seconds: number): string {
@@ -72,4 +73,16 @@ export function formatStations(s: SharedBatchStatus): string {
     );
   }
   return lines.join("\n");
+}
+
+/** `batch check`'s line, alone or through the daemon; exit status 0 when the code matches, 3 when not. */
+export function printCodeCheck(result: CodeCheck, itemId: number, json: boolean | undefined, io: { out(line: string): void }): number {
+  if (json) io.out(JSON.stringify(result));
+  else
+    io.out(
+      result.match
+        ? `item ${itemId} (token ${result.serial}): the code matches`
+        : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`,
+    );
+  return result.match ? 0 : 3;
 }

@@ -21,7 +21,7 @@ import { simulatedBatchReaders } from "../../simulation/simulation.js";
 import type { CommandContext } from "../context.js";
 import { openDevices, parseFamilyRules } from "../device-context.js";
 import { processIo, type CommandIo } from "../io.js";
-import { formatItem, formatLive, formatSummary } from "./_batch-format.js";
+import { formatItem, formatLive, formatSummary, printCodeCheck } from "./_batch-format.js";
 import { dataDirFrom, JOURNAL_OPTIONS, openJournal } from "../journal-key.js";
 import type { DaemonClient } from "../../client/daemon-client.js";
 import { daemonFor, refuseLocalFlags } from "../daemon-link.js";
@@ -321,15 +321,7 @@ function check(batchId: number, values: Values, io: CommandIo): number {
   const itemId = itemIdOf(values);
   const journal = openJournal(values, io);
   try {
-    const result = checkTypedCode(journal, batchId, itemId, values.code ?? "");
-    if (values.json) io.out(JSON.stringify(result));
-    else
-      io.out(
-        result.match
-          ? `item ${itemId} (token ${result.serial}): the code matches`
-          : `item ${itemId} (token ${result.serial}): the code does NOT match; burn the token again (--reburn)`,
-      );
-    return result.match ? 0 : 3;
+    return printCodeCheck(checkTypedCode(journal, batchId, itemId, values.code ?? ""), itemId, values.json, io);
   } finally {
     journal.close();
   }
