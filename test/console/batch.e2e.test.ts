@@ -15,7 +15,7 @@ import type { CardRig } from "../batch/_card-rig.js";
 import { RpcClient, type DaemonProcess } from "../fixtures/daemon.js";
 import { missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
 import { hasChromium, openPcscConsole, screenshot, seriousViolations, type PcscConsole } from "./_console.js";
-import { readPasswordPskc } from "./_pskc.js";
+import { readPasswordPskc } from "../fixtures/pskc.js";
 
 const READERS = ["Virtual PCD 00 00", "Virtual PCD 00 01", "Virtual PCD B 00 00", "Virtual PCD B 00 01"].map(
   (name) => VPCD_READERS.find((r) => r.name === name)!,

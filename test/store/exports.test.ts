@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DOMParser, type Element } from "@xmldom/xmldom";
+import { DOMParser } from "@xmldom/xmldom";
 import { parse as parseCsv } from "csv-parse/sync";
 import { decode as base32, encode as base32Encode } from "hi-base32";
 import { URI } from "otpauth";
@@ -11,14 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OtpbridgeError } from "../../src/lib/errors.js";
 import { exportBatch, type PskcProtection } from "../../src/store/export/index.js";
 import type { Journal } from "../../src/store/journal.js";
+import { PKCS5, XENC11, child, pskcPasswordKey, readPskc } from "../fixtures/pskc.js";
 import { openKeyFileJournal, tempRoot } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const W3C_SCHEMAS = "/usr/share/xml/xmltooling"; // Debian xmltooling-schemas (scripts/setup.sh)
-const PSKC = "urn:ietf:params:xml:ns:keyprov:pskc";
-const XENC = "http://www.w3.org/2001/04/xmlenc#";
-const XENC11 = "http://www.w3.org/2009/xmlenc11#";
-const PKCS5 = "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#";
 
 let t: ReturnType<typeof tempRoot>;
 let journal: Journal;
@@ -148,47 +145,6 @@ function xmllint(file: string): { status: number | null; out: string } {
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-function child(parent: Element, ns: string, name: string): Element {
-  const found = parent.getElementsByTagNameNS(ns, name)[0];
-  if (found === undefined) throw new Error(`no ${name} under ${parent.localName}`);
-  return found;
-}
-
-/** RFC 6030 §6.1 reading, written here from the RFC with node:crypto: MAC check, then AES-128-CBC. */
-function readPskc(xml: string, key: Buffer): Map<string, { seed: Buffer; digits: string; period: string }> {
-  const doc = new DOMParser().parseFromString(xml, "text/xml");
-  const root = doc.documentElement!;
-  expect(root.namespaceURI).toBe(PSKC);
-  const decrypt = (encrypted: Element): Buffer => {
-    expect(child(encrypted, XENC, "EncryptionMethod").getAttribute("Algorithm")).toBe(`${XENC}aes128-cbc`);
-    const value = Buffer.from(child(encrypted, XENC, "CipherValue").textContent!, "base64");
-    const d = createDecipheriv("aes-128-cbc", key, value.subarray(0, 16));
-    return Buffer.concat([d.update(value.subarray(16)), d.final()]);
-  };
-  const macMethod = child(root, PSKC, "MACMethod");
-  expect(macMethod.getAttribute("Algorithm")).toBe("http://www.w3.org/2000/09/xmldsig#hmac-sha1");
-  const macKey = decrypt(child(macMethod, PSKC, "MACKey"));
-  expect(macKey.length).toBe(20);
-  const out = new Map<string, { seed: Buffer; digits: string; period: string }>();
-  for (const pkg of Array.from(root.getElementsByTagNameNS(PSKC, "KeyPackage"))) {
-    const serial = child(child(pkg, PSKC, "DeviceInfo"), PSKC, "SerialNo").textContent!;
-    const keyEl = child(pkg, PSKC, "Key");
-    expect(keyEl.getAttribute("Algorithm")).toBe("urn:ietf:params:xml:ns:keyprov:pskc:totp");
-    const secret = child(keyEl, PSKC, "Secret");
-    const encrypted = child(secret, PSKC, "EncryptedValue");
-    const cipherValue = Buffer.from(child(encrypted, XENC, "CipherValue").textContent!, "base64");
-    const mac = Buffer.from(child(secret, PSKC, "ValueMAC").textContent!, "base64");
-    const expected = createHmac("sha1", macKey).update(cipherValue).digest();
-    if (!timingSafeEqual(mac, expected)) throw new Error(`ValueMAC mismatch for ${serial}`);
-    out.set(serial, {
-      seed: decrypt(encrypted),
-      digits: child(keyEl, PSKC, "ResponseFormat").getAttribute("Length")!,
-      period: child(child(keyEl, PSKC, "TimeInterval"), PSKC, "PlainValue").textContent!,
-    });
-  }
-  return out;
-}
-
 describe("PSKC (RFC 6030)", () => {
   it("pre-shared key: valid against the RFC 6030 XSD and decrypts back, MAC checked", () => {
     const path = join(outDir, "psk.pskcxml");
@@ -216,16 +172,8 @@ describe("PSKC (RFC 6030)", () => {
     const doc = new DOMParser().parseFromString(xml, "text/xml");
     const derived = child(doc.documentElement!, XENC11, "DerivedKey");
     expect(child(derived, XENC11, "KeyDerivationMethod").getAttribute("Algorithm")).toBe(`${PKCS5}pbkdf2`);
-    const params = child(derived, PKCS5, "PBKDF2-params");
-    const text = (name: string) => params.getElementsByTagName(name)[0]!.textContent!;
     expect(child(derived, XENC11, "MasterKeyName").textContent).toBe("My Password 1");
-    const key = pbkdf2Sync(
-      Buffer.from(password.normalize("NFC")),
-      Buffer.from(text("Specified"), "base64"),
-      Number(text("IterationCount")),
-      Number(text("KeyLength")),
-      "sha1",
-    );
+    const key = pskcPasswordKey(xml, password);
     const keys = readPskc(xml, key);
     for (const [serial, k] of keys) expect(k.seed.equals(committed.get(serial)!)).toBe(true);
     expect(() => readPskc(xml, randomBytes(16))).toThrow();
