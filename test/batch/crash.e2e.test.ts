@@ -21,11 +21,11 @@ import { parseOtpauthUri } from "../../src/input/secret.js";
 import { exportBatch } from "../../src/store/export/index.js";
 import { Journal } from "../../src/store/journal.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
-import type { VirtualCard } from "../../src/transports/types.js";
 import { ensurePcscd, hasQuickackRoute, lockPcscd, missingPcscStack, VPCD_READERS } from "../fixtures/pcscd.js";
 import { ensureBuilt, RpcClient, spawnDaemon, type Daemon } from "../fixtures/daemon.js";
 import { prng } from "../fixtures/prng.js";
 import { CardRig } from "./_card-rig.js";
+import { KillSwitchCard, type Arm } from "./_kill-switch-card.js";
 
 const missing = missingPcscStack();
 if (missing) console.warn(`batch crash test skipped: ${missing}`);
@@ -36,43 +36,6 @@ const SEED = Number(process.env.OTPBRIDGE_CRASH_SEED ?? 20261129);
 const READERS = VPCD_READERS.filter((r) => /^Virtual PCD [BC] 00 0[01]$/.test(r.name));
 /** cla:ins of the steps a kill can be armed on (docs/PROTOCOL.md §2.10). */
 const STEPS = ["80:41", "80:4b", "80:ce", "84:d4", "84:c5"];
-
-/** A kill armed on a step: fired by the next card that sees it, before or after the card acts on it. */
-interface Arm {
-  step: string;
-  after: boolean;
-}
-
-/** A token that SIGKILLs the daemon when the armed step reaches it. */
-class KillSwitchCard implements VirtualCard {
-  constructor(
-    readonly token: SingleProfileToken,
-    readonly armed: () => Arm | undefined,
-    readonly fire: () => void,
-  ) {}
-
-  get atr(): Uint8Array {
-    return this.token.atr;
-  }
-
-  transmit(apdu: Uint8Array): Uint8Array {
-    const step = `${apdu[0]!.toString(16).padStart(2, "0")}:${apdu[1]!.toString(16).padStart(2, "0")}`;
-    const arm = this.armed();
-    if (arm?.step !== step) return this.token.transmit(apdu);
-    if (!arm.after) this.fire();
-    const answer = this.token.transmit(apdu);
-    if (arm.after) this.fire();
-    return answer;
-  }
-
-  powerOn(): void {
-    this.token.powerOn();
-  }
-
-  powerOff(): void {
-    this.token.powerOff();
-  }
-}
 
 const connect = (d: { port: number; token: string }): Promise<RpcClient> => RpcClient.native(d as Parameters<typeof RpcClient.native>[0]);
 

@@ -26,11 +26,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SingleProfileToken } from "../../src/emulator/single-profile-token.js";
 import { parseOtpauthUri } from "../../src/input/secret.js";
 import type { InsertedCard } from "../../src/transports/vpcd-bridge.js";
-import type { VirtualCard } from "../../src/transports/types.js";
 import { ensurePcscd, lockPcscd, missingPcscStack, REPO_ROOT, VPCD_READERS } from "../fixtures/pcscd.js";
 import { missingPostgres } from "../fixtures/postgres.js";
 import { PASSPHRASE, testDb, type TestDb } from "../store/stations/_cluster.js";
 import { CardRig } from "./_card-rig.js";
+import { KillSwitchCard, type Arm } from "./_kill-switch-card.js";
 import { ensureBuilt } from "../fixtures/daemon.js";
 import { prng } from "../fixtures/prng.js";
 
@@ -44,41 +44,6 @@ const GROUPS = ["Virtual PCD B", "Virtual PCD C", "Virtual PCD D"];
 const STEPS = ["80:41", "80:4b", "80:ce", "84:d4", "84:c5"];
 const BIN = join(REPO_ROOT, "bin/otpbridge.js");
 const PASS_ENV = "OTPB_STATIONS_CRASH_PASSPHRASE";
-
-interface Arm {
-  step: string;
-  after: boolean;
-}
-
-/** A token that SIGKILLs its station when the station's armed step reaches it. */
-class KillSwitchCard implements VirtualCard {
-  constructor(
-    readonly token: SingleProfileToken,
-    readonly station: StationRun,
-  ) {}
-
-  get atr(): Uint8Array {
-    return this.token.atr;
-  }
-
-  transmit(apdu: Uint8Array): Uint8Array {
-    const step = `${apdu[0]!.toString(16).padStart(2, "0")}:${apdu[1]!.toString(16).padStart(2, "0")}`;
-    const arm = this.station.arm;
-    if (arm?.step !== step) return this.token.transmit(apdu);
-    if (!arm.after) this.station.fire();
-    const answer = this.token.transmit(apdu);
-    if (arm.after) this.station.fire();
-    return answer;
-  }
-
-  powerOn(): void {
-    this.token.powerOn();
-  }
-
-  powerOff(): void {
-    this.token.powerOff();
-  }
-}
 
 /** One station: its process (restarted after each kill), its readers and what it said. */
 class StationRun {
@@ -214,7 +179,11 @@ describe.skipIf(missing !== undefined)("three stations on one shared batch throu
     async function operator(station: StationRun, reader: { name: string; port: number }): Promise<void> {
       for (let token = queue.shift(); token !== undefined; token = queue.shift()) {
         const serial = token.state().serial;
-        const card = new KillSwitchCard(token, station);
+        const card = new KillSwitchCard(
+          token,
+          () => station.arm,
+          () => station.fire(),
+        );
         let slot: InsertedCard = await rig.insert(card, reader);
         let since = Date.now();
         while (!done.has(serial)) {
